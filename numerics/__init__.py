@@ -1,0 +1,1 @@
+"""flowphase.numerics — numba solvers fed by expressions generated from flowphase.theory."""

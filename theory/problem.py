@@ -1,0 +1,560 @@
+"""One problem description, shared by the theory and the finite-d simulator.
+
+Every object here is frozen and validated on construction: a bad value raises ``ValueError``
+naming the parameter and its allowed range.  The asymptotic solvers (``flowphase.numerics``)
+and the simulator (``flowphase.validation``) are both driven by a :class:`Problem`, so the two
+can never disagree on conventions.
+
+Conventions (PAPER §1, table of symbols)
+----------------------------------------
+* data ``x1 = s mu + sigma eta`` with ``mu = 1_d`` (``|mu|^2 = d``), ``s = +1`` w.p. ``p``;
+* interpolant ``x_t = alpha(tau) x0 + beta(tau) x1`` with ``x0 ~ N(0, I_d)`` the noise;
+  ``alpha`` multiplies the **noise** and ``beta`` the **data** (PAPER §1.2; PREDECESSOR.md uses the
+  opposite letters);
+* the schedule maps the training/sampling time ``t`` to the physical time ``tau(t)`` in [0, 1]:
+  :class:`TimeDilation` (PAPER §1.3, t in [0, 2], t = 0 noise, t = 2 data) or
+  :class:`UniformSchedule` (undilated, tau = t in [0, 1]);
+* the training loss in theory units is
+  ``L_t = sum_nu |f_t(x_t^nu) - x1^nu|^2 / d + (lam_u |u|^2 + lam_w |w|^2) / d`` (PAPER §2.3).
+"""
+from __future__ import annotations
+
+import abc
+import math
+import numbers
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+__all__ = [
+    "Mixture",
+    "Interpolant",
+    "LinearInterpolant",
+    "TrigonometricInterpolant",
+    "CustomInterpolant",
+    "Schedule",
+    "TimeDilation",
+    "UniformSchedule",
+    "TrainingSetup",
+    "Problem",
+    "NOISE_CONVENTIONS",
+    "log_odds",
+    "weight_decay_to_lambda",
+    "lambda_to_weight_decay",
+]
+
+NOISE_CONVENTIONS = ("fresh", "fixed", "notebook")
+
+
+# ----------------------------------------------------------------------------- validation helpers
+def _real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if math.isnan(v):
+        raise ValueError(f"{name} must not be NaN")
+    return v
+
+
+def _check_open_unit(name: str, value) -> float:
+    v = _real(name, value)
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must lie in the open interval (0, 1), got {v!r}")
+    return v
+
+
+def _check_positive(name: str, value, allow_inf: bool = False) -> float:
+    v = _real(name, value)
+    if not v > 0.0 or (math.isinf(v) and not allow_inf):
+        rng = "(0, inf]" if allow_inf else "(0, inf)"
+        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
+    return v
+
+
+def _check_nonnegative(name: str, value) -> float:
+    v = _real(name, value)
+    if not (0.0 <= v < math.inf):
+        raise ValueError(f"{name} must lie in [0, inf), got {v!r}")
+    return v
+
+
+def log_odds(p: float) -> float:
+    """h = artanh(2p - 1) = 1/2 ln(p / (1 - p))  (PAPER §1.1, table of symbols)."""
+    p = _check_open_unit("p", p)
+    return 0.5 * math.log(p / (1.0 - p))
+
+
+def weight_decay_to_lambda(weight_decay: float, d: float, n_times: int = 1) -> float:
+    """Convert a PyTorch-style coupled weight decay to a ridge penalty in theory units.
+
+    The authors' loss is ``n * MSELoss`` averaged over ``d * n * T`` elements with coupled
+    (Adam, not AdamW) weight decay ``wd``; its stationary points are those of
+    ``(1/(d T)) sum |f - x1|^2 + (wd/2) |u|^2``, i.e. of the theory-unit loss with
+    ``lambda = wd * d * T / 2`` (PAPER §2.3).  ``wd = 1e-5, d = 5000, T = 80`` gives ``lambda = 2``.
+    """
+    wd = _check_nonnegative("weight_decay", weight_decay)
+    d = _check_positive("d", d)
+    if int(n_times) < 1:
+        raise ValueError(f"n_times must be an integer >= 1, got {n_times!r}")
+    return wd * d * int(n_times) / 2.0
+
+
+def lambda_to_weight_decay(lam: float, d: float, n_times: int = 1) -> float:
+    """Inverse of :func:`weight_decay_to_lambda` (PAPER §2.3)."""
+    lam = _check_nonnegative("lam", lam)
+    d = _check_positive("d", d)
+    if int(n_times) < 1:
+        raise ValueError(f"n_times must be an integer >= 1, got {n_times!r}")
+    return 2.0 * lam / (d * int(n_times))
+
+
+# ----------------------------------------------------------------------------- mixture
+@dataclass(frozen=True)
+class Mixture:
+    """Two-mode Gaussian mixture ``p N(+mu, sigma^2 I) + (1-p) N(-mu, sigma^2 I)``, ``|mu|^2 = d``.
+
+    Parameters
+    ----------
+    p : float in (0, 1)
+        Weight of the + mode.
+    sigma : float > 0
+        Within-mode **standard deviation**.
+    d : float >= 1 or ``math.inf``
+        Dimension (``mu = 1_d``).  ``inf`` means the asymptotic d -> infinity theory.
+
+    Notes
+    -----
+    PAPER §1.1.  ``h = artanh(2p-1)`` is exposed as :attr:`h`.
+    """
+
+    p: float = 0.8
+    sigma: float = 1.0
+    d: float = math.inf
+
+    def __post_init__(self):
+        object.__setattr__(self, "p", _check_open_unit("p", self.p))
+        object.__setattr__(self, "sigma", _check_positive("sigma", self.sigma))
+        d = _real("d", self.d)
+        if not d >= 1.0:
+            raise ValueError(f"d must lie in [1, inf], got {d!r}")
+        if math.isfinite(d) and d != int(d):
+            raise ValueError(f"d must be an integer (or inf), got {d!r}")
+        object.__setattr__(self, "d", d)
+
+    @property
+    def h(self) -> float:
+        """Log-odds h = artanh(2p - 1)."""
+        return log_odds(self.p)
+
+    @property
+    def variance(self) -> float:
+        return self.sigma ** 2
+
+    def sample(self, n: int, d: Optional[int] = None, rng=None, labels: str = "bernoulli",
+               dtype=np.float64):
+        """Draw ``n`` points ``x1 = s mu + sigma eta`` (PAPER §1.1).
+
+        ``labels='bernoulli'`` draws s i.i.d.; ``labels='exact'`` uses exactly ``round(p n)``
+        positive labels (shuffled).  Returns ``(x1, s, eta)`` with shapes (n, d), (n,), (n, d).
+        """
+        d = int(self.d if d is None else d)
+        if d < 1:
+            raise ValueError(f"d must be >= 1, got {d}")
+        if int(n) < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        rng = np.random.default_rng(rng)
+        s = class_labels(self.p, int(n), rng, labels)
+        eta = rng.standard_normal((int(n), d)).astype(dtype, copy=False)
+        x1 = (s[:, None] + self.sigma * eta).astype(dtype, copy=False)
+        return x1, s.astype(dtype), eta
+
+
+def class_labels(p: float, n: int, rng, labels: str = "bernoulli") -> np.ndarray:
+    """Mode labels s in {+1, -1}: i.i.d. Bernoulli(p) or exactly round(p n) positives."""
+    if labels == "bernoulli":
+        return np.where(rng.random(n) < p, 1.0, -1.0)
+    if labels == "exact":
+        k = int(round(p * n))
+        s = np.concatenate([np.ones(k), -np.ones(n - k)])
+        rng.shuffle(s)
+        return s
+    raise ValueError(f"labels must be 'bernoulli' or 'exact', got {labels!r}")
+
+
+# ----------------------------------------------------------------------------- interpolants
+class Interpolant(abc.ABC):
+    """x_tau = alpha(tau) x0 + beta(tau) x1 on tau in [0, 1]; alpha multiplies the noise.
+
+    Subclasses give ``alpha, beta`` and their derivatives ``dalpha, dbeta`` in tau
+    (PAPER §1.2).  All accept floats or NumPy arrays.
+    """
+
+    name = "interpolant"
+
+    @abc.abstractmethod
+    def alpha(self, tau):
+        """alpha as a function of tau."""
+
+    @abc.abstractmethod
+    def beta(self, tau):
+        """beta as a function of tau."""
+
+    @abc.abstractmethod
+    def dalpha(self, tau):
+        """dalpha as a function of tau."""
+
+    @abc.abstractmethod
+    def dbeta(self, tau):
+        """dbeta as a function of tau."""
+
+    def to_dict(self) -> dict:
+        return {"kind": self.name}
+
+
+@dataclass(frozen=True)
+class LinearInterpolant(Interpolant):
+    """alpha = 1 - tau, beta = tau (PAPER §1.2; the authors' code)."""
+
+    name = "linear"
+
+    def alpha(self, tau):
+        return 1.0 - np.asarray(tau, dtype=float) if np.ndim(tau) else 1.0 - float(tau)
+
+    def beta(self, tau):
+        return np.asarray(tau, dtype=float) if np.ndim(tau) else float(tau)
+
+    def dalpha(self, tau):
+        return -np.ones_like(np.asarray(tau, dtype=float)) if np.ndim(tau) else -1.0
+
+    def dbeta(self, tau):
+        return np.ones_like(np.asarray(tau, dtype=float)) if np.ndim(tau) else 1.0
+
+
+@dataclass(frozen=True)
+class TrigonometricInterpolant(Interpolant):
+    """alpha = cos(pi tau / 2), beta = sin(pi tau / 2) (PREDECESSOR §2.2, schedule independence)."""
+
+    name = "trigonometric"
+
+    def alpha(self, tau):
+        return np.cos(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else math.cos(0.5 * math.pi * tau)
+
+    def beta(self, tau):
+        return np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else math.sin(0.5 * math.pi * tau)
+
+    def dalpha(self, tau):
+        return -0.5 * np.pi * np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else -0.5 * math.pi * math.sin(0.5 * math.pi * tau)
+
+    def dbeta(self, tau):
+        return 0.5 * np.pi * np.cos(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else 0.5 * math.pi * math.cos(0.5 * math.pi * tau)
+
+
+@dataclass(frozen=True)
+class CustomInterpolant(Interpolant):
+    """Any alpha(tau), beta(tau) with derivatives; checked for alpha(0)=1, beta(0)=0, beta(1)=1."""
+
+    alpha_fn: Callable = None
+    beta_fn: Callable = None
+    dalpha_fn: Callable = None
+    dbeta_fn: Callable = None
+    name: str = "custom"
+
+    def __post_init__(self):
+        for nm in ("alpha_fn", "beta_fn", "dalpha_fn", "dbeta_fn"):
+            if not callable(getattr(self, nm)):
+                raise ValueError(f"{nm} must be callable")
+        a0, b0, a1, b1 = (float(self.alpha_fn(0.0)), float(self.beta_fn(0.0)),
+                          float(self.alpha_fn(1.0)), float(self.beta_fn(1.0)))
+        if not (abs(a0 - 1.0) < 1e-9 and abs(b0) < 1e-9 and abs(b1 - 1.0) < 1e-9 and abs(a1) < 1e-9):
+            raise ValueError("a custom interpolant needs alpha(0)=1, beta(0)=0, alpha(1)=0, beta(1)=1; "
+                             f"got alpha(0)={a0}, beta(0)={b0}, alpha(1)={a1}, beta(1)={b1}")
+
+    def alpha(self, tau):
+        return self.alpha_fn(tau)
+
+    def beta(self, tau):
+        return self.beta_fn(tau)
+
+    def dalpha(self, tau):
+        return self.dalpha_fn(tau)
+
+    def dbeta(self, tau):
+        return self.dbeta_fn(tau)
+
+
+# ----------------------------------------------------------------------------- schedules
+class Schedule(abc.ABC):
+    """Maps training/sampling time t to physical interpolation time tau(t) in [0, 1]."""
+
+    t_min = 0.0
+    t_max = 1.0
+    name = "schedule"
+
+    def check_t(self, t):
+        """Raise ``ValueError`` if any t lies outside [t_min, t_max]."""
+        arr = np.asarray(t, dtype=float)
+        if arr.size == 0:
+            raise ValueError("t must not be empty")
+        if np.any(~np.isfinite(arr)) or np.any(arr < self.t_min - 1e-12) or np.any(arr > self.t_max + 1e-12):
+            raise ValueError(f"t must lie in [{self.t_min}, {self.t_max}] for the {self.name} schedule, got {t!r}")
+        return t
+
+    @abc.abstractmethod
+    def tau(self, t):
+        """tau as a function of t."""
+
+    @abc.abstractmethod
+    def dtau(self, t):
+        """dtau as a function of t."""
+
+    def phase(self, t) -> int:
+        return 2
+
+    def grid(self, n_times: int, endpoint: bool = False) -> np.ndarray:
+        """The authors' training grid: ``t_k = t_max * k / T``, k = 0..T-1 (PAPER §2.1)."""
+        if int(n_times) < 1:
+            raise ValueError(f"n_times must be >= 1, got {n_times!r}")
+        return np.linspace(self.t_min, self.t_max, int(n_times) + (1 if endpoint else 0), endpoint=endpoint)
+
+
+@dataclass(frozen=True)
+class TimeDilation(Schedule):
+    """The paper's time dilation ("dVP") on t in [0, 2] (PAPER §1.3).
+
+    * phase 1, t in [0, 1]: ``tau = kappa t / sqrt(d)``, ``dtau/dt = kappa / sqrt(d)``;
+    * phase 2, t in [1, 2]: ``tau = kappa/sqrt(d) + (1 - kappa/sqrt(d)) (t - 1)``.
+
+    With ``d = inf`` the schedule is the asymptotic one: tau = 0 on phase 1 (the window is
+    resolved by the O(1) variable ``kappa t``) and ``tau = t - 1`` on phase 2.
+    Requires ``kappa / sqrt(d) < 1``.
+    """
+
+    kappa: float = 2.0
+    d: float = math.inf
+    name = "dilated"
+    t_min = 0.0
+    t_max = 2.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "kappa", _check_positive("kappa", self.kappa))
+        d = _real("d", self.d)
+        if not d >= 1.0:
+            raise ValueError(f"d must lie in [1, inf], got {d!r}")
+        object.__setattr__(self, "d", d)
+        if self.kappa / math.sqrt(d) >= 1.0:
+            raise ValueError(f"kappa/sqrt(d) must be < 1 for the time dilation, got kappa={self.kappa}, d={d}")
+
+    @property
+    def tau_break(self) -> float:
+        """tau(1) = kappa / sqrt(d)."""
+        return self.kappa / math.sqrt(self.d)
+
+    def phase(self, t) -> int:
+        self.check_t(t)
+        return 1 if float(t) <= 1.0 else 2
+
+    def tau(self, t):
+        self.check_t(t)
+        e = self.tau_break
+        tt = np.asarray(t, dtype=float)
+        out = np.where(tt <= 1.0, e * tt, e + (1.0 - e) * (tt - 1.0))
+        return float(out) if np.ndim(t) == 0 else out
+
+    def dtau(self, t):
+        self.check_t(t)
+        e = self.tau_break
+        tt = np.asarray(t, dtype=float)
+        out = np.where(tt < 1.0, e, 1.0 - e)
+        return float(out) if np.ndim(t) == 0 else out
+
+    def to_dict(self) -> dict:
+        return {"kind": self.name, "kappa": self.kappa, "d": self.d}
+
+
+@dataclass(frozen=True)
+class UniformSchedule(Schedule):
+    """The undilated schedule: tau = t on [0, 1] (PAPER §2.6 "VP", §3.7)."""
+
+    name = "uniform"
+    t_min = 0.0
+    t_max = 1.0
+
+    def tau(self, t):
+        self.check_t(t)
+        return float(t) if np.ndim(t) == 0 else np.asarray(t, dtype=float).copy()
+
+    def dtau(self, t):
+        self.check_t(t)
+        return 1.0 if np.ndim(t) == 0 else np.ones_like(np.asarray(t, dtype=float))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.name}
+
+
+# ----------------------------------------------------------------------------- training setup
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Finite-sample training setup (PAPER §2.3, §3.2, §3.4).
+
+    Parameters
+    ----------
+    n : int >= 1 or ``math.inf``
+        Number of training points (``inf``: population limit).
+    lam_u, lam_w : float >= 0
+        Ridge penalties in theory units (see :func:`weight_decay_to_lambda`).
+    noise : {'fresh', 'fixed', 'notebook'}
+        ``fresh``: a new x0 for each point at every step (the authors' code); ``fixed``: one x0
+        per point shared by all t (Cui et al.); ``notebook``: the authors' overlaps notebook
+        phase-2 formula (B = n + lam_u + 1), kept only to redraw their figure (PAPER §3.4).
+    """
+
+    n: float = math.inf
+    lam_u: float = 2.0
+    lam_w: float = 2.0
+    noise: str = "fresh"
+
+    def __post_init__(self):
+        n = _real("n", self.n)
+        if not n >= 1.0:
+            raise ValueError(f"n must be an integer >= 1 or inf, got {n!r}")
+        if math.isfinite(n) and n != int(n):
+            raise ValueError(f"n must be an integer >= 1 or inf, got {n!r}")
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "lam_u", _check_nonnegative("lam_u", self.lam_u))
+        object.__setattr__(self, "lam_w", _check_nonnegative("lam_w", self.lam_w))
+        if self.noise not in NOISE_CONVENTIONS:
+            raise ValueError(f"noise must be one of {NOISE_CONVENTIONS}, got {self.noise!r}")
+
+    @property
+    def infinite(self) -> bool:
+        return math.isinf(self.n)
+
+
+# ----------------------------------------------------------------------------- problem
+@dataclass(frozen=True)
+class Problem:
+    """The single problem description: mixture, interpolant, schedule and training setup.
+
+    Build the usual dilated problem with :meth:`Problem.dilated` and the undilated baseline with
+    :meth:`Problem.undilated`.  The schedule's ``d`` must equal the mixture's ``d``.
+    """
+
+    mixture: Mixture = field(default_factory=Mixture)
+    schedule: Schedule = field(default_factory=TimeDilation)
+    training: TrainingSetup = field(default_factory=TrainingSetup)
+    interpolant: Interpolant = field(default_factory=LinearInterpolant)
+
+    def __post_init__(self):
+        if not isinstance(self.mixture, Mixture):
+            raise ValueError("mixture must be a Mixture")
+        if not isinstance(self.schedule, Schedule):
+            raise ValueError("schedule must be a Schedule")
+        if not isinstance(self.training, TrainingSetup):
+            raise ValueError("training must be a TrainingSetup")
+        if not isinstance(self.interpolant, Interpolant):
+            raise ValueError("interpolant must be an Interpolant")
+        if isinstance(self.schedule, TimeDilation) and self.schedule.d != self.mixture.d:
+            raise ValueError(f"schedule d ({self.schedule.d}) must equal mixture d ({self.mixture.d})")
+
+    # -- constructors
+    @classmethod
+    def dilated(cls, p=0.8, sigma=1.0, kappa=2.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
+                noise="fresh", interpolant: Optional[Interpolant] = None) -> "Problem":
+        mix = Mixture(p=p, sigma=sigma, d=d)
+        return cls(mixture=mix, schedule=TimeDilation(kappa=kappa, d=mix.d),
+                   training=TrainingSetup(n=n, lam_u=lam_u, lam_w=lam_w, noise=noise),
+                   interpolant=interpolant or LinearInterpolant())
+
+    @classmethod
+    def undilated(cls, p=0.8, sigma=1.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
+                  noise="fresh", interpolant: Optional[Interpolant] = None) -> "Problem":
+        return cls(mixture=Mixture(p=p, sigma=sigma, d=d), schedule=UniformSchedule(),
+                   training=TrainingSetup(n=n, lam_u=lam_u, lam_w=lam_w, noise=noise),
+                   interpolant=interpolant or LinearInterpolant())
+
+    def replace(self, **kw) -> "Problem":
+        """Return a copy with mixture/training/schedule fields replaced by keyword
+        (``p, sigma, d, kappa, n, lam_u, lam_w, noise``)."""
+        mix_kw = {k: kw.pop(k) for k in ("p", "sigma", "d") if k in kw}
+        tr_kw = {k: kw.pop(k) for k in ("n", "lam_u", "lam_w", "noise") if k in kw}
+        kappa = kw.pop("kappa", None)
+        if kw:
+            raise ValueError(f"unknown problem parameter(s): {sorted(kw)}")
+        mix = replace(self.mixture, **mix_kw)
+        tr = replace(self.training, **tr_kw)
+        sched = self.schedule
+        if isinstance(sched, TimeDilation):
+            sched = TimeDilation(kappa=sched.kappa if kappa is None else kappa, d=mix.d)
+        elif kappa is not None:
+            raise ValueError("kappa only applies to the dilated schedule")
+        return Problem(mixture=mix, schedule=sched, training=tr, interpolant=self.interpolant)
+
+    # -- shortcuts
+    @property
+    def p(self):
+        return self.mixture.p
+
+    @property
+    def sigma(self):
+        return self.mixture.sigma
+
+    @property
+    def d(self):
+        return self.mixture.d
+
+    @property
+    def h(self):
+        return self.mixture.h
+
+    @property
+    def n(self):
+        return self.training.n
+
+    @property
+    def kappa(self):
+        if isinstance(self.schedule, TimeDilation):
+            return self.schedule.kappa
+        return None
+
+    @property
+    def dilated_schedule(self) -> bool:
+        return isinstance(self.schedule, TimeDilation)
+
+    def phase(self, t) -> int:
+        """1 for t in [0, 1] of the dilated schedule, 2 otherwise (undilated: always 2)."""
+        return self.schedule.phase(t)
+
+    def tau(self, t):
+        return self.schedule.tau(t)
+
+    def coefficients(self, t):
+        """(alpha, beta, dalpha/dt, dbeta/dt) at schedule time t, chain rule through tau(t)."""
+        tau = self.schedule.tau(t)
+        dt = self.schedule.dtau(t)
+        it = self.interpolant
+        return it.alpha(tau), it.beta(tau), it.dalpha(tau) * dt, it.dbeta(tau) * dt
+
+    def velocity_coefficients(self, t):
+        """Velocity b_t(x) = a_x(t) x + a_f(t) f_t(x) (PAPER §2.4).
+
+        With E[x0 | x_t] = (x - beta f)/alpha: ``a_x = alpha'/alpha`` and
+        ``a_f = beta' - alpha' beta / alpha``.  For the linear interpolant this is
+        ``tau'/(1 - tau) (f - x)``.
+        """
+        a, b, da, db = self.coefficients(t)
+        return da / a, db - da * b / a
+
+    def to_dict(self) -> dict:
+        """Every parameter, JSON-serialisable (inf as the string 'inf')."""
+        def f(x):
+            return "inf" if isinstance(x, float) and math.isinf(x) else x
+        out = {
+            "p": self.p, "sigma": self.sigma, "d": f(self.d),
+            "n": f(self.n), "lam_u": self.training.lam_u, "lam_w": self.training.lam_w,
+            "noise": self.training.noise, "schedule": self.schedule.name,
+            "interpolant": self.interpolant.name,
+        }
+        if self.kappa is not None:
+            out["kappa"] = self.kappa
+        return out

@@ -1,0 +1,1 @@
+"""flowphase.validation — finite-d simulator, theory-vs-simulation comparisons, figures, CLI."""

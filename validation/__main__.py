@@ -1,0 +1,5 @@
+import sys
+
+from flowphase.validation.cli import main
+
+sys.exit(main())
