@@ -1,0 +1,65 @@
+"""Result objects shared by every solver (scipy ``OdeResult`` / diffrax ``throw=True`` style).
+
+A solver returns a :class:`SolverResult` (or a subclass) carrying the value, a ``converged`` flag,
+the number of ``iterations`` and the final ``residual``; with ``throw=True`` (the default in the
+public API) a non-converged solve raises :class:`ConvergenceError` instead of returning NaN.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict
+
+import numpy as np
+
+__all__ = ["ConvergenceError", "SolverResult", "check_finite"]
+
+
+class ConvergenceError(RuntimeError):
+    """A solver did not reach its tolerance; the message says which solver, where and by how much."""
+
+    def __init__(self, message: str, result: "SolverResult | None" = None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class SolverResult:
+    """Generic solver outcome.
+
+    Attributes
+    ----------
+    value : Any
+        The solution (float, array or dict).
+    converged : bool
+    iterations : int
+        Iterations / accepted steps taken.
+    residual : float
+        Final residual (gradient norm, |F(x)|, or error estimate) the convergence test used.
+    message : str
+    info : dict
+        Solver-specific extras (branch, function evaluations, ...).
+    """
+
+    value: Any
+    converged: bool
+    iterations: int
+    residual: float
+    message: str = ""
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def raise_if_failed(self, what: str = "solver") -> "SolverResult":
+        if not self.converged:
+            raise ConvergenceError(f"{what} did not converge after {self.iterations} iterations "
+                                   f"(residual {self.residual:.3e}): {self.message}", self)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_finite(name: str, value) -> None:
+    """Raise ``ConvergenceError`` if ``value`` holds NaN or inf (never return NaN silently)."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ConvergenceError(f"{name} produced a non-finite value: {value!r}")
+
