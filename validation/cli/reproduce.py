@@ -1,0 +1,23 @@
+"""``flowphase reproduce NAME|all --out DIR [--quick]`` (issue 4)."""
+from __future__ import annotations
+
+from . import dump_json
+
+
+def _run(args):
+    from flowphase.validation.reproduce import reproduce
+
+    outs = reproduce(args.names, args.out, quick=args.quick, progress=not args.no_progress)
+    summary = {o.name: {"seconds": round(o.seconds, 2), "files": o.paths,
+                        "claims": [c.to_dict() for c in o.claims]} for o in outs}
+    print(dump_json(summary))
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("reproduce", help="rebuild the paper's figures (PNG, PDF, JSON) and REPORT.md")
+    p.add_argument("names", nargs="+", help="figure name(s) or 'all'")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quick", action="store_true", help="small sizes (minutes on 2 cores)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run)

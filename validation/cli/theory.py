@@ -1,0 +1,142 @@
+"""``flowphase theory ...``: the asymptotic theory on the command line (JSON on stdout).
+
+Sub-commands (issue 2 contract, keys exactly as written):
+
+* ``overlaps --t T [problem flags] --json`` -> ``{"t", "phase", "c", "m", "omega", "b"}``
+* ``generated [problem flags] [--transition exact|euler] --json`` -> ``{"p_hat", "mean_overlap", "variance"}``
+* ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
+* ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
+  quantities
+* ``speciation --d D [--sigma 1] [--n N] --json`` -> ``{"t_s", "phi_at_t_s"[, "t_c"]}``
+* ``dynamics --t T --epochs E [--init small|random|informed] [problem flags] --json`` (issue 7)
+"""
+from __future__ import annotations
+
+import math
+
+from . import dump_json, parse_n
+
+
+def _problem_flags(p, with_n=True):
+    p.add_argument("--p", type=float, default=0.8, help="weight of the + mode, in (0, 1)")
+    p.add_argument("--sigma", type=float, default=1.0, help="within-mode standard deviation")
+    p.add_argument("--kappa", type=float, default=2.0, help="dilation constant")
+    if with_n:
+        p.add_argument("--n", type=parse_n, default=math.inf, help="training-set size or 'inf'")
+        p.add_argument("--lam-u", type=float, default=2.0, help="ridge on u (theory units)")
+        p.add_argument("--lam-w", type=float, default=2.0, help="ridge on w (theory units)")
+        p.add_argument("--noise", default="fresh", help="fresh | fixed | notebook")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
+
+
+def _problem(args, dilated=True):
+    from flowphase.theory.problem import Problem
+
+    kw = dict(p=args.p, sigma=args.sigma)
+    if hasattr(args, "n"):
+        kw.update(n=args.n, lam_u=args.lam_u, lam_w=args.lam_w, noise=args.noise)
+    if dilated:
+        return Problem.dilated(kappa=args.kappa, **kw)
+    return Problem.undilated(**kw)
+
+
+def _overlaps(args):
+    from flowphase.numerics.learned import learned_parameters
+
+    prob = _problem(args)
+    res = learned_parameters(prob, args.t)
+    out = {"t": args.t, "phase": int(res.phase), "c": res.c, "m": res.m,
+           "omega": res.omega, "b": res.b}
+    print(dump_json(out))
+    return 0
+
+
+def _generated(args):
+    from flowphase.numerics.generated import generated_distribution
+
+    res = generated_distribution(_problem(args), transition=args.transition)
+    print(dump_json({"p_hat": res.p_hat, "mean_overlap": res.mean_overlap, "variance": res.variance}))
+    return 0
+
+
+def _mse(args):
+    from flowphase.numerics.mse import mse_at
+
+    prob = _problem(args, dilated=not args.no_dilation)
+    print(dump_json({"t": args.t, "mse": float(mse_at(prob, args.t))}))
+    return 0
+
+
+def _cui(args):
+    from flowphase.numerics.cui import cui_cli_record
+
+    print(dump_json(cui_cli_record(t=args.t, n=args.n, sigma=args.sigma, lam=args.lam)))
+    return 0
+
+
+def _speciation(args):
+    from flowphase.numerics.speciation import cloning_probability, collapse_time, speciation_time
+
+    if not args.d >= 1:
+        raise ValueError(f"d must be >= 1, got {args.d}")
+    t_s = speciation_time(args.d, sigma=args.sigma)
+    out = {"t_s": t_s, "phi_at_t_s": float(cloning_probability(t_s, args.d, sigma=args.sigma))}
+    if args.n is not None:
+        out["t_c"] = collapse_time(args.n, args.d, sigma=args.sigma)
+    print(dump_json(out))
+    return 0
+
+
+def _dynamics(args):
+    from flowphase.numerics.dynamics import dynamics_json
+
+    params = {k: getattr(args, k) for k in ("t", "epochs", "init", "p", "sigma", "kappa", "n",
+                                             "lam_u", "lam_w", "noise", "lr", "d")}
+    print(dump_json(dynamics_json(params)))
+    return 0
+
+
+def register(subparsers):
+    theory = subparsers.add_parser("theory", help="asymptotic theory (JSON)")
+    sub = theory.add_subparsers(dest="theory_command", required=True)
+
+    p = sub.add_parser("overlaps", help="learned c, m, omega, b at time t")
+    p.add_argument("--t", type=float, required=True, help="dilated time in [0, 2]")
+    _problem_flags(p)
+    p.set_defaults(func=_overlaps)
+
+    p = sub.add_parser("generated", help="generated mode fraction, mean overlap and variance")
+    _problem_flags(p)
+    p.add_argument("--transition", choices=("exact", "euler"), default="exact")
+    p.set_defaults(func=_generated)
+
+    p = sub.add_parser("mse", help="Bayes denoising MSE per dimension at time t")
+    p.add_argument("--t", type=float, required=True,
+                   help="dilated time in [0, 2], or undilated tau in [0, 1] with --no-dilation")
+    _problem_flags(p, with_n=False)
+    p.add_argument("--no-dilation", action="store_true")
+    p.set_defaults(func=_mse)
+
+    p = sub.add_parser("cui", help="Cui et al. learned denoiser and flow statistics")
+    p.add_argument("--t", type=float, required=True, help="Cui time in [0, 1] (0 noise, 1 data)")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--sigma", type=float, required=True)
+    p.add_argument("--lam", type=float, default=0.1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cui)
+
+    p = sub.add_parser("speciation", help="Biroli et al. speciation and collapse times")
+    p.add_argument("--d", type=float, required=True)
+    p.add_argument("--sigma", type=float, default=1.0)
+    p.add_argument("--n", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_speciation)
+
+    p = sub.add_parser("dynamics", help="gradient-flow overlap trajectory at one time t")
+    p.add_argument("--t", type=float, required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--init", choices=("small", "random", "informed"), default="small")
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the simulator it describes")
+    p.add_argument("--d", type=float, default=math.inf)
+    _problem_flags(p)
+    p.set_defaults(func=_dynamics)
