@@ -1,0 +1,96 @@
+"""``flowphase sweep``: resumable parameter sweeps (see ``docs/sweeps.md``).
+
+    flowphase sweep SPEC.toml --out DIR [--workers N] [--scheduler ADDRESS] [--executor KIND]
+                              [--retry-failed] [--dry-run]
+    flowphase sweep collect DIR       # rewrite DIR/results.csv from the stored records
+    flowphase sweep tasks             # list the tasks, their parameters and ranges
+
+Exit status: 0 when every task of the spec is done, 3 when some are recorded as failed (rerun
+with ``--retry-failed``), 2 for a malformed spec or bad arguments, 130 when interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flowphase.validation.cli import CLIError, dump_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run a resumable parameter sweep from a TOML spec",
+        description=__doc__.split("\n\n")[0],
+        epilog="'flowphase sweep collect DIR' rewrites the merged table; "
+               "'flowphase sweep tasks' lists the tasks.")
+    p.add_argument("target", nargs="+", metavar="SPEC.toml | collect DIR | tasks")
+    p.add_argument("--out", help="output folder (records/ and results.csv)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto",
+                   help="auto: dask with --scheduler, serial for 1 worker, else a Dask LocalCluster")
+    p.add_argument("--threads-per-worker", type=int, default=None,
+                   help="numba/BLAS threads per worker (default cores // workers)")
+    p.add_argument("--chunksize", type=int, default=None, help="tasks per submitted job")
+    p.add_argument("--write-on", choices=("worker", "driver"), default="worker",
+                   help="who writes the records (driver: no shared folder needed)")
+    p.add_argument("--retry-failed", action="store_true", help="re-run tasks recorded as failed")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate the spec and print the counts, run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from flowphase.validation import sweep as sw
+
+    target = args.target
+    if target[0] == "tasks" and len(target) == 1:
+        print(sw.describe_tasks())
+        return 0
+    if target[0] == "collect":
+        if len(target) != 2:
+            raise CLIError("usage: flowphase sweep collect DIR")
+        path = sw.collect(target[1])
+        print(dump_json({"table": str(path)}) if args.json else f"wrote {path}")
+        return 0
+    if len(target) != 1:
+        raise CLIError("usage: flowphase sweep SPEC.toml --out DIR (or: sweep collect DIR)")
+    if not args.out:
+        raise CLIError("--out DIR is required")
+    spec = sw.load_spec(target[0])
+    if args.dry_run:
+        store = sw.SweepStore(args.out, create=False) if _exists(args.out) else None
+        stored = store.load() if store else {}
+        items = spec.items()
+        st = [stored[k].get("status") for k, _ in items if k in stored]
+        summary = {"task": spec.task, "total": len(items), "done": st.count("done"),
+                   "failed": st.count("failed"), "missing": len(items) - len(st)}
+        print(dump_json(summary) if args.json else
+              " ".join(f"{k}={v}" for k, v in summary.items()))
+        return 0
+    try:
+        rep = sw.run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
+                           scheduler=args.scheduler, retry_failed=args.retry_failed,
+                           threads_per_worker=args.threads_per_worker, chunksize=args.chunksize,
+                           write_on=args.write_on,
+                           progress=False if args.no_progress else None)
+    except KeyboardInterrupt:
+        print("flowphase: sweep interrupted; finished tasks are stored, rerun the same command "
+              "to resume", file=sys.stderr)
+        return 130
+    summary = {"task": spec.task, "total": rep.total, "skipped": rep.skipped, "ran": rep.ran,
+               "done": rep.done, "failed": rep.failed, "executor": rep.executor,
+               "elapsed_s": round(rep.elapsed_s, 3), "table": str(rep.table)}
+    if args.json:
+        print(dump_json(summary))
+    else:
+        print(f"sweep {spec.task}: {rep.total} tasks, {rep.skipped} already stored, ran {rep.ran} "
+              f"({rep.executor}) -> {rep.done} done, {rep.failed} failed; table {rep.table}")
+    return 3 if rep.failed else 0
+
+
+def _exists(path) -> bool:
+    from pathlib import Path
+
+    return (Path(path) / "records").is_dir()

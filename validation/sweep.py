@@ -1,0 +1,1060 @@
+"""Resumable, crash-safe parameter sweeps over theory solves and simulations.
+
+A sweep is a TOML file naming one *task* (a pure function ``params -> flat dict of results``) and
+the parameter sets to run it on.  Every finished task is stored at once, atomically, as one JSON
+record keyed by a hash of its canonical parameters, so a killed sweep resumes where it stopped and
+never duplicates work.  Tasks run in-process, on a joblib/loky pool, or on a Dask cluster
+(``LocalCluster`` or a remote scheduler); see ``docs/sweeps.md``.
+
+Spec format (TOML, read with :mod:`tomllib`)::
+
+    task = "theory.overlaps"       # a name from TASKS
+    seed = 0                        # optional base seed (recorded; drives seeded tasks)
+    [grid]                          # lists, multiplied out (cartesian product, file order)
+    t = [0.1, 0.5, 1.5]
+    n = [64, 128]
+    [fixed]                         # optional scalars shared by every task
+    p = 0.8
+    [[points]]                      # optional explicit parameter sets (each x the grid)
+    sigma = 0.5
+    [options]                       # execution options that change neither keys nor results
+    sleep = 0.0                     # seconds slept before each task (crash tests, overhead benchmarks)
+
+Every parameter of every task is validated before any work starts; an error names the offending
+key and its line in the file.  The mathematics lives in the task functions (PAPER §3.1-§3.5, §4);
+this module only schedules, stores and tabulates them.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import itertools
+import json
+import math
+import numbers
+import os
+import re
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+__all__ = [
+    "Param", "Task", "TASKS", "register_task", "get_task", "SpecError", "SweepSpec", "parse_spec",
+    "load_spec", "task_key", "SweepStore", "run_task", "run_sweep", "SweepReport", "collect",
+    "RECORD_FORMAT",
+]
+
+RECORD_FORMAT = 1
+RECORDS_DIR = "records"
+TABLE_NAME = "results.csv"
+_REQUIRED = object()
+_MAX_TASKS = 10_000_000
+_THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# ============================================================================ parameters and tasks
+dataclass_frozen = dataclasses.dataclass(frozen=True)
+
+
+@dataclass_frozen
+class Param:
+    """One task parameter: its kind, allowed range and default.
+
+    kind : ``'real'`` (float in [low, high], ends open if ``*_open``), ``'int'`` (integer >= low),
+    ``'count'`` (integer >= 1 or ``inf``; TOML ``inf`` or the string ``"inf"``), ``'choice'``.
+    """
+
+    kind: str
+    default: object = _REQUIRED
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: Tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "count":
+            return "an integer >= 1 or inf"
+        if self.kind == "int":
+            return f"an integer >= {int(self.low if self.low is not None else 0)}"
+        lo = "-inf" if self.low is None else repr(float(self.low))
+        hi = "inf" if self.high is None else repr(float(self.high))
+        left = "(" if (self.low_open or self.low is None) else "["
+        right = ")" if (self.high_open or self.high is None) else "]"
+        return f"a real number in {left}{lo}, {hi}{right}"
+
+    def coerce(self, name: str, value):
+        """Return the canonical value or raise ``ValueError`` naming ``name``."""
+        bad = ValueError(f"{name} must be {self.describe()}, got {value!r}")
+        if self.kind == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                raise bad
+            return value
+        if self.kind == "count":
+            if isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
+                return math.inf
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise bad
+            v = float(value)
+            if v == math.inf:
+                return math.inf
+            if not (math.isfinite(v) and v >= 1 and v == int(v)):
+                raise bad
+            return int(v)
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise bad
+            if self.low is not None and int(value) < self.low:
+                raise bad
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            raise bad
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            raise bad
+        if self.high is not None and (v > self.high or (self.high_open and v == self.high)):
+            raise bad
+        return v
+
+
+@dataclass_frozen
+class Task:
+    """A sweep task: ``target`` (``"module:function"``, imported lazily) called as ``fn(**params)``.
+
+    ``requires`` lists modules that must be importable for the task to be offered; ``check`` is an
+    optional ``"module:function"`` called on every parameter set before any work (cross-parameter
+    validation, e.g. building the :class:`~flowphase.theory.problem.Problem`).
+    """
+
+    name: str
+    target: str
+    params: Mapping[str, Param]
+    requires: Tuple[str, ...] = ()
+    check: Optional[str] = None
+    doc: str = ""
+
+    def function(self) -> Callable:
+        return _resolve(self.target)
+
+    def missing_modules(self) -> List[str]:
+        out = []
+        for mod in self.requires:
+            try:
+                found = importlib.util.find_spec(mod) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                out.append(mod)
+        return out
+
+
+def _resolve(path: str) -> Callable:
+    mod, _, attr = path.partition(":")
+    obj = importlib.import_module(mod)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+TASKS: Dict[str, Task] = {}
+
+
+def register_task(task: Task, replace: bool = False) -> Task:
+    """Add ``task`` to the registry :data:`TASKS` (``replace=True`` to overwrite a name)."""
+    if task.name in TASKS and not replace:
+        raise ValueError(f"task {task.name!r} is already registered")
+    TASKS[task.name] = task
+    return task
+
+
+def get_task(name: str) -> Task:
+    """The registered task ``name``; ``ValueError`` if unknown or not installed."""
+    if not isinstance(name, str) or name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    task = TASKS[name]
+    missing = task.missing_modules()
+    if missing:
+        raise ValueError(f"task {name!r} is not available in this installation "
+                         f"(module {missing[0]} not found)")
+    return task
+
+
+# ---------------------------------------------------------------------------- built-in task functions
+def _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise):
+    from flowphase.theory.problem import Problem
+
+    return Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u, lam_w=lam_w,
+                           noise=noise)
+
+
+def _scalar(x):
+    """A plain Python scalar from a result attribute (None kept: a flat direction)."""
+    if x is None or isinstance(x, (str, bool)):
+        return x
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    return float(x)
+
+
+def check_problem(**params) -> None:
+    """Cross-parameter validation of the dilated problem and of t (PAPER §1.3: kappa/sqrt(d) < 1)."""
+    keys = ("p", "sigma", "kappa", "d", "n", "lam_u", "lam_w", "noise")
+    problem = _problem(**{k: params[k] for k in keys})
+    if "t" in params:
+        problem.schedule.check_t(params["t"])
+
+
+def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise) -> dict:
+    """Learned parameters (c, m, omega, b, sqrt(q)) at time t (PAPER §3.1-§3.4).
+
+    Thin adapter around ``flowphase.numerics.learned.learned_parameters(problem, t)``; ``omega``
+    and ``b`` are None in phase 2 (flat directions).
+    """
+    from flowphase.numerics.learned import learned_parameters
+
+    problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
+    r = learned_parameters(problem, t)
+    return {"phase": int(problem.phase(t)), "c": _scalar(r.c), "m": _scalar(r.m),
+            "omega": _scalar(r.omega), "b": _scalar(r.b), "sqrt_q": _scalar(r.sqrt_q)}
+
+
+def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition) -> dict:
+    """Generated mode fraction, mean overlap and within-mode variance (PAPER §3.5)."""
+    from flowphase.numerics.generated import generated_distribution
+
+    r = generated_distribution(_problem(p, sigma, kappa, d, n, lam_u, lam_w, noise), transition)
+    return {k: _scalar(r[k] if isinstance(r, Mapping) else getattr(r, k))
+            for k in ("p_hat", "mean_overlap", "variance")}
+
+
+def check_simulation(**params) -> None:
+    """Cross-parameter validation of a finite-d simulation (finite d, n; kappa/sqrt(d) < 1)."""
+    check_problem(**params)
+    if params["noise"] not in ("fresh", "fixed"):
+        raise ValueError(f"noise must be 'fresh' or 'fixed' for a simulation, got {params['noise']!r}")
+
+
+def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, optimizer, lr, draws,
+               labels, init, backend) -> dict:
+    """Finite-d training of the denoiser at one time t, one seed (PAPER §2.1-§2.3).
+
+    Adapter around ``flowphase.validation.simulate.simulate``; returns the canonicalised overlaps
+    ``c, m, omega, b, sqrt_q, sqrt_r`` and the final training loss.
+    """
+    from flowphase.validation.simulate import OVERLAP_NAMES, simulate
+
+    problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
+    r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr,
+                 draws=draws, labels=labels, init=init, backend=backend, keep_params=False,
+                 progress=False)
+    out = {name: float(r.overlaps[0, 0, i]) for i, name in enumerate(OVERLAP_NAMES)}
+    out["loss"] = float(r.final_loss()[0, 0])
+    return out
+
+
+def weight_decay_lambda(weight_decay, d, n_times) -> dict:
+    """Ridge penalty lambda = wd d T / 2 of a coupled weight decay (PAPER §2.3)."""
+    from flowphase.theory.problem import weight_decay_to_lambda
+
+    return {"lam": weight_decay_to_lambda(weight_decay, d, n_times)}
+
+
+_P = Param("real", 0.8, 0.0, 1.0, True, True, doc="weight of the + mode")
+_PROBLEM_PARAMS = {
+    "p": _P,
+    "sigma": Param("real", 1.0, 0.0, None, True, doc="within-mode standard deviation"),
+    "kappa": Param("real", 2.0, 0.0, None, True, doc="dilation constant"),
+    "d": Param("count", math.inf, doc="dimension (inf: d -> infinity theory)"),
+    "n": Param("count", math.inf, doc="number of training samples (inf: population)"),
+    "lam_u": Param("real", 2.0, 0.0, doc="ridge penalty on u (theory units)"),
+    "lam_w": Param("real", 2.0, 0.0, doc="ridge penalty on w (theory units)"),
+    "noise": Param("choice", "fresh", choices=("fresh", "fixed", "notebook"), doc="noise convention"),
+}
+_T = Param("real", _REQUIRED, 0.0, 2.0, doc="dilated time in [0, 2]")
+_HERE = __name__
+
+for _task in (
+    Task("theory.overlaps", f"{_HERE}:theory_overlaps", {"t": _T, **_PROBLEM_PARAMS},
+         requires=("flowphase.numerics.learned",), check=f"{_HERE}:check_problem",
+         doc="learned overlaps c, m, omega, b, sqrt_q at time t (PAPER §3.1-3.4)"),
+    Task("theory.generated", f"{_HERE}:theory_generated",
+         {**_PROBLEM_PARAMS, "transition": Param("choice", "exact", choices=("exact", "euler"),
+                                                 doc="transition at t = 1 (PAPER §3.5)")},
+         requires=("flowphase.numerics.generated",), check=f"{_HERE}:check_problem",
+         doc="generated p_hat, mean_overlap, variance (PAPER §3.5)"),
+    Task("theory.closed_forms.phase_two", "flowphase.theory.closed_forms:phase_two_ridge",
+         {"tp": Param("real", _REQUIRED, 0.0, 1.0, doc="phase-2 time t' = t - 1"),
+          "n": _PROBLEM_PARAMS["n"], "sigma": _PROBLEM_PARAMS["sigma"],
+          "lam_u": _PROBLEM_PARAMS["lam_u"], "noise": _PROBLEM_PARAMS["noise"]},
+         requires=("flowphase.theory.closed_forms",),
+         doc="phase-2 ridge closed forms c, m, q_eta, q_xi, A, B, D (PAPER §3.3-3.4)"),
+    Task("theory.closed_forms.phase_one", "flowphase.theory.closed_forms:phase_one_population",
+         {"t": Param("real", _REQUIRED, 0.0, 1.0, doc="phase-1 time"),
+          "kappa": _PROBLEM_PARAMS["kappa"], "p": _P},
+         requires=("flowphase.theory.closed_forms",),
+         doc="phase-1 population fixed point c, m, omega, b, q, r (PAPER §3.1)"),
+    Task("simulation", f"{_HERE}:simulation",
+         {"t": _T, **_PROBLEM_PARAMS,
+          "d": Param("count", _REQUIRED, doc="dimension (finite)"),
+          "n": Param("count", _REQUIRED, doc="number of training samples (finite)"),
+          "seed": Param("int", 0, 0, doc="seed (default: the spec's base seed)"),
+          "epochs": Param("int", 2000, 1, doc="full-batch optimisation steps"),
+          "optimizer": Param("choice", "adam", choices=("adam", "gd")),
+          "lr": Param("real", 1e-2, 0.0, None, True, doc="learning rate"),
+          "draws": Param("int", 1, 1, doc="fresh noise draws per point per step"),
+          "labels": Param("choice", "bernoulli", choices=("bernoulli", "exact")),
+          "init": Param("choice", "small", choices=("random", "small", "informed")),
+          "backend": Param("choice", "numba", choices=("numba", "numpy"))},
+         requires=("flowphase.validation.simulate",), check=f"{_HERE}:check_simulation",
+         doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss"),
+    Task("theory.weight_decay_to_lambda", f"{_HERE}:weight_decay_lambda",
+         {"weight_decay": Param("real", _REQUIRED, 0.0, doc="coupled weight decay"),
+          "d": Param("real", _REQUIRED, 0.0, None, True, doc="dimension"),
+          "n_times": Param("int", 1, 1, doc="number of grid times T")},
+         requires=("flowphase.theory.problem",),
+         doc="lambda = wd d T / 2 (PAPER §2.3)"),
+):
+    register_task(_task)
+
+
+# ============================================================================ spec parsing
+class SpecError(ValueError):
+    """A malformed sweep spec; ``key`` and ``line`` (1-based, or None) locate the offence."""
+
+    def __init__(self, message: str, key: Optional[str] = None, line: Optional[int] = None,
+                 source: str = "<spec>"):
+        self.key, self.line, self.source = key, line, source
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {message}")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*$")
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_KEYLINE = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_\-]+)\s*=")
+
+
+def _key_lines(text: str) -> Dict[Tuple[str, Optional[int], str], int]:
+    """Map (table, array-table index, key) -> 1-based line by scanning the TOML text.
+
+    Strings and comments are blanked first; the line where each ``key =`` starts is kept (a
+    multi-line array points at its key).
+    """
+    out: Dict[Tuple[str, Optional[int], str], int] = {}
+    table, index, counts, depth = "", None, {}, 0
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = _STRINGS.sub('""', raw).split("#", 1)[0]
+        if depth == 0:
+            m = _HEADER.match(line)
+            if m:
+                name = m.group(2).strip().strip("\"'")
+                if m.group(1) == "[[":
+                    counts[name] = counts.get(name, -1) + 1
+                    table, index = name, counts[name]
+                else:
+                    table, index = name, None
+                continue
+            k = _KEYLINE.match(line)
+            if k:
+                out.setdefault((table, index, k.group(1).strip("\"'")), lineno)
+                line = line[k.end():]
+        depth = max(0, depth + line.count("[") + line.count("{") - line.count("]") - line.count("}"))
+    return out
+
+
+@dataclass_frozen
+class SweepSpec:
+    """A validated sweep: the task, its canonical parameter sets, base seed and options."""
+
+    task: str
+    points: Tuple[Mapping[str, object], ...]
+    seed: int = 0
+    options: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    source: str = "<spec>"
+
+    def items(self) -> List[Tuple[str, dict]]:
+        """``[(key, params), ...]`` in spec order (duplicates removed)."""
+        seen, out = set(), []
+        for p in self.points:
+            k = task_key(self.task, p)
+            if k not in seen:
+                seen.add(k)
+                out.append((k, dict(p)))
+        return out
+
+
+def _canonical_json(obj) -> str:
+    def enc(v):
+        if isinstance(v, float) and math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return v
+    return json.dumps({k: enc(v) for k, v in sorted(obj.items())}, sort_keys=True,
+                      separators=(",", ":"))
+
+
+def task_key(task: str, params: Mapping[str, object]) -> str:
+    """Stable key of a task: sha256 of its name and canonical (default-filled) parameters."""
+    text = task + "\n" + _canonical_json(dict(params))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+_OPTIONS = {"sleep": Param("real", 0.0, 0.0, doc="seconds slept before each task")}
+_TOP_KEYS = ("task", "seed", "description", "grid", "fixed", "points", "options")
+
+
+def parse_spec(text: str, source: str = "<spec>") -> SweepSpec:
+    """Parse and fully validate a sweep spec (TOML text) before any work is done.
+
+    Raises
+    ------
+    SpecError
+        Naming the offending key and its line: invalid TOML, unknown task, unknown parameter,
+        wrong type, value out of range, missing required parameter, inconsistent combination.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"invalid TOML: {exc}", source=source) from None
+    lines = _key_lines(text)
+
+    def line_of(table: str, key: str, index: Optional[int] = None) -> Optional[int]:
+        if (table, index, key) in lines:
+            return lines[(table, index, key)]
+        hits = [v for (tb, _, k), v in lines.items() if k == key and tb == table]
+        return min(hits) if hits else None
+
+    def fail(msg, table, key, index=None):
+        label = key if not table else (f"[{table}] {key}" if index is None
+                                       else f"[[{table}]] #{index + 1} {key}")
+        raise SpecError(f"{label}: {msg}", key=key, line=line_of(table, key, index), source=source)
+
+    for k in doc:
+        if k not in _TOP_KEYS:
+            fail(f"unknown top-level key (allowed: {', '.join(_TOP_KEYS)})", "", k)
+    if "task" not in doc:
+        raise SpecError("missing key 'task'", key="task", line=None, source=source)
+    try:
+        task = get_task(doc["task"])
+    except ValueError as exc:
+        fail(str(exc), "", "task")
+    seed = doc.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        fail(f"seed must be an integer >= 0, got {seed!r}", "", "seed")
+
+    options = {}
+    opts = doc.get("options", {})
+    if not isinstance(opts, dict):
+        fail("must be a table", "", "options")
+    for k, v in opts.items():
+        if k not in _OPTIONS:
+            fail(f"unknown option (allowed: {', '.join(_OPTIONS)})", "options", k)
+        try:
+            options[k] = _OPTIONS[k].coerce(k, v)
+        except ValueError as exc:
+            fail(str(exc), "options", k)
+    for k, prm in _OPTIONS.items():
+        options.setdefault(k, prm.default)
+
+    where: Dict[str, Tuple[str, Optional[int]]] = {}  # param -> (table, index) defining it
+
+    def coerce(table, key, value, index=None):
+        if key not in task.params:
+            fail(f"unknown parameter for task {task.name!r} (parameters: "
+                 f"{', '.join(task.params)})", table, key, index)
+        if isinstance(value, (dict, list)):
+            fail(f"{key} must be a scalar here, got {type(value).__name__}", table, key, index)
+        try:
+            return task.params[key].coerce(key, value)
+        except ValueError as exc:
+            fail(str(exc), table, key, index)
+
+    grid = doc.get("grid", {})
+    if not isinstance(grid, dict):
+        fail("must be a table of lists", "", "grid")
+    axes = []
+    for key, values in grid.items():
+        if not isinstance(values, list):
+            fail(f"grid values must be a list, got {values!r}", "grid", key)
+        if not values:
+            fail("grid list must not be empty", "grid", key)
+        axes.append((key, [coerce("grid", key, v) for v in values]))
+        where[key] = ("grid", None)
+    fixed = doc.get("fixed", {})
+    if not isinstance(fixed, dict):
+        fail("must be a table of scalars", "", "fixed")
+    fixed_c = {}
+    for key, value in fixed.items():
+        if key in where:
+            fail("parameter given twice (in [grid] and [fixed])", "fixed", key)
+        fixed_c[key] = coerce("fixed", key, value)
+        where[key] = ("fixed", None)
+    points = doc.get("points", [{}])
+    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points) or not points:
+        fail("must be a non-empty array of tables ([[points]])", "", "points")
+    points_c = []
+    for i, pt in enumerate(points):
+        pc = {}
+        for key, value in pt.items():
+            if key in where:
+                fail(f"parameter given twice (in [[points]] and [{where[key][0]}])", "points", key, i)
+            pc[key] = coerce("points", key, value, i)
+        points_c.append(pc)
+
+    size = len(points_c) * math.prod(len(v) for _, v in axes)
+    if size > _MAX_TASKS:
+        fail(f"the sweep has {size} tasks, more than the limit {_MAX_TASKS}", "", "grid")
+    check = _resolve(task.check) if task.check else None
+    names, lists = [a[0] for a in axes], [a[1] for a in axes]
+    out = []
+    for i, pc in enumerate(points_c):
+        for combo in itertools.product(*lists):
+            params = {**fixed_c, **dict(zip(names, combo)), **pc}
+            for key, prm in task.params.items():
+                if key not in params:
+                    if key == "seed":  # seeded tasks default to the spec's base seed
+                        params[key] = int(seed)
+                        continue
+                    if prm.required:
+                        fail(f"required parameter {key!r} of task {task.name!r} is missing "
+                             f"(give it in [grid], [fixed] or [[points]])", "", "task")
+                    params[key] = prm.default
+            params = {k: params[k] for k in task.params}
+            if check is not None:
+                try:
+                    check(**params)
+                except ValueError as exc:
+                    bad = _first_param_named(str(exc), params, where, pc)
+                    table, idx = ("points", i) if bad in pc else where.get(bad, ("", None))
+                    fail(f"{exc} (parameter set {_canonical_json(params)})", table,
+                         bad or "task", idx)
+            out.append(params)
+    return SweepSpec(task=task.name, points=tuple(out), seed=int(seed), options=options,
+                     source=source)
+
+
+def _first_param_named(msg: str, params, where, point) -> Optional[str]:
+    """The spec-given parameter mentioned first in an error message (to locate its line)."""
+    best = None
+    for name in params:
+        if name in where or name in point:
+            m = re.search(rf"(?<![A-Za-z_]){re.escape(name)}(?![A-Za-z_])", msg)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), name)
+    return best[1] if best else None
+
+
+def load_spec(path) -> SweepSpec:
+    """Read and validate a sweep spec file (see :func:`parse_spec`)."""
+    path = Path(path)
+    return parse_spec(path.read_text(encoding="utf-8"), source=str(path))
+
+
+# ============================================================================ store
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flowphase")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _json_clean(obj):
+    """JSON-safe copy: +-inf as the strings 'inf'/'-inf' (NaN is refused upstream)."""
+    if isinstance(obj, dict):
+        return {str(k): _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    if isinstance(obj, float) and math.isinf(obj):
+        return "inf" if obj > 0 else "-inf"
+    return obj
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+class SweepStore:
+    """Directory of task records ``DIR/records/<key>.json``, safe for concurrent writers.
+
+    Each record is written to a unique temporary file in the same directory, flushed and
+    fsync-ed, then renamed over its final name with :func:`os.replace` (atomic on POSIX), and the
+    directory is fsync-ed: after a crash a record is either absent or complete, and two writers of
+    the same key leave one complete record.
+    """
+
+    def __init__(self, root, create: bool = True):
+        self.root = Path(root)
+        self.records = self.root / RECORDS_DIR
+        if create:
+            self.records.mkdir(parents=True, exist_ok=True)
+        elif not self.records.is_dir():
+            raise FileNotFoundError(f"{self.root} holds no sweep records ({RECORDS_DIR}/ missing)")
+
+    def path(self, key: str) -> Path:
+        return self.records / f"{key}.json"
+
+    def write(self, record: Mapping) -> Path:
+        """Atomically write ``record`` (a dict with a ``key``) and return its path."""
+        key = record["key"]
+        text = json.dumps(_json_clean(dict(record)), allow_nan=False, indent=1)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.records)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dfd = os.open(self.records, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+        return self.path(key)
+
+    def read(self, key: str) -> Optional[dict]:
+        """The record of ``key``, or None if absent or unreadable."""
+        try:
+            with open(self.path(key), encoding="utf-8") as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+
+    def load(self) -> Dict[str, dict]:
+        """Every complete record, by key (temporary files of running writers are ignored)."""
+        out = {}
+        for path in sorted(self.records.glob("*.json")):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    rec = json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError, FileNotFoundError):
+                continue
+            if isinstance(rec, dict) and rec.get("key") == path.stem:
+                out[path.stem] = rec
+        return out
+
+    def write_table(self, path=None) -> Path:
+        """Merged CSV: one row per task, parameter columns, then result columns, then metadata."""
+        records = list(self.load().values())
+        params, results = [], []
+        for rec in records:
+            task = TASKS.get(rec.get("task"))
+            for k in list(task.params if task else []) + list(rec.get("params", {})):
+                if k not in params:
+                    params.append(k)
+        records.sort(key=lambda r: (r.get("task", ""),
+                                    tuple(_sort_key(r["params"].get(k)) for k in params)))
+        for rec in records:
+            for k in rec.get("result") or {}:
+                if k not in results:
+                    results.append(k)
+        meta = [m for m in ("task", "status", "error", "seed", "flowphase_version", "elapsed_s",
+                            "key") if m not in params]
+        results = [r for r in results if r not in params and r not in meta]
+        path = Path(path) if path else self.root / TABLE_NAME
+        fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+            w = csv.writer(f)
+            w.writerow(params + results + meta)
+            for rec in records:
+                res = rec.get("result") or {}
+                err = rec.get("error") or {}
+                info = {**rec, "error": f"{err.get('type')}: {err.get('message')}" if err else None}
+                row = ([rec["params"].get(k) for k in params] + [res.get(k) for k in results]
+                       + [info.get(m) for m in meta])
+                w.writerow(["" if v is None else v for v in row])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return path
+
+
+def _sort_key(v):
+    if v is None:
+        return (0, 0.0, "")
+    if isinstance(v, str) and v in ("inf", "-inf"):
+        return (1, float(v), "")
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return (1, float(v), "")
+    return (2, 0.0, str(v))
+
+
+def collect(out) -> Path:
+    """Write ``DIR/results.csv`` from the records in ``DIR`` and return its path."""
+    return SweepStore(out, create=False).write_table()
+
+
+# ============================================================================ running one task
+def _clean_result(raw) -> dict:
+    if not isinstance(raw, Mapping):
+        raise TypeError(f"a task must return a flat dict of results, got {type(raw).__name__}")
+    out = {}
+    for k, v in raw.items():
+        if not isinstance(k, str):
+            raise TypeError(f"result names must be strings, got {k!r}")
+        try:
+            v = _scalar(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"result {k!r} must be a scalar, got {type(v).__name__}") from None
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError(f"result {k!r} is NaN")
+        out[k] = v
+    return out
+
+
+def run_task(task: str, key: str, params: Mapping, seed: int = 0, sleep: float = 0.0) -> dict:
+    """Run one task and return its record (never raises for an error inside the task).
+
+    The record holds ``key, task, params, status ('done' | 'failed'), result | error, seed,
+    flowphase_version, host, pid, started_at, elapsed_s`` and ``format``.
+    """
+    started, t0 = time.time(), time.perf_counter()
+    result, error = None, None
+    try:
+        if sleep:
+            time.sleep(sleep)
+        result = _clean_result(get_task(task).function()(**params))
+    except Exception as exc:  # noqa: BLE001 - a failing task is recorded, never fatal
+        error = {"type": type(exc).__name__, "message": str(exc),
+                 "traceback": traceback.format_exc(limit=20)}
+    return {"format": RECORD_FORMAT, "key": key, "task": task, "params": dict(params),
+            "status": "done" if error is None else "failed", "result": result, "error": error,
+            "seed": int(params.get("seed", seed)), "flowphase_version": _version(),
+            "host": socket.gethostname(), "pid": os.getpid(), "started_at": started,
+            "elapsed_s": time.perf_counter() - t0}
+
+
+# ============================================================================ workers
+_WORKER_READY: Dict[Tuple, float] = {}
+
+
+def _thread_env(threads: int) -> Dict[str, str]:
+    return {v: str(int(threads)) for v in _THREAD_VARS}
+
+
+def prepare_worker(task: str, warm_params: Optional[Mapping], threads: int) -> float:
+    """Cap numba/BLAS threads and warm the numba cache, once per worker process.
+
+    Runs the task once on ``warm_params`` (its result is discarded) so that numba compiles or
+    loads its cache before the first real task; a second call in the same process does nothing.
+    Returns the seconds spent warming (0 when already warm).
+    """
+    token = (task, int(threads))
+    if token in _WORKER_READY:
+        _cap_threads(threads)
+        return 0.0
+    t0 = time.perf_counter()
+    os.environ.update(_thread_env(threads))
+    _cap_threads(threads)
+    if warm_params is not None:
+        try:
+            get_task(task).function()(**warm_params)
+        except Exception:  # noqa: BLE001 - the real run records the error
+            pass
+    _WORKER_READY[token] = time.perf_counter() - t0
+    return _WORKER_READY[token]
+
+
+def _cap_threads(threads: int) -> None:
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn/joblib
+        return
+    threadpool_limits(int(threads))
+
+
+def _run_chunk(task: str, items: Sequence[Tuple[str, dict]], seed: int, sleep: float,
+               out: Optional[str], threads: int, warm: Optional[Mapping]) -> list:
+    """Worker side: run ``items``; store each record at once when ``out`` is given.
+
+    Returns ``(key, status)`` pairs when the worker stores, else the full records.
+    """
+    prepare_worker(task, warm, threads)
+    store = SweepStore(out) if out else None
+    res = []
+    for key, params in items:
+        rec = run_task(task, key, params, seed, sleep)
+        if store is not None:
+            store.write(rec)
+            res.append((key, rec["status"]))
+        else:
+            res.append(rec)
+    return res
+
+
+# ============================================================================ driver
+@dataclass_frozen
+class SweepReport:
+    """Counts of a sweep run: ``total`` tasks in the spec, skipped ones already stored, ``ran`` now,
+    and the final ``done``/``failed``/``missing`` counts for the spec, plus the table path."""
+
+    total: int
+    skipped: int
+    ran: int
+    done: int
+    failed: int
+    missing: int
+    table: Optional[Path]
+    executor: str
+    elapsed_s: float
+
+
+def _choose_executor(executor: str, workers: int, scheduler: Optional[str]) -> str:
+    if executor not in ("auto", "serial", "joblib", "dask"):
+        raise ValueError(f"executor must be auto, serial, joblib or dask, got {executor!r}")
+    if scheduler and executor not in ("auto", "dask"):
+        raise ValueError(f"--scheduler needs the dask executor, not {executor!r}")
+    if executor != "auto":
+        return executor
+    if scheduler:
+        return "dask"
+    if workers <= 1:
+        return "serial"
+    return "dask" if importlib.util.find_spec("distributed") else "joblib"
+
+
+def _chunks(items: list, size: int) -> List[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
+              scheduler: Optional[str] = None, retry_failed: bool = False,
+              threads_per_worker: Optional[int] = None, chunksize: Optional[int] = None,
+              write_on: str = "worker", progress: Optional[bool] = None,
+              dask_processes: bool = True) -> SweepReport:
+    """Run every task of ``spec`` not yet stored in ``out`` and write ``out/results.csv``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        From :func:`load_spec` / :func:`parse_spec` (already validated).
+    out : path
+        Output folder; records go to ``out/records/<key>.json`` as each task finishes.
+    executor : {'auto', 'serial', 'joblib', 'dask'}
+        ``auto``: dask if a scheduler is given, serial for one worker, else a Dask
+        ``LocalCluster`` (joblib/loky when distributed is not installed).
+    workers : int
+        Worker processes for joblib / LocalCluster.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).
+    retry_failed : bool
+        Re-run tasks stored as failed (otherwise they are skipped like done ones).
+    threads_per_worker : int, optional
+        numba/BLAS threads per worker (default ``cpu_count // workers``, at least 1).
+    chunksize : int, optional
+        Tasks per submitted job (default: about 8 jobs per worker, at most 100 tasks each).
+    write_on : {'worker', 'driver'}
+        Who writes the records: the workers (the output folder must then be shared with them)
+        or this process (no shared folder needed).
+    progress : bool, optional
+        tqdm bar with done/failed/remaining counts (None: only on a terminal).
+    dask_processes : bool
+        LocalCluster workers as processes (True) or threads of this process (False).
+
+    Returns
+    -------
+    SweepReport
+    """
+    t_start, wall_start = time.perf_counter(), time.time()
+    workers = int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if write_on not in ("worker", "driver"):
+        raise ValueError(f"write_on must be 'worker' or 'driver', got {write_on!r}")
+    kind = _choose_executor(executor, workers, scheduler)
+    store = SweepStore(out)
+    items = spec.items()
+    stored = store.load()
+    todo = [(k, p) for k, p in items
+            if k not in stored or (retry_failed and stored[k].get("status") != "done")]
+    status = {k: stored[k].get("status") for k, _ in items if k in stored}
+    threads = int(threads_per_worker or max(1, (os.cpu_count() or 1) // workers))
+    sleep = float(spec.options.get("sleep", 0.0))
+    bar = _progress(len(todo), status, len(items), progress)
+
+    def record(key, st):
+        status[key] = st
+        bar.tick(status)
+
+    try:
+        if todo and kind == "serial":
+            for key, params in todo:
+                rec = run_task(spec.task, key, params, spec.seed, sleep)
+                store.write(rec)
+                record(key, rec["status"])
+        elif todo:
+            size = int(chunksize or max(1, min(100, math.ceil(len(todo) / (8 * workers)))))
+            worker_out = str(Path(out).resolve()) if write_on == "worker" else None
+            with _make_executor(kind, workers, scheduler, threads, spec.task, todo[0][1],
+                                worker_out, dask_processes) as ex:
+                futures = {ex.submit(_run_chunk, spec.task, chunk, spec.seed, sleep, worker_out,
+                                     threads, todo[0][1]): chunk
+                           for chunk in _chunks(todo, size)}
+                for fut in cf.as_completed(futures):
+                    try:
+                        res = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a lost worker fails its chunk only
+                        res = []
+                        for key, params in futures[fut]:
+                            rec = store.read(key)
+                            if rec is None or rec.get("started_at", 0.0) < wall_start:
+                                rec = _lost_record(spec, key, params, exc)
+                                store.write(rec)
+                            res.append((key, rec["status"]))
+                    for r in res:
+                        if isinstance(r, dict):
+                            store.write(r)
+                            r = (r["key"], r["status"])
+                        record(*r)
+    finally:
+        bar.close()
+    table = store.write_table()
+    done = sum(1 for k, _ in items if status.get(k) == "done")
+    failed = sum(1 for k, _ in items if status.get(k) == "failed")
+    return SweepReport(total=len(items), skipped=len(items) - len(todo), ran=len(todo), done=done,
+                       failed=failed, missing=len(items) - done - failed, table=table,
+                       executor=kind, elapsed_s=time.perf_counter() - t_start)
+
+
+
+def _lost_record(spec: SweepSpec, key: str, params: Mapping, exc: BaseException) -> dict:
+    """Failed record for a task whose worker died before storing it (retried by --retry-failed)."""
+    return {"format": RECORD_FORMAT, "key": key, "task": spec.task, "params": dict(params),
+            "status": "failed", "result": None,
+            "error": {"type": type(exc).__name__, "message": f"worker lost: {exc}",
+                      "traceback": "".join(traceback.format_exception_only(type(exc), exc))},
+            "seed": int(params.get("seed", spec.seed)), "flowphase_version": _version(),
+            "host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time(),
+            "elapsed_s": 0.0}
+
+
+class _progress:
+    """tqdm bar over the tasks to run, with done/failed/remaining counts for the whole spec."""
+
+    def __init__(self, todo: int, status: Mapping[str, str], total: int, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.total = total
+        self.bar = tqdm(total=todo, unit="task", desc="sweep",
+                        disable=None if enabled is None else not enabled,
+                        dynamic_ncols=True, file=sys.stderr)
+        self.tick(status, advance=0)
+
+    def tick(self, status: Mapping[str, str], advance: int = 1) -> None:
+        done = sum(1 for v in status.values() if v == "done")
+        failed = sum(1 for v in status.values() if v == "failed")
+        self.bar.set_postfix(done=done, failed=failed, remaining=self.total - done - failed,
+                             refresh=False)
+        if advance:
+            self.bar.update(advance)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _make_executor:
+    """Context manager yielding a :class:`concurrent.futures.Executor` of the chosen kind.
+
+    * ``joblib``: loky's reusable process pool; NUMBA_NUM_THREADS/OMP_NUM_THREADS... set in the
+      worker environment and :func:`prepare_worker` as the worker initialiser (once per worker);
+    * ``dask``: ``Client(scheduler)`` or a ``LocalCluster`` (one thread per worker process),
+      :func:`prepare_worker` run once on every worker with ``client.run``, then
+      ``client.get_executor()``.
+    """
+
+    def __init__(self, kind, workers, scheduler, threads, task, warm, out, processes):
+        self.kind, self.workers, self.scheduler = kind, workers, scheduler
+        self.threads, self.task, self.warm, self.out = threads, task, warm, out
+        self.processes = processes
+        self.client = self.cluster = self.executor = None
+
+    def __enter__(self) -> cf.Executor:
+        if self.kind == "joblib":
+            from joblib.externals.loky import get_reusable_executor
+
+            self.executor = get_reusable_executor(
+                max_workers=self.workers, initializer=prepare_worker,
+                initargs=(self.task, self.warm, self.threads), env=_thread_env(self.threads),
+                reuse=True)
+            return self.executor
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler, timeout="30s")
+        else:
+            kw = {"env": _thread_env(self.threads)} if self.processes else {}
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                        processes=self.processes, dashboard_address=None,
+                                        silence_logs=logging.ERROR, **kw)
+            self.client = Client(self.cluster)
+        if self.out is not None:
+            seen = self.client.run(os.path.isdir, self.out)
+            blind = sorted(w for w, ok in seen.items() if not ok)
+            if blind:
+                self.__exit__(None, None, None)
+                raise ValueError(f"out folder {self.out} is not visible on worker(s) "
+                                 f"{', '.join(blind)}: use a shared folder or --write-on driver")
+        self.client.run(prepare_worker, self.task, self.warm, self.threads)
+        self.executor = self.client.get_executor(pure=False)
+        return self.executor
+
+    def __exit__(self, *exc):
+        if self.kind == "joblib":
+            if exc and exc[0] is not None:
+                self.executor.shutdown(wait=False, kill_workers=True)
+            return False
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        return False
+
+
+def describe_tasks() -> str:
+    """Human-readable list of the registered tasks, their parameters, defaults and ranges."""
+    lines = []
+    for name in sorted(TASKS):
+        task = TASKS[name]
+        missing = task.missing_modules()
+        lines.append(f"{name}{'  (not installed: ' + missing[0] + ')' if missing else ''}"
+                     f" -- {task.doc}")
+        for pname, prm in task.params.items():
+            dflt = "required" if prm.required else f"default {prm.default!r}"
+            lines.append(f"    {pname}: {prm.describe()}, {dflt}")
+    return "\n".join(lines)
