@@ -1,0 +1,522 @@
+"""Numba integrator of the overlap dynamics (gradient flow / gradient descent) of the per-time denoiser.
+
+The right-hand side, the exact GD map and the loss are generated from the sympy derivation of
+:mod:`flowphase.theory.dynamics` into :mod:`flowphase.numerics._generated_dynamics`; this module adds
+the Gaussian kernels (trapezoid rule, one dimension per label) and drives the tableau Runge-Kutta
+engine :func:`flowphase.numerics.rk.solve` (Dormand-Prince 5(4) with error control).
+
+State vector ``y = (c, b, m, a, q, omega, r, v)`` (:data:`STATE_NAMES`), ODE time ``s`` as defined in
+:mod:`flowphase.theory.dynamics` (``du/ds = -d grad_u Lbar``; ``dc/ds = -rho dLbar/dc``); use
+:func:`flowphase.theory.dynamics.ode_time_per_step` to convert simulator epochs to ``s``.
+
+Kernels (PAPER §2.2, §3.1), by the trapezoid rule (see :func:`_gh`): ``z_s = b + omega k s + sqrt(gam r) zeta``, ``zeta ~ N(0, 1)``::
+
+    M_s = sum_s p_s s E tanh(z_s),  dM_s/db = sum_s p_s s E sech^2,  dM_s/domega = k sum_s p_s E sech^2,
+    dM_s/dr = gam/2 sum_s p_s s E tanh''     (Stein: d/dr E F(sqrt(gam r) zeta) = gam/2 E F''),
+    M_2 = sum_s p_s E tanh^2,  and the same derivatives of tanh^2.
+
+Phase 1 at d = inf: ``k = kappa t beta'(0)``, ``gam = 1``, ``alpha = 1``, ``beta = 0``.  Phase 2 at
+d = inf: saturated (``M_s = sign(omega)``, ``M_2 = 1``, derivatives 0; needs ``omega != 0``).
+``finite_d=True`` evaluates the same formulas at the schedule's actual ``tau`` (``k = beta sqrt(d)``,
+``gam = alpha^2 + beta^2 sigma^2``).
+
+Adam (no closed description, :mod:`flowphase.theory.dynamics`): a coordinate moves by at most about
+``lr`` per Adam step (``|m_hat / sqrt(v_hat)| <= 1`` for a steady gradient), so the orthogonal norm
+``sqrt(r - omega^2)`` cannot fall faster than ``lr`` per epoch: :func:`adam_min_epochs` gives that
+lower bound on the epochs needed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import numpy as np
+from numba import njit
+
+from flowphase.numerics import _generated_dynamics as _gen
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.rk import solve as rk_solve
+from flowphase.theory.dynamics import ode_time_per_step
+from flowphase.theory.problem import Problem, TimeDilation
+
+__all__ = [
+    "STATE_NAMES", "OverlapTrajectory", "gaussian_kernels", "dynamics_params", "initial_overlaps",
+    "integrate_overlaps", "iterate_gd_map", "stationary_point", "convergence_time", "overlap_loss",
+    "adam_min_epochs", "dynamics_json", "problem_from_args",
+]
+
+STATE_NAMES = ("c", "b", "m", "a", "q", "omega", "r", "v")
+_NPAR = 8          # generated parameter block
+_IK, _IGAM, _IP, _ISAT, _INQ = 8, 9, 10, 11, 12
+_HEAD = 13
+
+
+# ----------------------------------------------------------------------------- kernels
+@njit(cache=True)
+def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
+    """Fill ``kin`` = (M_s, M_s_b, M_s_w, M_s_r, M_2, M_2_b, M_2_w, M_2_r) (module docstring)."""
+    if sat > 0.5:
+        sg = 1.0 if om > 0.0 else (-1.0 if om < 0.0 else 0.0)
+        kin[0] = sg
+        kin[4] = 1.0
+        for i in (1, 2, 3, 5, 6, 7):
+            kin[i] = 0.0
+        return
+    sd = math.sqrt(max(gam * r, 0.0))
+    Ms = 0.0
+    Msb = 0.0
+    Msw = 0.0
+    Msr = 0.0
+    M2 = 0.0
+    M2b = 0.0
+    M2w = 0.0
+    M2r = 0.0
+    for lab in range(2):
+        s = 1.0 if lab == 0 else -1.0
+        ps = p if lab == 0 else 1.0 - p
+        t0 = 0.0
+        t1 = 0.0
+        t2 = 0.0
+        q0 = 0.0
+        q2 = 0.0
+        shift = b + om * k * s
+        for j in range(nodes.shape[0]):
+            th = math.tanh(shift + sd * nodes[j])
+            se = 1.0 - th * th
+            wj = weights[j]
+            t0 += wj * th
+            t1 += wj * se
+            t2 += wj * (-2.0 * th * se)
+            q0 += wj * th * th
+            q2 += wj * (2.0 * se * se - 4.0 * th * th * se)
+        # (tanh^2)' = -tanh''
+        Ms += ps * s * t0
+        Msb += ps * s * t1
+        Msw += ps * t1
+        Msr += ps * s * t2
+        M2 += ps * q0
+        M2b += ps * (-t2)
+        M2w += ps * s * (-t2)
+        M2r += ps * q2
+    kin[0] = Ms
+    kin[1] = Msb
+    kin[2] = k * Msw
+    kin[3] = 0.5 * gam * Msr
+    kin[4] = M2
+    kin[5] = M2b
+    kin[6] = k * M2w
+    kin[7] = 0.5 * gam * M2r
+
+
+@njit(cache=True)
+def _kin_from_params(y, params, kin):
+    nq = int(params[_INQ])
+    nodes = params[_HEAD:_HEAD + nq]
+    weights = params[_HEAD + nq:_HEAD + 2 * nq]
+    _kernels(y[1], y[5], y[6], params[_IK], params[_IGAM], params[_IP], params[_ISAT], nodes, weights, kin)
+
+
+@njit(cache=True)
+def overlap_rhs(t, y, tgrid, curves, params, out):
+    """Gradient-flow RHS in the :func:`flowphase.numerics.rk.solve` signature (autonomous in s)."""
+    kin = np.empty(8)
+    _kin_from_params(y, params, kin)
+    _gen.flow_rhs(y, kin, params[:_NPAR], out)
+
+
+@njit(cache=True)
+def _gd_iterate(y0, params, eta, n_steps, record_every):
+    nrec = n_steps // record_every + 1
+    Y = np.empty((nrec, y0.shape[0]))
+    y = y0.copy()
+    ynew = np.empty_like(y)
+    kin = np.empty(8)
+    Y[0] = y
+    k = 1
+    for step in range(1, n_steps + 1):
+        _kin_from_params(y, params, kin)
+        _gen.gd_map(y, kin, params[:_NPAR], eta, ynew)
+        for i in range(y.shape[0]):
+            y[i] = ynew[i]
+        if step % record_every == 0:
+            Y[k] = y
+            k += 1
+    return Y
+
+
+def gaussian_kernels(b: float, omega: float, r: float, k: float, p: float, gam: float = 1.0,
+                     n_quad: int = 227) -> np.ndarray:
+    """The eight kernel values (module docstring) with ``n_quad`` trapezoid nodes."""
+    nodes, weights = _gh(n_quad)
+    kin = np.empty(8)
+    _kernels(float(b), float(omega), float(r), float(k), float(gam), float(p), 0.0, nodes, weights, kin)
+    return kin
+
+
+def _gh(n_quad: int):
+    """Nodes and weights of the N(0, 1) expectation: trapezoid rule on [-9, 9] with ``n_quad`` nodes.
+
+    tanh has poles at distance pi / (2 sd) from the real axis (sd = sqrt(gam r)), where Gauss-Hermite
+    converges slowly (61 nodes: 7.5e-6 error on E tanh^2(4.69 + 2 zeta), which shifts the t = 1 fixed
+    point by 2e-2 because its slowest mode has rate 5e-3); the trapezoid rule converges like
+    ``exp(-2 pi dist / h)`` (h = 0.08: ~1e-14 at sd = 2, ~1e-9 at sd = 5).  Tail mass beyond 9 is 2e-19.
+    """
+    if int(n_quad) < 3:
+        raise ValueError(f"n_quad must be an integer >= 3, got {n_quad!r}")
+    x = np.linspace(-9.0, 9.0, int(n_quad))
+    h = x[1] - x[0]
+    w = h * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    w /= w.sum()
+    return np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- parameters
+def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Optional[bool] = None,
+                    n_quad: int = 227) -> np.ndarray:
+    """Pack the parameter vector of the RHS for the per-time problem at schedule time ``t``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Only ``noise='fresh'`` is derived at finite n (PAPER §3.4 fresh-noise ridge).
+    t : float
+        Schedule time (dilated: [0, 2]; phase 1 is t <= 1).
+    rho : float > 0
+        Speed of the scalars c, b relative to the vectors (``rho = d`` for one learning rate on all
+        parameters, ``1`` for the balanced convention; :func:`~flowphase.theory.dynamics.ode_time_per_step`).
+    finite_d : bool, optional
+        Evaluate at the schedule's actual tau (default: True when ``problem.d`` is finite).
+    """
+    if not isinstance(problem, Problem):
+        raise ValueError("problem must be a flowphase Problem")
+    if not (isinstance(rho, (int, float)) and rho > 0 and math.isfinite(rho)):
+        raise ValueError(f"rho must be a positive finite number, got {rho!r}")
+    problem.schedule.check_t(t)
+    t = float(t)
+    d = problem.d
+    n = problem.n
+    if math.isfinite(n) and problem.training.noise != "fresh":
+        raise ValueError(f"noise must be 'fresh' for the overlap dynamics at finite n, got {problem.training.noise!r}")
+    if finite_d is None:
+        finite_d = math.isfinite(d)
+    if finite_d and not math.isfinite(d):
+        raise ValueError("finite_d=True needs a finite problem dimension d")
+    it = problem.interpolant
+    sig2 = problem.sigma ** 2
+    if finite_d:
+        tau = float(problem.tau(t))
+        al, be = float(it.alpha(tau)), float(it.beta(tau))
+        k, gam, sat = be * math.sqrt(d), al * al + be * be * sig2, 0.0
+    else:
+        dil = isinstance(problem.schedule, TimeDilation)
+        if dil and t <= 1.0:
+            al, be = 1.0, 0.0
+            k, gam, sat = problem.kappa * t * float(it.dbeta(0.0)), 1.0, 0.0
+        else:
+            tau = (t - 1.0) if dil else t
+            al, be = float(it.alpha(tau)), float(it.beta(tau))
+            gam = 1.0
+            if be > 0.0:
+                k, sat = math.inf, 1.0
+            else:
+                k, sat = 0.0, 0.0
+    eps = 0.0 if math.isinf(n) else 1.0 / math.sqrt(n)
+    nodes, weights = _gh(n_quad)
+    head = [al * al, be, sig2, eps, problem.training.lam_u, problem.training.lam_w, float(rho), float(rho),
+            (0.0 if math.isinf(k) else k), gam, problem.p, sat, float(nodes.size)]
+    return np.ascontiguousarray(np.concatenate([np.asarray(head, float), nodes, weights]))
+
+
+def _state(y0) -> np.ndarray:
+    if isinstance(y0, dict):
+        missing = [k for k in ("c", "b", "m", "q", "omega", "r") if k not in y0]
+        if missing:
+            raise ValueError(f"initial overlaps miss {missing}")
+        arr = np.array([float(y0.get(k, 0.0)) for k in STATE_NAMES])
+    else:
+        arr = np.asarray(y0, dtype=np.float64).ravel().copy()
+        if arr.size != 8:
+            raise ValueError(f"y0 must have the 8 entries {STATE_NAMES}, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"y0 must be finite, got {arr}")
+    if arr[4] < arr[2] ** 2 + arr[3] ** 2 - 1e-9 or arr[6] < arr[5] ** 2 - 1e-9:
+        raise ValueError("y0 must satisfy q >= m^2 + a^2 and r >= omega^2 (Cauchy-Schwarz)")
+    return arr
+
+
+def _check_saturated(params, y):
+    if params[_ISAT] > 0.5 and y[5] == 0.0:
+        raise ValueError("omega must be nonzero in the saturated phase-2 limit (d = inf); "
+                         "use a finite d with finite_d=True to follow the escape from omega = 0")
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass
+class OverlapTrajectory(SolverResult):
+    """:class:`SolverResult` with ``value`` the array ``Y[k, :]`` of states at ODE times ``s[k]``."""
+
+    @property
+    def s(self) -> np.ndarray:
+        return self.info["s"]
+
+    def as_dict(self) -> Dict[str, np.ndarray]:
+        out = {name: self.value[:, i] for i, name in enumerate(STATE_NAMES)}
+        out["s"] = self.s
+        return out
+
+
+def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
+                       finite_d: Optional[bool] = None, n_quad: int = 227, rtol: float = 1e-8,
+                       atol: float = 1e-10, method: str = "dopri5", throw: bool = True) -> OverlapTrajectory:
+    """Integrate the gradient-flow ODE of the overlaps from ``y0`` through the ODE times ``s_eval``.
+
+    Parameters
+    ----------
+    y0 : dict or array
+        Initial overlaps (``c, b, m, q, omega, r`` required; ``a, v`` default 0), e.g. measured on a
+        simulator run.
+    s_eval : array, increasing, starting at the initial time.
+
+    Returns
+    -------
+    OverlapTrajectory
+        ``value[k]`` = (c, b, m, a, q, omega, r, v) at ``s_eval[k]``; ``info['nfev']`` etc.
+
+    Notes
+    -----
+    Equations of :mod:`flowphase.theory.dynamics` (PAPER §2.1-§3.4), Dormand-Prince 5(4) of
+    :mod:`flowphase.numerics.rk`.
+    """
+    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    y = _state(y0)
+    _check_saturated(params, y)
+    s_eval = np.asarray(s_eval, dtype=np.float64)
+    sol = rk_solve(overlap_rhs, s_eval, y, params=params, method=method, rtol=rtol, atol=atol,
+                   max_steps=5_000_000, throw=throw)
+    if sol.converged:
+        check_finite("overlap trajectory", sol.value)
+    return OverlapTrajectory(value=sol.value, converged=sol.converged, iterations=sol.iterations,
+                             residual=sol.residual, message=sol.message,
+                             info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "rho": float(rho)})
+
+
+def iterate_gd_map(problem: Problem, t: float, y0, eta: float, n_steps: int, record_every: int = 1,
+                   rho: float = 1.0, finite_d: Optional[bool] = None, n_quad: int = 227) -> OverlapTrajectory:
+    """Iterate the exact d = inf overlap map of gradient descent with step ``eta`` (ODE-time units).
+
+    One step advances ``s`` by ``eta``; the map is the flow's Euler step plus the ``eta^2 |grad|^2``
+    terms of q, r, v (:func:`flowphase.theory.dynamics.gd_map_expressions`).
+    """
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"eta must be a positive finite number, got {eta!r}")
+    if int(n_steps) < 1 or int(record_every) < 1:
+        raise ValueError("n_steps and record_every must be integers >= 1")
+    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    y = _state(y0)
+    _check_saturated(params, y)
+    Y = _gd_iterate(y, params, float(eta), int(n_steps), int(record_every))
+    ok = bool(np.all(np.isfinite(Y)))
+    s = np.arange(Y.shape[0]) * record_every * float(eta)
+    res = OverlapTrajectory(value=Y, converged=ok, iterations=int(n_steps), residual=0.0,
+                            message="success" if ok else "non-finite overlaps (step too large?)",
+                            info={"s": s, "t": float(t), "rho": float(rho), "eta": float(eta)})
+    return res.raise_if_failed("gradient-descent overlap map")
+
+
+def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 227) -> float:
+    """The per-sample loss Lbar at overlaps ``y`` (:func:`flowphase.theory.dynamics.overlap_loss`)."""
+    params = dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad)
+    y = _state(y)
+    kin = np.empty(8)
+    _kin_from_params(y, params, kin)
+    return float(_gen.loss_value(y, kin, params[:_NPAR]))
+
+
+def _rhs_norm(params, y) -> float:
+    out = np.empty(8)
+    overlap_rhs(0.0, y, np.zeros(1), np.zeros((1, 1)), params, out)
+    return float(np.max(np.abs(out)))
+
+
+def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, finite_d: Optional[bool] = None,
+                     tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 227, throw: bool = True) -> SolverResult:
+    """Long-time limit of the gradient flow: integrate until ``max|dy/ds| < tol``.
+
+    ``y0`` defaults to the informed start (:func:`initial_overlaps` ``'informed'``).  Returns a
+    :class:`SolverResult` whose ``value`` is a dict of the overlaps plus ``q_eta = a / sqrt(n)``;
+    raises :class:`ConvergenceError` if the flow is not stationary by ``s_max``.
+    """
+    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    y = _state(initial_overlaps("informed", problem, t) if y0 is None else y0)
+    _check_saturated(params, y)
+    s0, span, total = 0.0, 10.0, 0
+    res = _rhs_norm(params, y)
+    while res >= tol and s0 < s_max:
+        sol = rk_solve(overlap_rhs, np.array([s0, s0 + span]), y, params=params, rtol=1e-11, atol=1e-13,
+                       max_steps=5_000_000)
+        y = sol.value[-1].copy()
+        total += sol.iterations
+        s0 += span
+        span *= 2.0
+        res = _rhs_norm(params, y)
+    check_finite("stationary overlaps", y)
+    val = {name: float(y[i]) for i, name in enumerate(STATE_NAMES)}
+    n = problem.n
+    val["q_eta"] = 0.0 if math.isinf(n) else val["a"] / math.sqrt(n)
+    out = SolverResult(value=val, converged=res < tol, iterations=total, residual=res,
+                       message="stationary" if res < tol else f"not stationary by s = {s0}",
+                       info={"s": s0})
+    if throw:
+        out.raise_if_failed("overlap gradient flow (stationary point)")
+    return out
+
+
+def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = None, tol: float = 1e-3,
+                     quantity: str = "omega", rho: float = 1.0, finite_d: Optional[bool] = None,
+                     s_max: float = 1e4, n_grid: int = 4001, n_quad: int = 227) -> float:
+    """ODE time after which ``|quantity - target| < tol`` for good (first entry of the final run).
+
+    ``target`` defaults to the stationary value (:func:`stationary_point`).  Convert to epochs with
+    :func:`flowphase.theory.dynamics.ode_time_per_step`.  Raises :class:`ConvergenceError` if the
+    tolerance is not reached by ``s_max``.
+    """
+    if quantity not in STATE_NAMES:
+        raise ValueError(f"quantity must be one of {STATE_NAMES}, got {quantity!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    iq = STATE_NAMES.index(quantity)
+    if target is None:
+        target = stationary_point(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad).value[quantity]
+    s_end = 10.0
+    while True:
+        s = np.linspace(0.0, s_end, n_grid)
+        tr = integrate_overlaps(problem, t, y0, s, rho=rho, finite_d=finite_d, n_quad=n_quad)
+        err = np.abs(tr.value[:, iq] - target)
+        bad = np.nonzero(err >= tol)[0]
+        if bad.size == 0:
+            return 0.0
+        last = bad[-1]
+        if last < n_grid - 1:
+            # linear interpolation of the crossing inside (s[last], s[last + 1])
+            e0, e1 = err[last], err[last + 1]
+            frac = (e0 - tol) / (e0 - e1) if e0 != e1 else 0.0
+            return float(s[last] + frac * (s[last + 1] - s[last]))
+        if s_end >= s_max:
+            raise ConvergenceError(f"{quantity} not within {tol} of {target} by ODE time {s_end} "
+                                   f"(error {err[-1]:.3e})")
+        s_end = min(4.0 * s_end, s_max)
+
+
+# ----------------------------------------------------------------------------- initialisations
+def initial_overlaps(kind: str, problem: Problem, t: float, seed: int = 0, scale: float = 0.1,
+                     d: Optional[float] = None) -> Dict[str, float]:
+    """Typical initial overlaps of the simulator's initialisations (PAPER §2.3).
+
+    * ``small``: ``c = b = 0``, u, w with i.i.d. N(0, scale^2) entries: ``q = r = scale^2`` and the
+      symmetry-breaking overlaps ``m = omega = scale / sqrt(d)`` (one standard deviation; at d = inf the
+      flow needs a seed, ``d`` defaults to 10^4 there);
+    * ``random`` (the authors'): ``c, b ~ N(0, 1)`` drawn with ``seed``, ``q = r = 1``,
+      ``m = omega = 1/sqrt(d)``;
+    * ``informed``: the population fixed point ``c = 0, b = h, m = q = 1, omega = k, r = omega^2``
+      in phase 1 and the population ridge point (PAPER §3.3) in phase 2.
+    """
+    d_eff = problem.d if d is None else float(d)
+    if not math.isfinite(d_eff):
+        d_eff = 1e4
+    if kind == "small":
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
+        e = scale / math.sqrt(d_eff)
+        return {"c": 0.0, "b": 0.0, "m": e, "a": 0.0, "q": scale ** 2, "omega": e, "r": scale ** 2, "v": 0.0}
+    if kind == "random":
+        rng = np.random.default_rng(seed)
+        c0, b0 = rng.standard_normal(2)
+        e = 1.0 / math.sqrt(d_eff)
+        return {"c": float(c0), "b": float(b0), "m": e, "a": 0.0, "q": 1.0, "omega": e, "r": 1.0, "v": 0.0}
+    if kind == "informed":
+        params = dynamics_params(problem, t, finite_d=False)
+        if params[_ISAT] > 0.5 or (params[1] > 0.0):
+            tp = float(params[1])
+            al2 = float(params[0])
+            s2 = problem.sigma ** 2
+            cc = tp * s2 / (al2 + tp * tp * s2)
+            mm = 1.0 - cc * tp
+            k = 1.0
+            return {"c": cc, "b": problem.h, "m": mm, "a": 0.0, "q": mm * mm, "omega": k, "r": k * k,
+                    "v": mm * k}
+        k = float(params[_IK])
+        return {"c": 0.0, "b": problem.h, "m": 1.0, "a": 0.0, "q": 1.0, "omega": k, "r": k * k, "v": k}
+    raise ValueError(f"init must be 'small', 'random' or 'informed', got {kind!r}")
+
+
+def adam_min_epochs(r_perp0: float, r_perp_target: float, lr: float) -> float:
+    """Lower bound on Adam epochs to shrink ``sqrt(r - omega^2)`` from ``sqrt(r_perp0)`` to
+    ``sqrt(r_perp_target)``: each coordinate moves by at most ``lr`` per step, so the root-mean-square
+    orthogonal norm falls by at most ``lr`` per epoch (steady-gradient Adam, ``|m_hat/sqrt(v_hat)| <= 1``).
+    """
+    if not (lr > 0 and r_perp0 >= 0 and r_perp_target >= 0):
+        raise ValueError("lr must be > 0 and r_perp0, r_perp_target >= 0")
+    return max(0.0, (math.sqrt(r_perp0) - math.sqrt(r_perp_target)) / lr)
+
+
+# ----------------------------------------------------------------------------- CLI payload
+_PROBLEM_KEYS = ("p", "sigma", "kappa", "d", "n", "lam_u", "lam_w")
+
+
+def problem_from_args(args: dict) -> Problem:
+    """A dilated :class:`Problem` from CLI-style keys ``p, sigma, kappa, d, n, lam_u, lam_w``."""
+    kw = {}
+    for k in _PROBLEM_KEYS:
+        if args.get(k) is not None:
+            val = args[k]
+            if isinstance(val, str) and val.lower() in ("inf", "infinity"):
+                val = math.inf
+            kw[k] = float(val)
+    for k in ("d", "n"):
+        if k in kw and math.isfinite(kw[k]):
+            kw[k] = int(kw[k]) if kw[k] == int(kw[k]) else kw[k]
+    return Problem.dilated(**kw)
+
+
+def dynamics_json(args: dict) -> dict:
+    """Payload of ``flowphase theory dynamics --t T --epochs E [--init] [problem flags] --json``.
+
+    Keys of ``args``: ``t`` (required), ``epochs`` (required), ``init`` (small|random|informed,
+    default small), ``lr`` (default 0.01), ``convention`` (``balanced`` default, or ``theory``,
+    ``authors``, ``mean``: :func:`~flowphase.theory.dynamics.ode_time_per_step`), ``n_times``
+    (T of the authors' convention, default 80), ``points`` (records, default 201), ``seed``,
+    ``scale`` (small init), and the problem keys ``p, sigma, kappa, d, n, lam_u, lam_w``.
+
+    Returns ``{"epochs", "c", "m", "omega", "b", "r", "q", "a", "v", "s", "problem", ...}`` with the
+    overlaps along the gradient flow started from the chosen initialisation.
+    """
+    if args.get("t") is None or args.get("epochs") is None:
+        raise ValueError("t and epochs are required")
+    t = float(args["t"])
+    epochs = float(args["epochs"])
+    if not (epochs > 0 and math.isfinite(epochs)):
+        raise ValueError(f"epochs must be a positive number, got {args['epochs']!r}")
+    problem = problem_from_args(args)
+    conv = args.get("convention") or "balanced"
+    lr = float(args.get("lr") or 0.01)
+    n_times = int(args.get("n_times") or 80)
+    if conv != "balanced" and not math.isfinite(problem.d):
+        raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
+    ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
+                           problem.d if math.isfinite(problem.d) else 1.0, conv, n_times)
+    rho = 1.0 if conv == "balanced" else float(problem.d)
+    points = int(args.get("points") or 201)
+    if points < 2:
+        raise ValueError(f"points must be >= 2, got {points}")
+    init = args.get("init") or "small"
+    y0 = initial_overlaps(init, problem, t, seed=int(args.get("seed") or 0),
+                          scale=float(args.get("scale") or 0.1))
+    ep = np.linspace(0.0, epochs, points)
+    tr = integrate_overlaps(problem, t, y0, ep * ds, rho=rho)
+    out = {"epochs": ep.tolist()}
+    for name, col in tr.as_dict().items():
+        out[name] = np.asarray(col).tolist()
+    out.update({"t": t, "init": init, "lr": lr, "convention": conv, "ode_time_per_epoch": ds,
+                "problem": problem.to_dict(), "nfev": tr.info["nfev"]})
+    return out
