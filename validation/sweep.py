@@ -598,9 +598,10 @@ class SweepStore:
     """Directory of task records ``DIR/records/<key>.json``, safe for concurrent writers.
 
     Each record is written to a unique temporary file in the same directory, flushed and
-    fsync-ed, then renamed over its final name with :func:`os.replace` (atomic on POSIX), and the
-    directory is fsync-ed: after a crash a record is either absent or complete, and two writers of
-    the same key leave one complete record.
+    fsync-ed, then renamed over its final name with :func:`os.replace` (atomic on POSIX): after a
+    crash (of the process or of the machine) a record is either absent or complete, and two
+    writers of the same key leave one complete record.  The directory itself is not fsync-ed per
+    record: after a power loss the last renames may be missing, and those tasks simply run again.
     """
 
     def __init__(self, root, create: bool = True):
@@ -632,11 +633,6 @@ class SweepStore:
             except FileNotFoundError:
                 pass
             raise
-        dfd = os.open(self.records, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
         return self.path(key)
 
     def read(self, key: str) -> Optional[dict]:
@@ -1007,7 +1003,7 @@ class _make_executor:
             self.executor = get_reusable_executor(
                 max_workers=self.workers, initializer=prepare_worker,
                 initargs=(self.task, self.warm, self.threads), env=_thread_env(self.threads),
-                reuse=True)
+                reuse="auto")
             return self.executor
         import logging
 
