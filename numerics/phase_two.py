@@ -1,0 +1,134 @@
+"""Phase-2 learned parameters: ridge closed forms evaluated through the generated code (PAPER §3.3-§3.4).
+
+With the interpolant ``x = alpha(tau) x0 + beta(tau) x1`` (alpha multiplies the noise) the
+derived stationary point (:func:`flowphase.theory.derivations.phase_two_solution`) is
+
+``c = beta A / (beta^2 A + B alpha^2)``, ``m = n alpha^2 B/((n + lam_u) D)``,
+``q_eta = sigma alpha^2 B/((n + lam_u) D)``, ``q_xi = -alpha c/(n + lam_u)`` (fixed noise),
+
+with ``A = lam_u + sigma^2 (n + lam_u - 1)`` and ``B = n + lam_u - 1`` (fixed), ``n + lam_u``
+(fresh), ``n + lam_u + 1`` (notebook, documented formula).  For the linear interpolant
+``beta = t'``, ``alpha = 1 - t'`` this is the PAPER §3.4 table.  ``n = inf`` gives the
+population limit of PAPER §3.3.
+
+The physical time is ``tau(t)`` of the problem's schedule: ``t - 1`` for the dilated schedule at
+``d = inf``, the actual ``tau = kappa/sqrt d + (1 - kappa/sqrt d)(t - 1)`` at finite d (PAPER §3.9),
+and ``tau = t`` for the undilated schedule.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from flowphase.numerics import _generated as G
+from flowphase.numerics.results import check_finite
+
+__all__ = ["PhaseTwoResult", "phase_two_coefficients", "phase_two_parameters", "phase_two_arrays", "NOISE_CODES"]
+
+#: integer codes of the noise conventions used by the kernel (``population`` = n -> inf)
+NOISE_CODES = {"fresh": 0, "fixed": 1, "notebook": 2, "population": 3}
+
+
+@njit(cache=True)
+def _phase_two_kernel(data_coef, noise_coef, n, sigma, lam_u, code, out):
+    """Fill ``out[k] = (c, m, q_eta, q_xi, sqrt_q)`` for arrays of interpolant coefficients."""
+    for k in range(data_coef.shape[0]):
+        a = data_coef[k]
+        z = noise_coef[k]
+        if code == 0:
+            c, m, qe, qx = G.phase_two_fresh(a, z, n, sigma, lam_u)
+        elif code == 1:
+            c, m, qe, qx = G.phase_two_fixed(a, z, n, sigma, lam_u)
+        elif code == 2:
+            c, m, qe, qx = G.phase_two_notebook(a, z, n, sigma, lam_u)
+        else:
+            c, m = G.phase_two_population(a, z, sigma)
+            qe = 0.0
+            qx = 0.0
+        out[k, 0] = c
+        out[k, 1] = m
+        out[k, 2] = qe
+        out[k, 3] = qx
+        if code == 3:
+            out[k, 4] = abs(m)
+        else:
+            out[k, 4] = math.sqrt(m * m + n * qe * qe + n * qx * qx)
+
+
+@dataclass
+class PhaseTwoResult:
+    """Phase-2 closed-form learned parameters at one time (PAPER §3.4).
+
+    ``sqrt_q = sqrt(m^2 + n q_eta^2 + n q_xi^2)`` (``|eta_tilde|^2/d = |xi_tilde|^2/d = n``);
+    ``omega`` and ``b`` are flat directions (tanh saturated) and are not part of the result.
+    """
+
+    t: float
+    tau: float
+    c: float
+    m: float
+    q_eta: float
+    q_xi: float
+    sqrt_q: float
+    noise: str
+
+
+def _validate(n, sigma, lam_u, noise):
+    if noise not in ("fresh", "fixed", "notebook"):
+        raise ValueError(f"noise must be one of ('fresh', 'fixed', 'notebook'), got {noise!r}")
+    if not n >= 1.0:
+        raise ValueError(f"n must be >= 1 or inf, got {n!r}")
+    if not 0.0 < sigma < math.inf:
+        raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
+    if not 0.0 <= lam_u < math.inf:
+        raise ValueError(f"lam_u must lie in [0, inf), got {lam_u!r}")
+    if math.isfinite(n) and noise == "fixed" and n + lam_u - 1.0 <= 0.0:
+        raise ValueError("fixed-noise ridge is degenerate for n = 1 and lam_u = 0 (B = 0); use n >= 2 or lam_u > 0")
+
+
+def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, noise="fresh") -> np.ndarray:
+    """Array version: returns an ``(N, 5)`` array of ``(c, m, q_eta, q_xi, sqrt_q)``.
+
+    Parameters
+    ----------
+    data_coef, noise_coef : array_like
+        ``beta(tau)`` (data) and ``alpha(tau)`` (noise) coefficients of the interpolant.
+    n, sigma, lam_u : float
+    noise : {'fresh', 'fixed', 'notebook'}
+    """
+    n, sigma, lam_u = float(n), float(sigma), float(lam_u)
+    _validate(n, sigma, lam_u, noise)
+    a = np.ascontiguousarray(np.atleast_1d(np.asarray(data_coef, dtype=np.float64)))
+    z = np.ascontiguousarray(np.atleast_1d(np.asarray(noise_coef, dtype=np.float64)))
+    if a.shape != z.shape or a.ndim != 1:
+        raise ValueError("data_coef and noise_coef must be 1-d arrays of equal length")
+    if np.any(a < 0) or np.any(z < 0) or np.any((a == 0) & (z == 0)):
+        raise ValueError("interpolant coefficients must be >= 0 and not both zero")
+    code = NOISE_CODES["population"] if math.isinf(n) else NOISE_CODES[noise]
+    out = np.empty((a.shape[0], 5), dtype=np.float64)
+    _phase_two_kernel(a, z, n if math.isfinite(n) else 0.0, sigma, lam_u, code, out)
+    check_finite("phase-2 closed forms", out)
+    return out
+
+
+def phase_two_coefficients(problem, t):
+    """``(tau, beta(tau), alpha(tau))`` at schedule time(s) t: physical time, data and noise coefficients."""
+    tau = problem.schedule.tau(t)
+    it = problem.interpolant
+    return tau, it.beta(tau), it.alpha(tau)
+
+
+def phase_two_parameters(problem, t: float) -> PhaseTwoResult:
+    """Phase-2 learned parameters of a :class:`~flowphase.theory.problem.Problem` at time t.
+
+    Any t of the schedule's range is accepted (the formula is the phase-2 one; callers decide
+    which phase applies, see :func:`flowphase.numerics.learned.learned_parameters`).
+    """
+    tau, beta, alpha = phase_two_coefficients(problem, float(t))
+    tr = problem.training
+    row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+    return PhaseTwoResult(t=float(t), tau=float(tau), c=float(row[0]), m=float(row[1]), q_eta=float(row[2]),
+                          q_xi=float(row[3]), sqrt_q=float(row[4]), noise=tr.noise)

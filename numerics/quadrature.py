@@ -1,0 +1,181 @@
+"""Gauss-Hermite expectations of the phase-1 activation (PAPER §3.1-§3.2).
+
+For ``s ~ (p, 1 - p)`` (values +1, -1) and ``g ~ N(0, 1)``, with ``y = g + kappa t s`` and
+``phi = tanh(b + omega y)``:
+
+* ``M_s(omega, b) = E[s phi]``, ``M_2(omega, b) = E[phi^2]`` (PAPER §1, table of symbols);
+* first derivatives ``d/domega = E[y d/dz]``, ``d/db = E[d/dz]`` and the second derivatives,
+  from ``tanh' = sech^2`` and ``tanh'' = -2 tanh sech^2``.
+
+Two node rules for ``E[f(g)]`` share one ``(nodes, weights)`` interface, so every kernel takes
+either:
+
+* :func:`gauss_hermite` - the probabilists' Gauss-Hermite rule
+  (``numpy.polynomial.hermite_e.hermegauss``) with weights divided by ``sqrt(2 pi)``;
+* :func:`trapezoid_rule` - the trapezoidal rule for the Gaussian-weighted integrand on
+  ``[-L, L]``, which converges geometrically in the width ``pi/(2 omega)`` of the strip where
+  ``tanh(b + omega y)`` is analytic.
+
+Measured against 25-digit mpmath quadrature (max error over M_s, M_2, dM_s):
+
+==============  ========  ========  ========
+rule            omega=1.4 omega=2   omega=4
+==============  ========  ========  ========
+Gauss-Hermite 80   6e-8      2e-6      4e-4
+trapezoid 121      6e-16     1e-13     3e-7
+trapezoid 161      2e-16     7e-16     4e-9
+==============  ========  ========  ========
+
+Gauss-Hermite converges slowly here because tanh has poles at distance ``pi/(2 omega)`` from the
+real axis (it reaches 1e-10 only for omega <~ 1 at degree 80); the solvers therefore default to
+:func:`default_rule` = trapezoid with 121 nodes on [-9.5, 9.5] (Gaussian tail mass beyond 9.5:
+2e-21).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["gauss_hermite", "trapezoid_rule", "default_rule", "gaussian_moments", "gaussian_moments_hessian",
+           "DEFAULT_DEGREE", "DEFAULT_TRAPEZOID_NODES"]
+
+#: default Gauss-Hermite degree
+DEFAULT_DEGREE = 80
+#: default number of trapezoid nodes (the solvers' rule)
+DEFAULT_TRAPEZOID_NODES = 121
+
+
+@functools.lru_cache(maxsize=32)
+def _gh(degree: int):
+    x, w = np.polynomial.hermite_e.hermegauss(degree)
+    w = w / math.sqrt(2.0 * math.pi)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
+def gauss_hermite(degree: int = DEFAULT_DEGREE):
+    """Nodes and weights of the ``degree``-point rule for ``E[f(g)]``, ``g ~ N(0, 1)``.
+
+    Returns
+    -------
+    nodes, weights : float64 arrays (read-only), ``sum(weights) = 1``, exact for polynomials of
+    degree ``<= 2 degree - 1``.
+    """
+    if isinstance(degree, bool) or int(degree) != degree or int(degree) < 1:
+        raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+    return _gh(int(degree))
+
+
+@functools.lru_cache(maxsize=32)
+def _trap(n_nodes: int, half_width: float):
+    x = np.linspace(-half_width, half_width, n_nodes)
+    w = (x[1] - x[0]) * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
+def trapezoid_rule(n_nodes: int = DEFAULT_TRAPEZOID_NODES, half_width: float = 9.5):
+    """Trapezoidal nodes and weights for ``E[f(g)]``, ``g ~ N(0,1)``, on ``[-half_width, half_width]``.
+
+    ``weights_i = h exp(-x_i^2/2)/sqrt(2 pi)`` with ``h`` the spacing (the end-point halving is
+    immaterial: the weight there is below 1e-19).
+    """
+    if isinstance(n_nodes, bool) or int(n_nodes) != n_nodes or int(n_nodes) < 3:
+        raise ValueError(f"n_nodes must be an integer >= 3, got {n_nodes!r}")
+    if not (isinstance(half_width, (int, float)) and 0.0 < float(half_width) < math.inf):
+        raise ValueError(f"half_width must lie in (0, inf), got {half_width!r}")
+    return _trap(int(n_nodes), float(half_width))
+
+
+def default_rule():
+    """The rule the solvers use: :func:`trapezoid_rule` with its defaults."""
+    return trapezoid_rule()
+
+
+@njit(cache=True)
+def gaussian_moments(omega, b, kt, p, nodes, weights):
+    """``(M_s, M_2, dM_s/domega, dM_s/db, dM_2/domega, dM_2/db)`` (PAPER §3.2).
+
+    Parameters
+    ----------
+    omega, b : float
+        Encoder overlap and bias.
+    kt : float
+        Signal strength ``kappa t``.
+    p : float
+        Weight of the ``s = +1`` mode.
+    nodes, weights : float64 arrays
+        From :func:`gauss_hermite`.
+    """
+    Ms = 0.0
+    M2 = 0.0
+    Ms_w = 0.0
+    Ms_b = 0.0
+    M2_w = 0.0
+    M2_b = 0.0
+    for k in range(2):
+        sl = 1.0 if k == 0 else -1.0
+        ps = p if k == 0 else 1.0 - p
+        for i in range(nodes.shape[0]):
+            y = nodes[i] + kt * sl
+            th = math.tanh(b + omega * y)
+            se = 1.0 - th * th
+            w = ps * weights[i]
+            Ms += w * sl * th
+            M2 += w * th * th
+            Ms_b += w * sl * se
+            Ms_w += w * sl * se * y
+            M2_b += w * 2.0 * th * se
+            M2_w += w * 2.0 * th * se * y
+    return Ms, M2, Ms_w, Ms_b, M2_w, M2_b
+
+
+@njit(cache=True)
+def gaussian_moments_hessian(omega, b, kt, p, nodes, weights):
+    """As :func:`gaussian_moments` followed by the second derivatives.
+
+    Returns ``(M_s, M_2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_ww, M2_wb, M2_bb)``
+    using ``d^2 tanh/dz^2 = -2 tanh sech^2`` and ``d^2 tanh^2/dz^2 = 2 sech^2 (1 - 3 tanh^2)``.
+    """
+    Ms = 0.0
+    M2 = 0.0
+    Ms_w = 0.0
+    Ms_b = 0.0
+    M2_w = 0.0
+    M2_b = 0.0
+    Ms_ww = 0.0
+    Ms_wb = 0.0
+    Ms_bb = 0.0
+    M2_ww = 0.0
+    M2_wb = 0.0
+    M2_bb = 0.0
+    for k in range(2):
+        sl = 1.0 if k == 0 else -1.0
+        ps = p if k == 0 else 1.0 - p
+        for i in range(nodes.shape[0]):
+            y = nodes[i] + kt * sl
+            th = math.tanh(b + omega * y)
+            se = 1.0 - th * th
+            w = ps * weights[i]
+            d1s = sl * se
+            d2s = -2.0 * sl * th * se
+            d12 = 2.0 * th * se
+            d22 = 2.0 * se * (1.0 - 3.0 * th * th)
+            Ms += w * sl * th
+            M2 += w * th * th
+            Ms_b += w * d1s
+            Ms_w += w * d1s * y
+            M2_b += w * d12
+            M2_w += w * d12 * y
+            Ms_bb += w * d2s
+            Ms_wb += w * d2s * y
+            Ms_ww += w * d2s * y * y
+            M2_bb += w * d22
+            M2_wb += w * d22 * y
+            M2_ww += w * d22 * y * y
+    return Ms, M2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_ww, M2_wb, M2_bb
