@@ -17,6 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from flowphase.validation import sweep as sw
@@ -150,9 +151,9 @@ BAD_SPECS = [
     ('task = "theory.closed_forms.phase_two"\n[grid]\nn = [64]\n', "task", 1, "required parameter 'tp'"),
     ('task = "theory.closed_forms.phase_two"\n[grid]\ntp = [0.5]\n[[points]]\nn = 8\n'
      '[[points]]\nn = 4\nnoise = "cold"\n', "noise", 8, "one of"),
-    ('task = "simulation"\n[grid]\nt = [0.5]\n[fixed]\nd = 3\nn = 16\n', "d", 5,
+    ('task = "theory.overlaps"\n[grid]\nt = [0.5]\n[fixed]\nd = 3\nn = 16\n', "d", 5,
      "kappa/sqrt\\(d\\)"),
-    ('task = "simulation"\n[grid]\nt = [0.5, 2.5]\n[fixed]\nd = 100\nn = 16\n', "t", 3,
+    ('task = "theory.overlaps"\n[grid]\nt = [0.5, 2.5]\n[fixed]\nd = 100\nn = 16\n', "t", 3,
      r"\[0.0, 2.0\]"),
     ('task = "theory.closed_forms.phase_two"\n[grid]\ntp = [0.5]\nn = [4, 8]\n[[points]]\n'
      'sigma = 2.0\n[[points]]\nn = 1\n', "n", 8, "given twice"),
@@ -347,8 +348,34 @@ def test_issue_form_theory_overlaps(tmp_path):
     rep = sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False)
     assert (rep.total, rep.done) == (12, 12)
     rows = read_table(rep.table)
+    assert len(rows) == 12
+    g, wg = np.polynomial.hermite_e.hermegauss(80)
+    wg = wg / wg.sum()
     for r in rows:
-        if float(r["t"]) == 1.5:  # phase 2: the fresh-noise ridge closed form (PAPER §3.4)
-            c, m = ridge_reference(0.5, int(r["n"]), 1.0, 2.0, "fresh")
-            assert float(r["c"]) == pytest.approx(c, rel=1e-6)
-            assert float(r["m"]) == pytest.approx(m, rel=1e-6)
+        t, n, p = float(r["t"]), int(r["n"]), float(r["p"])
+        if t == 1.5:  # phase 2: the fresh-noise ridge closed form, independent of p (PAPER §3.4)
+            c, m = ridge_reference(0.5, n, 1.0, 2.0, "fresh")
+            assert float(r["c"]) == pytest.approx(c, rel=1e-9)
+            assert float(r["m"]) == pytest.approx(m, rel=1e-9)
+            assert r["omega"] == "" and r["b"] == ""  # flat directions
+        else:  # phase 1: m = n M_s / (lam_u + n M_2) at the solver's (omega, b) (PAPER §3.2)
+            om, b = float(r["omega"]), float(r["b"])
+            ms = m2 = 0.0
+            for s_, ps in ((1.0, p), (-1.0, 1.0 - p)):
+                th = np.tanh(b + om * (g + 2.0 * t * s_))
+                ms += ps * s_ * (wg @ th)
+                m2 += ps * (wg @ th**2)
+            assert float(r["m"]) == pytest.approx(n * ms / (2.0 + n * m2), rel=1e-6)
+            assert float(r["c"]) == 0.0
+
+
+def test_theory_overlaps_reference_row(tmp_path):
+    """PAPER §3.2 table, (n, lam_u, lam_w) = (128, 50, 1): t = 0.5 -> omega 1.400, b 1.065, m 0.617."""
+    if sw.TASKS["theory.overlaps"].missing_modules():
+        pytest.skip("flowphase.numerics.learned is not installed yet")
+    text = ('task = "theory.overlaps"\n[fixed]\nn = 128\nlam_u = 50.0\nlam_w = 1.0\n'
+            '[[points]]\nt = 0.5\n[[points]]\nt = 1.0\n')
+    rows = read_table(sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False).table)
+    got = {r["t"]: (float(r["omega"]), float(r["b"]), float(r["m"])) for r in rows}
+    assert got["0.5"] == pytest.approx((1.400, 1.065, 0.617), abs=1.5e-3)
+    assert got["1.0"] == pytest.approx((1.461, 0.595, 0.712), abs=1.5e-3)

@@ -231,8 +231,12 @@ def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise) -> dict:
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
     r = learned_parameters(problem, t)
-    return {"phase": int(problem.phase(t)), "c": _scalar(r.c), "m": _scalar(r.m),
-            "omega": _scalar(r.omega), "b": _scalar(r.b), "sqrt_q": _scalar(r.sqrt_q)}
+    out = {"phase": int(problem.phase(t)), "c": _scalar(r.c), "m": _scalar(r.m),
+           "omega": _scalar(r.omega), "b": _scalar(r.b), "sqrt_q": _scalar(r.sqrt_q)}
+    for extra in ("q_eta", "q_xi", "branch", "converged", "iterations"):  # solver diagnostics
+        if hasattr(r, extra):
+            out[extra] = _scalar(getattr(r, extra))
+    return out
 
 
 def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition) -> dict:
@@ -901,8 +905,8 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
     bar = _progress(len(todo), status, len(items), progress)
 
     def record(key, st):
+        bar.tick(status.get(key), st)
         status[key] = st
-        bar.tick(status)
 
     try:
         if todo and kind == "serial":
@@ -959,22 +963,31 @@ def _lost_record(spec: SweepSpec, key: str, params: Mapping, exc: BaseException)
 class _progress:
     """tqdm bar over the tasks to run, with done/failed/remaining counts for the whole spec."""
 
-    def __init__(self, todo: int, status: Mapping[str, str], total: int, enabled: bool):
+    def __init__(self, todo: int, status: Mapping[str, str], total: int, enabled: Optional[bool]):
         from tqdm.auto import tqdm
 
         self.total = total
+        self.counts = {"done": 0, "failed": 0}
+        for v in status.values():
+            if v in self.counts:
+                self.counts[v] += 1
         self.bar = tqdm(total=todo, unit="task", desc="sweep",
                         disable=None if enabled is None else not enabled,
                         dynamic_ncols=True, file=sys.stderr)
-        self.tick(status, advance=0)
+        self._show()
 
-    def tick(self, status: Mapping[str, str], advance: int = 1) -> None:
-        done = sum(1 for v in status.values() if v == "done")
-        failed = sum(1 for v in status.values() if v == "failed")
+    def tick(self, old: Optional[str], new: str) -> None:
+        """One task went from status ``old`` (None: not stored) to ``new``."""
+        if old in self.counts:
+            self.counts[old] -= 1
+        self.counts[new] += 1
+        self._show()
+        self.bar.update(1)
+
+    def _show(self) -> None:
+        done, failed = self.counts["done"], self.counts["failed"]
         self.bar.set_postfix(done=done, failed=failed, remaining=self.total - done - failed,
                              refresh=False)
-        if advance:
-            self.bar.update(advance)
 
     def close(self) -> None:
         self.bar.close()
