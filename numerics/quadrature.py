@@ -27,7 +27,7 @@ trapezoid 161      2e-16     7e-16     4e-9
 ==============  ========  ========  ========
 
 Gauss-Hermite converges slowly here because tanh has poles at distance ``pi/(2 omega)`` from the
-real axis (it reaches 1e-10 only for omega <~ 1 at degree 80); the solvers therefore default to
+real axis (it reaches 1e-10 only for omega <~ 0.8 at degree 80); the solvers therefore default to
 :func:`default_rule` = trapezoid with 121 nodes on [-9.5, 9.5] (Gaussian tail mass beyond 9.5:
 2e-21).
 """
