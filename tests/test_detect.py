@@ -201,3 +201,65 @@ def test_bad_csv(tmp_path, text, col, msg):
     f.write_text(text)
     with pytest.raises(ValueError, match=msg):
         read_curve_csv(f, col)
+
+
+# ----------------------------------------------------------------------------- CLI: detect -> design -> sample
+def test_cli_three_calls(tmp_path, capsys):
+    import json
+
+    from flowphase.validation.cli import main
+
+    d = 6400
+    tau, eps = _gmm_curve(d)
+    csv = tmp_path / "curve.csv"
+    csv.write_text("tau,loss,mse\n" + "".join(f"{float(a)!r},0,{float(b)!r}\n" for a, b in zip(tau, eps)))
+    assert main(["schedule", "detect", "--csv", str(csv), "--column", "mse", "--json"]) == 0
+    det = json.loads(capsys.readouterr().out)
+    ref = detect_windows(tau, eps)
+    assert [set(w) for w in det["windows"]] == [{"start", "end", "size"}] * len(ref)
+    assert det["windows"][0]["start"] == pytest.approx(ref[0].start)
+    assert det["windows"][0]["size"] == pytest.approx(ref[0].size)
+    (tmp_path / "det.json").write_text(json.dumps(det))
+    sched_file = tmp_path / "sched.json"
+    assert main(["schedule", "design", "--from", str(tmp_path / "det.json"), "--mass", "0.5",
+                 "--out", str(sched_file), "--json"]) == 0
+    sched = json.loads(capsys.readouterr().out)
+    assert sched["window_mass"][0] == pytest.approx(0.5 * det["windows"][0]["size"] / sum(w["size"] for w in det["windows"]))
+    assert PiecewiseSchedule.from_json(sched_file.read_text()) == PiecewiseSchedule.from_json(sched)
+    assert main(["schedule", "sample", "--schedule", str(sched_file), "--grid", "40", "--json"]) == 0
+    grid = np.asarray(json.loads(capsys.readouterr().out)["tau"])
+    # the sampler grid restores p where the uniform grid does not (cf. test_detect_design_sample_restores_p)
+    rng = np.random.default_rng(9)
+    assert abs(_bayes_projection_sampler(grid, d, 0.8, 1.0, 100000, rng) - 0.8) < 0.012
+    assert main(["schedule", "sample", "--schedule", str(sched_file), "--k", "5000", "--seed", "1"]) == 0
+    draws = np.asarray(json.loads(capsys.readouterr().out)["tau"])
+    s = PiecewiseSchedule.from_json(sched_file.read_text())
+    from scipy import stats
+    assert stats.kstest(draws, s.cdf).pvalue > 1e-3
+    # explicit windows
+    assert main(["schedule", "design", "--windows", "0.2:0.4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["window_mass"] == pytest.approx([0.5])
+
+
+@pytest.mark.parametrize("text,extra,msg", [
+    ("t,loss\n0,1\n0.5,2\n1,3\n", ["--column", "mse"], "column 'mse' not found"),
+    ("t,mse\n0,1\n0.5,2\n0.4,3\n", ["--column", "mse"], "strictly increasing"),
+    ("t,mse\n0,1\n0.5,NaN\n1,3\n", [], "NaN"),
+])
+def test_cli_bad_csv(tmp_path, capsys, text, extra, msg):
+    from flowphase.validation.cli import main
+
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    assert main(["schedule", "detect", "--csv", str(f), "--json"] + extra) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.startswith("flowphase: error:")
+
+
+def test_cli_design_errors(capsys):
+    from flowphase.validation.cli import main
+
+    assert main(["schedule", "design", "--windows", "0.1:0.3,0.2:0.4"]) == 2
+    assert "overlap" in capsys.readouterr().err
+    assert main(["schedule", "design", "--windows", "a:b"]) == 2
+    assert "not numeric" in capsys.readouterr().err
