@@ -42,17 +42,21 @@ def make_spec(task: str, n_tasks: int) -> sw.SweepSpec:
                         options=spec.options, source="bench")
 
 
-def bare_loop(spec: sw.SweepSpec) -> float:
+def bare_loop(spec: sw.SweepSpec):
     fn = sw.get_task(spec.task).function()
     fn(**spec.points[0])  # compile / warm outside the timing, like the workers do
+    failed = 0
     t0 = time.perf_counter()
     for p in spec.points:
-        fn(**p)
-    return time.perf_counter() - t0
+        try:
+            fn(**p)
+        except Exception:  # noqa: BLE001 - counted, as the sweep records it
+            failed += 1
+    return time.perf_counter() - t0, failed
 
 
-def write_cost(root: Path, n: int = 500) -> float:
-    store = sw.SweepStore(root)
+def write_cost(root: Path, n: int = 500, fsync: bool = True) -> float:
+    store = sw.SweepStore(root, fsync=fsync)
     t0 = time.perf_counter()
     for i in range(n):
         store.write({"key": f"k{i:06d}", "params": {"i": i}, "result": {"x": 1.0}})
@@ -65,6 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--task", default=None)
     ap.add_argument("--executors", default="serial,joblib,dask")
+    ap.add_argument("--no-fsync", action="store_true", help="records without fsync")
     args = ap.parse_args(argv)
     task = args.task or ("theory.overlaps" if not sw.TASKS["theory.overlaps"].missing_modules()
                          else "theory.closed_forms.phase_two")
@@ -74,15 +79,18 @@ def main(argv=None) -> int:
     try:
         print(f"task {task}: {n} tasks, {args.workers} workers, {os.cpu_count()} cores, "
               f"python {sys.version.split()[0]}")
-        base = bare_loop(spec)
-        print(f"{'bare loop (no store)':<28} {n / base:10.1f} tasks/s   {1e3 * base / n:8.3f} ms/task")
-        w = write_cost(root / "writes")
-        print(f"{'one atomic record write':<28} {'':10}           {1e3 * w:8.3f} ms/write")
+        base, failed = bare_loop(spec)
+        print(f"{'bare loop (no store)':<28} {n / base:10.1f} tasks/s   {1e3 * base / n:8.3f} ms/task"
+              f"   ({failed} tasks raised)")
+        for fs in (True, False):
+            w = write_cost(root / f"writes{fs}", fsync=fs)
+            print(f"{'one record write, fsync=' + str(fs):<28} {'':10}           {1e3 * w:8.3f} ms/write")
         serial = None
         for kind in args.executors.split(","):
             workers = 1 if kind == "serial" else args.workers
             t0 = time.perf_counter()
-            rep = sw.run_sweep(spec, root / kind, executor=kind, workers=workers, progress=False)
+            rep = sw.run_sweep(spec, root / kind, executor=kind, workers=workers, progress=False,
+                               fsync=not args.no_fsync)
             wall = time.perf_counter() - t0
             assert rep.done + rep.failed == n, rep
             serial = serial or wall

@@ -242,7 +242,7 @@ def _kill_midway(cmd, records, at_least, total):
     return n
 
 
-@pytest.mark.parametrize("extra", [["--executor", "serial"],
+@pytest.mark.parametrize("extra", [["--executor", "serial", "--no-fsync"],
                                    ["--executor", "joblib", "--workers", "2", "--chunksize", "3"]])
 def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path, extra):
     slow = write(tmp_path, PHASE_TWO + "[options]\nsleep = 0.08\n", "slow.toml")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import csv
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -574,7 +575,9 @@ def load_spec(path) -> SweepSpec:
 
 
 # ============================================================================ store
+@functools.lru_cache(maxsize=None)
 def _version() -> str:
+    """The installed flowphase version (cached: the metadata lookup costs ~1 ms)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -606,10 +609,14 @@ class SweepStore:
     crash (of the process or of the machine) a record is either absent or complete, and two
     writers of the same key leave one complete record.  The directory itself is not fsync-ed per
     record: after a power loss the last renames may be missing, and those tasks simply run again.
+    ``fsync=False`` skips the file fsync too (the rename stays atomic, so a killed *process* still
+    leaves complete records; after a power loss an empty or torn record is unreadable, ignored by
+    :meth:`load` and recomputed).
     """
 
-    def __init__(self, root, create: bool = True):
+    def __init__(self, root, create: bool = True, fsync: bool = True):
         self.root = Path(root)
+        self.fsync = bool(fsync)
         self.records = self.root / RECORDS_DIR
         if create:
             self.records.mkdir(parents=True, exist_ok=True)
@@ -629,7 +636,8 @@ class SweepStore:
                 os.fchmod(f.fileno(), 0o666 & ~_UMASK)
                 f.write(text)
                 f.flush()
-                os.fsync(f.fileno())
+                if self.fsync:
+                    os.fsync(f.fileno())
             os.replace(tmp, self.path(key))
         except BaseException:
             try:
@@ -741,7 +749,7 @@ def run_task(task: str, key: str, params: Mapping, seed: int = 0, sleep: float =
     try:
         if sleep:
             time.sleep(sleep)
-        result = _clean_result(get_task(task).function()(**params))
+        result = _clean_result(_task_function(task)(**params))
     except Exception as exc:  # noqa: BLE001 - a failing task is recorded, never fatal
         error = {"type": type(exc).__name__, "message": str(exc),
                  "traceback": traceback.format_exc(limit=20)}
@@ -750,6 +758,18 @@ def run_task(task: str, key: str, params: Mapping, seed: int = 0, sleep: float =
             "seed": int(params.get("seed", seed)), "flowphase_version": _version(),
             "host": socket.gethostname(), "pid": os.getpid(), "started_at": started,
             "elapsed_s": time.perf_counter() - t0}
+
+
+def _task_function(name: str) -> Callable:
+    """The task's function, resolved once per process (``get_task`` checks availability)."""
+    fn = _FUNCTIONS.get(name)
+    if fn is None or fn[0] is not TASKS.get(name):
+        task = get_task(name)
+        fn = _FUNCTIONS[name] = (task, task.function())
+    return fn[1]
+
+
+_FUNCTIONS: Dict[str, Tuple[Task, Callable]] = {}
 
 
 # ============================================================================ workers
@@ -776,7 +796,7 @@ def prepare_worker(task: str, warm_params: Optional[Mapping], threads: int) -> f
     _cap_threads(threads)
     if warm_params is not None:
         try:
-            get_task(task).function()(**warm_params)
+            _task_function(task)(**warm_params)
         except Exception:  # noqa: BLE001 - the real run records the error
             pass
     _WORKER_READY[token] = time.perf_counter() - t0
@@ -796,13 +816,14 @@ def _cap_threads(threads: int) -> None:
 
 
 def _run_chunk(task: str, items: Sequence[Tuple[str, dict]], seed: int, sleep: float,
-               out: Optional[str], threads: int, warm: Optional[Mapping]) -> list:
+               out: Optional[str], threads: int, warm: Optional[Mapping],
+               fsync: bool = True) -> list:
     """Worker side: run ``items``; store each record at once when ``out`` is given.
 
     Returns ``(key, status)`` pairs when the worker stores, else the full records.
     """
     prepare_worker(task, warm, threads)
-    store = SweepStore(out) if out else None
+    store = SweepStore(out, fsync=fsync) if out else None
     res = []
     for key, params in items:
         rec = run_task(task, key, params, seed, sleep)
@@ -853,7 +874,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
               scheduler: Optional[str] = None, retry_failed: bool = False,
               threads_per_worker: Optional[int] = None, chunksize: Optional[int] = None,
               write_on: str = "worker", progress: Optional[bool] = None,
-              dask_processes: bool = True) -> SweepReport:
+              dask_processes: bool = True, fsync: bool = True) -> SweepReport:
     """Run every task of ``spec`` not yet stored in ``out`` and write ``out/results.csv``.
 
     Parameters
@@ -882,6 +903,8 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
         tqdm bar with done/failed/remaining counts (None: only on a terminal).
     dask_processes : bool
         LocalCluster workers as processes (True) or threads of this process (False).
+    fsync : bool
+        fsync every record before its rename (see :class:`SweepStore`).
 
     Returns
     -------
@@ -894,7 +917,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
     if write_on not in ("worker", "driver"):
         raise ValueError(f"write_on must be 'worker' or 'driver', got {write_on!r}")
     kind = _choose_executor(executor, workers, scheduler)
-    store = SweepStore(out)
+    store = SweepStore(out, fsync=fsync)
     items = spec.items()
     stored = store.load()
     todo = [(k, p) for k, p in items
@@ -920,7 +943,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
             with _make_executor(kind, workers, scheduler, threads, spec.task, todo[0][1],
                                 worker_out, dask_processes) as ex:
                 futures = {ex.submit(_run_chunk, spec.task, chunk, spec.seed, sleep, worker_out,
-                                     threads, todo[0][1]): chunk
+                                     threads, todo[0][1], fsync): chunk
                            for chunk in _chunks(todo, size)}
                 for fut in cf.as_completed(futures):
                     try:

@@ -33,6 +33,9 @@ def register(subparsers) -> None:
     p.add_argument("--chunksize", type=int, default=None, help="tasks per submitted job")
     p.add_argument("--write-on", choices=("worker", "driver"), default="worker",
                    help="who writes the records (driver: no shared folder needed)")
+    p.add_argument("--no-fsync", action="store_true",
+                   help="skip the fsync of each record (faster for very cheap tasks; records stay "
+                        "atomic against a killed process, a power loss may cost recomputation)")
     p.add_argument("--retry-failed", action="store_true", help="re-run tasks recorded as failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the spec and print the counts, run nothing")
@@ -73,7 +76,7 @@ def run(args) -> int:
         rep = sw.run_sweep(spec, args.out, executor=args.executor, workers=args.workers,
                            scheduler=args.scheduler, retry_failed=args.retry_failed,
                            threads_per_worker=args.threads_per_worker, chunksize=args.chunksize,
-                           write_on=args.write_on,
+                           write_on=args.write_on, fsync=not args.no_fsync,
                            progress=False if args.no_progress else None)
     except KeyboardInterrupt:
         print("flowphase: sweep interrupted; finished tasks are stored, rerun the same command "
