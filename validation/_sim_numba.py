@@ -539,3 +539,47 @@ def train_expected_kernel(x1, job_seed_index, alpha, beta, c, b, u, w, state_s, 
                 lr_k = lr
             _adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_k, step + 1,
                         beta1, beta2, eps, n, train_c, train_b)
+
+
+@njit(cache=True)
+def _bayes_velocity(x, v, a_x, a_f, al, be, h, s2):
+    d = x.shape[0]
+    D = al * al + be * be * s2
+    sx = 0.0
+    for i in range(d):
+        sx += x[i]
+    a = math.tanh(h + be * sx / D)
+    cs = be * s2 / D
+    ms = al * al / D
+    for i in range(d):
+        v[i] = a_x * x[i] + a_f * (cs * x[i] + ms * a)
+
+
+@njit(cache=True, parallel=True)
+def sample_bayes_kernel(X, al, be, al2, be2, ax, af, ax2, af2, dt, h, sigma, heun):
+    """Integrate the exact velocity ``a_x X + a_f f*(X)`` in place (PAPER §2.1, §2.4).
+
+    ``f*(x) = c* x + m* mu tanh(h + beta mu.x/D)``, ``D = alpha^2 + beta^2 sigma^2``,
+    ``c* = beta sigma^2/D``, ``m* = alpha^2/D``; (al, be) at the left and (al2, be2) at the right
+    end of each step; Euler (heun=0) or Heun (heun=1).
+    """
+    N, d = X.shape
+    s2 = sigma * sigma
+    for s in prange(N):
+        x = X[s].copy()
+        v1 = np.empty(d, dtype=np.float64)
+        v2 = np.empty(d, dtype=np.float64)
+        xp = np.empty(d, dtype=np.float64)
+        for k in range(dt.shape[0]):
+            _bayes_velocity(x, v1, ax[k], af[k], al[k], be[k], h, s2)
+            if heun == 0:
+                for i in range(d):
+                    x[i] += dt[k] * v1[i]
+            else:
+                for i in range(d):
+                    xp[i] = x[i] + dt[k] * v1[i]
+                _bayes_velocity(xp, v2, ax2[k], af2[k], al2[k], be2[k], h, s2)
+                for i in range(d):
+                    x[i] += 0.5 * dt[k] * (v1[i] + v2[i])
+        for i in range(d):
+            X[s, i] = x[i]

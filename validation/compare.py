@@ -1,0 +1,140 @@
+"""Theory vs simulation on the same :class:`~flowphase.theory.problem.Problem` (ENGINEERING §1).
+
+:func:`compare` trains the finite-d simulator (:func:`flowphase.validation.simulate.simulate`)
+over several seeds and evaluates the theory for the same problem at the same times
+(:func:`flowphase.numerics.learned.learned_parameters`: the finite-n effective potential in
+phase 1, PAPER §3.2, and the ridge closed forms at the actual tau in phase 2, PAPER §3.4), and
+returns one row per (t, quantity) with the simulated mean, its standard error over seeds and
+the theory value.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from flowphase.theory.problem import Problem
+from flowphase.validation.simulate import OVERLAP_NAMES, SimulationResult, resolve_problem, simulate
+
+__all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES"]
+
+QUANTITIES = ("c", "m", "omega", "b", "sqrt_q")
+COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "n_seeds")
+
+
+def theory_values(problem: Problem, t: float, theory_d: str = "finite") -> dict:
+    """Theory learned parameters at t (``None`` where the theory has no value, e.g. omega, b in phase 2).
+
+    ``theory_d='finite'`` evaluates the phase-2 ridge at the actual tau(t) of the finite-d schedule
+    (PAPER §3.9.1); ``'infinite'`` uses the d = inf theory throughout.  Phase 1 is the d = inf
+    finite-n effective-potential minimiser in both cases (PAPER §3.2).
+    """
+    from flowphase.numerics.learned import learned_parameters
+
+    if theory_d not in ("finite", "infinite"):
+        raise ValueError(f"theory_d must be 'finite' or 'infinite', got {theory_d!r}")
+    pr = problem if theory_d == "finite" else problem.replace(d=math.inf)
+    lp = learned_parameters(pr, float(t))
+    out = {}
+    for q in QUANTITIES:
+        v = getattr(lp, q, None)
+        out[q] = None if v is None else float(v)
+    return out
+
+
+@dataclass
+class ComparisonTable:
+    """Rows of (t, quantity, simulated mean, stderr, theory); ``.to_csv()`` and ``.to_json()``."""
+
+    rows: List[dict]
+    problem: dict
+    config: dict = field(default_factory=dict)
+    simulation: Optional[SimulationResult] = None
+
+    def row(self, t: float, quantity: str) -> dict:
+        for r in self.rows:
+            if abs(r["t"] - t) < 1e-12 and r["quantity"] == quantity:
+                return r
+        raise ValueError(f"no row for t={t}, quantity={quantity!r}")
+
+    def max_abs_z(self, quantities: Sequence[str] = QUANTITIES) -> float:
+        zs = [abs(r["z"]) for r in self.rows if r["quantity"] in quantities and r["z"] is not None]
+        return max(zs) if zs else 0.0
+
+    def to_csv(self, path=None) -> str:
+        buf = io.StringIO()
+        wr = csv.DictWriter(buf, fieldnames=COLUMNS)
+        wr.writeheader()
+        for r in self.rows:
+            wr.writerow({k: ("" if r[k] is None else r[k]) for k in COLUMNS})
+        text = buf.getvalue()
+        if path is not None:
+            with open(path, "w", newline="") as fh:
+                fh.write(text)
+        return text
+
+    def to_json(self, path=None) -> str:
+        from flowphase.validation.cli import dump_json
+
+        text = dump_json({"problem": self.problem, "config": self.config, "rows": self.rows})
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(text)
+        return text
+
+
+def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, seeds: Sequence[int] = (0, 1, 2, 3),
+            ts: Optional[Sequence[float]] = None, *, epochs: int = 400, quantities: Sequence[str] = QUANTITIES,
+            theory_d: str = "finite", simulation: Optional[SimulationResult] = None, **sim_kw) -> ComparisonTable:
+    """Simulate ``problem`` at (d, n) over ``seeds`` and tabulate against the theory at each t.
+
+    Parameters
+    ----------
+    problem : Problem
+        The one problem description; d and n override its own.
+    seeds : sequence of int
+        Independent runs; the standard error is over seeds.
+    ts : sequence of float, optional
+        Times (default ``(0.25, 0.5, 1.0, 1.5)`` on the dilated schedule, ``(0.25, 0.5, 0.75)``
+        undilated).
+    epochs : int
+        Training steps.  Other keywords go to :func:`simulate` (optimizer, lr, draws, init, ...).
+    theory_d : {'finite', 'infinite'}
+        See :func:`theory_values`.
+    simulation : SimulationResult, optional
+        Reuse a finished simulation instead of running one.
+
+    Returns
+    -------
+    ComparisonTable
+        ``rows``: dicts with keys ``t, tau, phase, quantity, sim_mean, sim_stderr, theory,
+        difference, z, n_seeds`` (``theory``/``difference``/``z`` None where the theory has no value).
+    """
+    for q in quantities:
+        if q not in OVERLAP_NAMES:
+            raise ValueError(f"quantities must be among {OVERLAP_NAMES}, got {q!r}")
+    problem = resolve_problem(problem, d, n)
+    if ts is None:
+        ts = (0.25, 0.5, 1.0, 1.5) if problem.dilated_schedule else (0.25, 0.5, 0.75)
+    if simulation is None:
+        simulation = simulate(problem, ts=ts, seeds=seeds, epochs=epochs, **sim_kw)
+    sim = simulation
+    mean, se = sim.mean(), sim.stderr()
+    rows = []
+    for k, t in enumerate(sim.ts):
+        th = theory_values(problem, float(t), theory_d)
+        for q in quantities:
+            j = OVERLAP_NAMES.index(q)
+            tv = th.get(q)
+            diff = None if tv is None else float(mean[k, j] - tv)
+            z = None if (tv is None or se[k, j] <= 0) else diff / float(se[k, j])
+            rows.append({"t": float(t), "tau": float(problem.tau(float(t))), "phase": int(problem.phase(float(t))),
+                         "quantity": q, "sim_mean": float(mean[k, j]), "sim_stderr": float(se[k, j]),
+                         "theory": tv, "difference": diff, "z": z, "n_seeds": len(sim.seeds)})
+    return ComparisonTable(rows=rows, problem=problem.to_dict(), config=dict(sim.config, theory_d=theory_d),
+                           simulation=sim)

@@ -1,0 +1,240 @@
+"""Generation with the learned (or the exact Bayes) velocity field (PAPER §2.4–2.5, §3.5–3.7).
+
+The probability-flow ODE ``dX/dt = b_t(X)`` with ``b_t(x) = a_x(t) x + a_f(t) f_t(x)``
+(``= tau'/(1-tau) (f_t(x) - x)`` for the linear interpolant, PAPER §2.4) is integrated from
+``X(0) ~ N(0, I_d)`` over the training grid ``t_0 < ... < t_{T-1}``:
+
+* ``'euler'`` -- the authors' convention (PAPER §2.5): the network of grid time ``t_k`` drives the
+  step ``t_k -> t_{k+1}``; ``T - 1`` steps, integration **stops at the last grid point**
+  (t = 1.975 for T = 80 on [0, 2); tau(1.975) = 0.9757 at d = 5000);
+* ``'heun'`` -- the trapezoidal predictor-corrector, using the networks at both ends of a step.
+
+On each step the schedule speed is that of the interval, ``(tau(t_{k+1}) - tau(t_k)) / dt``; for
+the dilated schedule this is the convention of the code (the step from t = 1 already uses the
+phase-2 speed, PAPER §2.5).  Reported statistics (:func:`generated_statistics`): the mode fraction
+``p_hat`` (fraction with ``mu.X > 0``), the sign-corrected mean overlap ``E[|mu.X|/d]`` and the
+within-mode variance orthogonal to mu.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+from flowphase.numerics.results import check_finite
+from flowphase.theory.problem import Problem
+
+__all__ = ["GenerationResult", "interval_velocity_coefficients", "generated_statistics", "generate",
+           "generate_from_params", "generate_bayes", "METHODS"]
+
+METHODS = ("euler", "heun")
+_GEN_STREAM = 0x6E4
+
+
+def interval_velocity_coefficients(problem: Problem, ts: Sequence[float]):
+    """Velocity coefficients on the grid, with the speed of each interval (PAPER §2.4).
+
+    Returns
+    -------
+    (ax, af, ax2, af2, dt) : arrays of length T-1
+        ``b(x) = a_x x + a_f f(x)`` with ``a_x = alpha'/alpha``, ``a_f = beta' - alpha' beta/alpha``
+        (derivatives in t through ``tau' = (tau(t_{k+1}) - tau(t_k))/dt``), evaluated at the left
+        end ``t_k`` (ax, af) and at the right end ``t_{k+1}`` (ax2, af2) of each step.
+    """
+    ts = np.asarray(ts, dtype=float)
+    if ts.ndim != 1 or ts.size < 2:
+        raise ValueError("ts must hold at least two grid times")
+    if np.any(np.diff(ts) <= 0):
+        raise ValueError("ts must be strictly increasing")
+    problem.schedule.check_t(ts)
+    tau = np.asarray(problem.tau(ts), dtype=float)
+    dt = np.diff(ts)
+    speed = np.diff(tau) / dt
+    it = problem.interpolant
+
+    def coef(tau_k, sp):
+        a, b = np.asarray(it.alpha(tau_k), float), np.asarray(it.beta(tau_k), float)
+        da, db = np.asarray(it.dalpha(tau_k), float) * sp, np.asarray(it.dbeta(tau_k), float) * sp
+        if np.any(a <= 0):
+            raise ValueError("the grid reaches alpha = 0 (tau = 1): the velocity is singular there")
+        return da / a, db - da * b / a
+
+    ax, af = coef(tau[:-1], speed)
+    ax2, af2 = coef(tau[1:], speed)
+    return ax, af, ax2, af2, dt
+
+
+def generated_statistics(X) -> Dict[str, float]:
+    """Summary of generated samples X (N, d), mu = 1_d (PAPER §3.5).
+
+    Returns
+    -------
+    dict
+        ``p_hat`` = fraction with mu.X > 0 (and its binomial ``p_hat_stderr``);
+        ``mean_overlap`` = mean of s_X mu.X/d with s_X = sign(mu.X) (the generated mode mean R);
+        ``variance`` = within-mode variance orthogonal to mu: the sample covariance trace of
+        s_X X projected orthogonally to mu, divided by (d - 1) (unbiased; PAPER §3.5's sigma_hat^2
+        = P at the end of the flow).
+    """
+    X = np.asarray(X, dtype=float)
+    N, d = X.shape
+    if N < 2 or d < 2:
+        raise ValueError("need at least two samples of dimension >= 2")
+    proj = X.sum(axis=1) / d
+    p_hat = float(np.mean(proj > 0))
+    s = np.where(proj >= 0, 1.0, -1.0)
+    Y = s[:, None] * X
+    Yp = Y - (s * proj)[:, None]
+    Yp = Yp - Yp.mean(axis=0, keepdims=True)
+    var = float((Yp * Yp).sum() / ((N - 1) * (d - 1)))
+    return {"p_hat": p_hat, "p_hat_stderr": math.sqrt(max(p_hat * (1 - p_hat), 1.0 / N) / N),
+            "mean_overlap": float(np.mean(s * proj)), "mean_overlap_stderr": float(np.std(s * proj, ddof=1) / math.sqrt(N)),
+            "variance": var}
+
+
+@dataclass
+class GenerationResult:
+    """Generated-sample statistics per training seed and their mean/stderr over seeds.
+
+    ``per_seed`` is a list of :func:`generated_statistics` dicts; ``t_end`` / ``tau_end`` give
+    where the integration stopped.
+    """
+
+    per_seed: list
+    method: str
+    n_gen: int
+    t_end: float
+    tau_end: float
+    samples: Optional[np.ndarray] = None
+    info: Dict[str, object] = field(default_factory=dict)
+
+    def mean(self, key: str) -> float:
+        return float(np.mean([r[key] for r in self.per_seed]))
+
+    def stderr(self, key: str) -> float:
+        v = np.array([r[key] for r in self.per_seed])
+        if v.size < 2:
+            return float(self.per_seed[0].get(key + "_stderr", 0.0))
+        return float(v.std(ddof=1) / math.sqrt(v.size))
+
+    def to_dict(self) -> dict:
+        keys = ("p_hat", "mean_overlap", "variance")
+        return {"method": self.method, "n_gen": self.n_gen, "t_end": self.t_end, "tau_end": self.tau_end,
+                "per_seed": self.per_seed, **{k: self.mean(k) for k in keys},
+                "stderr": {k: self.stderr(k) for k in keys}}
+
+
+def _initial(n_gen, d, seed):
+    return np.random.default_rng([int(seed), _GEN_STREAM]).standard_normal((int(n_gen), int(d)))
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return 1 if method == "heun" else 0
+
+
+def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, seed: int = 0,
+                         method: str = "euler", model: str = "tanh", backend: str = "numba",
+                         keep_samples: bool = False, array_module=None):
+    """Integrate the learned flow for one parameter set (c, b: (T,), u, w: (T, d)); return X_end or stats.
+
+    Returns ``(stats_dict, X)`` with X None unless ``keep_samples``.
+    """
+    heun = _check_method(method)
+    if model not in ("tanh", "sign"):
+        raise ValueError(f"model must be 'tanh' or 'sign', got {model!r}")
+    if int(n_gen) < 2:
+        raise ValueError(f"n_gen must be >= 2, got {n_gen!r}")
+    ax, af, ax2, af2, dt = interval_velocity_coefficients(problem, ts)
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    c = np.ascontiguousarray(c, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    T, d = u.shape
+    if T != len(ts):
+        raise ValueError(f"parameters hold {T} times but ts has {len(ts)}")
+    X = _initial(n_gen, d, seed)
+    mdl = 0 if model == "tanh" else 1
+    if backend == "numba":
+        from flowphase.validation._sim_numba import sample_kernel
+
+        sample_kernel(X, c, b, u, w, ax, af, ax2, af2, dt, mdl, heun)
+    else:
+        from flowphase.validation._sim_array import sample_array
+        from flowphase.validation.simulate import _to_numpy, get_array_module
+
+        xp = get_array_module(backend, array_module)
+        X = _to_numpy(sample_array(xp, xp.asarray(X), xp.asarray(c), xp.asarray(b), xp.asarray(u), xp.asarray(w),
+                                   ax, af, ax2, af2, dt, mdl, heun))
+    check_finite("generated samples", X)
+    return generated_statistics(X), (X if keep_samples else None)
+
+
+def generate(sim, n_gen: int = 256, seed: int = 0, method: str = "euler", backend: str = "numba",
+             keep_samples: bool = False, array_module=None) -> GenerationResult:
+    """Generate from every seed's learned model of a :class:`SimulationResult` (PAPER §2.5).
+
+    The simulation must have been run on an increasing grid (e.g. the authors' 80 points) with
+    ``keep_params=True``.
+    """
+    if not sim.params:
+        raise ValueError("the simulation result holds no parameters (run simulate with keep_params=True)")
+    ts = np.asarray(sim.ts, float)
+    per, last = [], None
+    for i in range(len(sim.seeds)):
+        st, X = generate_from_params(sim.problem, ts, sim.params["c"][i], sim.params["b"][i], sim.params["u"][i],
+                                     sim.params["w"][i], n_gen=n_gen, seed=seed + 7919 * i, method=method,
+                                     model=sim.config.get("model", "tanh"), backend=backend,
+                                     keep_samples=keep_samples, array_module=array_module)
+        per.append(st)
+        last = X
+    return GenerationResult(per_seed=per, method=method, n_gen=int(n_gen), t_end=float(ts[-1]),
+                            tau_end=float(sim.problem.tau(ts[-1])), samples=last)
+
+
+def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: int = 1024, seeds=(0,),
+                   method: str = "euler", backend: str = "numba", keep_samples: bool = False,
+                   array_module=None) -> GenerationResult:
+    """Generate with the exact (Bayes) velocity, the reference flow (PAPER §2.1, §3.5, §3.7).
+
+    ``f*(x) = c* x + m* mu tanh(h + beta mu.x/D)``, ``D = alpha^2 + beta^2 sigma^2``,
+    ``c* = beta sigma^2/D``, ``m* = alpha^2/D``, integrated with the same grid and integrator
+    conventions as the learned model (default grid: 80 points).
+    """
+    heun = _check_method(method)
+    from flowphase.validation._sim_array import sample_bayes_array
+    from flowphase.validation.simulate import _to_numpy, get_array_module
+
+    if d is None:
+        d = problem.d
+    if not math.isfinite(float(d)) or int(d) != d or int(d) < 2:
+        raise ValueError(f"d must be a finite integer >= 2, got {d!r}")
+    d = int(d)
+    if problem.d != d:
+        problem = problem.replace(d=d)
+    ts = problem.schedule.grid(80) if ts is None else np.asarray(ts, dtype=float)
+    ax, af, ax2, af2, dt = interval_velocity_coefficients(problem, ts)
+    tau = np.asarray(problem.tau(ts), float)
+    it = problem.interpolant
+    al, be = np.asarray(it.alpha(tau), float), np.asarray(it.beta(tau), float)
+    per, last = [], None
+    for sd in seeds:
+        if backend == "numba":
+            from flowphase.validation._sim_numba import sample_bayes_kernel
+
+            X = _initial(n_gen, d, sd)
+            sample_bayes_kernel(X, al[:-1].copy(), be[:-1].copy(), al[1:].copy(), be[1:].copy(), ax, af, ax2, af2,
+                                dt, problem.h, problem.sigma, heun)
+        else:
+            xp = get_array_module(backend, array_module)
+            X0 = xp.asarray(_initial(n_gen, d, sd))
+            X = _to_numpy(sample_bayes_array(xp, X0, al[:-1], be[:-1], al[1:], be[1:], ax, af, ax2, af2, dt,
+                                             problem.p, problem.sigma, heun))
+        check_finite("generated samples (Bayes)", X)
+        per.append(generated_statistics(X))
+        last = X if keep_samples else None
+    return GenerationResult(per_seed=per, method=method, n_gen=int(n_gen), t_end=float(ts[-1]),
+                            tau_end=float(tau[-1]), samples=last, info={"velocity": "bayes"})
