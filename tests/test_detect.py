@@ -263,3 +263,23 @@ def test_cli_design_errors(capsys):
     assert "overlap" in capsys.readouterr().err
     assert main(["schedule", "design", "--windows", "a:b"]) == 2
     assert "not numeric" in capsys.readouterr().err
+
+
+def test_designed_schedule_restores_p_in_the_simulator():
+    """The full-d simulator (validation.sampling.generate_bayes, exact Bayes velocity, Euler on the grid)
+    on the detect -> design schedule vs the uniform grid; cross-checked against the 1-D projection sampler."""
+    from flowphase.theory.problem import Mixture, Problem
+    from flowphase.validation.sampling import generate_bayes
+
+    d, p, T, n_gen = 2000, 0.8, 40, 4000
+    tau, eps = _gmm_curve(d)
+    sched = design_schedule([detect_windows(tau, eps)[0].to_dict()], mass=0.5)
+    se = math.sqrt(p * (1 - p) / n_gen)
+    out = {}
+    for name, s in (("designed", sched), ("uniform", PiecewiseSchedule.uniform())):
+        pb = Problem(mixture=Mixture(p=p, sigma=1.0, d=d), schedule=s)
+        out[name] = generate_bayes(pb, d, s.grid(T), n_gen=n_gen, seeds=(0,)).mean("p_hat")
+        ref = _bayes_projection_sampler(s.tau_grid(T), d, p, 1.0, 200000, np.random.default_rng(2))
+        assert abs(out[name] - ref) < 4 * math.sqrt(se ** 2 + p * (1 - p) / 200000)
+    assert abs(out["designed"] - p) < 4 * se
+    assert abs(out["designed"] - p) + 4 * se < out["uniform"] - p
