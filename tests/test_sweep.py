@@ -304,6 +304,16 @@ def test_dask_scheduler_address_warms_each_worker_once(tmp_path):
     assert read_table(rep.table) == ref
 
 
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sw, "SCHEDULER_TIMEOUT", "1s")
+    spec = write(tmp_path, PHASE_TWO)
+    rc = main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert rc == 2
+    assert "cannot reach the Dask scheduler 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+    assert sw.SweepStore(tmp_path / "o").load() == {}  # nothing ran
+
+
 def test_prepare_worker_runs_once_per_process():
     sw._WORKER_READY.pop(("theory.weight_decay_to_lambda", 1), None)
     params = {"weight_decay": 1e-5, "d": 5000.0, "n_times": 80}

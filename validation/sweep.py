@@ -58,6 +58,7 @@ RECORDS_DIR = "records"
 TABLE_NAME = "results.csv"
 _REQUIRED = object()
 _MAX_TASKS = 10_000_000
+SCHEDULER_TIMEOUT = "30s"  # how long to wait for a --scheduler to answer
 _THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -1046,7 +1047,11 @@ class _make_executor:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
-            self.client = Client(self.scheduler, timeout="30s")
+            try:
+                self.client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"cannot reach the Dask scheduler {self.scheduler!r} within "
+                                 f"{SCHEDULER_TIMEOUT}: {exc}") from None
         else:
             kw = {"env": _thread_env(self.threads)} if self.processes else {}
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
