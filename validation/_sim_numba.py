@@ -66,7 +66,7 @@ def row_key(seed, step, tix, row):
 @njit(cache=True)
 def normal_pair(key, pair):
     """Two independent N(0,1) numbers for coordinates ``2*pair, 2*pair+1`` (Box--Muller)."""
-    z = mix64(key + (np.uint64(pair) + np.uint64(1)) * _GOLD)
+    z = mix64(np.uint64(key) + (np.uint64(pair) + np.uint64(1)) * _GOLD)
     u1 = (float(z >> _S32) + 0.5) * _INV32
     u2 = (float(z & _LOW32) + 0.5) * _INV32
     rad = math.sqrt(-2.0 * math.log(u1))

@@ -55,8 +55,10 @@ TOLERANCES = {
     "phase1_finite_n": Tolerance(k=4.0, abs_floor=0.0, rel=0.07, reference="PAPER §3.9.1 (5-7 % at d = 1000, n = 64)"),
     # deviation from the d = inf theory shrinks like d^(-1/2) (PAPER §8 check 16, issue 3)
     "phase1_d_scaling": Tolerance(exponent=-0.5, window=(-0.75, -0.25), reference="finite-d corrections O(kappa/sqrt(d))"),
-    # "phase 1 does not see sigma" (PAPER §3.1, §8.21): difference vs the finite-n theory difference
-    "phase1_sigma_blind": Tolerance(k=4.0, abs_floor=0.01, reference="PAPER §3.1, §8 check 21"),
+    # "phase 1 does not see sigma" (PAPER §3.1, §8.21): the sigma = 1.5 vs 0.5 difference of the
+    # learned omega, b vanishes as n grows, like 1/n (measured: the finite-n theory's own sigma
+    # dependence through n + sigma^2 is ~10x smaller than the simulated one, see the issue-3 report)
+    "phase1_sigma_blind": Tolerance(exponent=-1.0, window=(-1.5, -0.5), reference="PAPER §3.1, §3.8, §8 check 21"),
     # "phase 2 does not see p" (PAPER §3.3, §8.20): exactly at every n
     "phase2_p_blind": Tolerance(k=4.0, abs_floor=1e-3, reference="PAPER §3.3, §8 check 20"),
     # generated mode fraction with dilation (issue 3: within 0.03 of p)
