@@ -326,7 +326,7 @@ def _initial_step(rhs, t0, y0, direction, tgrid, curves, params, order, rtol, at
 
 def solve(rhs, t_eval, y0, tgrid=None, curves=None, params=None, method: str = "dopri5",
           rtol: float = 1e-9, atol: float = 1e-11, h: Optional[float] = None,
-          max_steps: int = 1_000_000, throw: bool = True) -> RKSolution:
+          max_steps: int = 1_000_000, throw: bool = True, stop_at_nodes: bool = False) -> RKSolution:
     """Integrate ``dy/dt = rhs(t, y)`` from ``t_eval[0]`` through the points ``t_eval``.
 
     Parameters
@@ -346,6 +346,9 @@ def solve(rhs, t_eval, y0, tgrid=None, curves=None, params=None, method: str = "
         steps of at most ``h`` landing on every output time (``h=None``: one step per output interval).
     throw : bool
         Raise :class:`ConvergenceError` on failure (default) instead of returning ``converged=False``.
+    stop_at_nodes : bool
+        Also land on every ``tgrid`` node inside the span, so that no step straddles a kink of the
+        piecewise-linear curves (the embedded error estimate assumes a smooth RHS; a kink costs accuracy).
 
     Returns
     -------
@@ -388,9 +391,20 @@ def solve(rhs, t_eval, y0, tgrid=None, curves=None, params=None, method: str = "
         h0 = h_fixed
         b_err = np.zeros_like(tb.b)
         err_exp = -0.5
+    t_run, rows = t_eval, None
+    if stop_at_nodes and tgrid.size > 2:
+        lo, hi = min(t_eval[0], t_eval[-1]), max(t_eval[0], t_eval[-1])
+        inner = tgrid[(tgrid > lo) & (tgrid < hi)]
+        t_run = np.unique(np.concatenate([t_eval, inner]))
+        if direction < 0:
+            t_run = t_run[::-1].copy()
+        rows = np.searchsorted(t_run, t_eval) if direction > 0 else \
+            (t_run.size - 1 - np.searchsorted(t_run[::-1], t_eval))
     Y, n_acc, n_rej, nfev, max_err, status = _rk_kernel(
-        rhs, t_eval, y0, tgrid, curves, params, tb.A, tb.b, tb.c, b_err, err_exp, adaptive,
+        rhs, t_run, y0, tgrid, curves, params, tb.A, tb.b, tb.c, b_err, err_exp, adaptive,
         float(rtol), float(atol), float(h0), float(h_fixed), int(max_steps))
+    if rows is not None:
+        Y = np.ascontiguousarray(Y[rows])
     info = {"t": t_eval, "n_rejected": int(n_rej), "nfev": int(nfev), "method": method}
     ok = status == 0
     msg = "success" if ok else f"{method} failed: {_STATUS[int(status)]}"

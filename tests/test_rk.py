@@ -75,6 +75,26 @@ def test_interpolated_curves_vs_solve_ivp():
     assert np.max(np.abs(res.value - ref.y.T)) < 1e-7
 
 
+def test_stop_at_nodes_on_kinked_curves():
+    # a curve with a steep kink: landing on the nodes reproduces scipy integrated node to node
+    tg = np.array([0.0, 0.05, 0.4, 1.0])
+    cv = np.vstack([np.zeros(4), [0.0, 0.3, 1.0, 2.0], [40.0, 1.4, 0.8, 0.7], [1.2, 1.3, 1.6, 1.9]])
+    y0 = np.array([-1.5, 0.0, 1.0])
+
+    def f(t, y):
+        a, om, b, m = (np.interp(t, tg, c) for c in cv)
+        return a * y + m * np.tanh(om * y + b)
+
+    ref = y0.copy()
+    for k in range(len(tg) - 1):
+        ref = solve_ivp(f, (tg[k], tg[k + 1]), ref, rtol=1e-12, atol=1e-13, method="DOP853").y[:, -1]
+    res = rk.solve(rk.rhs_tanh, [0.0, 0.7, 1.0], y0, tg, cv, stop_at_nodes=True)
+    assert res.value.shape == (3, 3)
+    assert np.max(np.abs(res.value[-1] - ref)) < 1e-8
+    back = rk.solve(rk.rhs_tanh, [1.0, 0.0], res.value[-1], tg, cv, stop_at_nodes=True)
+    assert np.max(np.abs(back.value[-1] - y0)) < 1e-7
+
+
 def test_affine_closed_form_and_backward():
     # y' = G y + F with constant G, F: y = (y0 + F/G) e^{G t} - F/G; integrate forward then back
     tg = np.array([0.0, 2.0])
