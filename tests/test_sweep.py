@@ -389,3 +389,26 @@ def test_theory_overlaps_reference_row(tmp_path):
     got = {r["t"]: (float(r["omega"]), float(r["b"]), float(r["m"])) for r in rows}
     assert got["0.5"] == pytest.approx((1.400, 1.065, 0.617), abs=1.5e-3)
     assert got["1.0"] == pytest.approx((1.461, 0.595, 0.712), abs=1.5e-3)
+
+
+def test_simulation_and_compare_tasks_agree(tmp_path):
+    """compare's simulated mean over seeds 5, 6 equals the mean of two 'simulation' tasks, and its
+    phase-2 theory is the fresh-noise ridge at the finite-d tau (PAPER §3.4, §3.9)."""
+    common = 'd = 100\nn = 16\nepochs = 30\nbackend = "numpy"\nt = 1.5\n'
+    sim = sw.run_sweep(sw.parse_spec(f'task = "simulation"\n[grid]\nseed = [5, 6]\n[fixed]\n{common}'),
+                       tmp_path / "sim", progress=False)
+    cmp_ = sw.run_sweep(sw.parse_spec(f'task = "compare"\nseed = 5\n[fixed]\nn_seeds = 2\n{common}'),
+                        tmp_path / "cmp", progress=False)
+    assert (sim.done, cmp_.done) == (2, 1)
+    sims = read_table(sim.table)
+    (row,) = read_table(cmp_.table)
+    assert row["seed"] == "5" and row["n_seeds"] == "2"
+    for q in ("c", "m", "sqrt_q"):
+        vals = [float(r[q]) for r in sims]
+        assert float(row[f"{q}_sim"]) == pytest.approx(sum(vals) / 2, rel=1e-12)
+        assert float(row[f"{q}_stderr"]) == pytest.approx(abs(vals[0] - vals[1]) / 2, rel=1e-9)
+    tau = 2 / 10 + (1 - 2 / 10) * 0.5  # kappa / sqrt(d) + (1 - kappa / sqrt(d)) t'
+    c, m = ridge_reference(tau, 16, 1.0, 2.0, "fresh")
+    assert float(row["c_theory"]) == pytest.approx(c, rel=1e-9)
+    assert float(row["m_theory"]) == pytest.approx(m, rel=1e-9)
+    assert row["omega_theory"] == "" and row["b_theory"] == ""

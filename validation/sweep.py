@@ -275,6 +275,28 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
     return out
 
 
+def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, epochs, optimizer,
+                 lr, draws, labels, init, backend, theory_d) -> dict:
+    """Theory vs simulation at one time t over seeds ``seed .. seed + n_seeds - 1`` (PAPER §3.9).
+
+    Adapter around ``flowphase.validation.compare.compare``; returns, for each overlap q in
+    (c, m, omega, b, sqrt_q), ``q_sim`` (mean over seeds), ``q_stderr``, ``q_theory`` and ``q_z``
+    (None where the theory has no value, e.g. omega and b in phase 2).
+    """
+    from flowphase.validation.compare import compare
+
+    problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
+    table = compare(problem, seeds=list(range(seed, seed + n_seeds)), ts=[t], epochs=epochs,
+                    theory_d=theory_d, optimizer=optimizer, lr=lr, draws=draws, labels=labels,
+                    init=init, backend=backend, keep_params=False, progress=False)
+    out = {}
+    for r in table.rows:
+        q = r["quantity"]
+        out.update({f"{q}_sim": r["sim_mean"], f"{q}_stderr": r["sim_stderr"],
+                    f"{q}_theory": r["theory"], f"{q}_z": r["z"]})
+    return out
+
+
 def weight_decay_lambda(weight_decay, d, n_times) -> dict:
     """Ridge penalty lambda = wd d T / 2 of a coupled weight decay (PAPER §2.3)."""
     from flowphase.theory.problem import weight_decay_to_lambda
@@ -294,6 +316,18 @@ _PROBLEM_PARAMS = {
     "noise": Param("choice", "fresh", choices=("fresh", "fixed", "notebook"), doc="noise convention"),
 }
 _T = Param("real", _REQUIRED, 0.0, 2.0, doc="dilated time in [0, 2]")
+_SIM_PARAMS = {
+    "d": Param("count", _REQUIRED, doc="dimension (finite)"),
+    "n": Param("count", _REQUIRED, doc="number of training samples (finite)"),
+    "seed": Param("int", 0, 0, doc="seed (default: the spec's base seed)"),
+    "epochs": Param("int", 2000, 1, doc="full-batch optimisation steps"),
+    "optimizer": Param("choice", "adam", choices=("adam", "gd")),
+    "lr": Param("real", 1e-2, 0.0, None, True, doc="learning rate"),
+    "draws": Param("int", 1, 1, doc="fresh noise draws per point per step"),
+    "labels": Param("choice", "bernoulli", choices=("bernoulli", "exact")),
+    "init": Param("choice", "small", choices=("random", "small", "informed")),
+    "backend": Param("choice", "numba", choices=("numba", "numpy")),
+}
 _HERE = __name__
 
 for _task in (
@@ -316,20 +350,17 @@ for _task in (
           "kappa": _PROBLEM_PARAMS["kappa"], "p": _P},
          requires=("flowphase.theory.closed_forms",),
          doc="phase-1 population fixed point c, m, omega, b, q, r (PAPER §3.1)"),
-    Task("simulation", f"{_HERE}:simulation",
-         {"t": _T, **_PROBLEM_PARAMS,
-          "d": Param("count", _REQUIRED, doc="dimension (finite)"),
-          "n": Param("count", _REQUIRED, doc="number of training samples (finite)"),
-          "seed": Param("int", 0, 0, doc="seed (default: the spec's base seed)"),
-          "epochs": Param("int", 2000, 1, doc="full-batch optimisation steps"),
-          "optimizer": Param("choice", "adam", choices=("adam", "gd")),
-          "lr": Param("real", 1e-2, 0.0, None, True, doc="learning rate"),
-          "draws": Param("int", 1, 1, doc="fresh noise draws per point per step"),
-          "labels": Param("choice", "bernoulli", choices=("bernoulli", "exact")),
-          "init": Param("choice", "small", choices=("random", "small", "informed")),
-          "backend": Param("choice", "numba", choices=("numba", "numpy"))},
+    Task("simulation", f"{_HERE}:simulation", {"t": _T, **_PROBLEM_PARAMS, **_SIM_PARAMS},
          requires=("flowphase.validation.simulate",), check=f"{_HERE}:check_simulation",
          doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss"),
+    Task("compare", f"{_HERE}:compare_task",
+         {"t": _T, **_PROBLEM_PARAMS, **_SIM_PARAMS,
+          "n_seeds": Param("int", 4, 1, doc="seeds seed, seed+1, ... averaged"),
+          "epochs": Param("int", 400, 1, doc="full-batch optimisation steps"),
+          "theory_d": Param("choice", "finite", choices=("finite", "infinite"),
+                            doc="phase-2 theory at the actual tau(t) or at d = inf")},
+         requires=("flowphase.validation.compare",), check=f"{_HERE}:check_simulation",
+         doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q"),
     Task("theory.weight_decay_to_lambda", f"{_HERE}:weight_decay_lambda",
          {"weight_decay": Param("real", _REQUIRED, 0.0, doc="coupled weight decay"),
           "d": Param("real", _REQUIRED, 0.0, None, True, doc="dimension"),
