@@ -412,3 +412,26 @@ def test_simulation_and_compare_tasks_agree(tmp_path):
     assert float(row["c_theory"]) == pytest.approx(c, rel=1e-9)
     assert float(row["m_theory"]) == pytest.approx(m, rel=1e-9)
     assert row["omega_theory"] == "" and row["b_theory"] == ""
+
+
+def test_theory_generated_task_matches_closed_forms(tmp_path):
+    """PAPER §3.5 at kappa = 2, p = 0.8: n = inf exact p_hat = p, euler p_hat = p Phi(kappa + h/kappa)
+    + (1-p) Phi(h/kappa - kappa) = 0.8022, E y(1) = kappa (2p-1), P(y(1) > 0) = p Phi(kappa) +
+    (1-p) Phi(-kappa); n = 128: R(1) = n/(n+lam), sigma_hat^2 = sigma^2 + (lam - sigma^2)/(n+lam)."""
+    if sw.TASKS["theory.generated"].missing_modules():
+        pytest.skip("flowphase.numerics.generated is not installed yet")
+    text = ('task = "theory.generated"\n[[points]]\ntransition = "exact"\n[[points]]\n'
+            'transition = "euler"\n[[points]]\ntransition = "euler"\nn = 128\n')
+    rep = sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False)
+    assert rep.done == 3
+    rows = {(r["transition"], r["n"]): r for r in read_table(rep.table)}
+    Phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    p, k, h = 0.8, 2.0, math.atanh(0.6)
+    assert float(rows["exact", "inf"]["p_hat"]) == pytest.approx(p, abs=1e-6)
+    assert float(rows["euler", "inf"]["p_hat"]) == pytest.approx(
+        p * Phi(k + h / k) + (1 - p) * Phi(h / k - k), abs=1e-6)
+    assert float(rows["euler", "inf"]["y1_mean"]) == pytest.approx(k * (2 * p - 1), abs=1e-6)
+    assert float(rows["euler", "inf"]["y1_prob_positive"]) == pytest.approx(
+        p * Phi(k) + (1 - p) * Phi(-k), abs=1e-6)
+    assert float(rows["euler", "128"]["mean_overlap"]) == pytest.approx(128 / 130, rel=1e-12)
+    assert float(rows["euler", "128"]["variance"]) == pytest.approx(1 + 1 / 130, rel=1e-12)

@@ -241,13 +241,18 @@ def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise) -> dict:
     return out
 
 
-def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition) -> dict:
-    """Generated mode fraction, mean overlap and within-mode variance (PAPER §3.5)."""
+def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition, window) -> dict:
+    """Generated mode fraction, mean overlap and within-mode variance (PAPER §3.5).
+
+    Adapter around ``flowphase.numerics.generated.generated_distribution(problem, transition)``;
+    also returns E[y(1)] and P(y(1) > 0) after phase 1.
+    """
     from flowphase.numerics.generated import generated_distribution
 
-    r = generated_distribution(_problem(p, sigma, kappa, d, n, lam_u, lam_w, noise), transition)
-    return {k: _scalar(r[k] if isinstance(r, Mapping) else getattr(r, k))
-            for k in ("p_hat", "mean_overlap", "variance")}
+    r = generated_distribution(_problem(p, sigma, kappa, d, n, lam_u, lam_w, noise), transition,
+                               window=window)
+    return {k: _scalar(getattr(r, k))
+            for k in ("p_hat", "mean_overlap", "variance", "y1_mean", "y1_prob_positive")}
 
 
 def check_simulation(**params) -> None:
@@ -335,10 +340,13 @@ for _task in (
          requires=("flowphase.numerics.learned",), check=f"{_HERE}:check_problem",
          doc="learned overlaps c, m, omega, b, sqrt_q at time t (PAPER §3.1-3.4)"),
     Task("theory.generated", f"{_HERE}:theory_generated",
-         {**_PROBLEM_PARAMS, "transition": Param("choice", "exact", choices=("exact", "euler"),
-                                                 doc="transition at t = 1 (PAPER §3.5)")},
+         {**_PROBLEM_PARAMS,
+          "transition": Param("choice", "exact", choices=("exact", "euler"),
+                              doc="transition at t = 1 (PAPER §3.5)"),
+          "window": Param("choice", "learned", choices=("learned", "bayes"),
+                          doc="field inside the t = 1+ window for the exact transition")},
          requires=("flowphase.numerics.generated",), check=f"{_HERE}:check_problem",
-         doc="generated p_hat, mean_overlap, variance (PAPER §3.5)"),
+         doc="generated p_hat, mean_overlap, variance, y1_mean, y1_prob_positive (PAPER §3.5)"),
     Task("theory.closed_forms.phase_two", "flowphase.theory.closed_forms:phase_two_ridge",
          {"tp": Param("real", _REQUIRED, 0.0, 1.0, doc="phase-2 time t' = t - 1"),
           "n": _PROBLEM_PARAMS["n"], "sigma": _PROBLEM_PARAMS["sigma"],
