@@ -435,3 +435,32 @@ def test_theory_generated_task_matches_closed_forms(tmp_path):
         p * Phi(k) + (1 - p) * Phi(-k), abs=1e-6)
     assert float(rows["euler", "128"]["mean_overlap"]) == pytest.approx(128 / 130, rel=1e-12)
     assert float(rows["euler", "128"]["variance"]) == pytest.approx(1 + 1 / 130, rel=1e-12)
+
+
+def test_theory_mse_task_matches_spec_values(tmp_path):
+    """PAPER §4 at p = 0.8, kappa = 2, sigma = 1: eps(0) = sigma^2 + 4p(1-p) = 1.64 (both schedules),
+    phase 2 eps = (1-t')^2 / ((1-t')^2 + t'^2) = 0.9, 0.5, 0.1 at t' = 0.25, 0.5, 0.75."""
+    if sw.TASKS["theory.mse"].missing_modules():
+        pytest.skip("flowphase.numerics.mse is not installed yet")
+    text = ('task = "theory.mse"\n[[points]]\nt = 0.0\nschedule = "undilated"\n'
+            '[[points]]\nt = 0.5\nschedule = "undilated"\n[[points]]\nt = [0.0, 1.25, 1.5, 1.75]\n')
+    with pytest.raises(sw.SpecError, match="scalar") as info:  # [[points]] values are scalars
+        sw.parse_spec(text)
+    assert (info.value.key, info.value.line) == ("t", 9)
+    text = text.replace("[[points]]\nt = [0.0, 1.25, 1.5, 1.75]\n", "[grid]\nt = [0.0, 1.25, 1.5, 1.75]\n")
+    with pytest.raises(sw.SpecError, match="given twice"):
+        sw.parse_spec(text)
+    rows = []
+    for part in ('task = "theory.mse"\n[fixed]\nschedule = "undilated"\n[grid]\nt = [0.0, 0.5]\n',
+                 'task = "theory.mse"\n[grid]\nt = [0.0, 1.25, 1.5, 1.75]\n'):
+        rows += read_table(sw.run_sweep(sw.parse_spec(part), tmp_path / "o", progress=False).table)
+    got = {(r["schedule"], r["t"]): float(r["mse"]) for r in rows}
+    assert len(got) == 6
+    assert got["undilated", "0.0"] == pytest.approx(1.64, abs=1e-12)
+    assert got["dilated", "0.0"] == pytest.approx(1.64, abs=1e-9)
+    assert got["undilated", "0.5"] == pytest.approx(0.5, abs=1e-12)
+    for t, ref in (("1.25", 0.9), ("1.5", 0.5), ("1.75", 0.1)):
+        assert got["dilated", t] == pytest.approx(ref, abs=1e-12)
+    with pytest.raises(sw.SpecError, match=r"\[0.0, 1.0\]") as info:
+        sw.parse_spec('task = "theory.mse"\n[fixed]\nschedule = "undilated"\n[grid]\nt = [1.5]\n')
+    assert (info.value.key, info.value.line) == ("t", 5)

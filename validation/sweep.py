@@ -255,6 +255,30 @@ def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition, win
             for k in ("p_hat", "mean_overlap", "variance", "y1_mean", "y1_prob_positive")}
 
 
+def _mse_problem(p, sigma, kappa, schedule):
+    from flowphase.theory.problem import Problem
+
+    if schedule == "dilated":
+        return Problem.dilated(p=p, sigma=sigma, kappa=kappa)
+    return Problem.undilated(p=p, sigma=sigma)
+
+
+def check_mse(t, p, sigma, kappa, schedule) -> None:
+    """t must lie in the schedule's range: [0, 2] dilated, [0, 1] undilated (PAPER §1.3, §4)."""
+    _mse_problem(p, sigma, kappa, schedule).schedule.check_t(t)
+
+
+def theory_mse(t, p, sigma, kappa, schedule) -> dict:
+    """Bayes denoising MSE eps(t) at d -> infinity, n = infinity (PAPER §4).
+
+    Adapter around ``flowphase.numerics.mse.mse_curve``; with ``schedule = 'undilated'`` t is the
+    physical time tau in [0, 1].
+    """
+    from flowphase.numerics.mse import mse_curve
+
+    return {"mse": float(mse_curve(_mse_problem(p, sigma, kappa, schedule), [t])[0])}
+
+
 def check_simulation(**params) -> None:
     """Cross-parameter validation of a finite-d simulation (finite d, n; kappa/sqrt(d) < 1)."""
     check_problem(**params)
@@ -347,6 +371,12 @@ for _task in (
                           doc="field inside the t = 1+ window for the exact transition")},
          requires=("flowphase.numerics.generated",), check=f"{_HERE}:check_problem",
          doc="generated p_hat, mean_overlap, variance, y1_mean, y1_prob_positive (PAPER §3.5)"),
+    Task("theory.mse", f"{_HERE}:theory_mse",
+         {"t": Param("real", _REQUIRED, 0.0, 2.0, doc="schedule time ([0, 1] undilated)"),
+          "p": _P, "sigma": _PROBLEM_PARAMS["sigma"], "kappa": _PROBLEM_PARAMS["kappa"],
+          "schedule": Param("choice", "dilated", choices=("dilated", "undilated"))},
+         requires=("flowphase.numerics.mse",), check=f"{_HERE}:check_mse",
+         doc="Bayes MSE eps(t) at d = n = inf (PAPER §4)"),
     Task("theory.closed_forms.phase_two", "flowphase.theory.closed_forms:phase_two_ridge",
          {"tp": Param("real", _REQUIRED, 0.0, 1.0, doc="phase-2 time t' = t - 1"),
           "n": _PROBLEM_PARAMS["n"], "sigma": _PROBLEM_PARAMS["sigma"],
