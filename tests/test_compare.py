@@ -1,0 +1,81 @@
+"""compare(), the tolerance table and the ``flowphase simulate`` CLI (issue 3)."""
+import csv
+import io
+import json
+import math
+
+import numba
+import pytest
+
+from flowphase.theory.closed_forms import phase_two_ridge
+from flowphase.theory.problem import Problem, weight_decay_to_lambda
+from flowphase.validation.cli import main
+from flowphase.validation.compare import COLUMNS, compare, theory_values
+from flowphase.validation.tolerances import (TOLERANCES, agrees, allowed_deviation, loglog_slope, slope_ok,
+                                             tolerance)
+
+FAST = "numpy" if numba.config.DISABLE_JIT else "numba"
+
+
+def test_compare_table_rows_and_exports(tmp_path):
+    pr = Problem.dilated(n=32)
+    tab = compare(pr, d=400, seeds=(0, 1, 2), ts=(0.5, 1.5), epochs=150, optimizer="gd", lr=0.25, lr_final=0.25,
+                  draws=0, backend=FAST)
+    assert len(tab.rows) == 2 * 5
+    r = tab.row(1.5, "c")
+    tau = 2 / math.sqrt(400) + (1 - 2 / math.sqrt(400)) * 0.5
+    assert r["tau"] == pytest.approx(tau) and r["phase"] == 2
+    assert r["theory"] == pytest.approx(phase_two_ridge(tau, 32, 1.0, 2.0, "fresh")["c"], rel=1e-12)
+    assert r["difference"] == pytest.approx(r["sim_mean"] - r["theory"])
+    assert tab.row(1.5, "omega")["theory"] is None            # w, b are flat directions in phase 2
+    assert tab.row(0.5, "omega")["theory"] == pytest.approx(theory_values(pr.replace(d=400), 0.5)["omega"])
+    rows = list(csv.DictReader(io.StringIO(tab.to_csv(tmp_path / "t.csv"))))
+    assert tuple(rows[0].keys()) == COLUMNS and len(rows) == len(tab.rows)
+    js = json.loads(tab.to_json(tmp_path / "t.json"))
+    assert js["rows"][0]["quantity"] == tab.rows[0]["quantity"] and js["problem"]["d"] == 400
+    with pytest.raises(ValueError, match="quantities"):
+        compare(pr, d=50, quantities=("zeta",))
+
+
+def test_tolerance_table():
+    assert set(TOLERANCES) >= {"phase2_c_finite_d", "phase1_finite_n", "phase1_d_scaling", "p_hat_dilated",
+                               "generated_mean", "generated_variance", "phase1_sigma_blind", "phase2_p_blind"}
+    assert allowed_deviation("phase2_c_finite_d", 2.0, 0.001) == pytest.approx(4 * 0.001 + 0.005 * 2.0)
+    assert agrees("p_hat_dilated", 0.82, 0.8) and not agrees("p_hat_dilated", 0.84, 0.8)
+    assert not agrees("phase1_finite_n", float("nan"), 1.0)
+    assert loglog_slope([10, 100, 1000], [1.0, 0.1, 0.01]) == pytest.approx(-1.0)
+    assert slope_ok("phase1_d_scaling", -0.5) and not slope_ok("phase1_d_scaling", -1.0)
+    with pytest.raises(ValueError, match="unknown tolerance"):
+        tolerance("nope")
+
+
+def test_weight_decay_conversion_used_by_the_simulator():
+    """lam = wd d T / 2 (PAPER §2.3): wd = 1e-5, d = 5000, T = 80 gives the theory's lam = 2."""
+    assert weight_decay_to_lambda(1e-5, 5000, 80) == pytest.approx(2.0)
+
+
+def test_cli_simulate_json(capsys):
+    rc = main(["simulate", "--d", "200", "--n", "16", "--t", "0.5,1.5", "--epochs", "100", "--seeds", "2",
+               "--backend", FAST, "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"runs", "mean", "stderr"}
+    assert set(out["mean"]) == {"0.5", "1.5"} and set(out["mean"]["1.5"]) == {"c", "m", "omega", "b"}
+    assert len(out["runs"]) == 2
+    tau = 2 / math.sqrt(200) + (1 - 2 / math.sqrt(200)) * 0.5
+    c_th = phase_two_ridge(tau, 16, 1.0, 2.0, "fresh")["c"]
+    assert abs(out["mean"]["1.5"]["c"] - c_th) < 0.03 * c_th
+
+
+def test_cli_simulate_generate_and_errors(capsys):
+    rc = main(["simulate", "--d", "100", "--n", "16", "--t", "1.5", "--epochs", "80", "--seeds", "1",
+               "--generate", "200", "--grid", "40", "--backend", FAST, "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"p_hat", "mean_overlap", "variance"}
+    assert 0.6 < out["p_hat"] <= 1.0 and 0.5 < out["mean_overlap"] < 1.0 and 0.5 < out["variance"] < 1.5
+    for argv in (["--d", "1", "--n", "4", "--t", "0.5"], ["--d", "50", "--n", "4", "--t", "3.0"],
+                 ["--d", "50", "--n", "4", "--t", "a,b"], ["--d", "50", "--n", "4", "--t", "0.5", "--p", "1.5"]):
+        assert main(["simulate", *argv, "--json"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("flowphase: error:") and "\n" not in err
