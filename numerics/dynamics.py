@@ -43,24 +43,26 @@ from flowphase.theory.problem import Problem, TimeDilation
 __all__ = [
     "STATE_NAMES", "OverlapTrajectory", "gaussian_kernels", "dynamics_params", "initial_overlaps",
     "integrate_overlaps", "iterate_gd_map", "stationary_point", "convergence_time", "overlap_loss",
-    "adam_min_epochs", "dynamics_json", "problem_from_args",
+    "adam_min_epochs", "adam_epochs", "gz_second_moment", "dynamics_json", "problem_from_args",
 ]
 
 STATE_NAMES = ("c", "b", "m", "a", "q", "omega", "r", "v")
-_NPAR = 8          # generated parameter block
-_IK, _IGAM, _IP, _ISAT, _INQ = 8, 9, 10, 11, 12
-_HEAD = 13
+_NPAR = 9          # generated parameter block
+_IK, _IGAM, _IP, _ISAT, _INQ = 9, 10, 11, 12, 13
+_HEAD = 14
+_NKIN = 11
 
 
 # ----------------------------------------------------------------------------- kernels
 @njit(cache=True)
 def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
-    """Fill ``kin`` = (M_s, M_s_b, M_s_w, M_s_r, M_2, M_2_b, M_2_w, M_2_r) (module docstring)."""
+    """Fill ``kin`` = (M_s, M_s_b, M_s_w, M_s_r, M_2, M_2_b, M_2_w, M_2_r, E sech^4, E s tanh sech^4,
+    E tanh^2 sech^4) (module docstring)."""
     if sat > 0.5:
         sg = 1.0 if om > 0.0 else (-1.0 if om < 0.0 else 0.0)
         kin[0] = sg
         kin[4] = 1.0
-        for i in (1, 2, 3, 5, 6, 7):
+        for i in (1, 2, 3, 5, 6, 7, 8, 9, 10):
             kin[i] = 0.0
         return
     sd = math.sqrt(max(gam * r, 0.0))
@@ -72,6 +74,9 @@ def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
     M2b = 0.0
     M2w = 0.0
     M2r = 0.0
+    Ka = 0.0
+    Kb = 0.0
+    Kc = 0.0
     for lab in range(2):
         s = 1.0 if lab == 0 else -1.0
         ps = p if lab == 0 else 1.0 - p
@@ -80,6 +85,9 @@ def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
         t2 = 0.0
         q0 = 0.0
         q2 = 0.0
+        p0 = 0.0
+        p1 = 0.0
+        p2 = 0.0
         shift = b + om * k * s
         for j in range(nodes.shape[0]):
             th = math.tanh(shift + sd * nodes[j])
@@ -90,6 +98,10 @@ def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
             t2 += wj * (-2.0 * th * se)
             q0 += wj * th * th
             q2 += wj * (2.0 * se * se - 4.0 * th * th * se)
+            se2 = wj * se * se
+            p0 += se2
+            p1 += se2 * th
+            p2 += se2 * th * th
         # (tanh^2)' = -tanh''
         Ms += ps * s * t0
         Msb += ps * s * t1
@@ -99,6 +111,9 @@ def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
         M2b += ps * (-t2)
         M2w += ps * s * (-t2)
         M2r += ps * q2
+        Ka += ps * p0
+        Kb += ps * s * p1
+        Kc += ps * p2
     kin[0] = Ms
     kin[1] = Msb
     kin[2] = k * Msw
@@ -107,6 +122,9 @@ def _kernels(b, om, r, k, gam, p, sat, nodes, weights, kin):
     kin[5] = M2b
     kin[6] = k * M2w
     kin[7] = 0.5 * gam * M2r
+    kin[8] = Ka
+    kin[9] = Kb
+    kin[10] = Kc
 
 
 @njit(cache=True)
@@ -120,7 +138,7 @@ def _kin_from_params(y, params, kin):
 @njit(cache=True)
 def overlap_rhs(t, y, tgrid, curves, params, out):
     """Gradient-flow RHS in the :func:`flowphase.numerics.rk.solve` signature (autonomous in s)."""
-    kin = np.empty(8)
+    kin = np.empty(_NKIN)
     _kin_from_params(y, params, kin)
     _gen.flow_rhs(y, kin, params[:_NPAR], out)
 
@@ -131,7 +149,7 @@ def _gd_iterate(y0, params, eta, n_steps, record_every):
     Y = np.empty((nrec, y0.shape[0]))
     y = y0.copy()
     ynew = np.empty_like(y)
-    kin = np.empty(8)
+    kin = np.empty(_NKIN)
     Y[0] = y
     k = 1
     for step in range(1, n_steps + 1):
@@ -146,10 +164,10 @@ def _gd_iterate(y0, params, eta, n_steps, record_every):
 
 
 def gaussian_kernels(b: float, omega: float, r: float, k: float, p: float, gam: float = 1.0,
-                     n_quad: int = 227) -> np.ndarray:
+                     n_quad: int = 151) -> np.ndarray:
     """The eight kernel values (module docstring) with ``n_quad`` trapezoid nodes."""
     nodes, weights = _gh(n_quad)
-    kin = np.empty(8)
+    kin = np.empty(_NKIN)
     _kernels(float(b), float(omega), float(r), float(k), float(gam), float(p), 0.0, nodes, weights, kin)
     return kin
 
@@ -173,7 +191,7 @@ def _gh(n_quad: int):
 
 # ----------------------------------------------------------------------------- parameters
 def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Optional[bool] = None,
-                    n_quad: int = 227) -> np.ndarray:
+                    n_quad: int = 151, sgd: float = 0.0) -> np.ndarray:
     """Pack the parameter vector of the RHS for the per-time problem at schedule time ``t``.
 
     Parameters
@@ -187,7 +205,12 @@ def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Opti
         parameters, ``1`` for the balanced convention; :func:`~flowphase.theory.dynamics.ode_time_per_step`).
     finite_d : bool, optional
         Evaluate at the schedule's actual tau (default: True when ``problem.d`` is finite).
+    sgd : float >= 0
+        Finite-batch noise strength ``eta d / B`` (balanced convention; 0 = gradient flow), see
+        :mod:`flowphase.theory.dynamics`.
     """
+    if not (isinstance(sgd, (int, float)) and sgd >= 0 and math.isfinite(sgd)):
+        raise ValueError(f"sgd must be a finite number >= 0, got {sgd!r}")
     if not isinstance(problem, Problem):
         raise ValueError("problem must be a flowphase Problem")
     if not (isinstance(rho, (int, float)) and rho > 0 and math.isfinite(rho)):
@@ -224,7 +247,7 @@ def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Opti
     eps = 0.0 if math.isinf(n) else 1.0 / math.sqrt(n)
     nodes, weights = _gh(n_quad)
     head = [al * al, be, sig2, eps, problem.training.lam_u, problem.training.lam_w, float(rho), float(rho),
-            (0.0 if math.isinf(k) else k), gam, problem.p, sat, float(nodes.size)]
+            float(sgd), (0.0 if math.isinf(k) else k), gam, problem.p, sat, float(nodes.size)]
     return np.ascontiguousarray(np.concatenate([np.asarray(head, float), nodes, weights]))
 
 
@@ -267,8 +290,9 @@ class OverlapTrajectory(SolverResult):
 
 
 def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
-                       finite_d: Optional[bool] = None, n_quad: int = 227, rtol: float = 1e-8,
-                       atol: float = 1e-10, method: str = "dopri5", throw: bool = True) -> OverlapTrajectory:
+                       finite_d: Optional[bool] = None, n_quad: int = 151, rtol: float = 1e-8,
+                       atol: float = 1e-10, method: str = "dopri5", throw: bool = True,
+                       sgd: float = 0.0) -> OverlapTrajectory:
     """Integrate the gradient-flow ODE of the overlaps from ``y0`` through the ODE times ``s_eval``.
 
     Parameters
@@ -277,6 +301,8 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
         Initial overlaps (``c, b, m, q, omega, r`` required; ``a, v`` default 0), e.g. measured on a
         simulator run.
     s_eval : array, increasing, starting at the initial time.
+    sgd : float
+        Finite-batch noise strength ``eta d / B`` of a simulation to be matched (0: gradient flow).
 
     Returns
     -------
@@ -288,7 +314,7 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
     Equations of :mod:`flowphase.theory.dynamics` (PAPER §2.1-§3.4), Dormand-Prince 5(4) of
     :mod:`flowphase.numerics.rk`.
     """
-    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad, sgd=sgd)
     y = _state(y0)
     _check_saturated(params, y)
     s_eval = np.asarray(s_eval, dtype=np.float64)
@@ -302,7 +328,8 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
 
 
 def iterate_gd_map(problem: Problem, t: float, y0, eta: float, n_steps: int, record_every: int = 1,
-                   rho: float = 1.0, finite_d: Optional[bool] = None, n_quad: int = 227) -> OverlapTrajectory:
+                   rho: float = 1.0, finite_d: Optional[bool] = None, n_quad: int = 151,
+                   sgd: float = 0.0) -> OverlapTrajectory:
     """Iterate the exact d = inf overlap map of gradient descent with step ``eta`` (ODE-time units).
 
     One step advances ``s`` by ``eta``; the map is the flow's Euler step plus the ``eta^2 |grad|^2``
@@ -312,7 +339,7 @@ def iterate_gd_map(problem: Problem, t: float, y0, eta: float, n_steps: int, rec
         raise ValueError(f"eta must be a positive finite number, got {eta!r}")
     if int(n_steps) < 1 or int(record_every) < 1:
         raise ValueError("n_steps and record_every must be integers >= 1")
-    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad, sgd=sgd)
     y = _state(y0)
     _check_saturated(params, y)
     Y = _gd_iterate(y, params, float(eta), int(n_steps), int(record_every))
@@ -324,11 +351,11 @@ def iterate_gd_map(problem: Problem, t: float, y0, eta: float, n_steps: int, rec
     return res.raise_if_failed("gradient-descent overlap map")
 
 
-def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 227) -> float:
+def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
     """The per-sample loss Lbar at overlaps ``y`` (:func:`flowphase.theory.dynamics.overlap_loss`)."""
     params = dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad)
     y = _state(y)
-    kin = np.empty(8)
+    kin = np.empty(_NKIN)
     _kin_from_params(y, params, kin)
     return float(_gen.loss_value(y, kin, params[:_NPAR]))
 
@@ -340,7 +367,7 @@ def _rhs_norm(params, y) -> float:
 
 
 def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, finite_d: Optional[bool] = None,
-                     tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 227, throw: bool = True) -> SolverResult:
+                     tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 151, throw: bool = True) -> SolverResult:
     """Long-time limit of the gradient flow: integrate until ``max|dy/ds| < tol``.
 
     ``y0`` defaults to the informed start (:func:`initial_overlaps` ``'informed'``).  Returns a
@@ -374,7 +401,7 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, fini
 
 def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = None, tol: float = 1e-3,
                      quantity: str = "omega", rho: float = 1.0, finite_d: Optional[bool] = None,
-                     s_max: float = 1e4, n_grid: int = 4001, n_quad: int = 227) -> float:
+                     s_max: float = 1e4, n_grid: int = 4001, n_quad: int = 151) -> float:
     """ODE time after which ``|quantity - target| < tol`` for good (first entry of the final run).
 
     ``target`` defaults to the stationary value (:func:`stationary_point`).  Convert to epochs with
@@ -448,6 +475,46 @@ def initial_overlaps(kind: str, problem: Problem, t: float, seed: int = 0, scale
         k = float(params[_IK])
         return {"c": 0.0, "b": problem.h, "m": 1.0, "a": 0.0, "q": 1.0, "omega": k, "r": k * k, "v": k}
     raise ValueError(f"init must be 'small', 'random' or 'informed', got {kind!r}")
+
+
+def gz_second_moment(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
+    """``E[g_z^2]``, the per-row second moment of ``d loss / d z`` (:mod:`flowphase.theory.dynamics`)."""
+    params = dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad)
+    y = _state(y)
+    kin = np.empty(_NKIN)
+    _kin_from_params(y, params, kin)
+    return float(_gen.gz_second_moment(y, kin, params[:_NPAR]))
+
+
+def adam_epochs(problem: Problem, t: float, trajectory: "OverlapTrajectory", lr: float, rows: int,
+                d: Optional[float] = None, finite_d: Optional[bool] = None) -> np.ndarray:
+    """Adam epochs elapsed along an ODE trajectory, on the clock of the encoder w (noise-dominated Adam).
+
+    When every coordinate's gradient is dominated by batch noise of one RMS ``sigma_w`` (the fresh-noise
+    rows make it isotropic in the coordinates orthogonal to mu), Adam's ``m_hat / sqrt(v_hat)`` is
+    ``g / sigma_w``: SGD with step ``lr / sigma_w`` whatever the loss normalisation.  With
+    ``sigma_w^2 = gam_x E[g_z^2] / (rows d)`` (``gam_x = alpha^2 + beta^2 (1 + sigma^2)``) this is the
+    balanced convention with ``ds/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` for the w block.
+    Returns the cumulative epochs at the trajectory's times (trapezoid rule in s).  An approximation:
+    u, c, b run on their own Adam clocks, which the single-rate ODE does not follow.
+    """
+    if not (lr > 0 and int(rows) >= 1):
+        raise ValueError(f"lr must be > 0 and rows >= 1, got lr={lr!r}, rows={rows!r}")
+    d = problem.d if d is None else float(d)
+    if not math.isfinite(d):
+        raise ValueError("adam_epochs needs a finite d")
+    params = dynamics_params(problem, t, finite_d=finite_d)
+    gx = params[0] + params[1] ** 2 * (1.0 + params[2])
+    Y = trajectory.value
+    rate = np.empty(Y.shape[0])
+    kin = np.empty(_NKIN)
+    for i in range(Y.shape[0]):
+        _kin_from_params(Y[i], params, kin)
+        g2 = max(float(_gen.gz_second_moment(Y[i], kin, params[:_NPAR])), 1e-300)
+        rate[i] = math.sqrt(d * gx * g2) / (lr * math.sqrt(int(rows)))   # epochs per unit s
+    s = trajectory.s
+    out = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(s))])
+    return out
 
 
 def adam_min_epochs(r_perp0: float, r_perp_target: float, lr: float) -> float:

@@ -48,6 +48,14 @@ ODE time ``s``: ``du/ds = -d grad_u Lbar``, ``dw/ds = -d grad_w Lbar``,
     dv/ds = -(omega L_m + m L_omega + 2 v (L_q + L_r))
     d(r - omega^2)/ds = -4 (r - omega^2) L_r       (the orthogonal part of w decays at rate 4 L_r).
 
+Finite batches.  A gradient estimated on B independent rows (fresh data or fresh noise) adds to
+``|w|^2/d`` the variance term ``eta^2 d/B E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` per step
+(``g_z = 2 (R.u/d) tanh'`` the per-row derivative in the preactivation), i.e. ``dr/ds`` gains
+``sgd E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` with ``sgd = eta d / B`` (balanced convention): it
+does not vanish as d -> inf at fixed B, and the pure gradient flow is the limit ``eta d / B -> 0``.
+The analogous terms of q (O(eta/B)) and v (O(eta sqrt(d)/B)) are smaller by 1/d and 1/sqrt(d) and are
+dropped; c, b, m, omega get zero-mean noise only.
+
 One step of full-batch **gradient descent** with learning rate ``eta`` on the PAPER §2.3 loss
 ``L = n Lbar`` (sum over samples, theory units) advances ``s`` by ``eta n / d`` with
 ``rho_c = rho_b = d``; on the authors' normalisation ``L / T`` (T grid times, PAPER §2.3) by
@@ -70,19 +78,19 @@ import sympy as sp
 
 __all__ = [
     "STATE", "PARAMS", "KERNELS", "GRAM",
-    "overlap_loss", "loss_gradient", "flow_expressions", "gd_map_expressions",
+    "overlap_loss", "loss_gradient", "flow_expressions", "preactivation_gradient_second_moment", "gd_map_expressions",
     "generated_source", "write_generated_dynamics", "ode_time_per_step", "GENERATED_PATH",
 ]
 
 # ----------------------------------------------------------------------------- symbols
 c, b, m, a, q, om, r, v = sp.symbols("c b m a q om r v", real=True)
 STATE: Tuple[sp.Symbol, ...] = (c, b, m, a, q, om, r, v)
-alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b = sp.symbols(
-    "alpha2 beta sig2 eps lam_u lam_w rho_c rho_b", real=True)
-PARAMS: Tuple[sp.Symbol, ...] = (alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b)
-Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r = sp.symbols(
-    "Ms Ms_b Ms_w Ms_r M2 M2_b M2_w M2_r", real=True)
-KERNELS: Tuple[sp.Symbol, ...] = (Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r)
+alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b, sgd = sp.symbols(
+    "alpha2 beta sig2 eps lam_u lam_w rho_c rho_b sgd", real=True)
+PARAMS: Tuple[sp.Symbol, ...] = (alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b, sgd)
+Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r, Ka, Kb, Kc = sp.symbols(
+    "Ms Ms_b Ms_w Ms_r M2 M2_b M2_w M2_r Ka Kb Kc", real=True)
+KERNELS: Tuple[sp.Symbol, ...] = (Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r, Ka, Kb, Kc)
 eta_lr = sp.Symbol("eta", positive=True)
 s_lab, phi = sp.symbols("s phi", real=True)
 sigma = sp.sqrt(sig2)
@@ -181,6 +189,31 @@ def _param_gradients():
 
 
 @functools.lru_cache(maxsize=None)
+def preactivation_gradient_second_moment() -> sp.Expr:
+    """``E[g_z^2]`` per sample, ``g_z = d loss / d z = 2 (R.u/d) tanh'(z)``, ``R = f - x1``.
+
+    ``R.u/d`` is built from :data:`GRAM` (u = m mu + a eta_hat + U_perp); after ``s^2 = 1`` the moments
+    ``E[tanh'^2] -> Ka``, ``E[s tanh tanh'^2] -> Kb``, ``E[tanh^2 tanh'^2] -> Kc``.
+    """
+    alpha = sp.sqrt(alpha2)
+    res = {"x0": c * alpha, "mu": c * beta * s_lab + phi * m - s_lab, "eta": (c * beta - 1) * sigma,
+           "eta_hat": phi * a, "u_perp": phi}
+    uvec = {"mu": m, "eta_hat": a, "u_perp": sp.Integer(1)}
+    gram = dict(GRAM)
+    gram[("u_perp", "u_perp")] = q - m ** 2 - a ** 2
+    ru = _inner(res, uvec, gram)
+    poly = sp.Poly(sp.expand(ru ** 2), s_lab, phi)
+    table = {(0, 0): Ka, (1, 1): Kb, (0, 2): Kc}
+    out = sp.Integer(0)
+    for (ks, kp), coef in poly.terms():
+        val = table.get((ks % 2, kp))
+        if val is None:
+            raise ValueError(f"unexpected moment s^{ks} phi^{kp} in E[g_z^2]")
+        out += coef * val
+    return sp.expand(4 * out)
+
+
+@functools.lru_cache(maxsize=None)
 def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
     """d(state)/ds under gradient flow (module docstring), keyed by the state symbol."""
     G, gu, gw = _param_gradients()
@@ -196,7 +229,7 @@ def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
         a: -ip(gu, EH),
         q: -2 * ip(gu, U),
         om: -ip(gw, MU),
-        r: -2 * ip(gw, W),
+        r: -2 * ip(gw, W) + sgd * (alpha2 + beta ** 2 * (1 + sig2)) * preactivation_gradient_second_moment(),
         v: -(ip(gu, W) + ip(U, gw)),
     }
     return {k: sp.expand(e) for k, e in out.items()}
@@ -225,7 +258,8 @@ def gd_map_expressions() -> Dict[sp.Symbol, sp.Expr]:
         a: ip(unew, {"eta_hat": 1}),
         q: ip(unew, unew),
         om: ip(wnew, {"mu": 1}),
-        r: ip(wnew, wnew),
+        r: ip(wnew, wnew) + eta_lr * sgd * (alpha2 + beta ** 2 * (1 + sig2))
+        * preactivation_gradient_second_moment(),
         v: ip(unew, wnew),
     }
     return {k: sp.expand(e) for k, e in out.items()}
@@ -280,8 +314,9 @@ Gradient-flow right-hand side, exact gradient-descent map and loss of the overla
 :mod:`flowphase.theory.dynamics` (PAPER §2.1-§3.4).  Array layouts:
 
 * ``y``   = (c, b, m, a, q, omega, r, v);
-* ``kin`` = (M_s, dM_s/db, dM_s/domega, dM_s/dr, M_2, dM_2/db, dM_2/domega, dM_2/dr);
-* ``par`` = (alpha^2, beta, sigma^2, eps = 1/sqrt(n), lam_u, lam_w, rho_c, rho_b).
+* ``kin`` = (M_s, dM_s/db, dM_s/domega, dM_s/dr, M_2, dM_2/db, dM_2/domega, dM_2/dr,
+  E[tanh'^2], E[s tanh tanh'^2], E[tanh^2 tanh'^2]);
+* ``par`` = (alpha^2, beta, sigma^2, eps = 1/sqrt(n), lam_u, lam_w, rho_c, rho_b, sgd = eta d / B).
 """
 import math
 
@@ -326,6 +361,9 @@ def generated_source() -> str:
         _emit("loss_grad", "y, kin, par, out", [grad[x] for x in STATE]),
         "\n\n",
         _emit("loss_value", "y, kin, par", [overlap_loss()], returns_scalar=True),
+        "\n\n",
+        _emit("gz_second_moment", "y, kin, par", [preactivation_gradient_second_moment()],
+              returns_scalar=True),
     ]
     return "".join(parts)
 

@@ -1,0 +1,273 @@
+"""Overlap dynamics: theory (ODE) vs finite-d gradient descent, and the ``dynamics`` figure.
+
+* :func:`simulate_gd_overlaps` -- a minimal, independent full-batch gradient-descent simulation of one
+  per-time denoiser ``f(x) = c x + u tanh(w.x/sqrt(d) + b)`` (PAPER §2.1) at finite d, on the per-sample
+  loss ``Lbar`` of :mod:`flowphase.theory.dynamics` (population n = inf: a fresh batch of data each
+  step; finite n: fixed data, fresh noise), in the **balanced** convention: step ``eta d`` on u, w and
+  ``eta rho`` on c, b, so one step is ``eta`` units of ODE time.  Overlaps are recorded every
+  ``record_every`` steps.
+* :func:`compare_dynamics` -- runs it and integrates the ODE
+  (:func:`flowphase.numerics.dynamics.integrate_overlaps`) from the simulation's own initial overlaps,
+  on the same time grid; returns both trajectories and the largest deviations.
+* :func:`compare_with_simulator` -- the same overlay for the project simulator
+  (:func:`flowphase.validation.simulate.simulate`, ``optimizer='gd'``, whose preconditioned GD is the
+  balanced convention with ``ds = lr``).
+* :func:`make_dynamics_figure` -- overlaps vs epochs, ODE lines over simulation points, one phase-1 and
+  one phase-2 time (PNG + PDF + JSON, atomic writes).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+from flowphase.numerics.dynamics import STATE_NAMES, integrate_overlaps
+from flowphase.theory.problem import Problem
+
+__all__ = ["simulate_gd_overlaps", "compare_dynamics", "compare_with_simulator", "make_dynamics_figure",
+           "DYNAMICS_TOLERANCES"]
+
+#: Agreement required between the ODE (finite-d evaluation) and a d = 2000 simulation, absolute, over
+#: the whole run (used by the tests and reported by the figure).
+DYNAMICS_TOLERANCES = {"c": 0.03, "b": 0.05, "m": 0.03, "q": 0.04, "omega": 0.05, "r": 0.08}
+
+
+def _init_params(init: str, problem: Problem, t: float, d: int, rng, scale: float):
+    mu = np.ones(d)
+    if init == "small":
+        u = scale * rng.standard_normal(d)
+        w = scale * rng.standard_normal(d)
+        return 0.0, 0.0, u, w
+    if init == "random":
+        c, b = rng.standard_normal(2)
+        return float(c), float(b), rng.standard_normal(d), rng.standard_normal(d)
+    if init == "informed":
+        from flowphase.numerics.dynamics import initial_overlaps
+
+        y = initial_overlaps("informed", problem, t)
+        return y["c"], y["b"], y["m"] * mu, y["omega"] * mu
+    raise ValueError(f"init must be 'small', 'random' or 'informed', got {init!r}")
+
+
+def simulate_gd_overlaps(problem: Problem, t: float, d: int, n_steps: int, eta: float = 0.02, rho: float = 1.0,
+                         init: str = "small", scale: float = 0.1, seed: int = 0, batch: int = 256,
+                         record_every: int = 5) -> Dict[str, np.ndarray]:
+    """Finite-d full-batch GD of one per-time denoiser; overlaps every ``record_every`` steps.
+
+    Parameters
+    ----------
+    problem : Problem
+        p, sigma, kappa, interpolant, n (``inf``: a fresh batch of ``batch`` points each step; finite:
+        ``n`` fixed points with exactly ``round(p n)`` positive labels and ``max(1, batch // n)`` fresh
+        noises per point and step), lam_u, lam_w.  Its ``d`` is replaced by ``d``.
+    t : float
+        Schedule time; the simulation uses the exact finite-d ``tau(t)``.
+    eta, rho : float
+        Step in ODE-time units; c, b move with ``eta rho``, u, w with ``eta d`` (balanced convention,
+        :func:`flowphase.theory.dynamics.ode_time_per_step`).
+
+    Returns
+    -------
+    dict
+        ``s`` (ODE times), and ``c, b, m, a, q, omega, r, v`` arrays, canonicalised to a final
+        ``omega >= 0`` by flipping ``(u, w, b)`` (PAPER §7.12) along the whole run.
+
+    Notes
+    -----
+    Gradients of ``Lbar = mean |c x + u tanh(z) - x1|^2 / d + (lam_u |u|^2 + lam_w |w|^2)/(n d)`` with
+    ``x = alpha x0 + beta x1``, ``z = w.x/sqrt(d) + b`` (PAPER §2.3 divided by n).
+    """
+    d = int(d)
+    if d < 2:
+        raise ValueError(f"d must be an integer >= 2, got {d!r}")
+    if int(n_steps) < 1 or int(record_every) < 1 or int(batch) < 1:
+        raise ValueError("n_steps, record_every and batch must be integers >= 1")
+    if not (eta > 0 and rho > 0):
+        raise ValueError(f"eta and rho must be > 0, got eta={eta!r}, rho={rho!r}")
+    prob = problem.replace(d=d)
+    tau = float(prob.tau(t))
+    al, be = float(prob.interpolant.alpha(tau)), float(prob.interpolant.beta(tau))
+    sig = prob.sigma
+    n = prob.n
+    pen = 0.0 if math.isinf(n) else 1.0 / n
+    lam_u, lam_w = prob.training.lam_u, prob.training.lam_w
+    rng = np.random.default_rng(seed)
+    c, b, u, w = _init_params(init, prob, t, d, rng, scale)
+    sqd = math.sqrt(d)
+    if math.isfinite(n):
+        n_int = int(n)
+        k_pos = int(round(prob.p * n_int))
+        s_fix = np.concatenate([np.ones(k_pos), -np.ones(n_int - k_pos)])
+        eta_fix = rng.standard_normal((n_int, d))
+        x1_fix = s_fix[:, None] + sig * eta_fix
+        eta_hat = (s_fix @ eta_fix) / math.sqrt(n_int)
+        draws = max(1, int(batch) // n_int)
+        x1_rows = np.repeat(x1_fix, draws, axis=0)
+    else:
+        eta_hat = None
+        k_pos = int(round(prob.p * batch))
+        s_batch = np.concatenate([np.ones(k_pos), -np.ones(batch - k_pos)])
+    rec = []
+
+    def record(step):
+        rec.append((step * eta, c, b, u.mean(), 0.0 if eta_hat is None else float(u @ eta_hat) / d,
+                    float(u @ u) / d, w.mean(), float(w @ w) / d, float(u @ w) / d))
+
+    for step in range(int(n_steps) + 1):
+        if step % int(record_every) == 0:
+            record(step)
+        if step == int(n_steps):
+            break
+        if eta_hat is None:
+            x1 = s_batch[:, None] + sig * rng.standard_normal((batch, d))
+        else:
+            x1 = x1_rows
+        x = al * rng.standard_normal(x1.shape) + be * x1
+        z = x @ w / sqd + b
+        ph = np.tanh(z)
+        R = c * x + ph[:, None] * u[None, :] - x1
+        nb = x.shape[0]
+        g_c = 2.0 * float(np.einsum("ij,ij->", R, x)) / (nb * d)
+        g_u = 2.0 * (ph @ R) / (nb * d) + 2.0 * pen * lam_u * u / d
+        g_z = 2.0 * (R @ u) / d * (1.0 - ph * ph)
+        g_w = (g_z @ x) / (nb * sqd) + 2.0 * pen * lam_w * w / d
+        g_b = float(g_z.mean())
+        u = u - eta * d * g_u
+        w = w - eta * d * g_w
+        c = c - eta * rho * g_c
+        b = b - eta * rho * g_b
+        if not (np.isfinite(c) and np.isfinite(b)):
+            raise FloatingPointError(f"simulation diverged at step {step} (eta={eta} too large?)")
+    arr = np.array(rec, dtype=float)
+    out = {"s": arr[:, 0]}
+    for i, name in enumerate(STATE_NAMES):
+        out[name] = arr[:, i + 1]
+    if out["omega"][-1] < 0:
+        for name in ("b", "m", "a", "omega"):
+            out[name] = -out[name]
+    return out
+
+
+def _state0(sim: Dict[str, np.ndarray]) -> np.ndarray:
+    return np.array([sim[k][0] for k in STATE_NAMES])
+
+
+def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: float = 0.02, rho: float = 1.0,
+                     init: str = "small", scale: float = 0.1, seed: int = 0, batch: int = 256,
+                     record_every: int = 5, finite_d: bool = True, ode_d: Optional[int] = None,
+                     noise_term: bool = True) -> dict:
+    """Simulate with :func:`simulate_gd_overlaps` and integrate the ODE from its initial overlaps.
+
+    ``finite_d=True`` evaluates the ODE at the simulation's tau (``ode_d`` defaults to ``d``); False uses
+    the strict d = inf limit.  ``noise_term`` adds the finite-batch term ``sgd = eta d / rows`` of
+    :mod:`flowphase.theory.dynamics` (rows = batch, or n times the draws per point).  Returns ``{"sim": {...}, "ode": {...}, "max_dev": {name: max |ode - sim|},
+    "seconds_sim", "seconds_ode"}``.
+    """
+    t0 = time.perf_counter()
+    sim = simulate_gd_overlaps(problem, t, d, n_steps, eta=eta, rho=rho, init=init, scale=scale, seed=seed,
+                               batch=batch, record_every=record_every)
+    t1 = time.perf_counter()
+    prob = problem.replace(d=int(ode_d or d)) if finite_d else problem.replace(d=math.inf)
+    y0 = _state0(sim)
+    y0[4] = max(y0[4], y0[2] ** 2 + y0[3] ** 2)
+    y0[6] = max(y0[6], y0[5] ** 2)
+    rows = batch if math.isinf(problem.n) else int(problem.n) * max(1, int(batch) // int(problem.n))
+    sgd = eta * d / rows if noise_term else 0.0
+    tr = integrate_overlaps(prob, t, y0, sim["s"], rho=rho, finite_d=finite_d, sgd=sgd)
+    t2 = time.perf_counter()
+    ode = tr.as_dict()
+    dev = {k: float(np.max(np.abs(ode[k] - sim[k]))) for k in STATE_NAMES}
+    return {"sim": sim, "ode": ode, "max_dev": dev, "seconds_sim": t1 - t0, "seconds_ode": t2 - t1,
+            "t": float(t), "d": int(d), "init": init, "eta": float(eta)}
+
+
+def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: float = 0.02,
+                           init: str = "small", init_scale: float = 0.1, seed: int = 0, draws: int = 4,
+                           record_every: int = 10, finite_d: bool = True) -> dict:
+    """Overlay the ODE on the project simulator (:func:`flowphase.validation.simulate.simulate`).
+
+    The simulator's ``optimizer='gd'`` (step ``lr/n`` on c, b and ``lr d/n`` on u, w of the theory-unit
+    loss ``L = n Lbar``) is the balanced convention: one epoch is ``lr`` units of ODE time, ``rho = 1``.
+    Its history records ``c, m, omega, b, sqrt_q, sqrt_r`` (not a, v: the ODE starts from a = 0 and
+    v = m omega + O(1/sqrt d), exact for the small initialisation up to O(scale^2/sqrt d)).
+    """
+    from flowphase.validation.simulate import simulate
+
+    res = simulate(problem, d=int(d), ts=[float(t)], seeds=[int(seed)], epochs=int(epochs), optimizer="gd",
+                   lr=float(lr), lr_final=float(lr), draws=int(draws), labels="exact", init=init,
+                   init_scale=float(init_scale), record_every=int(record_every), keep_params=False,
+                   progress=False)
+    hist = np.asarray(res.history)[0, 0]
+    steps = np.asarray(res.record_steps, dtype=float)
+    names = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
+    sim = {nm: hist[:, i] for i, nm in enumerate(names)}
+    sim["q"] = sim.pop("sqrt_q") ** 2
+    sim["r"] = sim.pop("sqrt_r") ** 2
+    sim["s"] = steps * lr
+    sim["epochs"] = steps
+    y0 = {"c": sim["c"][0], "b": sim["b"][0], "m": sim["m"][0], "q": max(sim["q"][0], sim["m"][0] ** 2),
+          "omega": sim["omega"][0], "r": max(sim["r"][0], sim["omega"][0] ** 2), "a": 0.0,
+          "v": sim["m"][0] * sim["omega"][0]}
+    prob = problem.replace(d=int(d)) if finite_d else problem.replace(d=math.inf)
+    tr = integrate_overlaps(prob, t, y0, sim["s"] - sim["s"][0], rho=1.0, finite_d=finite_d)
+    ode = tr.as_dict()
+    dev = {k: float(np.max(np.abs(ode[k] - sim[k]))) for k in ("c", "b", "m", "q", "omega", "r")}
+    return {"sim": sim, "ode": ode, "max_dev": dev, "t": float(t), "d": int(d), "init": init}
+
+
+# ----------------------------------------------------------------------------- figure
+_COLORS = {"c": "tab:blue", "m": "tab:orange", "omega": "tab:green", "b": "tab:red", "q": "tab:purple",
+           "r": "tab:brown"}
+
+
+def make_dynamics_figure(out_dir, quick: bool = True):
+    """The ``dynamics`` figure: overlaps vs epochs, ODE lines over finite-d GD points (PAPER §2.2, §3).
+
+    Two panels, t = 0.5 (phase 1) and t = 1.5 (phase 2), n = inf, p = 0.8, sigma = 1, kappa = 2, small
+    initialisation, balanced GD with step 0.02 (one epoch = 0.02 ODE time units); d = 1000 (quick) or
+    4000.  Writes ``dynamics.png/.pdf/.json`` atomically and returns a
+    :class:`flowphase.validation.reproduce.FigureOutput` with the largest deviations and the claims.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from flowphase.validation.reproduce import Claim, FigureOutput, save_figure
+
+    d = 1000 if quick else 4000
+    eta = 0.02
+    problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0)
+    panels = [(0.5, 600 if quick else 1000), (1.5, 300 if quick else 500)]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    data = {"d": d, "eta": eta, "problem": problem.to_dict(), "init": "small", "panels": []}
+    rows, claims = [], []
+    for ax, (t, steps) in zip(axes, panels):
+        cmp = compare_dynamics(problem, t, d, steps, eta=eta, init="small", scale=0.1, seed=1,
+                               batch=256, record_every=10 if quick else 10)
+        ep = cmp["sim"]["s"] / eta
+        for name in ("c", "m", "omega", "b", "q", "r"):
+            ax.plot(ep, cmp["ode"][name], "-", color=_COLORS[name], lw=1.6, label=f"{name} (ODE)")
+            ax.plot(ep, cmp["sim"][name], "o", color=_COLORS[name], ms=2.5, alpha=0.8)
+        ax.set_title(f"t = {t} (phase {1 if t <= 1 else 2}), d = {d}")
+        ax.set_xlabel("epoch (GD, ODE time = 0.02 x epoch)")
+        ax.set_ylabel("overlap")
+        ax.grid(alpha=0.3)
+        data["panels"].append({"t": t, "epochs": ep, "ode": cmp["ode"], "sim": cmp["sim"],
+                               "max_dev": cmp["max_dev"]})
+        for name in ("c", "m", "omega", "b"):
+            rows.append({"quantity": f"{name}(t={t}) final", "theory": float(cmp["ode"][name][-1]),
+                         "simulation": float(cmp["sim"][name][-1]), "stderr": None})
+        worst = max(cmp["max_dev"][k] / DYNAMICS_TOLERANCES[k] for k in DYNAMICS_TOLERANCES)
+        claims.append(Claim(f"ODE trajectory matches finite-d GD over the whole run at t = {t}",
+                            bool(worst <= 1.0 if not quick else worst <= 2.0),
+                            "max |ODE - sim|: " + ", ".join(f"{k}={v:.3g}" for k, v in cmp["max_dev"].items()
+                                                           if k in DYNAMICS_TOLERANCES)))
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle("Learning dynamics in overlap space: ODE (lines) vs finite-d gradient descent (dots)")
+    paths = save_figure(fig, out_dir, "dynamics", data)
+    return FigureOutput(name="dynamics", paths=paths, data=data, rows=rows, claims=claims,
+                        caption="Overlaps vs epochs; lines: gradient-flow ODE started from the simulation's "
+                                "initial overlaps; dots: finite-d GD.")
