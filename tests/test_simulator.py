@@ -65,14 +65,15 @@ def test_cupy_on_gpu_matches_numba():
 
 def test_counter_noise_numba_equals_numpy_and_is_standard_normal():
     d = 9
-    key = K.row_key(np.uint64(7), np.uint64(3), np.uint64(2), np.uint64(5))
-    assert int(key) == int(row_keys(np, [7], 3, [2], [5])[0, 0])
-    row = np.empty(d)
-    for p in range((d + 1) // 2):
-        g0, g1 = K.normal_pair(key, p)
-        row[2 * p] = g0
-        if 2 * p + 1 < d:
-            row[2 * p + 1] = g1
+    with np.errstate(over="ignore"):                # uint64 arithmetic wraps by design (pure-Python mode)
+        key = K.row_key(np.uint64(7), np.uint64(3), np.uint64(2), np.uint64(5))
+        assert int(key) == int(row_keys(np, [7], 3, [2], [5])[0, 0])
+        row = np.empty(d)
+        for p in range((d + 1) // 2):
+            g0, g1 = K.normal_pair(key, p)
+            row[2 * p] = g0
+            if 2 * p + 1 < d:
+                row[2 * p + 1] = g1
     ref = noise_rows(np, [7], 3, [2], [5], d)[0, 0]
     assert _close(row, ref)
     z = noise_rows(np, [11, 12], 0, [0, 1], np.arange(200), 500).ravel()
@@ -189,7 +190,7 @@ def test_bad_input_raises_value_error(kw, word):
 def test_fixed_noise_needs_one_draw_and_divergence_raises():
     with pytest.raises(ValueError, match="draws"):
         simulate(Problem.dilated(noise="fixed"), d=10, n=3, ts=[0.5], epochs=2, draws=2)
-    with pytest.raises(ConvergenceError):
+    with pytest.raises(ConvergenceError), np.errstate(all="ignore"):
         simulate(Problem.dilated(), d=10, n=3, ts=[1.9], epochs=200, optimizer="gd", lr=50.0, lr_final=50.0,
                  init="random", draws=0)
 
