@@ -54,6 +54,8 @@ def _evaluate(omega, b, kt, p, n, sigma, lam_u, lam_w, nodes, weights):
     (Ms, M2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_ww, M2_wb,
      M2_bb) = gaussian_moments_hessian(omega, b, kt, p, nodes, weights)
     scale = n + sigma * sigma
+    if lam_u + n * M2 <= 0.0:  # lam_u = 0 at omega = b = 0 (tanh = 0): E undefined, treated as +inf
+        return math.inf, 0.0, 0.0, 0.0, 0.0, 0.0
     E = G.phase_one_potential(Ms, M2, omega, n, sigma, lam_u, lam_w) / scale
     gw, gb = G.phase_one_gradient(Ms, M2, Ms_w, Ms_b, M2_w, M2_b, omega, n, sigma, lam_u, lam_w)
     hww, hwb, hbb = G.phase_one_hessian(Ms, M2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_ww, M2_wb, M2_bb,
@@ -73,6 +75,8 @@ def _energy(omega, b, kt, p, n, sigma, lam_u, lam_w, nodes, weights):
             th = math.tanh(b + omega * (nodes[i] + kt * sl))
             Ms += ps * weights[i] * sl * th
             M2 += ps * weights[i] * th * th
+    if lam_u + n * M2 <= 0.0:
+        return math.inf
     return G.phase_one_potential(Ms, M2, omega, n, sigma, lam_u, lam_w) / (n + sigma * sigma)
 
 
@@ -97,7 +101,8 @@ def _projected_newton(omega0, b0, kt, p, n, sigma, lam_u, lam_w, nodes, weights,
         gn = math.sqrt(pw * pw + pb * pb)
         if gn < tol:
             return w, b, E, gn, it, 0
-        if b > b_cap:
+        if b > b_cap or (w <= 1e-12 and gw >= 0.0 and gb < 0.0):
+            # on omega = 0 the potential decreases strictly in b: the run goes to the trivial asymptote
             return w, b, E, gn, it, 2
         if it == max_iter:
             break
@@ -110,18 +115,23 @@ def _projected_newton(omega0, b0, kt, p, n, sigma, lam_u, lam_w, nodes, weights,
             tr = 0.5 * (hww + hbb)
             disc = math.sqrt(0.25 * (hww - hbb) ** 2 + hwb * hwb)
             lmin = tr - disc
-            mu = 0.0 if lmin > delta else delta - lmin + 1e-3 * abs(lmin)
+            # scale-invariant positive-definiteness test (the two diagonal entries can differ
+            # by many orders of magnitude, e.g. lam_w vs the exponentially small b-curvature)
+            if hww > 0.0 and hbb > 0.0 and hww * hbb - hwb * hwb > 1e-12 * hww * hbb:
+                mu = 0.0
+            else:
+                mu = delta - lmin + 1e-3 * abs(lmin)
             a11 = hww + mu
             a22 = hbb + mu
             det = a11 * a22 - hwb * hwb
             dw = -(a22 * gw - hwb * gb) / det
             db = -(a11 * gb - hwb * gw) / det
         elif fw:
-            mu = 0.0 if hww > delta else 1.0
-            dw = -gw / max(hww, delta)
+            mu = 0.0 if hww > 0.0 else 1.0
+            dw = -gw / hww if hww > 0.0 else -gw / delta
         elif fb:
-            mu = 0.0 if hbb > delta else 1.0
-            db = -gb / max(hbb, delta)
+            mu = 0.0 if hbb > 0.0 else 1.0
+            db = -gb / hbb if hbb > 0.0 else -gb / delta
         nd = math.sqrt(dw * dw + db * db)
         if mu == 0.0 and nd < step_tol * (1.0 + abs(w) + abs(b)):
             # Newton step on a positive-definite Hessian below round-off: the gradient is at its
@@ -132,13 +142,19 @@ def _projected_newton(omega0, b0, kt, p, n, sigma, lam_u, lam_w, nodes, weights,
             db *= max_step / nd
         alpha = 1.0
         accepted = False
-        for _ in range(60):
+        if mu == 0.0 and abs(gw * dw + gb * db) < 1e-10 * (1.0 + abs(E)):
+            # quadratic-convergence region on a positive-definite Hessian: the predicted decrease
+            # is below the round-off of E, so the energy test is meaningless; take the full step
+            wn = max(w + dw, 0.0)
+            bn = max(b + db, 0.0)
+            accepted = True
+        for _ in range(0 if accepted else 60):
             wn = max(w + alpha * dw, 0.0)
             bn = max(b + alpha * db, 0.0)
             En = _energy(wn, bn, kt, p, n, sigma, lam_u, lam_w, nodes, weights)
             # Armijo with a round-off slack: close to the minimum E cannot resolve the decrease
             # (~|grad|^2) of a Newton step, which is then taken in full
-            if En <= E + 1e-4 * (gw * (wn - w) + gb * (bn - b)) + 4e-16 * abs(E):
+            if En <= E + 1e-4 * (gw * (wn - w) + gb * (bn - b)) + 1e-14 * abs(E):
                 accepted = True
                 break
             alpha *= 0.5
@@ -377,7 +393,8 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
                     throw: bool = True) -> PhaseOneCurve:
     """Phase-1 minimisers along sorted times ``ts in [0, 1]`` with continuation and jump detection.
 
-    Each time is solved from the previous informative solution plus the default starts; where
+    Each time is solved from the previous informative solution and ``(kappa t, h)`` (from the
+    three default starts of :func:`solve_phase_one` until an informative minimum is found); where
     the global minimum switches branch between consecutive times a :class:`Jump` is recorded,
     its location refined by bisection on ``E_informative(t) - E_trivial(t)`` (PAPER §3.2:
     for (n, lam_u, lam_w) = (128, 50, 1) omega jumps from 0 to ~0.73 between t = 0.14 and 0.15).
@@ -396,9 +413,10 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
     for t in ts:
         kt = kappa * t
         hh = abs(math.atanh(2.0 * p - 1.0))
-        starts = [(kt, hh), (0.5 * kt + 0.2, hh + 1.0), (1.5 * kt + 0.2, 0.5 * hh)]
-        if prev is not None:
-            starts.insert(0, prev)
+        if prev is None:
+            starts = [(kt, hh), (0.5 * kt + 0.2, hh + 1.0), (1.5 * kt + 0.2, 0.5 * hh)]
+        else:  # continuation: the previous informative minimiser and the population point
+            starts = [prev, (kt, hh)]
         r = solve_phase_one(kt, p, n, sigma, lu, lw, starts=starts, tol=tol, rule=rule, t=float(t), throw=throw)
         if r.branch == "informative" or (math.isfinite(r.energy_informative) and r.branch == "trivial"):
             prev = _informative_point(r, kt, p, n, sigma, lu, lw, rule, tol, prev)

@@ -85,8 +85,9 @@ def _validate(n, sigma, lam_u, noise):
         raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
     if not 0.0 <= lam_u < math.inf:
         raise ValueError(f"lam_u must lie in [0, inf), got {lam_u!r}")
-    if math.isfinite(n) and noise == "fixed" and n + lam_u - 1.0 <= 0.0:
-        raise ValueError("fixed-noise ridge is degenerate for n = 1 and lam_u = 0 (B = 0); use n >= 2 or lam_u > 0")
+    if math.isfinite(n) and n + lam_u - 1.0 <= 0.0:
+        raise ValueError("the phase-2 ridge is degenerate for n = 1 and lam_u = 0 (A = 0, and B = 0 for fixed "
+                         "noise); use n >= 2 or lam_u > 0")
 
 
 def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, noise="fresh") -> np.ndarray:
