@@ -401,7 +401,7 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, fini
 
 def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = None, tol: float = 1e-3,
                      quantity: str = "omega", rho: float = 1.0, finite_d: Optional[bool] = None,
-                     s_max: float = 1e4, n_grid: int = 4001, n_quad: int = 151) -> float:
+                     s_max: float = 1e4, n_grid: int = 201, n_quad: int = 151) -> float:
     """ODE time after which ``|quantity - target| < tol`` for good (first entry of the final run).
 
     ``target`` defaults to the stationary value (:func:`stationary_point`).  Convert to epochs with
@@ -416,19 +416,26 @@ def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = N
     if target is None:
         target = stationary_point(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad).value[quantity]
     s_end = 10.0
+    kw = dict(rho=rho, finite_d=finite_d, n_quad=n_quad)
     while True:
         s = np.linspace(0.0, s_end, n_grid)
-        tr = integrate_overlaps(problem, t, y0, s, rho=rho, finite_d=finite_d, n_quad=n_quad)
+        tr = integrate_overlaps(problem, t, y0, s, **kw)
         err = np.abs(tr.value[:, iq] - target)
         bad = np.nonzero(err >= tol)[0]
         if bad.size == 0:
             return 0.0
         last = bad[-1]
         if last < n_grid - 1:
-            # linear interpolation of the crossing inside (s[last], s[last + 1])
-            e0, e1 = err[last], err[last + 1]
+            # refine the last crossing on a fine grid, then interpolate linearly inside it
+            sub = np.linspace(s[last], s[last + 1], n_grid)
+            tr2 = integrate_overlaps(problem, t, tr.value[last], sub, **kw)
+            err2 = np.abs(tr2.value[:, iq] - target)
+            j = np.nonzero(err2 >= tol)[0][-1]
+            if j == n_grid - 1:
+                return float(sub[-1])
+            e0, e1 = err2[j], err2[j + 1]
             frac = (e0 - tol) / (e0 - e1) if e0 != e1 else 0.0
-            return float(s[last] + frac * (s[last + 1] - s[last]))
+            return float(sub[j] + frac * (sub[j + 1] - sub[j]))
         if s_end >= s_max:
             raise ConvergenceError(f"{quantity} not within {tol} of {target} by ODE time {s_end} "
                                    f"(error {err[-1]:.3e})")
