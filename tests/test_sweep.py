@@ -214,6 +214,23 @@ def test_concurrent_writers_never_collide(tmp_path):
     assert len(sw.SweepStore(tmp_path / "s").load()) == 25
 
 
+def test_record_writer_is_bounded_ordered_and_flushed(tmp_path):
+    store = sw.SweepStore(tmp_path / "w")
+    seen = []
+    with sw.RecordWriter(store, lambda k, st: seen.append((k, st)), depth=3) as writer:
+        for i in range(20):
+            writer.put({"key": f"k{i:02d}", "status": "done", "params": {}, "result": {"i": i}})
+            assert len(writer.pending) <= 3
+    assert seen == [(f"k{i:02d}", "done") for i in range(20)]
+    assert {k: r["result"]["i"] for k, r in store.load().items()} == {f"k{i:02d}": i for i in range(20)}
+    with pytest.raises(KeyboardInterrupt):  # an interrupt still lets queued records reach the disk
+        with sw.RecordWriter(store, lambda k, st: None, depth=8) as writer:
+            for i in range(5):
+                writer.put({"key": f"z{i}", "status": "done", "params": {}, "result": {}})
+            raise KeyboardInterrupt
+    assert len(store.load()) == 25
+
+
 def test_half_written_temp_file_is_ignored(tmp_path):
     out = tmp_path / "out"
     spec = sw.parse_spec(PHASE_TWO)

@@ -26,6 +26,7 @@ this module only schedules, stores and tabulates them.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import csv
 import dataclasses
@@ -893,16 +894,52 @@ def _run_chunk(task: str, items: Sequence[Tuple[str, dict]], seed: int, sleep: f
     Returns ``(key, status)`` pairs when the worker stores, else the full records.
     """
     prepare_worker(task, warm, threads)
-    store = SweepStore(out, fsync=fsync) if out else None
-    res = []
-    for key, params in items:
-        rec = run_task(task, key, params, seed, sleep)
-        if store is not None:
-            store.write(rec)
-            res.append((key, rec["status"]))
-        else:
-            res.append(rec)
+    res: list = []
+    if not out:
+        return [run_task(task, key, params, seed, sleep) for key, params in items]
+    with RecordWriter(SweepStore(out, fsync=fsync), lambda k, st: res.append((k, st))) as writer:
+        for key, params in items:
+            writer.put(run_task(task, key, params, seed, sleep))
     return res
+
+
+class RecordWriter:
+    """Store records on a few background threads so that the fsync of one record overlaps the
+    computation of the next tasks (fsync releases the GIL).
+
+    At most ``depth`` finished records wait to be stored; ``on_stored(key, status)`` is called in
+    this thread, in submission order, once a record is on disk.  Leaving the ``with`` block waits
+    for every pending write (also on an exception or Ctrl-C).  A SIGKILL can lose at most ``depth``
+    finished-but-unstored tasks, which a resumed sweep simply recomputes; no record is ever torn.
+    """
+
+    def __init__(self, store: "SweepStore", on_stored: Callable[[str, str], None], depth: int = 8):
+        self.store, self.on_stored, self.depth = store, on_stored, int(depth)
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, min(4, self.depth)),
+                                          thread_name_prefix="sweep-writer")
+        self.pending: collections.deque = collections.deque()
+
+    def put(self, record: Mapping) -> None:
+        self.pending.append((self.pool.submit(self.store.write, record), record["key"],
+                             record["status"]))
+        self._drain(self.depth)
+
+    def _drain(self, keep: int) -> None:
+        while self.pending and (self.pending[0][0].done() or len(self.pending) > keep):
+            fut, key, status = self.pending.popleft()
+            fut.result()
+            self.on_stored(key, status)
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                self._drain(0)
+        finally:
+            self.pool.shutdown(wait=True)
+        return False
 
 
 # ============================================================================ driver
@@ -1003,10 +1040,9 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
 
     try:
         if todo and kind == "serial":
-            for key, params in todo:
-                rec = run_task(spec.task, key, params, spec.seed, sleep)
-                store.write(rec)
-                record(key, rec["status"])
+            with RecordWriter(store, record) as writer:
+                for key, params in todo:
+                    writer.put(run_task(spec.task, key, params, spec.seed, sleep))
         elif todo:
             size = int(chunksize or max(1, min(100, math.ceil(len(todo) / (8 * workers)))))
             worker_out = str(Path(out).resolve()) if write_on == "worker" else None
