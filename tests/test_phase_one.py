@@ -139,3 +139,28 @@ def test_curve_requires_dilated_schedule_and_sorted_times():
         phase_one_curve(Problem.undilated(n=10), [0.1, 0.2])
     with pytest.raises(ValueError, match="sorted"):
         phase_one_curve(Problem.dilated(n=10), [0.2, 0.1])
+
+
+def test_no_ridge_gives_the_bayes_point_at_any_n():
+    # lam_u = lam_w = 0: E = -(n + sigma^2) M_s^2 / M_2, maximal at the Bayes point (Cauchy-Schwarz, PAPER §3.1)
+    for n in (3, 40):
+        r = solve_phase_one(1.3, 0.7, n, 2.0, 0.0, 0.0)
+        assert r.omega == pytest.approx(1.3, abs=1e-8) and r.b == pytest.approx(math.atanh(0.4), abs=1e-8)
+        assert r.m == pytest.approx(1.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_global_minimum_against_scipy_multistart(seed):
+    # random parameters: the solver's minimum is never above the best of a 12-start L-BFGS-B run
+    rng = np.random.default_rng(seed)
+    n = float(rng.choice([2, 20, 128, 1e4]))
+    lu, lw = float(rng.choice([0.1, 2.0, 50.0])), float(rng.choice([0.1, 1.0, 20.0]))
+    sig, p, kt = rng.uniform(0.3, 3), rng.uniform(0.51, 0.97), rng.uniform(0, 3)
+    r = solve_phase_one(kt, p, n, sig, lu, lw)
+    f = lambda x: phase_one_energy(x[0], x[1], kt, p, n, sig, lu, lw)  # noqa: E731
+    best = r.energy_trivial
+    for w0 in (0.1, 1.0, 2.5, 4.0):
+        for b0 in (0.0, 1.0, 3.0):
+            best = min(best, optimize.minimize(f, [w0, b0], method="L-BFGS-B", bounds=[(0, None), (0, 30)]).fun)
+    assert r.energy <= best + 1e-9 * abs(best)
+    assert r.energy == min(r.energy_trivial, r.energy_informative if math.isfinite(r.energy_informative) else math.inf)
