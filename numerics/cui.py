@@ -37,7 +37,7 @@ from flowphase.theory.closed_forms import cui_learned_parameters
 from flowphase.theory.problem import Interpolant, LinearInterpolant
 
 __all__ = ["CuiFlow", "cui_learned", "cui_flow", "cui_closed_form", "cui_end_of_flow", "cui_bayes_optimal",
-           "cui_point", "cui_flow_extremes", "STATS"]
+           "cui_point", "cui_cli_record", "cui_flow_extremes", "STATS"]
 
 STATS = ("M", "Q_xi", "Q_eta", "P")
 
@@ -242,3 +242,7 @@ def cui_point(t: float, n: float, sigma: float, lam: float = 0.1) -> dict:
     return {"c": lp["c"], "m": lp["m"], "q_xi": lp["q_xi"], "q_eta": lp["q_eta"],
             "M": st["M"], "Q_xi": st["Q_xi"], "Q_eta": st["Q_eta"], "P": st["P"], "Q": st["Q"], "cos": st["theta"],
             "mse": end["mse"], "cos_mu": end["cos_mu"], "mse_bayes": end["mse_bayes"], "cos_bayes": end["cos_bayes"]}
+
+
+#: the record of ``flowphase theory cui`` (same as :func:`cui_point`)
+cui_cli_record = cui_point

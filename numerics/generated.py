@@ -445,15 +445,16 @@ def bayes_euler_mode_fraction(problem: Problem, n_steps: int, t_end: Optional[fl
                         message="separatrix bracketed", info={"y0_star": float(y0s)})
 
 
-def undilated_mode_fraction(p: float, sigma: float, d: float, n_steps: int) -> float:
+def undilated_mode_fraction(p: float, sigma: float, d: float, n_steps: int, t_end: float = 1.0) -> float:
     """p_hat of the exact (Bayes) field on the undilated schedule tau = t with T Euler steps (PAPER §3.7).
 
-    Uses the exact 1-D reduction of the module notes (y = mu.X/sqrt(d)); steps ``tau_k = k/T`` to
-    tau = 1.  At fixed T, p_hat drifts from p towards 1 as d grows (the first step moves y by
-    ``sqrt(d)(2p-1)/T``); it recovers p only for T >> sqrt(d).
+    Uses the exact 1-D reduction of the module notes (y = mu.X/sqrt(d)); ``n_steps`` equal steps from
+    tau = 0 to ``t_end`` (default 1, steps ``tau_k = k/T``).  The authors' sampler on a T-point grid is
+    ``n_steps = T - 1, t_end = (T - 1)/T`` (step 1/T, PAPER §2.5).  At fixed T, p_hat drifts from p towards
+    1 as d grows (the first step moves y by ``sqrt(d)(2p-1) dt``); it recovers p only for T >> sqrt(d).
     """
     pr = Problem.undilated(p=p, sigma=sigma, d=d)
-    return float(bayes_euler_mode_fraction(pr, n_steps).value)
+    return float(bayes_euler_mode_fraction(pr, n_steps, t_end=t_end).value)
 
 
 def mode_fraction_table(problem: Problem, ns, transitions=("exact", "euler"), **kw) -> list:

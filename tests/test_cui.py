@@ -121,6 +121,7 @@ def test_bayes_optimal_monte_carlo():
 
 def test_point_keys_and_bad_input():
     pt = C.cui_point(0.5, N, SIG, LAM)
+    assert C.cui_cli_record(t=0.5, n=N, sigma=SIG, lam=LAM) == pt
     assert set(pt) == {"c", "m", "q_xi", "q_eta", "M", "Q_xi", "Q_eta", "P", "Q", "cos", "mse", "cos_mu",
                        "mse_bayes", "cos_bayes"}
     assert pt["c"] == pytest.approx(1.3873, abs=1e-4) and pt["cos"] == pytest.approx(0.4608, abs=1e-4)

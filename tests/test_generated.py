@@ -121,12 +121,12 @@ def test_bayes_window_vs_learned_window_population_agree():
     assert a == pytest.approx(0.7, abs=1e-6)
 
 
-def _mc_bayes_euler(p, sigma, d, T, n_samples, rng):
-    """d-dimensional Euler with the exact Bayes denoiser, undilated tau = t (PAPER §2.1, §2.4)."""
+def _mc_bayes_euler(p, sigma, d, T, n_samples, rng, n_steps=None):
+    """d-dimensional Euler with the exact Bayes denoiser, undilated tau = t, step 1/T (PAPER §2.1, §2.4)."""
     h = math.atanh(2 * p - 1)
     mu = np.ones(d)
     x = rng.standard_normal((n_samples, d))
-    for k in range(T):
+    for k in range(T if n_steps is None else n_steps):
         tau, dt = k / T, 1.0 / T
         a = 1 - tau
         D = a * a + tau * tau * sigma * sigma
@@ -149,6 +149,12 @@ def test_undilated_drift_with_d_and_recovery_with_T():
     assert vals[0] < vals[1] < vals[2]
     assert vals[2] > 0.85
     assert G.undilated_mode_fraction(0.8, 1.0, 100, 4000) == pytest.approx(0.8, abs=1e-3)
+    # the authors' grid convention (T points, T-1 steps of 1/T) equals an explicit Monte-Carlo of it
+    T = 5
+    rng = np.random.default_rng(11)
+    mc = _mc_bayes_euler(0.8, 1.0, 36, T, 40000, rng, n_steps=T - 1)
+    red = G.undilated_mode_fraction(0.8, 1.0, 36, T - 1, t_end=(T - 1) / T)
+    assert abs(mc - red) < 4 * math.sqrt(mc * (1 - mc) / 40000)
 
 
 def test_dilated_authors_sampler_exact_field():
