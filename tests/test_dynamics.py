@@ -283,3 +283,15 @@ def test_dynamics_figure_quick(tmp_path):
     for ext in ("png", "pdf", "json"):
         assert (tmp_path / f"dynamics.{ext}").stat().st_size > 0
     assert all(c["confirmed"] for c in res["claims"]), res["claims"]
+
+
+def test_ode_follows_the_project_simulator_finite_n():
+    """Finite n = 128 (memorisation overlap of PAPER §3.2), the project simulator's preconditioned GD."""
+    from flowphase.validation.dynamics_compare import compare_with_simulator
+
+    problem = Problem.dilated(n=128, lam_u=2.0, lam_w=2.0)
+    res = compare_with_simulator(problem, 0.5, 2000, 120, lr=0.02, init="random", draws=2, record_every=10,
+                                 backend="numpy")
+    for k in KEYS:
+        assert res["max_dev"][k] < TOL_GD_MAP[k], (k, res["max_dev"])
+    assert res["sim"]["omega"][-1] > 0.3                     # it moved
