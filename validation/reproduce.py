@@ -46,10 +46,10 @@ class FigureOutput:
 FIGURES: Dict[str, str] = {
     "overlaps": "flowphase.validation.figures_sim:overlaps_figure",
     "overlaps-authors": "flowphase.validation.figures_sim:overlaps_authors_figure",
-    "mse": "flowphase.validation.figures_theory:mse_figure",
+    "mse": "flowphase.validation.figures_sim:mse_figure",
     "mode-fraction": "flowphase.validation.figures_sim:mode_fraction_figure",
     "simplification": "flowphase.validation.figures_theory:simplification_figure",
-    "finite-n": "flowphase.validation.figures_theory:finite_n_figure",
+    "finite-n": "flowphase.validation.figures_sim:finite_n_figure",
     "cui-flow": "flowphase.validation.figures_theory:cui_flow_figure",
     "cui-mse": "flowphase.validation.figures_theory:cui_mse_figure",
     "speciation": "flowphase.validation.figures_theory:speciation_figure",
