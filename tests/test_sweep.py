@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,6 +156,8 @@ BAD_SPECS = [
      r"\[0.0, 2.0\]"),
     ('task = "theory.closed_forms.phase_two"\n[grid]\ntp = [0.5]\nn = [4, 8]\n[[points]]\n'
      'sigma = 2.0\n[[points]]\nn = 1\n', "n", 8, "given twice"),
+    ('task = "simulation"\n[grid]\nt = [0.5]\nn = [16]\n[fixed]\nd = inf\n', "d", 6,
+     "finite for a simulation"),
     ('task = "theory.closed_forms.phase_two"\ngird = 1\n', "gird", 2, "unknown top-level key"),
     ('task = "theory.closed_forms.phase_two"\n[grid]\ntp = [0.5]\n[options]\nsleep = -1\n',
      "sleep", 5, "sleep"),

@@ -46,12 +46,12 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
-    "Param", "Task", "TASKS", "register_task", "get_task", "SpecError", "SweepSpec", "parse_spec",
-    "load_spec", "task_key", "SweepStore", "run_task", "run_sweep", "SweepReport", "collect",
-    "RECORD_FORMAT",
+    "Param", "Task", "TASKS", "register_task", "get_task", "describe_tasks", "SpecError",
+    "SweepSpec", "parse_spec", "load_spec", "task_key", "SweepStore", "RecordWriter", "run_task",
+    "prepare_worker", "run_sweep", "SweepReport", "collect", "RECORD_FORMAT",
 ]
 
 RECORD_FORMAT = 1
@@ -64,10 +64,10 @@ _THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
 
 
 # ============================================================================ parameters and tasks
-dataclass_frozen = dataclasses.dataclass(frozen=True)
+_frozen = dataclasses.dataclass(frozen=True)
 
 
-@dataclass_frozen
+@_frozen
 class Param:
     """One task parameter: its kind, allowed range and default.
 
@@ -137,7 +137,7 @@ class Param:
         return v
 
 
-@dataclass_frozen
+@_frozen
 class Task:
     """A sweep task: ``target`` (``"module:function"``, imported lazily) called as ``fn(**params)``.
 
@@ -283,6 +283,9 @@ def theory_mse(t, p, sigma, kappa, schedule) -> dict:
 def check_simulation(**params) -> None:
     """Cross-parameter validation of a finite-d simulation (finite d, n; kappa/sqrt(d) < 1)."""
     check_problem(**params)
+    for key in ("d", "n"):
+        if math.isinf(params[key]):
+            raise ValueError(f"{key} must be finite for a simulation, got inf")
     if params["noise"] not in ("fresh", "fixed"):
         raise ValueError(f"noise must be 'fresh' or 'fixed' for a simulation, got {params['noise']!r}")
 
@@ -454,7 +457,7 @@ def _key_lines(text: str) -> Dict[Tuple[str, Optional[int], str], int]:
     return out
 
 
-@dataclass_frozen
+@_frozen
 class SweepSpec:
     """A validated sweep: the task, its canonical parameter sets, base seed and options."""
 
@@ -943,7 +946,7 @@ class RecordWriter:
 
 
 # ============================================================================ driver
-@dataclass_frozen
+@_frozen
 class SweepReport:
     """Counts of a sweep run: ``total`` tasks in the spec, skipped ones already stored, ``ran`` now,
     and the final ``done``/``failed``/``missing`` counts for the spec, plus the table path."""
