@@ -295,3 +295,17 @@ def test_ode_follows_the_project_simulator_finite_n():
     for k in KEYS:
         assert res["max_dev"][k] < TOL_GD_MAP[k], (k, res["max_dev"])
     assert res["sim"]["omega"][-1] > 0.3                     # it moved
+
+
+@pytest.mark.parametrize("t", [0.3, 0.8, 1.5])
+def test_stationary_points_are_the_theory_issue_learned_parameters(t):
+    from flowphase.numerics.learned import learned_parameters
+
+    problem = Problem.dilated(n=128, lam_u=2.0, lam_w=2.0)
+    ref = learned_parameters(problem, t).value
+    y0 = dict(D.initial_overlaps("small", problem, t), omega=0.05)
+    st = D.stationary_point(problem, t, y0=y0, tol=1e-10, n_quad=NQ).value
+    keys = ("c", "m", "q_eta", "omega", "b") if t <= 1 else ("c", "m", "q_eta")
+    for k in keys:
+        assert st[k] == pytest.approx(ref[k], abs=1e-5), (k, st[k], ref[k])
+    assert math.sqrt(st["q"]) == pytest.approx(ref["sqrt_q"], abs=1e-5)
