@@ -231,6 +231,16 @@ def test_authors_random_init_does_not_converge_in_their_epochs():
         assert needed > 1e5
         # under gradient flow itself the orthogonal part dies within O(10) ODE time units
         assert rperp[np.searchsorted(s, 30.0)] < 1e-2
+    # at t = 1 the authors' dots read omega ~ 0.55-0.6 and sqrt(r) ~ 0.9 (PAPER §5 Figure A table)
+    for seed in (0, 1):
+        y0 = D.initial_overlaps("random", problem, 1.0, seed=seed)
+        tr = D.integrate_overlaps(problem, 1.0, y0, s, finite_d=False, n_quad=NQ)
+        ep = D.adam_epochs(problem, 1.0, tr, lr=1e-4, rows=128, finite_d=False)
+        y = tr.as_dict()
+        om = abs(float(np.interp(40000.0, ep, y["omega"])))
+        sr = math.sqrt(float(np.interp(40000.0, ep, y["r"])))
+        assert 0.4 < om < 0.7
+        assert 0.65 < sr < 0.95
 
 
 # ----------------------------------------------------------------------------- API and CLI payload
