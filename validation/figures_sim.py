@@ -199,7 +199,7 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
     from flowphase.validation.sampling import generate_bayes
 
     ds = [100, 400, 1600] if quick else [100, 400, 1600, 6400]
-    n_gen = 2000 if quick else 4000
+    n_gen = 4000 if quick else 10000
     th_exact = generated_distribution(Problem.dilated(p=p, kappa=kappa), transition="exact").p_hat
     th_euler = generated_distribution(Problem.dilated(p=p, kappa=kappa), transition="euler").p_hat
     out = {"params": {"p": p, "kappa": kappa, "n_times": n_times, "n_gen": n_gen, "sigma": 1.0,
@@ -208,7 +208,8 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
            "theory_undilated": [], "sim_dilated": [], "sim_dilated_se": [], "sim_undilated": [],
            "sim_undilated_se": []}
     for d in ds:
-        out["theory_undilated"].append(float(undilated_mode_fraction(p, 1.0, d, n_times - 1)))
+        out["theory_undilated"].append(float(undilated_mode_fraction(p, 1.0, d, n_times - 1,
+                                                                    t_end=(n_times - 1) / n_times)))
         for key, prob in (("dilated", Problem.dilated(p=p, kappa=kappa, d=d)),
                           ("undilated", Problem.undilated(p=p, d=d))):
             g = generate_bayes(prob, d=d, ts=prob.schedule.grid(n_times), n_gen=n_gen, seeds=(0,))
