@@ -10,7 +10,6 @@ with ``--retry-failed``), 2 for a malformed spec or bad arguments, 130 when inte
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from flowphase.validation.cli import CLIError, dump_json
