@@ -260,19 +260,35 @@ def dynamics_figure(out_dir, quick: bool = False) -> FigureOutput:
     from flowphase.validation.dynamics_compare import make_dynamics_figure
 
     res = make_dynamics_figure(out_dir, quick=quick)
-    paths = [str(p) for p in (res.get("paths", res) if isinstance(res, dict) else res)]
-    return FigureOutput("dynamics", [p for p in paths if isinstance(p, str)], res if isinstance(res, dict) else {},
-                        claims=[Claim(**c) if isinstance(c, dict) else c for c in (res.get("claims", [])
-                                                                                   if isinstance(res, dict) else [])])
+    claims = [Claim(c["text"], bool(c["confirmed"]), c.get("detail", "")) for c in res.get("claims", [])]
+    data = {k: v for k, v in res.items() if k not in ("paths", "claims", "rows", "caption")}
+    return FigureOutput("dynamics", [str(p) for p in res["paths"]], data, rows=list(res.get("rows", [])),
+                        claims=claims, caption=res.get("caption", ""))
 
 
 def uturn_figure(out_dir, quick: bool = False) -> FigureOutput:
-    """Issue 5's U-Turn figure on the bundled digits."""
+    """Issue 5's U-Turn figure on the bundled digits, with its decision window and re-allocation result."""
+    import json
+
     from flowphase.validation.uturn import make_uturn_figure
 
-    res = make_uturn_figure(out_dir, quick=quick)
-    paths = [str(v) for v in (res.values() if isinstance(res, dict) else res) if isinstance(v, (str, Path))]
-    return FigureOutput("uturn", paths, {})
+    paths = make_uturn_figure(out_dir, quick=quick)
+    result = json.loads(Path(paths["json"]).read_text())
+    acc = result["classifier"]["heldout_accuracy"]
+    win = result.get("window")
+    claims = [Claim("the 0-vs-1 classifier is accurate enough to read the feature (≥ 98 % held out)", acc >= 0.98,
+                    f"held-out accuracy {acc:.4f}"),
+              Claim("the U-Turn localises a decision window for the class", win is not None,
+                    "no window found" if win is None else
+                    f"window in τ = 1 − s: [{win['tau_start']:.3f}, {win['tau_end']:.3f}]")]
+    re = result.get("reallocation")
+    if re is not None:
+        diff = re["summary"]["error_uniform_minus_reallocated"]
+        lo, hi = diff["ci95"]
+        claims.append(Claim("oversampling the window lowers |p̂₀ − 0.8| at equal budget (95 % CI above 0)",
+                            bool(lo > 0),
+                            f"uniform − reallocated error: {diff['mean']:+.4f}, 95 % CI [{lo:+.4f}, {hi:+.4f}]"))
+    return FigureOutput("uturn", [paths["png"], paths["pdf"], paths["json"]], result, claims=claims)
 
 
 # ----------------------------------------------------------------------------- MSE curve
