@@ -558,12 +558,15 @@ def dynamics_json(args: dict) -> dict:
 
     Keys of ``args``: ``t`` (required), ``epochs`` (required), ``init`` (small|random|informed,
     default small), ``lr`` (default 0.01), ``convention`` (``balanced`` default, or ``theory``,
-    ``authors``, ``mean``: :func:`~flowphase.theory.dynamics.ode_time_per_step`), ``n_times``
+    ``authors``, ``mean``: :func:`~flowphase.theory.dynamics.ode_time_per_step`; or ``adam``: the
+    noise-dominated Adam clock of :func:`adam_epochs` with ``draws`` noises per point, d = inf ODE,
+    finite n and d required), ``n_times``
     (T of the authors' convention, default 80), ``points`` (records, default 201), ``seed``,
     ``scale`` (small init), and the problem keys ``p, sigma, kappa, d, n, lam_u, lam_w``.
 
     Returns ``{"epochs", "c", "m", "omega", "b", "r", "q", "a", "v", "s", "problem", ...}`` with the
-    overlaps along the gradient flow started from the chosen initialisation.
+    overlaps along the gradient flow started from the chosen initialisation, sign-canonicalised so that
+    the final omega is >= 0 (``(u, w, b) -> -(u, w, b)`` is a symmetry).
     """
     if args.get("t") is None or args.get("epochs") is None:
         raise ValueError("t and epochs are required")
@@ -575,11 +578,10 @@ def dynamics_json(args: dict) -> dict:
     conv = args.get("convention") or "balanced"
     lr = float(args.get("lr") or 0.01)
     n_times = int(args.get("n_times") or 80)
+    if conv not in ("balanced", "theory", "authors", "mean", "adam"):
+        raise ValueError(f"convention must be balanced, theory, authors, mean or adam, got {conv!r}")
     if conv != "balanced" and not math.isfinite(problem.d):
         raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
-    ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
-                           problem.d if math.isfinite(problem.d) else 1.0, conv, n_times)
-    rho = 1.0 if conv == "balanced" else float(problem.d)
     points = int(args.get("points") or 201)
     if points < 2:
         raise ValueError(f"points must be >= 2, got {points}")
@@ -587,10 +589,37 @@ def dynamics_json(args: dict) -> dict:
     y0 = initial_overlaps(init, problem, t, seed=int(args.get("seed") or 0),
                           scale=float(args.get("scale") or 0.1))
     ep = np.linspace(0.0, epochs, points)
-    tr = integrate_overlaps(problem, t, y0, ep * ds, rho=rho)
+    if conv == "adam":
+        # noise-dominated Adam on the encoder's clock (adam_epochs); rows = n x draws fresh-noise rows
+        if not math.isfinite(problem.n):
+            raise ValueError("convention 'adam' needs a finite n (pass --n)")
+        rows = int(problem.n) * int(args.get("draws") or 1)
+        s_end = 1.0
+        while True:
+            s_grid = np.concatenate([[0.0], np.geomspace(1e-4 * s_end, s_end, 400)])
+            tr = integrate_overlaps(problem, t, y0, s_grid, rho=1.0, finite_d=False)
+            ep_s = adam_epochs(problem, t, tr, lr, rows, finite_d=False)
+            if ep_s[-1] >= epochs or s_end > 1e6:
+                break
+            s_end *= 8.0
+        cols = {name: np.interp(ep, ep_s, tr.value[:, i]) for i, name in enumerate(STATE_NAMES)}
+        cols["s"] = np.interp(ep, ep_s, s_grid)
+        ds = float("nan")
+        nfev = tr.info["nfev"]
+    else:
+        ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
+                               problem.d if math.isfinite(problem.d) else 1.0, conv, n_times)
+        rho = 1.0 if conv == "balanced" else float(problem.d)
+        tr = integrate_overlaps(problem, t, y0, ep * ds, rho=rho)
+        cols = tr.as_dict()
+        nfev = tr.info["nfev"]
+    if cols["omega"][-1] < 0:          # canonical sign omega >= 0 at the end (PAPER §2.2, §7.12)
+        for name in ("m", "a", "omega", "b"):
+            cols[name] = -np.asarray(cols[name])
     out = {"epochs": ep.tolist()}
-    for name, col in tr.as_dict().items():
+    for name, col in cols.items():
         out[name] = np.asarray(col).tolist()
-    out.update({"t": t, "init": init, "lr": lr, "convention": conv, "ode_time_per_epoch": ds,
-                "problem": problem.to_dict(), "nfev": tr.info["nfev"]})
+    out.update({"t": t, "init": init, "lr": lr, "convention": conv,
+                "ode_time_per_epoch": None if conv == "adam" else ds,
+                "problem": problem.to_dict(), "nfev": nfev})
     return out

@@ -262,8 +262,14 @@ def test_dynamics_json_payload_and_errors():
     # informed start is the population fixed point: it stays there
     assert out["omega"][-1] == pytest.approx(1.0, abs=1e-9)
     assert out["b"][-1] == pytest.approx(math.atanh(0.6), abs=1e-9)
+    adam = D.dynamics_json({"t": 1.0, "epochs": 40000, "init": "random", "d": 5000, "n": 128, "lam_u": 2,
+                            "lam_w": 2, "convention": "adam", "lr": 1e-4, "points": 3})
+    assert adam["epochs"] == [0.0, 20000.0, 40000.0]
+    assert 0.4 < adam["omega"][-1] < 0.7           # PAPER §5 Figure A dots at t = 1: omega ~ 0.55
     with pytest.raises(ValueError, match="init"):
         D.dynamics_json({"t": 0.5, "epochs": 10, "init": "zeros"})
+    with pytest.raises(ValueError, match="convention"):
+        D.dynamics_json({"t": 0.5, "epochs": 10, "convention": "sgd"})
     with pytest.raises(ValueError, match="epochs"):
         D.dynamics_json({"t": 0.5, "epochs": -1})
     with pytest.raises(ValueError, match="finite d"):
