@@ -155,7 +155,12 @@ def _rms_norm(e, y, ynew, rtol, atol):
     return math.sqrt(s / e.shape[0])
 
 
-@njit(cache=True)
+# The two kernels below take the right-hand side as a first-class function argument.  They are
+# compiled once per (signature, RHS function) in a process, but NOT cached on disk: numba's on-disk
+# cache of functions with dispatcher-typed arguments is unreliable (numba issues #2956, #6251; here a
+# cache index holding several RHS types raised "ReferenceError: underlying object has vanished"
+# when a second RHS was compiled in a later process).  Every other kernel keeps cache=True.
+@njit(cache=False)
 def _stages(rhs, t, y, h, tgrid, curves, params, A, c, K, ytmp):
     ns = c.shape[0]
     ny = y.shape[0]
@@ -169,7 +174,7 @@ def _stages(rhs, t, y, h, tgrid, curves, params, A, c, K, ytmp):
         rhs(t + c[s] * h, ytmp, tgrid, curves, params, K[s])
 
 
-@njit(cache=True)
+@njit(cache=False)
 def _rk_kernel(rhs, t_eval, y0, tgrid, curves, params, A, b, c, b_err, err_exp, adaptive,
                rtol, atol, h_init, h_max_fixed, max_steps):
     """Integrate from ``t_eval[0]`` through every ``t_eval[k]`` (monotone, either direction).

@@ -1,1 +1,41 @@
-"""flowphase.validation — finite-d simulator, theory-vs-simulation comparisons, figures, CLI."""
+"""flowphase.validation — finite-d simulator, theory-vs-simulation comparisons, figures, sweeps, CLI.
+
+Public API in :data:`__all__`, imported lazily (PEP 562) so that the CLI starts fast.
+"""
+from importlib import import_module
+
+# functions that share their module's name are bound eagerly (cheap imports), so that
+# ``flowphase.validation.simulate`` is the function whatever was imported first
+from .compare import compare  # noqa: E402,F401
+from .reproduce import reproduce  # noqa: E402,F401
+from .simulate import simulate  # noqa: E402,F401
+
+_EXPORTS = {
+    "SimulationResult": "simulate", "OVERLAP_NAMES": "simulate",
+    "generate": "sampling", "generate_bayes": "sampling", "generate_from_params": "sampling",
+    "generated_statistics": "sampling", "GenerationResult": "sampling",
+    "ComparisonTable": "compare", "theory_values": "compare",
+    "tolerance": "tolerances", "agrees": "tolerances", "loglog_slope": "tolerances", "slope_ok": "tolerances",
+    "TOLERANCES": "tolerances",
+    "FIGURES": "reproduce", "Claim": "reproduce", "FigureOutput": "reproduce",
+    "run_sweep": "sweep", "load_spec": "sweep", "parse_spec": "sweep", "collect": "sweep", "SpecError": "sweep",
+    "compare_dynamics": "dynamics_compare", "compare_with_simulator": "dynamics_compare",
+    "run_uturn": "uturn", "make_uturn_figure": "uturn", "load_imbalanced_digits": "digits",
+    "train_denoiser": "digits", "train_classifier": "digits", "read_idx": "mnist_idx", "load_mnist": "mnist_idx",
+    "atomic_write_json": "_io", "atomic_write_text": "_io",
+}
+
+__all__ = sorted(set(_EXPORTS) | {"compare", "reproduce", "simulate"})
+
+
+def __getattr__(name):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
