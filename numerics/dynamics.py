@@ -20,10 +20,9 @@ d = inf: saturated (``M_s = sign(omega)``, ``M_2 = 1``, derivatives 0; needs ``o
 ``finite_d=True`` evaluates the same formulas at the schedule's actual ``tau`` (``k = beta sqrt(d)``,
 ``gam = alpha^2 + beta^2 sigma^2``).
 
-Adam (no closed description, :mod:`flowphase.theory.dynamics`): a coordinate moves by at most about
-``lr`` per Adam step (``|m_hat / sqrt(v_hat)| <= 1`` for a steady gradient), so the orthogonal norm
-``sqrt(r - omega^2)`` cannot fall faster than ``lr`` per epoch: :func:`adam_min_epochs` gives that
-lower bound on the epochs needed.
+Adam (no closed description, :mod:`flowphase.theory.dynamics`): :func:`adam_epochs` puts an ODE
+trajectory on the clock of noise-dominated Adam for the encoder w; :func:`adam_min_epochs` is the
+cruder bound "a coordinate moves by at most about ``lr`` per step".
 """
 from __future__ import annotations
 

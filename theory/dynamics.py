@@ -64,7 +64,11 @@ u, w and ``eta`` for c, b) by ``eta`` with ``rho = 1``.  GD itself is the exact 
 :func:`gd_map_expressions` (the Euler step of the flow plus the ``eta^2 |grad|^2`` terms of q, r, v).
 **Adam** has no closed description in these overlaps: its per-coordinate normalisation
 ``m_i / sqrt(v_i)`` depends on the empirical distribution of the coordinates ``(u_i, w_i, eta_i)``,
-not on their second moments only (see :mod:`flowphase.numerics.dynamics` for the bound used).
+not on their second moments only.  The closest closed statement: when each coordinate's gradient is
+dominated by the fresh-noise batch noise, of one RMS ``sigma_w`` for all coordinates of w, Adam moves w
+like SGD with step ``lr / sigma_w`` (whatever the loss normalisation), i.e. this flow on the clock
+``ds/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` (:func:`flowphase.numerics.dynamics.adam_epochs`).
+It predicts the encoder overlaps (omega, r); u, c, b run on their own Adam clocks.
 
 Run ``python -m flowphase.theory.dynamics`` to regenerate ``numerics/_generated_dynamics.py``.
 """
