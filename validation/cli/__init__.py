@@ -87,12 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from flowphase.numerics.results import ConvergenceError
+
     try:
         return int(args.func(args) or 0)
+    except ConvergenceError as exc:
+        print(f"flowphase: solver did not converge: {_first_line(exc)}", file=sys.stderr)
+        return 1
     except (ValueError, CLIError, FileNotFoundError, KeyError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"flowphase: error: {msg}", file=sys.stderr)
+        print(f"flowphase: error: {_first_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,96 @@
+"""`flowphase theory ...` answers with the contract's keys and the library's / spec's values (issue 2 §5)."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from flowphase.validation.cli import main
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_overlaps_phase_one_matches_spec_table(capsys):
+    rc, out, _ = run(capsys, "theory", "overlaps", "--t", "0.5", "--n", "128", "--lam-u", "50", "--lam-w", "1",
+                     "--json")
+    assert rc == 0
+    res = json.loads(out)
+    assert set(res) == {"t", "phase", "c", "m", "omega", "b"}
+    assert res["phase"] == 1 and res["c"] == 0.0
+    # PAPER §3.2 reference table, (n, lam_u, lam_w) = (128, 50, 1), t = 0.5
+    assert res["omega"] == pytest.approx(1.400, abs=1e-3)
+    assert res["b"] == pytest.approx(1.065, abs=1e-3)
+    assert res["m"] == pytest.approx(0.617, abs=1e-3)
+
+
+def test_overlaps_phase_two_is_ridge_and_flat_directions_are_null(capsys):
+    rc, out, _ = run(capsys, "theory", "overlaps", "--t", "1.5", "--json")
+    res = json.loads(out)
+    assert rc == 0 and res["phase"] == 2 and res["omega"] is None and res["b"] is None
+    assert res["c"] == pytest.approx(1.0, abs=1e-12)        # PAPER §3.3: c(t'=0.5) = 1 at n = inf
+    assert res["m"] == pytest.approx(0.5, abs=1e-12)
+    rc, out, _ = run(capsys, "theory", "overlaps", "--t", "1.5", "--n", "128", "--lam-u", "50", "--noise", "fixed",
+                     "--json")
+    assert json.loads(out)["c"] == pytest.approx(1.1238, abs=1e-4)   # PAPER §3.4 reference value
+
+
+def test_generated_mse_cui_speciation(capsys):
+    _, out, _ = run(capsys, "theory", "generated", "--json")
+    g = json.loads(out)
+    assert set(g) == {"p_hat", "mean_overlap", "variance"}
+    assert g["p_hat"] == pytest.approx(0.8, abs=1e-4) and g["mean_overlap"] == pytest.approx(1.0, abs=1e-6)
+    _, out, _ = run(capsys, "theory", "generated", "--transition", "euler", "--json")
+    from scipy.stats import norm
+    p, k = 0.8, 2.0
+    h = math.atanh(2 * p - 1)
+    assert json.loads(out)["p_hat"] == pytest.approx(p * norm.cdf(k + h / k) + (1 - p) * norm.cdf(h / k - k),
+                                                     abs=1e-6)   # PAPER §3.5
+    _, out, _ = run(capsys, "theory", "generated", "--n", "128", "--json")
+    g = json.loads(out)
+    assert g["mean_overlap"] == pytest.approx(128 / 130, abs=1e-6)
+    assert g["variance"] == pytest.approx(1 + (2 - 1) / 130, abs=1e-6)
+    _, out, _ = run(capsys, "theory", "mse", "--t", "0", "--no-dilation", "--json")
+    assert json.loads(out) == {"t": 0.0, "mse": pytest.approx(1.64, abs=1e-12)}
+    _, out, _ = run(capsys, "theory", "mse", "--t", "1.0", "--json")
+    assert json.loads(out)["mse"] == pytest.approx(1.0527, abs=1e-4)
+    _, out, _ = run(capsys, "theory", "cui", "--t", "0.5", "--n", "8", "--sigma", "1.5", "--json")
+    c = json.loads(out)
+    assert set(c) == {"c", "m", "q_xi", "q_eta", "M", "Q_xi", "Q_eta", "P", "Q", "cos", "mse", "cos_mu",
+                      "mse_bayes", "cos_bayes"}
+    assert (c["c"], c["m"], c["q_xi"], c["q_eta"]) == pytest.approx((1.3873, 0.3026, -0.08563, 0.03782), abs=1e-4)
+    assert c["mse"] == pytest.approx(0.55057, abs=1e-4) and c["mse_bayes"] == pytest.approx(0.21951, abs=1e-5)
+    _, out, _ = run(capsys, "theory", "speciation", "--d", "5000", "--n", "100", "--json")
+    s = json.loads(out)
+    assert s["t_s"] == pytest.approx(0.5 * math.log(5001.0), abs=1e-12)
+    assert s["t_c"] == pytest.approx(0.5 * math.log(1 + 1 / (100 ** (2 / 5000) - 1)), rel=1e-10)
+    assert 0.5 < s["phi_at_t_s"] < 1.0
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["theory", "overlaps", "--t", "2.5"], "t must lie"),
+    (["theory", "overlaps", "--t", "0.5", "--p", "1.5"], "p must lie"),
+    (["theory", "overlaps", "--t", "0.5", "--sigma", "0"], "sigma"),
+    (["theory", "overlaps", "--t", "0.5", "--kappa", "-1"], "kappa"),
+    (["theory", "overlaps", "--t", "0.5", "--lam-u", "-1"], "lam_u"),
+    (["theory", "overlaps", "--t", "0.5", "--noise", "sometimes"], "noise"),
+    (["theory", "speciation", "--d", "0.5"], "d must"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, word):
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2 and out == ""
+    assert word in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_console_script_runs_as_a_process():
+    proc = subprocess.run([sys.executable, "-m", "flowphase.validation", "theory", "mse", "--t", "1.5", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["mse"] == pytest.approx(0.5, abs=1e-12)
+    proc = subprocess.run([sys.executable, "-m", "flowphase.validation", "theory", "overlaps", "--t", "-1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
