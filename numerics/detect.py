@@ -36,7 +36,8 @@ from typing import List, Optional
 
 import numpy as np
 
-from flowphase.theory.problem import log_odds
+from flowphase.numerics.mse import bayes_mse
+from flowphase.theory.problem import Problem
 
 __all__ = ["DetectedWindow", "detect_windows", "gmm_bayes_mse", "read_curve_csv"]
 
@@ -205,27 +206,9 @@ def gmm_bayes_mse(tau, d: float, p: float = 0.8, sigma: float = 1.0, n_quad: int
     sigma : float > 0
     n_quad : int
     """
-    h = log_odds(p)
     if not (float(d) >= 1.0 and math.isfinite(float(d))):
         raise ValueError(f"d must be a finite number >= 1, got {d!r}")
-    if not float(sigma) > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma!r}")
-    tt = np.asarray(tau, dtype=float)
-    if np.any(~np.isfinite(tt)) or np.any(tt < 0) or np.any(tt >= 1):
-        raise ValueError(f"tau must lie in [0, 1), got {tau!r}")
-    x, w = np.polynomial.hermite_e.hermegauss(int(n_quad))
-    w = w / w.sum()
-    a = 1.0 - tt
-    D = a ** 2 + tt ** 2 * sigma ** 2
-    shift = (tt ** 2 * d / D)[..., None]
-    scale = (tt * np.sqrt(d / D))[..., None]
-    def sech2(z):
-        ez = np.exp(-2.0 * np.abs(z))
-        return 4.0 * ez / (1.0 + ez) ** 2
-    e_plus = (sech2(h + shift + scale * x) * w).sum(axis=-1)
-    e_minus = (sech2(h - shift + scale * x) * w).sum(axis=-1)
-    out = sigma ** 2 * a ** 2 / D + a ** 4 / D ** 2 * (p * e_plus + (1 - p) * e_minus)
-    return float(out) if np.ndim(tau) == 0 else out
+    return bayes_mse(Problem.undilated(p=p, sigma=sigma), tau, d=float(d), n_quad=int(n_quad))
 
 
 def read_curve_csv(path, column: Optional[str] = None):
