@@ -94,3 +94,17 @@ def test_console_script_runs_as_a_process():
     proc = subprocess.run([sys.executable, "-m", "flowphase.validation", "theory", "overlaps", "--t", "-1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_dynamics_trajectory_reaches_the_phase_one_fixed_point(capsys):
+    """issue 7 CLI: the gradient-flow trajectory ends at the n = inf fixed point omega = kappa t, b = h, m = 1."""
+    rc, out, _ = run(capsys, "theory", "dynamics", "--t", "0.5", "--epochs", "20000", "--init", "small",
+                     "--points", "11", "--json")
+    assert rc == 0
+    res = json.loads(out)
+    assert {"epochs", "c", "m", "omega", "b", "r", "q"} <= set(res)
+    assert len(res["epochs"]) == 11 and res["epochs"][-1] == 20000
+    assert res["omega"][-1] == pytest.approx(1.0, abs=2e-3)
+    assert res["b"][-1] == pytest.approx(math.atanh(0.6), abs=2e-3)
+    assert res["m"][-1] == pytest.approx(1.0, abs=2e-3)
+    assert res["r"][-1] == pytest.approx(res["omega"][-1] ** 2, abs=2e-3)

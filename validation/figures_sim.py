@@ -19,7 +19,8 @@ from flowphase.theory.problem import Problem, weight_decay_to_lambda
 from .reproduce import Claim, FigureOutput, save_figure
 
 __all__ = ["OVERLAPS_SIZES", "overlaps_data", "overlaps_figure", "overlaps_authors_figure",
-           "mode_fraction_data", "mode_fraction_figure", "dynamics_figure", "uturn_figure"]
+           "mode_fraction_data", "mode_fraction_figure", "dynamics_figure", "uturn_figure", "trained_test_mse",
+           "mse_data", "mse_figure", "finite_n_data", "finite_n_figure"]
 
 #: simulation sizes of the overlaps figures: quick (CI) and default (the README's main job)
 OVERLAPS_SIZES = {
@@ -292,7 +293,7 @@ def uturn_figure(out_dir, quick: bool = False) -> FigureOutput:
 
 
 # ----------------------------------------------------------------------------- MSE curve
-def test_mse_of_trained(sim, n_test: int = 400, seed: int = 12345) -> tuple:
+def trained_test_mse(sim, n_test: int = 400, seed: int = 12345) -> tuple:
     """Per-time test MSE per dimension of trained denoisers on fresh data (PAPER §4, eps(t)).
 
     For every seed's trained ``(c, u, w, b)`` at time t: ``E |f_t(alpha x0 + beta x1) - x1|^2 / d``
@@ -347,7 +348,7 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
                     ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n))):
         ts = pr.schedule.grid(n_times)
         sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, lr=0.05, draws=0, init="small", progress=False)
-        mean, se = test_mse_of_trained(sim)
+        mean, se = trained_test_mse(sim)
         data[f"sim_{key}_t"] = ts.tolist()
         data[f"sim_{key}_mse"] = mean.tolist()
         data[f"sim_{key}_stderr"] = se.tolist()

@@ -15,8 +15,7 @@ from flowphase.theory.problem import Problem
 
 from .reproduce import Claim, FigureOutput, save_figure
 
-__all__ = ["simplification_data", "simplification_figure", "mse_data", "mse_figure", "finite_n_data",
-           "finite_n_figure", "cui_flow_data", "cui_flow_figure", "cui_mse_data", "cui_mse_figure",
+__all__ = ["simplification_data", "simplification_figure", "cui_flow_data", "cui_flow_figure", "cui_mse_data", "cui_mse_figure",
            "speciation_data", "speciation_figure"]
 
 

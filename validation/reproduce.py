@@ -11,7 +11,7 @@ import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 from ._io import atomic_savefig, atomic_write_json, atomic_write_text
 

@@ -90,8 +90,8 @@ def _speciation(args):
 def _dynamics(args):
     from flowphase.numerics.dynamics import dynamics_json
 
-    params = {k: getattr(args, k) for k in ("t", "epochs", "init", "p", "sigma", "kappa", "n",
-                                             "lam_u", "lam_w", "noise", "lr", "d")}
+    params = {k: v for k, v in vars(args).items()
+              if k not in ("func", "command", "theory_command", "json", "noise") and v is not None}
     print(dump_json(dynamics_json(params)))
     return 0
 
@@ -137,6 +137,11 @@ def register(subparsers):
     p.add_argument("--epochs", type=int, required=True)
     p.add_argument("--init", choices=("small", "random", "informed"), default="small")
     p.add_argument("--lr", type=float, default=None, help="learning rate of the simulator it describes")
+    p.add_argument("--convention", choices=("balanced", "theory", "authors", "mean", "adam"), default=None,
+                   help="how one epoch maps to ODE time (see numerics.dynamics.dynamics_json)")
+    p.add_argument("--draws", type=int, default=None, help="fresh noises per point per step (adam clock)")
+    p.add_argument("--points", type=int, default=None, help="number of recorded epochs")
+    p.add_argument("--seed", type=int, default=None)
     p.add_argument("--d", type=float, default=math.inf)
     _problem_flags(p)
     p.set_defaults(func=_dynamics)
