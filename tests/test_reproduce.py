@@ -38,7 +38,7 @@ def test_theory_curves_in_json_equal_library_values(built):
     ov = json.loads((out / "overlaps.json").read_text())
     n = ov["params"]["n"]
     lam_u, lam_w = ov["params"]["lam_theory"]
-    cur = learned_curve(Problem.dilated(n=n, lam_u=lam_u, lam_w=lam_w), ov["t_theory"])
+    cur = learned_curve(Problem.dilated(d=ov["params"]["d"], n=n, lam_u=lam_u, lam_w=lam_w), ov["t_theory"])
     for k in ("c", "m", "omega"):
         got = np.array(ov["theory_finite_n"][k], dtype=float)
         ref = getattr(cur, k)

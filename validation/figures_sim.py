@@ -74,7 +74,8 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
 
     idx = [OVERLAP_NAMES.index(k) for k in _NAMES]
     fine = np.linspace(0.0, 1.995, 160 if quick else 400)
-    th_fin, jumps = _theory_curves(Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=n, lam_u=lam_u_th,
+    # finite-n theory on the simulation's own schedule (phase 2 at the finite-d tau(t), PAPER §3.9)
+    th_fin, jumps = _theory_curves(Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_u_th,
                                                    lam_w=lam_w_th), fine)
     th_inf, _ = _theory_curves(Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=math.inf), fine)
     # finite-n theory at the simulated times and at the simulation's actual tau (finite d, PAPER §3.9)
@@ -139,7 +140,7 @@ def overlaps_figure(out_dir, quick: bool = False) -> FigureOutput:
     P = data["params"]
     caption = (f"Simulation: d = {P['d']}, n = {P['n']}, λ_u = λ_w = {P['lam_simulation'][0]:g} (theory units), Adam "
                f"{P['epochs']} epochs, small init, exact fresh-noise expectation, {len(P['seeds'])} seeds. "
-               f"Theory: same n and λ (solid), n = ∞ (dashed). Phase-1 c ≈ κtσ²/√d is a finite-d effect (PAPER §8 row 16).")
+               f"Theory: same n and λ on the simulated schedule τ(t) (solid), n = d = ∞ (dashed). Phase-1 c ≈ κtσ²/√d is a finite-d effect (PAPER §8 row 16).")
     fig = _plot_overlaps(data, "Learned overlaps vs time (same λ in theory and simulation)", caption)
     paths = save_figure(fig, out_dir, "overlaps", data)
     rows = _agreement(data)
