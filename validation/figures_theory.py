@@ -190,10 +190,10 @@ def cui_mse_data(quick: bool = False, sigma: float = 1.5, lam: float = 0.1) -> d
     data = {"params": {"sigma": sigma, "lam": lam}, "n_theory": n_th.tolist(),
             "mse": [e["mse"] for e in ends], "cos": [e["cos_mu"] for e in ends],
             "mse_bayes": [e["mse_bayes"] for e in ends], "cos_bayes": [e["cos_bayes"] for e in ends]}
-    d = 2000 if quick else 10000
+    d = 2000 if quick else 5000
     n_sim = [4, 16] if quick else [2, 4, 8, 16, 32]
-    n_times = 25 if quick else 100
-    epochs = 1500 if quick else 3000
+    n_times = 25 if quick else 50
+    epochs = 1500 if quick else 2000
     n_gen = 400 if quick else 1000
     data["params"].update({"sim_d": d, "sim_n_times": n_times, "sim_epochs": epochs, "n_gen": n_gen,
                            "model": "sign (tied)", "noise": "fixed", "init": "informed"})
