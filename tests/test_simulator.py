@@ -204,7 +204,7 @@ TS = (0.25, 0.5, 1.0, 1.5)
 def runs():
     """Exact fresh-noise objective, GD, n = 64, lam = 2, kappa = 2, p = 0.8, sigma = 1, 4 seeds."""
     pr = Problem.dilated(n=64, lam_u=2.0, lam_w=2.0)
-    return {d: simulate(pr, d=d, ts=TS, seeds=range(4), epochs=300, labels="exact", backend=FAST, **GD)
+    return {d: simulate(pr, d=d, ts=TS, seeds=range(4), epochs=300, labels="exact", backend=FAST, progress=False, **GD)
             for d in D_LIST}
 
 
@@ -274,7 +274,7 @@ def test_phase1_fresh_draws_adam_as_in_paper_3_9():
     """PAPER §3.9.1 protocol: d = 1000, n = 64, 16 fresh noises/step, 4000 Adam steps, small init."""
     pr = Problem.dilated(n=64)
     sim = simulate(pr, d=1000, ts=(0.25, 0.5, 1.0), seeds=range(2), epochs=4000, draws=16, optimizer="adam",
-                   lr=1e-2, lr_final=1e-4, init="small")
+                   lr=1e-2, lr_final=1e-4, init="small", progress=False)
     tab = compare(pr, d=1000, simulation=sim)
     for t in (0.25, 0.5, 1.0):
         for q in ("omega", "b", "m"):
@@ -288,14 +288,14 @@ def test_phase2_c_at_d2000_and_cui_sign_model():
     from flowphase.theory.closed_forms import cui_learned_parameters
 
     pr = Problem.dilated(n=64)
-    sim = simulate(pr, d=2000, ts=(1.25, 1.5, 1.75), seeds=range(4), epochs=400, labels="exact", **GD)
+    sim = simulate(pr, d=2000, ts=(1.25, 1.5, 1.75), seeds=range(4), epochs=400, labels="exact", progress=False, **GD)
     tab = compare(pr, d=2000, simulation=sim)
     for t in (1.25, 1.5, 1.75):
         row = tab.row(t, "c")
         assert agrees("phase2_c_finite_d", row["sim_mean"], row["theory"], row["sim_stderr"]), row
     cui = Problem.undilated(n=8, sigma=1.5, lam_u=0.1, lam_w=0.1, noise="fixed")
     sim = simulate(cui, d=20000, ts=(0.25, 0.5, 0.75), seeds=range(2), epochs=3000, model="sign", init="informed",
-                   optimizer="adam", lr=1e-2, lr_final=1e-4, draws=1)
+                   optimizer="adam", lr=1e-2, lr_final=1e-4, draws=1, progress=False)
     for k, t in enumerate((0.25, 0.5, 0.75)):
         ref = cui_learned_parameters(t, 1 - t, 8, 1.5, 0.1)
         assert abs(sim.mean()[k, 0] - ref["c"]) < 0.02 * ref["c"], (t, sim.mean()[k, 0], ref["c"])
