@@ -204,7 +204,8 @@ TS = (0.25, 0.5, 1.0, 1.5)
 def runs():
     """Exact fresh-noise objective, GD, n = 64, lam = 2, kappa = 2, p = 0.8, sigma = 1, 4 seeds."""
     pr = Problem.dilated(n=64, lam_u=2.0, lam_w=2.0)
-    return {d: simulate(pr, d=d, ts=TS, seeds=range(4), epochs=300, labels="exact", backend=FAST, progress=False, **GD)
+    return {d: simulate(pr, d=d, ts=TS, seeds=range(4), epochs=300, labels="exact", backend=FAST, progress=False,
+                        **GD)
             for d in D_LIST}
 
 
@@ -288,7 +289,8 @@ def test_phase2_c_at_d2000_and_cui_sign_model():
     from flowphase.theory.closed_forms import cui_learned_parameters
 
     pr = Problem.dilated(n=64)
-    sim = simulate(pr, d=2000, ts=(1.25, 1.5, 1.75), seeds=range(4), epochs=400, labels="exact", progress=False, **GD)
+    sim = simulate(pr, d=2000, ts=(1.25, 1.5, 1.75), seeds=range(4), epochs=400, labels="exact", progress=False,
+                   **GD)
     tab = compare(pr, d=2000, simulation=sim)
     for t in (1.25, 1.5, 1.75):
         row = tab.row(t, "c")
