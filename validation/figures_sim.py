@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
 
 from .reproduce import Claim, FigureOutput, save_figure
+
+#: simulator backend: the numba kernels, or their NumPy reference when numba's JIT is disabled (debugging)
+SIM_BACKEND = "numpy" if numba.config.DISABLE_JIT else "numba"
 
 __all__ = ["OVERLAPS_SIZES", "overlaps_data", "overlaps_figure", "overlaps_authors_figure",
            "mode_fraction_data", "mode_fraction_figure", "dynamics_figure", "uturn_figure", "trained_test_mse",
@@ -68,7 +72,7 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
     sim_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_sim[0], lam_w=lam_sim[1])
     ts = sim_problem.schedule.grid(sz["n_times"])
     sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], lr=sz["lr"], draws=0, init="small",
-                   progress=progress)
+                   progress=progress, backend=SIM_BACKEND)
     mean, se = sim.mean(), sim.stderr()
     from flowphase.validation.simulate import OVERLAP_NAMES
 
@@ -214,7 +218,8 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
                                                                     t_end=(n_times - 1) / n_times)))
         for key, prob in (("dilated", Problem.dilated(p=p, kappa=kappa, d=d)),
                           ("undilated", Problem.undilated(p=p, d=d))):
-            g = generate_bayes(prob, d=d, ts=prob.schedule.grid(n_times), n_gen=n_gen, seeds=(0,))
+            g = generate_bayes(prob, d=d, ts=prob.schedule.grid(n_times), n_gen=n_gen, seeds=(0,),
+                               backend=SIM_BACKEND)
             ph = g.mean("p_hat")
             out[f"sim_{key}"].append(ph)
             out[f"sim_{key}_se"].append(math.sqrt(ph * (1 - ph) / n_gen))
@@ -348,7 +353,8 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
     for key, pr in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=2.0, d=d, n=n)),
                     ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n))):
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, lr=0.05, draws=0, init="small", progress=False)
+        sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+                       backend=SIM_BACKEND)
         mean, se = trained_test_mse(sim)
         data[f"sim_{key}_t"] = ts.tolist()
         data[f"sim_{key}_mse"] = mean.tolist()
@@ -440,8 +446,9 @@ def finite_n_data(quick: bool = False, lam: float = 2.0, sigma: float = 1.0) -> 
     for n in n_sim:
         pr = Problem.dilated(p=0.8, sigma=sigma, kappa=2.0, d=d, n=n, lam_u=lam, lam_w=lam)
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False)
-        g = generate(sim, n_gen=500, seed=3, method="euler")
+        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+                       backend=SIM_BACKEND)
+        g = generate(sim, n_gen=500, seed=3, method="euler", backend=SIM_BACKEND)
         st = g.per_seed[0]
         data["sim_mean"].append(st["mean_overlap"])
         data["sim_mean_se"].append(st["mean_overlap_stderr"])
@@ -457,8 +464,9 @@ def finite_n_data(quick: bool = False, lam: float = 2.0, sigma: float = 1.0) -> 
     for dd in d_gap:
         pr = Problem.dilated(p=0.8, sigma=sigma, kappa=2.0, d=dd, n=n_gap, lam_u=lam, lam_w=lam)
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False)
-        st = generate(sim, n_gen=500, seed=3, method="euler").per_seed[0]
+        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+                       backend=SIM_BACKEND)
+        st = generate(sim, n_gen=500, seed=3, method="euler", backend=SIM_BACKEND).per_seed[0]
         cf = phase_two_closed_form(float(pr.tau(ts[-1])), float(n_gap), sigma, lam, "fresh")
         data["gap_R"].append(cf["R"] - st["mean_overlap"])
     return data

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from flowphase.theory.problem import Problem
 
 from .reproduce import Claim, FigureOutput, save_figure
+
+#: simulator backend: the numba kernels, or their NumPy reference when numba's JIT is disabled (debugging)
+SIM_BACKEND = "numpy" if numba.config.DISABLE_JIT else "numba"
 
 __all__ = ["simplification_data", "simplification_figure", "cui_flow_data", "cui_flow_figure", "cui_mse_data", "cui_mse_figure",
            "speciation_data", "speciation_figure"]
@@ -202,8 +206,8 @@ def cui_mse_data(quick: bool = False, sigma: float = 1.5, lam: float = 0.1) -> d
         pr = Problem.undilated(p=0.5, sigma=sigma, n=n, lam_u=lam, lam_w=lam, noise="fixed")
         ts = pr.schedule.grid(n_times)
         sim = simulate(pr, d=d, ts=ts, seeds=(0,), epochs=epochs, model="sign", init="informed", optimizer="adam",
-                       lr=1e-2, lr_final=1e-4, draws=1, progress=False)
-        g = generate(sim, n_gen=n_gen, seed=5, method="euler", keep_samples=True)
+                       lr=1e-2, lr_final=1e-4, draws=1, progress=False, backend=SIM_BACKEND)
+        g = generate(sim, n_gen=n_gen, seed=5, method="euler", keep_samples=True, backend=SIM_BACKEND)
         X = g.samples
         s = np.where(X.sum(axis=1) >= 0, 1.0, -1.0)
         mu_hat = (s[:, None] * X).mean(axis=0)
