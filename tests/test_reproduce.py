@@ -70,7 +70,7 @@ def test_report_verdicts_are_computed(built):
         assert f"## {name}" in report
         for c in o.claims:
             verdict = "CONFIRMED" if c.confirmed else "NOT CONFIRMED"
-            assert f"| {name} | {c.text} | {verdict} |" in report
+            assert f"| {name} | {c.text.replace('|', chr(92) + '|')} | {verdict} |" in report
     # recompute two verdicts independently from the JSON numbers
     mf = json.loads((out / "mode-fraction.json").read_text())
     p = mf["params"]["p"]

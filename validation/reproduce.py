@@ -123,6 +123,11 @@ def reproduce(names, out_dir, quick: bool = False, progress: bool = True) -> Lis
     return outputs
 
 
+def _cell(text) -> str:
+    """Markdown table cell: pipes escaped, one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _fmt(x) -> str:
     if x is None:
         return "—"
@@ -140,7 +145,8 @@ def write_report(outputs: List[FigureOutput], out_dir, quick: bool) -> Path:
              "| figure | claim | verdict | detail |", "|---|---|---|---|"]
     for o in outputs:
         for c in o.claims:
-            lines.append(f"| {o.name} | {c.text} | {'CONFIRMED' if c.confirmed else 'NOT CONFIRMED'} | {c.detail} |")
+            lines.append(f"| {o.name} | {_cell(c.text)} | {'CONFIRMED' if c.confirmed else 'NOT CONFIRMED'} | "
+                         f"{_cell(c.detail)} |")
     lines.append("")
     for o in outputs:
         lines += [f"## {o.name}", "", f"![{o.name}]({o.name}.png)", ""]
@@ -151,7 +157,7 @@ def write_report(outputs: List[FigureOutput], out_dir, quick: bool) -> Path:
         if o.rows:
             lines += ["| quantity | theory | simulation | stderr |", "|---|---|---|---|"]
             for r in o.rows:
-                lines.append(f"| {r.get('quantity')} | {_fmt(r.get('theory'))} | {_fmt(r.get('simulation'))} | "
+                lines.append(f"| {_cell(r.get('quantity'))} | {_fmt(r.get('theory'))} | {_fmt(r.get('simulation'))} | "
                              f"{_fmt(r.get('stderr'))} |")
             lines.append("")
     return atomic_write_text(Path(out_dir) / "REPORT.md", "\n".join(lines) + "\n")
