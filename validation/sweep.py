@@ -33,6 +33,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib
+import io
 import importlib.util
 import itertools
 import json
@@ -42,11 +43,12 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from flowphase.validation._io import atomic_write_text
 
 __all__ = [
     "Param", "Task", "TASKS", "register_task", "get_task", "describe_tasks", "SpecError",
@@ -671,8 +673,6 @@ def _json_clean(obj):
     return obj
 
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 class SweepStore:
@@ -704,22 +704,7 @@ class SweepStore:
         """Atomically write ``record`` (a dict with a ``key``) and return its path."""
         key = record["key"]
         text = json.dumps(_json_clean(dict(record)), allow_nan=False, indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.records)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-                f.write(text)
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        return self.path(key)
+        return atomic_write_text(self.path(key), text, fsync=self.fsync)
 
     def read(self, key: str) -> Optional[dict]:
         """The record of ``key``, or None if absent or unreadable."""
@@ -761,22 +746,17 @@ class SweepStore:
                             "key") if m not in params]
         results = [r for r in results if r not in params and r not in meta]
         path = Path(path) if path else self.root / TABLE_NAME
-        fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-            w = csv.writer(f)
-            w.writerow(params + results + meta)
-            for rec in records:
-                res = rec.get("result") or {}
-                err = rec.get("error") or {}
-                info = {**rec, "error": f"{err.get('type')}: {err.get('message')}" if err else None}
-                row = ([rec["params"].get(k) for k in params] + [res.get(k) for k in results]
-                       + [info.get(m) for m in meta])
-                w.writerow(["" if v is None else v for v in row])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf)
+        w.writerow(params + results + meta)
+        for rec in records:
+            res = rec.get("result") or {}
+            err = rec.get("error") or {}
+            info = {**rec, "error": f"{err.get('type')}: {err.get('message')}" if err else None}
+            row = ([rec["params"].get(k) for k in params] + [res.get(k) for k in results]
+                   + [info.get(m) for m in meta])
+            w.writerow(["" if v is None else v for v in row])
+        return atomic_write_text(path, buf.getvalue())
 
 
 def _sort_key(v):
