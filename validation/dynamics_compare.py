@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import numpy as np
 
 from flowphase.numerics.dynamics import STATE_NAMES, integrate_overlaps, iterate_gd_map
 from flowphase.theory.problem import Problem
+from flowphase.validation.tolerances import tolerance
 
 __all__ = ["simulate_gd_overlaps", "compare_dynamics", "compare_with_simulator", "make_dynamics_figure",
            "TOL_GD_MAP", "TOL_FLOW"]
@@ -32,8 +33,9 @@ __all__ = ["simulate_gd_overlaps", "compare_dynamics", "compare_with_simulator",
 #: Largest |theory - simulation| allowed over a whole run at d = 2000 (absolute): the exact overlap map
 #: of GD (``iterate_gd_map``, same step) per overlap, and the gradient-flow ODE (all overlaps; it also
 #: carries the O(eta) difference between GD and its flow).
-TOL_GD_MAP = {"c": 0.02, "b": 0.04, "m": 0.04, "omega": 0.06, "q": 0.04, "r": 0.04}
-TOL_FLOW = 0.08
+#: trajectory tolerances, read from the one tolerance table (validation/tolerances.py)
+TOL_GD_MAP = {q: tolerance(f"dynamics_gd_map_{q}").abs_floor for q in ("c", "b", "m", "omega", "q", "r")}
+TOL_FLOW = tolerance("dynamics_flow").abs_floor
 
 
 def _init_params(init: str, problem: Problem, t: float, d: int, rng, scale: float):

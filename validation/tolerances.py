@@ -68,6 +68,12 @@ TOLERANCES = {
     "generated_variance": Tolerance(k=4.0, abs_floor=1e-2, exponent=-1.0, reference="PAPER §3.5 (Theta(1/n))"),
     # Bayes-velocity generation vs the n = inf closed forms at the stopping point (Heun)
     "bayes_generated": Tolerance(k=4.0, abs_floor=3e-3, reference="PAPER §3.5 at n = inf, tau_end"),
+    # learning dynamics (issue 7): max |theory - finite-d GD| over a whole run, d = 1000-2000
+    "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08, exponent=-0.5,
+                               reference="gradient-flow overlap ODE vs finite-d GD (O(eta) and O(1/sqrt(d)))"),
+    **{f"dynamics_gd_map_{q}": Tolerance(k=0.0, abs_floor=v, exponent=-0.5,
+                                         reference="exact one-step GD map of the overlaps vs finite-d GD")
+       for q, v in (("c", 0.02), ("b", 0.04), ("m", 0.04), ("omega", 0.06), ("q", 0.04), ("r", 0.04))},
 }
 
 
