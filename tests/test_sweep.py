@@ -368,11 +368,7 @@ def test_issue_form_theory_overlaps(tmp_path):
         lam_w = [2.0]
         p = [0.6, 0.8]
         """)
-    if sw.TASKS["theory.overlaps"].missing_modules():
-        with pytest.raises(sw.SpecError, match="not available") as info:
-            sw.parse_spec(text)
-        assert info.value.line == 1
-        pytest.skip("flowphase.numerics.learned is not installed yet")
+    assert not sw.TASKS["theory.overlaps"].missing_modules()
     rep = sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False)
     assert (rep.total, rep.done) == (12, 12)
     rows = read_table(rep.table)
@@ -399,8 +395,6 @@ def test_issue_form_theory_overlaps(tmp_path):
 
 def test_theory_overlaps_reference_row(tmp_path):
     """PAPER §3.2 table, (n, lam_u, lam_w) = (128, 50, 1): t = 0.5 -> omega 1.400, b 1.065, m 0.617."""
-    if sw.TASKS["theory.overlaps"].missing_modules():
-        pytest.skip("flowphase.numerics.learned is not installed yet")
     text = ('task = "theory.overlaps"\n[fixed]\nn = 128\nlam_u = 50.0\nlam_w = 1.0\n'
             '[[points]]\nt = 0.5\n[[points]]\nt = 1.0\n')
     rows = read_table(sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False).table)
@@ -436,8 +430,6 @@ def test_theory_generated_task_matches_closed_forms(tmp_path):
     """PAPER §3.5 at kappa = 2, p = 0.8: n = inf exact p_hat = p, euler p_hat = p Phi(kappa + h/kappa)
     + (1-p) Phi(h/kappa - kappa) = 0.8022, E y(1) = kappa (2p-1), P(y(1) > 0) = p Phi(kappa) +
     (1-p) Phi(-kappa); n = 128: R(1) = n/(n+lam), sigma_hat^2 = sigma^2 + (lam - sigma^2)/(n+lam)."""
-    if sw.TASKS["theory.generated"].missing_modules():
-        pytest.skip("flowphase.numerics.generated is not installed yet")
     text = ('task = "theory.generated"\n[[points]]\ntransition = "exact"\n[[points]]\n'
             'transition = "euler"\n[[points]]\ntransition = "euler"\nn = 128\n')
     rep = sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False)
@@ -458,8 +450,6 @@ def test_theory_generated_task_matches_closed_forms(tmp_path):
 def test_theory_mse_task_matches_spec_values(tmp_path):
     """PAPER §4 at p = 0.8, kappa = 2, sigma = 1: eps(0) = sigma^2 + 4p(1-p) = 1.64 (both schedules),
     phase 2 eps = (1-t')^2 / ((1-t')^2 + t'^2) = 0.9, 0.5, 0.1 at t' = 0.25, 0.5, 0.75."""
-    if sw.TASKS["theory.mse"].missing_modules():
-        pytest.skip("flowphase.numerics.mse is not installed yet")
     text = ('task = "theory.mse"\n[[points]]\nt = 0.0\nschedule = "undilated"\n'
             '[[points]]\nt = 0.5\nschedule = "undilated"\n[[points]]\nt = [0.0, 1.25, 1.5, 1.75]\n')
     with pytest.raises(sw.SpecError, match="scalar") as info:  # [[points]] values are scalars
