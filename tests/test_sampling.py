@@ -136,12 +136,13 @@ def test_learned_model_with_dilation_recovers_p(p):
 
 @pytest.mark.slow
 def test_learned_model_without_dilation_p_hat_moves_away_as_d_grows():
-    """Measured (n = 64, T = 80, 2 seeds x 2000 samples): p_hat = 0.814, 0.819, 0.848 at d = 250, 1000, 4000."""
+    """Measured (n = 64, T = 80, exact class counts, 3 seeds x 2000 samples): p_hat = 0.828, 0.840, 0.868 at
+    d = 250, 1000, 4000 (with Bernoulli labels the seed spread, 0.05, hides the drift)."""
     ph, se = [], []
     for d in (250, 1000, 4000):
         pr = Problem.undilated(p=0.8, n=64)
-        sim = simulate(pr, d=d, ts=pr.schedule.grid(80), seeds=range(2), epochs=300, optimizer="gd", lr=0.25,
-                       lr_final=0.25, draws=0, progress=False)
+        sim = simulate(pr, d=d, ts=pr.schedule.grid(80), seeds=range(3), epochs=300, optimizer="gd", lr=0.25,
+                       lr_final=0.25, draws=0, labels="exact", progress=False)
         g = generate(sim, n_gen=2000)
         ph.append(g.mean("p_hat"))
         se.append(max(g.stderr("p_hat"), math.sqrt(0.16 / 4000)))
