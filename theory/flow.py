@@ -154,7 +154,7 @@ def cui_closed_forms(alpha: sp.Expr = None, beta: sp.Expr = None) -> Dict[str, s
             "S_xi": (beta - sp.sqrt(D / B)) / (n + lam), "P": D / B, "D": D, "A": A, "B": B}
 
 
-#: placeholder for sqrt(D/B) in the residual algebra (sympy's simplify of nested square roots is slow)
+#: stand-in symbol for sqrt(D/B) in the residual algebra (sympy's simplify of nested square roots is slow)
 _W = sp.Function("W")(T)
 
 
