@@ -38,7 +38,7 @@ from numba import njit
 
 from flowphase.numerics import _generated as G
 from flowphase.numerics.quadrature import default_rule, gaussian_moments_hessian
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite, check_training_params
 
 __all__ = ["PhaseOneResult", "PhaseOneCurve", "Jump", "solve_phase_one", "phase_one_solution", "phase_one_curve",
            "phase_one_energy"]
@@ -249,12 +249,7 @@ def _check_params(kt, p, n, sigma, lam_u, lam_w):
         raise ValueError(f"kt (= kappa t) must lie in [0, inf), got {kt!r}")
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must lie in the open interval (0, 1), got {p!r}")
-    if not n >= 1.0:
-        raise ValueError(f"n must be >= 1 or inf, got {n!r}")
-    if not 0.0 < sigma < math.inf:
-        raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
-    if not 0.0 <= lam_u < math.inf:
-        raise ValueError(f"lam_u must lie in [0, inf), got {lam_u!r}")
+    check_training_params(n, sigma, lam_u)
     if not 0.0 <= lam_w < math.inf:
         raise ValueError(f"lam_w must lie in [0, inf), got {lam_w!r}")
 

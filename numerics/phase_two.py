@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
-from flowphase.numerics.results import check_finite
+from flowphase.numerics.results import check_finite, check_training_params
 
 __all__ = ["PhaseTwoResult", "phase_two_coefficients", "phase_two_parameters", "phase_two_arrays", "NOISE_CODES"]
 
@@ -79,12 +79,7 @@ class PhaseTwoResult:
 def _validate(n, sigma, lam_u, noise):
     if noise not in ("fresh", "fixed", "notebook"):
         raise ValueError(f"noise must be one of ('fresh', 'fixed', 'notebook'), got {noise!r}")
-    if not n >= 1.0:
-        raise ValueError(f"n must be >= 1 or inf, got {n!r}")
-    if not 0.0 < sigma < math.inf:
-        raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
-    if not 0.0 <= lam_u < math.inf:
-        raise ValueError(f"lam_u must lie in [0, inf), got {lam_u!r}")
+    check_training_params(n, sigma, lam_u)
     if math.isfinite(n) and n + lam_u - 1.0 <= 0.0:
         raise ValueError("the phase-2 ridge is degenerate for n = 1 and lam_u = 0 (A = 0, and B = 0 for fixed "
                          "noise); use n >= 2 or lam_u > 0")

@@ -6,12 +6,13 @@ public API) a non-converged solve raises :class:`ConvergenceError` instead of re
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "SolverResult", "check_finite"]
+__all__ = ["ConvergenceError", "SolverResult", "check_finite", "check_training_params"]
 
 
 class ConvergenceError(RuntimeError):
@@ -63,3 +64,12 @@ def check_finite(name: str, value) -> None:
     if not np.all(np.isfinite(arr)):
         raise ConvergenceError(f"{name} produced a non-finite value: {value!r}")
 
+
+def check_training_params(n, sigma, lam_u) -> None:
+    """Ranges shared by every learned-parameter solver: n >= 1 (or inf), sigma in (0, inf), lam_u in [0, inf)."""
+    if not n >= 1.0:
+        raise ValueError(f"n must be >= 1 or inf, got {n!r}")
+    if not 0.0 < sigma < math.inf:
+        raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
+    if not 0.0 <= lam_u < math.inf:
+        raise ValueError(f"lam_u must lie in [0, inf), got {lam_u!r}")
