@@ -89,6 +89,30 @@ def function_specs() -> List[Tuple[str, Sequence[sp.Symbol], Sequence[Tuple[str,
                   [("d2E_domega2", der["d2E_domega2"]), ("d2E_domega_db", der["d2E_domega_db"]),
                    ("d2E_db2", der["d2E_db2"])],
                   "Hessian of the phase-1 potential: returns (E_ww, E_wb, E_bb); PAPER §3.2."))
+    specs.extend(_exact_specs())
+    return specs
+
+
+def _exact_specs():
+    """Kernels of the exact finite-n theory (EXACT_FINITE_N §2-3), from :mod:`flowphase.theory.exact`."""
+    from flowphase.theory import exact as ex
+
+    E = ex.SYMBOLS
+    H, g, L0 = ex.quadratic_form()
+    base = [E[k] for k in ("alpha", "beta", "inv_sqrt_d", "sigma", "n_plus", "n_minus", "lam_u", "lam_w", "omega",
+                           "z_plus", "z_minus", "M_plus", "M_minus", "Q_plus", "Q_minus")]
+    outs = [(f"H{i}{j}", H[i, j]) for i in range(4) for j in range(i, 4)]
+    outs += [(f"g{i}", g[i]) for i in range(4)] + [("L0", L0)]
+    specs = [("exact_quadratic_form", base, outs,
+              "Exact finite-n loss L/d = y^T H y - 2 g^T y + L0 in y = (c, m, a_plus, a_minus): returns the upper "
+              "triangle of H (row-major), g and L0; theory.exact.quadratic_form, EXACT_FINITE_N §2-3.")]
+    part = ex.loss_partials()
+    names = ("M_plus", "M_minus", "Q_plus", "Q_minus", "omega", "z_plus", "z_minus")
+    specs.append(("exact_loss_partials", base + [E[k] for k in ("c", "m", "a_plus", "a_minus")],
+                  [(f"dL_d{k}", part[f"dL_d{k}"]) for k in names],
+                  "Explicit partial derivatives of the exact finite-n L/d in the class moments and in "
+                  "(omega, z_plus, z_minus) at fixed (c, m, a_plus, a_minus) (envelope theorem); "
+                  "theory.exact.loss_partials, EXACT_FINITE_N §2."))
     return specs
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "phase_one_potential",
     "phase_one_gradient",
     "phase_one_hessian",
+    "exact_quadratic_form",
+    "exact_loss_partials",
 ]
 
 @njit(cache=True)
@@ -149,3 +151,83 @@ def phase_one_hessian(M_s, M_2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_
     d2E_domega_db = M2_b*M2_w*x11 - M2_b*x12*x5 - M2_w*x12*x13 - M2_wb*x10 + Ms_b*Ms_w*x3 + Ms_wb*x4
     d2E_db2 = M2_b**2*x11 - M2_b*x13*x8 - M2_bb*x10 + Ms_b**2*x3 + Ms_bb*x4
     return d2E_domega2, d2E_domega_db, d2E_db2
+
+@njit(cache=True)
+def exact_quadratic_form(alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus):
+    """Exact finite-n loss L/d = y^T H y - 2 g^T y + L0 in y = (c, m, a_plus, a_minus): returns the upper triangle of H (row-major), g and L0; theory.exact.quadratic_form, EXACT_FINITE_N §2-3."""
+    x0 = alpha**2
+    x1 = n_minus*x0
+    x2 = n_plus*x0
+    x3 = beta**2
+    x4 = n_minus*x3
+    x5 = n_plus*x3
+    x6 = sigma**2
+    x7 = beta*n_minus
+    x8 = M_minus*x7
+    x9 = inv_sqrt_d*omega
+    x10 = beta*n_plus
+    x11 = inv_sqrt_d*x1
+    x12 = n_plus*x11
+    x13 = x12*z_plus
+    x14 = n_plus**2
+    x15 = inv_sqrt_d*x0
+    x16 = x15*z_plus
+    x17 = Q_plus*x14
+    x18 = n_minus**2
+    x19 = x15*z_minus
+    x20 = Q_plus*n_plus
+    x21 = Q_minus*x18
+    x22 = Q_minus*n_minus
+    x23 = M_minus*n_minus
+    H00 = x1 + x2 + x4*x6 + x4 + x5*x6 + x5
+    H01 = M_plus*beta*n_plus - Q_minus*x1*x9 - Q_plus*x2*x9 + inv_sqrt_d*n_minus*omega*x0 + inv_sqrt_d*n_plus*omega*x0 - x8
+    H02 = M_plus*sigma*x10 - Q_minus*x13 + x13 + x14*x16 - x16*x17
+    H03 = sigma*x8 - x11*x20*z_minus + x12*z_minus + x18*x19 - x19*x21
+    H11 = lam_u + x20 + x22
+    H12 = 0.0
+    H13 = 0.0
+    H22 = lam_u*n_plus + n_plus*x22 + x17
+    H23 = 0.0
+    H33 = lam_u*n_minus + n_minus*x20 + x21
+    g0 = x10*x6 + x10 + x6*x7 + x7
+    g1 = M_plus*n_plus - x23
+    g2 = M_plus*n_plus*sigma
+    g3 = sigma*x23
+    L0 = lam_w*n_minus*z_minus**2 + lam_w*n_plus*z_plus**2 + lam_w*omega**2 + n_minus*x6 + n_minus + n_plus*x6 + n_plus
+    return H00, H01, H02, H03, H11, H12, H13, H22, H23, H33, g0, g1, g2, g3, L0
+
+@njit(cache=True)
+def exact_loss_partials(alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus, c, m, a_plus, a_minus):
+    """Explicit partial derivatives of the exact finite-n L/d in the class moments and in (omega, z_plus, z_minus) at fixed (c, m, a_plus, a_minus) (envelope theorem); theory.exact.loss_partials, EXACT_FINITE_N §2."""
+    x0 = 2*m
+    x1 = n_plus*x0
+    x2 = 2*sigma
+    x3 = a_plus*n_plus*x2
+    x4 = beta*c
+    x5 = n_minus*x0
+    x6 = a_minus*n_minus*x2
+    x7 = m**2
+    x8 = a_minus**2
+    x9 = n_minus*n_plus
+    x10 = a_plus**2
+    x11 = n_plus**2
+    x12 = alpha**2*c*inv_sqrt_d
+    x13 = x1*x12
+    x14 = 2*x12
+    x15 = a_minus*x14
+    x16 = x15*x9
+    x17 = a_plus*x14
+    x18 = x11*x17
+    x19 = n_minus**2
+    x20 = x12*x5
+    x21 = x17*x9
+    x22 = x15*x19
+    x23 = 2*lam_w
+    dL_dM_plus = x1*x4 - x1 + x3*x4 - x3
+    dL_dM_minus = -x4*x5 + x4*x6 + x5 - x6
+    dL_dQ_plus = n_plus*x7 - omega*x13 + x10*x11 - x16*z_minus - x18*z_plus + x8*x9
+    dL_dQ_minus = n_minus*x7 - omega*x20 + x10*x9 + x19*x8 - x21*z_plus - x22*z_minus
+    dL_domega = -Q_minus*x20 - Q_plus*x13 + omega*x23 + x13 + x20
+    dL_dz_plus = -Q_minus*x21 - Q_plus*x18 + n_plus*x23*z_plus + x18 + x21
+    dL_dz_minus = -Q_minus*x22 - Q_plus*x16 + n_minus*x23*z_minus + x16 + x22
+    return dL_dM_plus, dL_dM_minus, dL_dQ_plus, dL_dQ_minus, dL_domega, dL_dz_plus, dL_dz_minus

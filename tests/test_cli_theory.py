@@ -17,10 +17,12 @@ def run(capsys, *argv):
 
 def test_overlaps_phase_one_matches_spec_table(capsys):
     rc, out, _ = run(capsys, "theory", "overlaps", "--t", "0.5", "--n", "128", "--lam-u", "50", "--lam-w", "1",
-                     "--json")
+                     "--theory", "paper", "--json")
     assert rc == 0
     res = json.loads(out)
-    assert set(res) == {"t", "phase", "c", "m", "omega", "b"}
+    assert set(res) == {"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus",
+                        "a_minus", "sqrt_r", "sqrt_q"}
+    assert res["theory"] == "paper" and res["z_plus"] == 0.0 and res["a_minus"] == -res["a_plus"]
     assert res["phase"] == 1 and res["c"] == 0.0
     # PAPER §3.2 reference table, (n, lam_u, lam_w) = (128, 50, 1), t = 0.5
     assert res["omega"] == pytest.approx(1.400, abs=1e-3)
@@ -108,3 +110,20 @@ def test_dynamics_trajectory_reaches_the_phase_one_fixed_point(capsys):
     assert res["b"][-1] == pytest.approx(math.atanh(0.6), abs=2e-3)
     assert res["m"][-1] == pytest.approx(1.0, abs=2e-3)
     assert res["r"][-1] == pytest.approx(res["omega"][-1] ** 2, abs=2e-3)
+
+
+def test_overlaps_exact_theory_default_and_finite_d(capsys):
+    from flowphase.numerics.exact import solve_exact
+    from flowphase.theory.problem import Problem
+
+    rc, out, _ = run(capsys, "theory", "overlaps", "--t", "0.5", "--n", "64", "--d", "1000", "--n-plus", "50",
+                     "--json")
+    assert rc == 0
+    res = json.loads(out)
+    ref = solve_exact(Problem.dilated(n=64), 0.5, d=1000.0, n_plus=50)
+    assert res["theory"] == "exact" and res["branch"] == "informative"
+    for k in ("c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "sqrt_q"):
+        assert res[k] == pytest.approx(getattr(ref, k), rel=1e-12, abs=1e-15), k
+    assert res["c"] > 0.0 and res["sqrt_r"] > res["omega"]
+    rc, _, err = run(capsys, "theory", "overlaps", "--t", "0.5", "--n", "64", "--n-plus", "64", "--json")
+    assert rc == 2 and "n_plus" in err

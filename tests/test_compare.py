@@ -25,10 +25,19 @@ def test_compare_table_rows_and_exports(tmp_path):
     r = tab.row(1.5, "c")
     tau = 2 / math.sqrt(400) + (1 - 2 / math.sqrt(400)) * 0.5
     assert r["tau"] == pytest.approx(tau) and r["phase"] == 2
-    assert r["theory"] == pytest.approx(phase_two_ridge(tau, 32, 1.0, 2.0, "fresh")["c"], rel=1e-12)
+    # default: the exact finite-n theory at the simulator's d (B = beta sqrt(400) finite: tanh not saturated)
+    from flowphase.numerics.exact import solve_exact
+
+    assert tab.config["theory"] == "exact"
+    assert r["theory"] == pytest.approx(solve_exact(pr, 1.5, d=400.0, n_plus=tab.config["n_plus"]).c, rel=1e-10)
+    paper = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), theory="paper")
+    assert paper.row(1.5, "c")["theory"] == pytest.approx(phase_two_ridge(tau, 32, 1.0, 2.0, "fresh")["c"],
+                                                          rel=1e-12)
     assert r["difference"] == pytest.approx(r["sim_mean"] - r["theory"])
-    assert tab.row(1.5, "omega")["theory"] is None            # w, b are flat directions in phase 2
-    assert tab.row(0.5, "omega")["theory"] == pytest.approx(theory_values(pr.replace(d=400), 0.5)["omega"])
+    assert paper.row(1.5, "omega")["theory"] is None          # w, b are flat directions of the saturated ridge
+    assert tab.row(1.5, "omega")["theory"] > 0.0              # ... but not at finite d in the exact theory
+    assert tab.row(0.5, "omega")["theory"] == pytest.approx(
+        theory_values(pr.replace(d=400), 0.5, n_plus=tab.config["n_plus"])["omega"])
     rows = list(csv.DictReader(io.StringIO(tab.to_csv(tmp_path / "t.csv"))))
     assert tuple(rows[0].keys()) == COLUMNS and len(rows) == len(tab.rows)
     js = json.loads(tab.to_json(tmp_path / "t.json"))

@@ -52,13 +52,18 @@ def test_curve_agrees_with_pointwise_and_is_order_independent():
 
 def test_undilated_schedule_and_degenerate_tau_zero():
     pr = Problem.undilated(n=100, lam_u=2.0, lam_w=2.0)
-    r0 = learned_parameters(pr, 0.0)
+    r0 = learned_parameters(pr, 0.0, theory="paper")
     assert r0.branch == "degenerate" and r0.omega == 0.0
     assert r0.m == pytest.approx(100 * 0.6 / 102, rel=1e-13)  # n|2p-1|/(lam_u+n), PAPER §3.7
     r = learned_parameters(pr, 0.4)
     assert r.omega is None and r.c == pytest.approx(phase_two_ridge(0.4, 100, 1.0, 2.0, "fresh")["c"], rel=1e-13)
-    cur = learned_curve(pr, [0.0, 0.4])
+    cur = learned_curve(pr, [0.0, 0.4], theory="paper")
     assert cur.branch == ["degenerate", "ridge"] and cur.m[0] == pytest.approx(r0.m)
+    # the exact theory (default) has the same tau = 0 point: every activation +-1, m = (n+ - n-)/(lam_u + n)
+    e0 = learned_parameters(pr, 0.0)
+    assert e0.theory == "exact" and e0.branch == "trivial" and e0.m == pytest.approx(r0.m, rel=1e-13)
+    ecur = learned_curve(pr, [0.0, 0.4])
+    assert ecur.branch == ["trivial", "saturated"] and ecur.c[1] == pytest.approx(r.c, rel=1e-12)
 
 
 def test_sign_canonicalised_omega_nonnegative():
@@ -92,9 +97,10 @@ def test_phase_one_sigma_enters_only_at_order_one_over_n(s1, s2):
 @given(p1=st.floats(0.05, 0.95), p2=st.floats(0.05, 0.95), t=st.floats(1.0001, 2.0),
        n=st.one_of(st.integers(2, 5000).map(float), st.just(math.inf)))
 def test_phase_two_does_not_see_p(p1, p2, t, n):
+    # through the exact theory, which receives p as the realised class count n_plus = round(p n)
     r1 = learned_parameters(Problem.dilated(p=p1, n=n), t)
     r2 = learned_parameters(Problem.dilated(p=p2, n=n), t)
-    assert (r1.c, r1.m) == (r2.c, r2.m)
+    assert (r1.c, r1.m) == pytest.approx((r2.c, r2.m), rel=1e-12, abs=1e-14)
 
 
 def test_bad_times():

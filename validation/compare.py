@@ -24,24 +24,29 @@ from flowphase.validation.simulate import OVERLAP_NAMES, SimulationResult, resol
 __all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES"]
 
 QUANTITIES = ("c", "m", "omega", "b", "sqrt_q")
+#: quantities of the exact theory beyond the simulator's overlaps (reported by theory_values)
+EXACT_QUANTITIES = ("z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r")
 COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "n_seeds")
 
 
-def theory_values(problem: Problem, t: float, theory_d: str = "finite") -> dict:
-    """Theory learned parameters at t (``None`` where the theory has no value, e.g. omega, b in phase 2).
+def theory_values(problem: Problem, t: float, theory_d: str = "finite", theory: Optional[str] = None,
+                  n_plus: Optional[int] = None) -> dict:
+    """Theory learned parameters at t (``None`` where the theory has no value, e.g. omega, b when saturated).
 
-    ``theory_d='finite'`` evaluates the phase-2 ridge at the actual tau(t) of the finite-d schedule
-    (PAPER §3.9.1); ``'infinite'`` uses the d = inf theory throughout.  Phase 1 is the d = inf
-    finite-n effective-potential minimiser in both cases (PAPER §3.2).
+    ``theory`` (:func:`flowphase.numerics.learned.resolve_theory`): ``'exact'`` (default where defined) is the
+    exact finite-n theory of EXACT_FINITE_N, evaluated with ``theory_d='finite'`` at the problem's own d
+    (B = tau(t) sqrt(d): phase-1 c, the crossover after t = 1, unsaturated phase-2 tanh) and with
+    ``'infinite'`` at d = inf; ``'paper'`` is the PAPER §3.2 ansatz in phase 1 (d = inf) and the ridge at
+    the actual tau(t) (``'finite'``, PAPER §3.9.1) or at d = inf in phase 2.
     """
     from flowphase.numerics.learned import learned_parameters
 
     if theory_d not in ("finite", "infinite"):
         raise ValueError(f"theory_d must be 'finite' or 'infinite', got {theory_d!r}")
     pr = problem if theory_d == "finite" else problem.replace(d=math.inf)
-    lp = learned_parameters(pr, float(t))
+    lp = learned_parameters(pr, float(t), theory, n_plus=n_plus)
     out = {}
-    for q in QUANTITIES:
+    for q in QUANTITIES + EXACT_QUANTITIES:
         v = getattr(lp, q, None)
         out[q] = None if v is None else float(v)
     return out
@@ -90,7 +95,8 @@ class ComparisonTable:
 
 def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, seeds: Sequence[int] = (0, 1, 2, 3),
             ts: Optional[Sequence[float]] = None, *, epochs: int = 400, quantities: Sequence[str] = QUANTITIES,
-            theory_d: str = "finite", simulation: Optional[SimulationResult] = None, **sim_kw) -> ComparisonTable:
+            theory_d: str = "finite", theory: Optional[str] = None, simulation: Optional[SimulationResult] = None,
+            **sim_kw) -> ComparisonTable:
     """Simulate ``problem`` at (d, n) over ``seeds`` and tabulate against the theory at each t.
 
     Parameters
@@ -105,7 +111,10 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
     epochs : int
         Training steps.  Other keywords go to :func:`simulate` (optimizer, lr, draws, init, ...).
     theory_d : {'finite', 'infinite'}
-        See :func:`theory_values`.
+        See :func:`theory_values` (default: the exact theory at the simulator's d).
+    theory : {'exact', 'paper'}, optional
+        Finite-n theory (default ``'exact'`` where defined).  The exact theory uses the simulation's
+        realised class count n_plus when all seeds share it (``labels='exact'``), else ``round(p n)``.
     simulation : SimulationResult, optional
         Reuse a finished simulation instead of running one.
 
@@ -125,9 +134,13 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
         simulation = simulate(problem, ts=ts, seeds=seeds, epochs=epochs, **sim_kw)
     sim = simulation
     mean, se = sim.mean(), sim.stderr()
+    from flowphase.numerics.learned import resolve_theory
+
+    theory = resolve_theory(problem, theory)
+    n_plus = _shared_n_plus(sim) if theory == "exact" else None
     rows = []
     for k, t in enumerate(sim.ts):
-        th = theory_values(problem, float(t), theory_d)
+        th = theory_values(problem, float(t), theory_d, theory, n_plus)
         for q in quantities:
             j = OVERLAP_NAMES.index(q)
             tv = th.get(q)
@@ -136,5 +149,18 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
             rows.append({"t": float(t), "tau": float(problem.tau(float(t))), "phase": int(problem.phase(float(t))),
                          "quantity": q, "sim_mean": float(mean[k, j]), "sim_stderr": float(se[k, j]),
                          "theory": tv, "difference": diff, "z": z, "n_seeds": len(sim.seeds)})
-    return ComparisonTable(rows=rows, problem=problem.to_dict(), config=dict(sim.config, theory_d=theory_d),
-                           simulation=sim)
+    return ComparisonTable(rows=rows, problem=problem.to_dict(),
+                           config=dict(sim.config, theory_d=theory_d, theory=theory, n_plus=n_plus), simulation=sim)
+
+
+def _shared_n_plus(sim) -> Optional[int]:
+    """The + class count shared by every seed of a simulation (None if unknown or different)."""
+    labels = sim.data.get("s") if isinstance(getattr(sim, "data", None), dict) else None
+    if labels is None:
+        if sim.config.get("labels") == "exact":
+            from flowphase.numerics.exact import default_n_plus
+
+            return default_n_plus(sim.problem.p, sim.problem.n)
+        return None
+    counts = {int(np.sum(np.asarray(lab) > 0)) for lab in labels}
+    return counts.pop() if len(counts) == 1 else None

@@ -2,7 +2,9 @@
 
 Sub-commands (issue 2 contract, keys exactly as written):
 
-* ``overlaps --t T [problem flags] --json`` -> ``{"t", "phase", "c", "m", "omega", "b"}``
+* ``overlaps --t T [problem flags] [--theory exact|paper] [--d D] [--n-plus K] --json`` ->
+  ``{"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r",
+  "sqrt_q"}``
 * ``generated [problem flags] [--transition exact|euler] --json`` -> ``{"p_hat", "mean_overlap", "variance"}``
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
@@ -44,11 +46,20 @@ def _overlaps(args):
     from flowphase.numerics.learned import learned_parameters
 
     prob = _problem(args)
-    res = learned_parameters(prob, args.t)
-    out = {"t": args.t, "phase": int(res.phase), "c": res.c, "m": res.m,
-           "omega": res.omega, "b": res.b}
+    res = learned_parameters(prob, args.t, args.theory, d=args.d, n_plus=args.n_plus)
+    out = {"t": args.t, "phase": int(res.phase), "theory": res.theory, "branch": res.branch, "c": res.c,
+           "m": res.m, "omega": res.omega, "b": res.b, "z_plus": res.z_plus, "z_minus": res.z_minus,
+           "a_plus": res.a_plus, "a_minus": res.a_minus, "sqrt_r": res.sqrt_r, "sqrt_q": res.sqrt_q}
     print(dump_json(out))
     return 0
+
+
+def _theory_flags(p):
+    p.add_argument("--theory", choices=("exact", "paper"), default=None,
+                   help="finite-n theory: exact (EXACT_FINITE_N; default for fresh noise) or paper (PAPER §3.2)")
+    p.add_argument("--d", type=parse_n, default=None,
+                   help="dimension at which the exact theory is evaluated (default inf)")
+    p.add_argument("--n-plus", type=int, default=None, help="realised + class count (default round(p n))")
 
 
 def _generated(args):
@@ -103,6 +114,7 @@ def register(subparsers):
     p = sub.add_parser("overlaps", help="learned c, m, omega, b at time t")
     p.add_argument("--t", type=float, required=True, help="dilated time in [0, 2]")
     _problem_flags(p)
+    _theory_flags(p)
     p.set_defaults(func=_overlaps)
 
     p = sub.add_parser("generated", help="generated mode fraction, mean overlap and variance")

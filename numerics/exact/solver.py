@@ -1,0 +1,435 @@
+"""Exact finite-n learned parameters at one time and along a curve (EXACT_FINITE_N §2-4).
+
+One potential for both phases: at every schedule time t the learned outer variables
+``(omega, b, z_plus, z_minus)`` minimise ``E = min_{c, m, a_plus, a_minus} L/d`` (numba kernels of
+:mod:`._kernels`, fed by the sympy derivation :mod:`flowphase.theory.exact`).  The time enters only through
+``alpha(tau), beta(tau)`` and ``B = beta sqrt(d)``:
+
+* ``d = inf`` (default): phase 1 has ``alpha = 1``, ``beta = 0``, ``B = beta'(0) kappa t`` (``kappa t`` for the
+  linear interpolant); in phase 2 (and for the undilated schedule at tau > 0) ``B = inf`` and the tanh
+  saturates: the potential is then flat in (omega, b, z) and the inner minimiser is the fresh-noise ridge
+  (EXACT_FINITE_N §4.2) -- branch ``'saturated'``, omega/b/z reported as NaN (flat directions);
+* finite ``d``: the actual ``tau(t)`` of the schedule at that d, ``B = beta(tau) sqrt(d)`` and the Stein term
+  with ``1/sqrt(d)``: the leading finite-d corrections (phase-1 c = O(1/sqrt d), the crossover just after t = 1,
+  unsaturated phase-2 tanh).
+
+Branches (EXACT_FINITE_N §2): ``'informative'`` (a finite minimum found by damped Newton from several
+starts), ``'trivial'`` (omega = z = 0, b -> +-inf: every activation is +-1, energy evaluated exactly there),
+``'saturated'`` (d = inf, B = inf), ``'population'`` (n = inf: PAPER §3.1/§3.3 closed forms).  The global
+minimum is the lowest; :func:`exact_curve` reports where it switches (first-order jumps) and refines the
+switching time by bisection.  Signs are canonicalised to omega >= 0 ((u, w, b) -> -(u, w, b) symmetry).
+
+Residual (one meaning): ``|grad E|_2 / n`` at the reported informative minimum (0 on the trivial and
+saturated branches, where the reported point is exact).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from flowphase.numerics.exact import _kernels as K
+from flowphase.numerics.quadrature import default_rule
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.theory.problem import Problem
+
+__all__ = ["ExactParameters", "ExactCurve", "ExactJump", "solve_exact", "exact_curve", "time_coefficients",
+           "default_n_plus", "exact_energy", "FIELDS"]
+
+#: per-time fields of :class:`ExactParameters` that :class:`ExactCurve` stores as arrays
+FIELDS = ("tau", "alpha", "beta", "B", "c", "m", "a_plus", "a_minus", "omega", "b", "z_plus", "z_minus", "sqrt_r",
+          "sqrt_q", "energy", "residual")
+B_CAP = 12.0
+
+
+def default_n_plus(p: float, n: float) -> int:
+    """``round(p n)``, the realised count of the + class used by default (EXACT_FINITE_N §1)."""
+    return int(round(float(p) * float(n)))
+
+
+def _check(problem, d, n_plus):
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a flowphase Problem, got {type(problem).__name__}")
+    if problem.training.noise != "fresh":
+        raise ValueError("the exact finite-n theory is derived for fresh noise (EXACT_FINITE_N §1); "
+                         f"noise={problem.training.noise!r} needs theory='paper'")
+    if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) or math.isnan(float(d)):
+        raise ValueError(f"d must be a number >= 1 or inf, got {d!r}")
+    d = float(d)
+    if not d >= 1.0:
+        raise ValueError(f"d must be >= 1 or inf, got {d!r}")
+    n = problem.training.n
+    if math.isinf(n):
+        return d, None, None
+    if n < 2:
+        raise ValueError(f"the exact finite-n theory needs n >= 2 (one point of each class), got n = {n:g}")
+    if n_plus is None:
+        n_plus = min(max(default_n_plus(problem.p, n), 1), int(n) - 1)
+    if isinstance(n_plus, bool) or not isinstance(n_plus, (int, np.integer)) and not (
+            isinstance(n_plus, (float, np.floating)) and float(n_plus).is_integer()):
+        raise ValueError(f"n_plus must be an integer, got {n_plus!r}")
+    n_plus = int(n_plus)
+    if not 1 <= n_plus <= int(n) - 1:
+        raise ValueError(f"n_plus must lie in [1, n - 1] = [1, {int(n) - 1}], got {n_plus}")
+    return d, n_plus, int(n) - n_plus
+
+
+def time_coefficients(problem: Problem, t: float, d: float = math.inf):
+    """``(tau, alpha, beta, B)`` at schedule time t for the theory evaluated at dimension d.
+
+    ``B = beta(tau) sqrt(d)``; at ``d = inf`` phase 1 has ``B = beta'(0) kappa t`` and phase 2 ``B = inf``
+    (``B = 0`` where tau = 0).
+    """
+    problem.schedule.check_t(t)
+    t = float(t)
+    if math.isinf(d):
+        pr = problem if math.isinf(problem.d) else problem.replace(d=math.inf)
+        tau = float(pr.tau(t))
+        it = pr.interpolant
+        if pr.dilated_schedule and t <= 1.0:
+            return tau, float(it.alpha(0.0)), 0.0, float(it.dbeta(0.0)) * pr.kappa * t
+        alpha, beta = float(it.alpha(tau)), float(it.beta(tau))
+        return tau, alpha, beta, (math.inf if beta > 0.0 else 0.0)
+    pr = problem if problem.d == d else problem.replace(d=d)
+    tau = float(pr.tau(t))
+    alpha, beta = float(pr.interpolant.alpha(tau)), float(pr.interpolant.beta(tau))
+    return tau, alpha, beta, beta * math.sqrt(d)
+
+
+@dataclass
+class ExactParameters(SolverResult):
+    """Exact finite-n learned overlaps at one time (EXACT_FINITE_N §2-3; ``value`` = :meth:`as_dict`).
+
+    Attributes
+    ----------
+    t, tau, alpha, beta, B, d : float
+        Schedule time, physical time, interpolant coefficients, ``B = beta sqrt(d)``, evaluation dimension.
+    n_plus, n_minus : int
+        Realised class counts.
+    c, m, a_plus, a_minus : float
+        Skip connection, ``u.mu/d``, ``u.eta^nu/d`` for nu in each class.
+    omega, b, z_plus, z_minus : float
+        ``w.mu/d``, bias, ``w.eta^nu/d`` per class (NaN on the saturated branch: flat directions).
+    sqrt_r, sqrt_q : float
+        ``|w|/sqrt(d)``, ``|u|/sqrt(d)``.
+    energy : float
+        The potential E at the minimum (L/d including the constant).
+    branch : str
+        ``'informative'``, ``'trivial'``, ``'saturated'`` or ``'population'``.
+    """
+
+    t: float = math.nan
+    tau: float = math.nan
+    alpha: float = math.nan
+    beta: float = math.nan
+    B: float = math.nan
+    d: float = math.inf
+    n_plus: int = 0
+    n_minus: int = 0
+    c: float = math.nan
+    m: float = math.nan
+    a_plus: float = math.nan
+    a_minus: float = math.nan
+    omega: float = math.nan
+    b: float = math.nan
+    z_plus: float = math.nan
+    z_minus: float = math.nan
+    sqrt_r: float = math.nan
+    sqrt_q: float = math.nan
+    energy: float = math.nan
+    branch: str = ""
+
+    def as_dict(self) -> dict:
+        keys = ("t", "tau", "alpha", "beta", "B", "d", "n_plus", "n_minus", "c", "m", "a_plus", "a_minus", "omega",
+                "b", "z_plus", "z_minus", "sqrt_r", "sqrt_q", "energy", "branch")
+        return {k: getattr(self, k) for k in keys}
+
+
+def _prm(alpha, beta, B, d, sigma, n_plus, n_minus, lam_u, lam_w):
+    return np.array([alpha, beta, B, 0.0 if math.isinf(d) else 1.0 / math.sqrt(d), sigma, n_plus, n_minus, lam_u,
+                     lam_w], dtype=np.float64)
+
+
+def exact_energy(theta, problem: Problem, t: float, d: float = math.inf, n_plus=None, rule=None) -> float:
+    """Potential ``E(omega, b, z_plus, z_minus)`` at time t (finite B only; for tests and plots)."""
+    d, npl, nmi = _check(problem, d, n_plus)
+    tau, alpha, beta, B = time_coefficients(problem, t, d)
+    if not math.isfinite(B):
+        raise ValueError("the potential is flat (saturated) at d = inf in phase 2")
+    nodes, weights = default_rule() if rule is None else rule
+    tr = problem.training
+    prm = _prm(alpha, beta, B, d, problem.sigma, npl, nmi, tr.lam_u, tr.lam_w)
+    return float(K.evaluate(np.asarray(theta, dtype=np.float64), prm, nodes, weights, False)[0])
+
+
+def _fill(res: ExactParameters, theta, y, npl, nmi):
+    om, b, zp, zm = (float(v) for v in theta)
+    if om < 0.0:   # (u, w, b) -> -(u, w, b)
+        om, b, zp, zm = -om, -b, -zp, -zm
+        y = -np.asarray(y)
+    res.omega, res.b, res.z_plus, res.z_minus = om, b, zp, zm
+    res.c, res.m, res.a_plus, res.a_minus = (float(v) for v in y)
+    res.sqrt_r = math.sqrt(om * om + npl * zp * zp + nmi * zm * zm)
+    res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
+
+
+def solve_exact(problem: Problem, t: float, d: float = math.inf, n_plus=None, *, starts: Optional[Sequence] = None,
+                rule=None, tol: float = 1e-10, max_iter: int = 200, max_step: float = 1.0,
+                throw: bool = True) -> ExactParameters:
+    """Global minimiser of the exact finite-n potential at schedule time t (EXACT_FINITE_N §2-3).
+
+    Parameters
+    ----------
+    problem : Problem
+        Fresh noise; any schedule and interpolant; n = inf gives the population closed forms.
+    t : float
+    d : float, default inf
+        Dimension at which the theory is evaluated (``B = beta(tau(t)) sqrt(d)``, Stein term ``1/sqrt d``).
+    n_plus : int, optional
+        Realised count of the + class (default ``round(p n)``).
+    starts : sequence of (omega, b, z_plus, z_minus), optional
+        Newton starts (default: the population point ``(B/D, h, 0, 0)`` and two shifted points).
+    tol : float
+        Convergence on ``|grad E|_2 / n``.
+    throw : bool
+        Raise :class:`ConvergenceError` when no start converged (else return ``converged=False``).
+    """
+    d, npl, nmi = _check(problem, d, n_plus)
+    return _solve_at(problem, float(t), time_coefficients(problem, t, d), d, npl, nmi, starts, rule, tol, max_iter,
+                     max_step, throw)
+
+
+def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10, max_iter=200, max_step=1.0,
+              throw=True):
+    tau, alpha, beta, B = coeffs
+    base = dict(value=None, t=t, tau=tau, alpha=alpha, beta=beta, B=B, d=d)
+    tr = problem.training
+    if npl is None:
+        return _population(problem, t, base)
+    res = ExactParameters(converged=True, iterations=0, residual=0.0, n_plus=npl, n_minus=nmi, **base)
+    sigma = problem.sigma
+    sgn = 1.0 if npl >= nmi else -1.0
+    if not math.isfinite(B):
+        # d = inf, tanh saturated: M_k = k, Q_k = 1, no Stein term (EXACT_FINITE_N §4.2)
+        prm = _prm(alpha, beta, 0.0, math.inf, sigma, npl, nmi, tr.lam_u, tr.lam_w)
+        E, y = K.eliminate(0.0, 0.0, 0.0, 1.0, -1.0, 1.0, 1.0, prm)
+        res.c, res.m, res.a_plus, res.a_minus = (float(v) for v in y)
+        res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
+        res.energy, res.branch = float(E), "saturated"
+        res.message = "tanh saturated (d = inf, B = inf): fresh-noise ridge (EXACT_FINITE_N §4.2)"
+        res.value = res.as_dict()
+        return res
+    nodes, weights = default_rule() if rule is None else rule
+    prm = _prm(alpha, beta, B, d, sigma, npl, nmi, tr.lam_u, tr.lam_w)
+    E_triv, y_triv = K.eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
+    h = problem.h
+    D = alpha * alpha + beta * beta * sigma * sigma
+    w_pop = min(B / D, 6.0) if D > 0 else 0.0
+    if starts is None:
+        starts = [(w_pop, h, 0.0, 0.0), (0.5 * w_pop + 0.2, h + 1.0, 0.0, 0.0), (1.5 * w_pop + 0.2, 0.5 * h, 0.0, 0.0)]
+    best = None
+    total_it = 0
+    failures = []
+    ok = False
+    for st in starts:
+        th0 = np.asarray(st, dtype=np.float64)
+        if th0.shape != (4,) or not np.all(np.isfinite(th0)):
+            raise ValueError(f"each start must be 4 finite numbers (omega, b, z_plus, z_minus), got {st!r}")
+        th, E, gn, it, status = K.newton(th0, prm, nodes, weights, tol, max_iter, B_CAP, max_step)
+        total_it += int(it)
+        if status in (0, 2):
+            ok = True
+        else:
+            failures.append(f"start {tuple(round(float(v), 4) for v in st)}: {K.STATUS[int(status)]} "
+                            f"(|grad|/n {gn:.2e})")
+        if status == 0 and abs(th[1]) <= B_CAP and (best is None or E < best[1]):
+            best = (th, E, gn)
+    if not ok:
+        res.converged, res.iterations, res.residual = False, total_it, math.inf
+        res.message = "; ".join(failures)
+        if throw:
+            raise ConvergenceError(f"exact finite-n solver failed at t = {t}: {res.message}", res)
+        return res
+    res.iterations = total_it
+    res.info = {"energy_trivial": float(E_triv), "energy_informative": (float(best[1]) if best else math.nan),
+                "starts": len(starts), "failed_starts": len(failures)}
+    if best is not None and best[1] < E_triv - 1e-12 * abs(E_triv) and abs(best[0][0]) > 1e-7:
+        th, E, gn = best
+        _, _, y = K.evaluate(th, prm, nodes, weights, False)
+        _fill(res, th, y, npl, nmi)
+        res.energy, res.residual, res.branch = float(E), float(gn), "informative"
+    else:
+        res.c, res.m, res.a_plus, res.a_minus = (float(v) for v in y_triv)
+        res.omega, res.b, res.z_plus, res.z_minus, res.sqrt_r = 0.0, sgn * math.inf, 0.0, 0.0, 0.0
+        res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
+        res.energy, res.residual, res.branch = float(E_triv), 0.0, "trivial"
+    res.message = f"{res.branch} branch" + (f"; {len(failures)} start(s) failed" if failures else "")
+    check_finite("exact finite-n overlaps", [res.c, res.m, res.a_plus, res.a_minus, res.energy, res.sqrt_q])
+    res.value = res.as_dict()
+    return res
+
+
+def _population(problem, t, base):
+    """n = inf: the population closed forms (PAPER §3.1 phase 1, §3.3 phase 2)."""
+    from flowphase.numerics.learned import learned_parameters
+
+    lp = learned_parameters(problem, t, theory="paper")
+    res = ExactParameters(converged=True, iterations=0, residual=0.0, message="population limit (n = inf)",
+                          n_plus=0, n_minus=0, **base)
+    res.c, res.m = lp.c, lp.m
+    res.a_plus = res.a_minus = res.z_plus = res.z_minus = 0.0
+    res.omega = math.nan if lp.omega is None else lp.omega
+    res.b = math.nan if lp.b is None else lp.b
+    res.sqrt_r, res.sqrt_q = abs(res.omega), lp.sqrt_q
+    res.branch = "population"
+    res.value = res.as_dict()
+    return res
+
+
+@dataclass
+class ExactJump:
+    """A first-order jump of the global minimum between ``t_lo`` and ``t_hi`` (refined ``t_star``)."""
+
+    t_lo: float
+    t_hi: float
+    t_star: float
+    omega_before: float
+    omega_after: float
+    size: float
+    branch_before: str
+    branch_after: str
+
+
+@dataclass
+class ExactCurve:
+    """Arrays of :class:`ExactParameters` fields along ``t`` (see :data:`FIELDS`) plus the jumps."""
+
+    t: np.ndarray
+    d: float
+    n_plus: int
+    n_minus: int
+    tau: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    B: np.ndarray
+    c: np.ndarray
+    m: np.ndarray
+    a_plus: np.ndarray
+    a_minus: np.ndarray
+    omega: np.ndarray
+    b: np.ndarray
+    z_plus: np.ndarray
+    z_minus: np.ndarray
+    sqrt_r: np.ndarray
+    sqrt_q: np.ndarray
+    energy: np.ndarray
+    residual: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    branch: List[str]
+    jumps: List[ExactJump] = field(default_factory=list)
+    results: List[ExactParameters] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("t",) + FIELDS + ("converged", "iterations")}
+        out.update(d=self.d, n_plus=self.n_plus, n_minus=self.n_minus, branch=list(self.branch),
+                   jumps=[vars(j).copy() for j in self.jumps])
+        return out
+
+
+def _outer(r: ExactParameters):
+    return (r.omega, r.b, r.z_plus, r.z_minus) if r.branch == "informative" else None
+
+
+def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refine_jumps: bool = True,
+                rule=None, tol: float = 1e-10, check_every: int = 10, throw: bool = True) -> ExactCurve:
+    """Exact finite-n learned parameters at many times (any order), by continuation in t, with jumps.
+
+    Each time is solved from the previous informative minimiser (warm start); the multi-start search of
+    :func:`solve_exact` is run as well where the continuation ends off the informative branch and at every
+    ``check_every``-th time (a lower minimum found there replaces the continuation); where the
+    global minimum switches branch between consecutive times an :class:`ExactJump` is recorded and
+    (``refine_jumps``) located by bisection on the energy difference of the two branches.
+    """
+    ts = np.atleast_1d(np.asarray(ts, dtype=float))
+    if ts.ndim != 1 or ts.size == 0:
+        raise ValueError("ts must be a non-empty 1-d array of times")
+    problem.schedule.check_t(ts)
+    d, npl, nmi = _check(problem, d, n_plus)
+    coeffs = _curve_coefficients(problem, ts, d)
+    order = np.argsort(ts, kind="stable")
+    results: List[Optional[ExactParameters]] = [None] * ts.size
+    prev = None
+    for j, k in enumerate(order):
+        if prev is None or npl is None:
+            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw)
+        else:
+            # warm start from the previous informative minimiser; the default (multi-start) search is
+            # added when the continuation loses the informative branch and every `check_every` times
+            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, starts=[prev], rule=rule, tol=tol,
+                          throw=False)
+            if (not r.converged or r.branch != "informative" or j % check_every == 0) and \
+                    math.isfinite(r.B):
+                alt = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw)
+                if not r.converged or alt.energy < r.energy - 1e-12 * abs(r.energy):
+                    r = alt
+            if not r.converged and throw:
+                raise ConvergenceError(f"exact finite-n solver failed at t = {ts[k]}: {r.message}", r)
+        if r.branch == "informative":
+            prev = _outer(r)
+        elif r.branch == "saturated":
+            prev = None
+        results[k] = r
+    jumps = []
+    srt = [results[k] for k in order]
+    for a, b_ in zip(srt[:-1], srt[1:]):
+        if a.branch != b_.branch and {a.branch, b_.branch} == {"trivial", "informative"}:
+            t_star = (_refine(problem, a, b_, d, npl, rule, tol) if refine_jumps else 0.5 * (a.t + b_.t))
+            jumps.append(ExactJump(t_lo=a.t, t_hi=b_.t, t_star=t_star, omega_before=a.omega, omega_after=b_.omega,
+                                   size=b_.omega - a.omega, branch_before=a.branch, branch_after=b_.branch))
+    arr = {f: np.array([getattr(r, f) for r in results], dtype=float) for f in FIELDS}
+    return ExactCurve(t=ts.copy(), d=d, n_plus=(npl or 0), n_minus=(nmi or 0),
+                      converged=np.array([r.converged for r in results], dtype=bool),
+                      iterations=np.array([r.iterations for r in results], dtype=np.int64),
+                      branch=[r.branch for r in results], jumps=jumps, results=list(results), **arr)
+
+
+def _curve_coefficients(problem, ts, d):
+    """``time_coefficients`` for every t, vectorised over the schedule (same values)."""
+    pr = problem if problem.d == d else problem.replace(d=d)
+    tau = np.atleast_1d(np.asarray(pr.tau(ts), dtype=float))
+    it = pr.interpolant
+    if math.isinf(d):
+        out = []
+        for t, ta in zip(ts, tau):
+            if pr.dilated_schedule and t <= 1.0:
+                out.append((float(ta), float(it.alpha(0.0)), 0.0, float(it.dbeta(0.0)) * pr.kappa * float(t)))
+            else:
+                a, b = float(it.alpha(ta)), float(it.beta(ta))
+                out.append((float(ta), a, b, math.inf if b > 0.0 else 0.0))
+        return out
+    al = np.atleast_1d(np.asarray(it.alpha(tau), dtype=float))
+    be = np.atleast_1d(np.asarray(it.beta(tau), dtype=float))
+    return [(float(ta), float(a), float(b), float(b) * math.sqrt(d)) for ta, a, b in zip(tau, al, be)]
+
+
+def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40) -> float:
+    """Bisection in t on E_informative - E_trivial between two times on different branches."""
+    inf_side = a if a.branch == "informative" else b_
+    start = _outer(inf_side)
+    lo, hi = a.t, b_.t
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        r = solve_exact(problem, mid, d, npl, starts=[start], rule=rule, tol=tol, throw=False)
+        informative = r.branch == "informative"
+        if informative:
+            start = _outer(r)
+        if informative == (a.branch == "informative"):
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-9:
+            break
+    return 0.5 * (lo + hi)

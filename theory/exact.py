@@ -1,0 +1,200 @@
+"""Exact finite-n theory (d -> inf at fixed n, fresh noise): one potential for both phases (EXACT_FINITE_N §2-4).
+
+Nothing here is typed in as a result: the per-point loss is **built** from the inner-product table of
+the vectors involved (EXACT_FINITE_N §2), summed over the two label classes with their realised counts
+``n_plus, n_minus``, and then differentiated and solved by sympy.  :mod:`flowphase.numerics._codegen`
+turns the expressions into the numba kernels of ``numerics/_generated_exact.py``.
+
+Coordinates (EXACT_FINITE_N §2-3, class-symmetric)
+-------------------------------------------------
+``w = sqrt(d) (omega e0 + sum_nu z_{s_nu} e_nu) + w_perp``, ``u = sqrt(d) (m e0 + sum_nu a_{s_nu} e_nu)
++ u_perp`` with ``e0 = mu/sqrt(d)``, ``e_nu = eta^nu/sqrt(d)``; so ``omega = w.mu/d``, ``z_pm = w.eta^nu/d``
+(nu in class +-), ``m = u.mu/d``, ``a_pm = u.eta^nu/d``, and
+
+* ``r = |w|^2/d = omega^2 + n_plus z_plus^2 + n_minus z_minus^2`` (w_perp = 0 at the minimum),
+* ``q = |u|^2/d = m^2 + n_plus a_plus^2 + n_minus a_minus^2``,
+* ``v = u.w/d = m omega + n_plus a_plus z_plus + n_minus a_minus z_minus``.
+
+The preactivation of a point of class k = +-1 is ``alpha sqrt(r) g + B (k omega + sigma z_k) + b`` with
+``g ~ N(0, 1)`` fresh and ``B = beta sqrt(d)``; its tanh has the class moments ``M_k = E phi``,
+``Q_k = E phi^2``, ``P_k = E phi' = 1 - Q_k``.
+
+Per-point loss (EXACT_FINITE_N §2)
+---------------------------------
+``f(x) - x1 = c alpha x0 + (c beta - 1) x1 + u phi`` and, with the table of leading-order inner
+products per d (``|x0|^2 -> 1``, ``|x1|^2 -> 1 + sigma^2``, ``E x0.x1 = 0``, ``u.x1 -> k m + sigma a_k``,
+``|u|^2 -> q``) and Stein's lemma ``E[phi x0] = alpha (w/sqrt d) E phi'`` for the one term where the fresh
+noise meets the activation, ``E |f - x1|^2 / d =
+c^2 alpha^2 + (c beta - 1)^2 (1 + sigma^2) + q Q_k + 2 (c beta - 1)(k m + sigma a_k) M_k + 2 c alpha^2 v P_k / sqrt(d)``.
+The Stein term is O(d^-1/2) but c is itself O(d^-1/2) in phase 1 (beta = kappa t / sqrt d): it fixes c at
+leading order when the theory is evaluated at finite d (symbol ``inv_sqrt_d``; 0 at d = inf).
+
+Elimination
+-----------
+``L/d`` is a quadratic form in ``y = (c, m, a_plus, a_minus)`` for fixed ``(omega, b, z_plus, z_minus)``:
+``L/d = y^T H y - 2 g^T y + L0``.  :func:`quadratic_form` returns ``H, g, L0`` (symbolic); the effective
+potential is ``E = L0 - g^T H^-1 g`` (one 4x4 linear solve, done numerically), and by the envelope theorem
+its gradient is the explicit partial derivative of ``L/d`` at ``y* = H^-1 g`` (:func:`loss_partials`),
+chained through the class moments.
+
+Limits (EXACT_FINITE_N §4), checked symbolically in :func:`limit_residuals`
+-----------------------------------------------------------------------
+1. d = inf in phase 1 (``beta = 0``, ``inv_sqrt_d = 0``): ``c = 0``.
+2. Saturated tanh (``M_k = k``, ``Q_k = 1``, ``inv_sqrt_d = 0``): the fresh-noise ridge closed forms of
+   PAPER §3.4 (``c = beta A/(beta^2 A + alpha^2 (n + lam_u))``, ``m = n (1 - c beta)/(n + lam_u)``,
+   ``a_pm = +-sigma (1 - c beta)/(n + lam_u)``).
+3. ``z = 0``, ``a_pm = +-q_eta``, ``n_pm = n p, n (1-p)``: the PAPER §3.2 potential
+   ``-n (n + sigma^2) M_s^2/(lam_u + n M_2) + lam_w omega^2`` (+ the constant ``n (1 + sigma^2)``).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Dict
+
+import sympy as sp
+
+__all__ = ["SYMBOLS", "point_loss", "total_loss", "quadratic_form", "loss_partials", "eliminated_potential",
+           "limit_residuals", "trivial_energy"]
+
+# ----------------------------------------------------------------------------- symbols
+alpha, beta, inv_sqrt_d = sp.symbols("alpha beta inv_sqrt_d", nonnegative=True)
+sigma, n_plus, n_minus, lam_u, lam_w = sp.symbols("sigma n_plus n_minus lam_u lam_w", positive=True)
+c, m, a_plus, a_minus = sp.symbols("c m a_plus a_minus", real=True)
+omega, z_plus, z_minus = sp.symbols("omega z_plus z_minus", real=True)
+M_plus, M_minus, Q_plus, Q_minus = sp.symbols("M_plus M_minus Q_plus Q_minus", real=True)
+kappa_lbl, phi = sp.symbols("k phi", real=True)   # class label +-1 and the activation (placeholder)
+
+SYMBOLS = {str(s): s for s in (alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, c, m, a_plus, a_minus,
+                               omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus)}
+INNER = (c, m, a_plus, a_minus)
+OUTER_EXPLICIT = (omega, z_plus, z_minus)
+MOMENTS = (M_plus, M_minus, Q_plus, Q_minus)
+
+
+def _overlaps():
+    """r, q, v of EXACT_FINITE_N §3 in the class-symmetric coordinates."""
+    r = omega ** 2 + n_plus * z_plus ** 2 + n_minus * z_minus ** 2
+    q = m ** 2 + n_plus * a_plus ** 2 + n_minus * a_minus ** 2
+    v = m * omega + n_plus * a_plus * z_plus + n_minus * a_minus * z_minus
+    return r, q, v
+
+
+def point_loss(label: int) -> sp.Expr:
+    """``E_x0 |f(x^nu) - x1^nu|^2 / d`` for a point of class ``label`` (EXACT_FINITE_N §2), built from the table.
+
+    The residual is ``c alpha X0 + (c beta - 1) X1 + phi U``; its squared norm is expanded over the pairs of
+    directions and each pair is replaced by its leading-order inner product per d, the activation powers
+    ``phi -> M_k``, ``phi^2 -> Q_k``, and the one noise-activation pair by Stein's lemma.
+    """
+    if label not in (1, -1):
+        raise ValueError(f"label must be +1 or -1, got {label!r}")
+    r, q, v = _overlaps()
+    a_k = a_plus if label == 1 else a_minus
+    M_k = M_plus if label == 1 else M_minus
+    Q_k = Q_plus if label == 1 else Q_minus
+    X0, X1, U = sp.symbols("X0 X1 U", commutative=False)
+    coef = {X0: c * alpha, X1: c * beta - 1, U: phi}
+    # E over x0 of the inner product per d of each pair, as a polynomial in phi (then E phi^j replaced)
+    table = {
+        (X0, X0): sp.Integer(1),
+        (X1, X1): 1 + sigma ** 2,
+        (X0, X1): sp.Integer(0),
+        (U, U): q,
+        (U, X1): label * m + sigma * a_k,
+        # Stein: E[phi u.x0]/d = alpha (u.w/d) E[phi'] / sqrt(d); the phi of the coefficient is consumed here
+        (X0, U): alpha * v * (1 - Q_k) * inv_sqrt_d / phi,
+    }
+    total = sp.Integer(0)
+    keys = list(coef)
+    for i, ki in enumerate(keys):
+        for kj in keys[i:]:
+            pair = (ki, kj) if (ki, kj) in table else (kj, ki)
+            mult = 1 if ki == kj else 2
+            total += mult * coef[ki] * coef[kj] * table[pair]
+    total = sp.expand(total)
+    # E phi^2 -> Q_k, E phi -> M_k (after the Stein term consumed its phi)
+    total = total.subs(phi ** 2, Q_k).subs(phi, M_k)
+    return sp.expand(total)
+
+
+@functools.lru_cache(maxsize=None)
+def total_loss() -> sp.Expr:
+    """``L/d`` summed over the realised classes plus the ridge penalties (EXACT_FINITE_N §2)."""
+    r, q, _ = _overlaps()
+    return sp.expand(n_plus * point_loss(1) + n_minus * point_loss(-1) + lam_u * q + lam_w * r)
+
+
+@functools.lru_cache(maxsize=None)
+def quadratic_form():
+    """``(H, g, L0)`` with ``L/d = y^T H y - 2 g^T y + L0`` in ``y = (c, m, a_plus, a_minus)``."""
+    L = total_loss()
+    y = sp.Matrix(INNER)
+    H = sp.Matrix(4, 4, lambda i, j: sp.expand(sp.diff(L, INNER[i], INNER[j]) / 2))
+    zero = {s: 0 for s in INNER}
+    g = sp.Matrix([sp.expand(-sp.diff(L, s).subs(zero) / 2) for s in INNER])
+    L0 = sp.expand(L.subs(zero))
+    # the form is exact: L - (y^T H y - 2 g^T y + L0) == 0
+    assert sp.expand(L - ((y.T * H * y)[0] - 2 * (g.T * y)[0] + L0)) == 0
+    return H, g, L0
+
+
+@functools.lru_cache(maxsize=None)
+def loss_partials() -> Dict[str, sp.Expr]:
+    """Explicit partial derivatives of ``L/d`` in the moments and in (omega, z_plus, z_minus) at fixed y.
+
+    With ``y* = H^-1 g`` these are the gradient of the effective potential (envelope theorem); the
+    chain rule through ``M_k(mean_k, std)``, ``Q_k(mean_k, std)`` is applied numerically.
+    """
+    L = total_loss()
+    out = {f"dL_d{s}": sp.expand(sp.diff(L, s)) for s in MOMENTS + OUTER_EXPLICIT}
+    return out
+
+
+def eliminated_potential(H, g, L0) -> sp.Expr:
+    """``L0 - g^T H^-1 g`` (symbolic; only used for the limit checks, the kernels solve numerically)."""
+    return L0 - (g.T * H.LUsolve(g))[0]
+
+
+def trivial_energy() -> sp.Expr:
+    """Energy of the trivial asymptote omega = z = 0, b -> inf (every phi = 1) at d = inf in phase 1.
+
+    ``n (1 + sigma^2) - ((n_plus - n_minus)^2 + sigma^2 n) / (lam_u + n)``: the class-resolved
+    memorisation ``a_pm`` recovers the whole noise term sigma^2 n, where the paper's ansatz keeps only
+    ``sigma^2 n (2p-1)^2``.
+    """
+    H, g, L0 = quadratic_form()
+    sub = {M_plus: 1, M_minus: 1, Q_plus: 1, Q_minus: 1, beta: 0, inv_sqrt_d: 0, omega: 0, z_plus: 0, z_minus: 0}
+    return sp.factor(sp.cancel(eliminated_potential(H.subs(sub), g.subs(sub), L0.subs(sub))))
+
+
+def limit_residuals() -> Dict[str, sp.Expr]:
+    """Residuals of the three limits of EXACT_FINITE_N §4 (each simplifies to 0)."""
+    H, g, L0 = quadratic_form()
+    n = n_plus + n_minus
+    out = {}
+    # 1. d = inf, phase 1: beta = 0, inv_sqrt_d = 0  ->  c* = 0
+    s1 = {beta: 0, inv_sqrt_d: 0}
+    y1 = H.subs(s1).LUsolve(g.subs(s1))
+    out["phase1_c"] = sp.cancel(y1[0])
+    # 2. saturated tanh -> the fresh-noise ridge closed forms (PAPER §3.4): the ridge vector solves H y = g
+    #    (H is positive definite, so it is the unique minimiser); each equation's residual cancels to 0
+    s2 = {M_plus: 1, M_minus: -1, Q_plus: 1, Q_minus: 1, inv_sqrt_d: 0}
+    A = lam_u + sigma ** 2 * (n + lam_u - 1)
+    c_ridge = beta * A / (beta ** 2 * A + alpha ** 2 * (n + lam_u))
+    shrink = (1 - c_ridge * beta) / (n + lam_u)
+    y_ridge = sp.Matrix([c_ridge, n * shrink, sigma * shrink, -sigma * shrink])
+    res2 = H.subs(s2) * y_ridge - g.subs(s2)
+    for name, k in (("ridge_c", 0), ("ridge_m", 1), ("ridge_a_plus", 2), ("ridge_a_minus", 3)):
+        out[name] = sp.cancel(res2[k])
+    # 3. the paper's restricted ansatz: z = 0, a_pm = +-q_eta, population class fractions
+    p_, nn, q_eta = sp.symbols("p n q_eta", positive=True)
+    L = total_loss()
+    s3 = {beta: 0, inv_sqrt_d: 0, c: 0, z_plus: 0, z_minus: 0, a_plus: q_eta, a_minus: -q_eta}
+    Lr = sp.expand(L.subs(s3).subs({n_plus: p_ * nn, n_minus: (1 - p_) * nn}))
+    sol = sp.solve([sp.diff(Lr, m), sp.diff(Lr, q_eta)], [m, q_eta], dict=True)[0]
+    E_restricted = sp.cancel(Lr.subs(sol))
+    M_s = p_ * M_plus - (1 - p_) * M_minus
+    M_2 = p_ * Q_plus + (1 - p_) * Q_minus
+    E_paper = -nn * (nn + sigma ** 2) * M_s ** 2 / (lam_u + nn * M_2) + lam_w * omega ** 2
+    out["paper_potential"] = sp.cancel(E_restricted - E_paper - nn * (1 + sigma ** 2))
+    return out
