@@ -226,19 +226,21 @@ def check_problem(**params) -> None:
         problem.schedule.check_t(params["t"])
 
 
-def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise) -> dict:
-    """Learned parameters (c, m, omega, b, sqrt(q)) at time t (PAPER §3.1-§3.4).
+def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, theory="auto") -> dict:
+    """Learned parameters (c, m, omega, b, sqrt(q), and the exact theory's z, a, sqrt(r)) at time t.
 
-    Thin adapter around ``flowphase.numerics.learned.learned_parameters(problem, t)``; ``omega``
-    and ``b`` are None in phase 2 (flat directions).
+    Thin adapter around ``flowphase.numerics.learned.learned_parameters(problem, t, theory)``
+    (``theory='auto'``: the exact finite-n theory of EXACT_FINITE_N where defined, evaluated at the
+    problem's d; else the paper's, PAPER §3.1-§3.4); ``omega`` and ``b`` are None where flat.
     """
     from flowphase.numerics.learned import learned_parameters
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
-    r = learned_parameters(problem, t)
+    r = learned_parameters(problem, t, None if theory == "auto" else theory)
     out = {"phase": int(problem.phase(t)), "c": _scalar(r.c), "m": _scalar(r.m),
            "omega": _scalar(r.omega), "b": _scalar(r.b), "sqrt_q": _scalar(r.sqrt_q)}
-    for extra in ("q_eta", "q_xi", "branch", "converged", "iterations"):  # solver diagnostics
+    for extra in ("theory", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "q_eta", "q_xi", "branch",
+                  "converged", "iterations"):  # exact-theory overlaps and solver diagnostics
         if hasattr(r, extra):
             out[extra] = _scalar(getattr(r, extra))
     return out
@@ -366,7 +368,11 @@ _SIM_PARAMS = {
 _HERE = __name__
 
 for _task in (
-    Task("theory.overlaps", f"{_HERE}:theory_overlaps", {"t": _T, **_PROBLEM_PARAMS},
+    Task("theory.overlaps", f"{_HERE}:theory_overlaps",
+         {"t": _T, **_PROBLEM_PARAMS,
+          "theory": Param("choice", "auto", choices=("auto", "exact", "paper"),
+                          doc="finite-n theory: exact (EXACT_FINITE_N), paper (PAPER §3.2) or auto (exact where "
+                              "defined)")},
          requires=("flowphase.numerics.learned",), check=f"{_HERE}:check_problem",
          doc="learned overlaps c, m, omega, b, sqrt_q at time t (PAPER §3.1-3.4)"),
     Task("theory.generated", f"{_HERE}:theory_generated",

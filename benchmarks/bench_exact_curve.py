@@ -1,0 +1,58 @@
+"""Benchmark: the exact finite-n curve (EXACT_FINITE_N, 4 outer variables) vs today's phase-1 solver (paper's ansatz).
+
+Same run, same problem (n = 128, fresh noise, 200 times over [0, 2]): ``learned_curve(..., theory='exact')``
+against ``learned_curve(..., theory='paper')`` (projected Newton on the 2-variable PAPER §3.2 potential plus
+the phase-2 closed forms).  Target (issue 10): exact within 2x of the paper's solver.  Also the exact curve
+evaluated at a finite d (every time is a 4-variable minimisation there, no closed-form phase 2).
+
+Usage::
+
+    python benchmarks/bench_exact_curve.py [--n-times 200] [--repeats 7] [--lam 2]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+
+def _best(f, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t0)
+    return min(times), float(np.median(times)), out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-times", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--lam", type=float, default=2.0)
+    ns = ap.parse_args(argv)
+    from flowphase.numerics.learned import learned_curve
+    from flowphase.theory.problem import Problem
+
+    pr = Problem.dilated(n=128, lam_u=ns.lam, lam_w=ns.lam)
+    ts = np.linspace(0.0, 2.0, ns.n_times)
+    learned_curve(pr, ts[:5], "exact"), learned_curve(pr, ts[:5], "paper"), learned_curve(pr, ts[:5], "exact",
+                                                                                           d=1000.0)  # compile
+    rows = []
+    for name, f in (("paper (PAPER §3.2 ansatz, d = inf)", lambda: learned_curve(pr, ts, "paper")),
+                    ("exact (EXACT_FINITE_N, d = inf)", lambda: learned_curve(pr, ts, "exact")),
+                    ("exact evaluated at d = 1000", lambda: learned_curve(pr, ts, "exact", d=1000.0))):
+        best, med, cur = _best(f, ns.repeats)
+        rows.append((name, best, med, cur))
+    base = rows[0][1]
+    print(f"problem: n = 128, lam_u = lam_w = {ns.lam}, kappa = 2, p = 0.8, fresh noise; {ns.n_times} times on [0, 2]")
+    for name, best, med, cur in rows:
+        print(f"{name:40s} best {best * 1e3:8.1f} ms  median {med * 1e3:8.1f} ms  ratio to paper {best / base:5.2f}x  "
+              f"(all converged: {bool(np.all(cur.converged))}, jumps {len(cur.jumps)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
