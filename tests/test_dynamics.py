@@ -318,7 +318,7 @@ def test_stationary_points_are_the_theory_issue_learned_parameters(t):
     from flowphase.numerics.learned import learned_parameters
 
     problem = Problem.dilated(n=128, lam_u=2.0, lam_w=2.0)
-    ref = learned_parameters(problem, t).value
+    ref = learned_parameters(problem, t, "paper").value     # these ODEs live in the paper's coordinates
     y0 = dict(D.initial_overlaps("small", problem, t), omega=0.05)
     st = D.stationary_point(problem, t, y0=y0, tol=1e-10, n_quad=NQ).value
     keys = ("c", "m", "q_eta", "omega", "b") if t <= 1 else ("c", "m", "q_eta")

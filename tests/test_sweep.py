@@ -382,7 +382,20 @@ def test_issue_form_theory_overlaps(tmp_path):
             assert float(r["c"]) == pytest.approx(c, rel=1e-9)
             assert float(r["m"]) == pytest.approx(m, rel=1e-9)
             assert r["omega"] == "" and r["b"] == ""  # flat directions
-        else:  # phase 1: m = n M_s / (lam_u + n M_2) at the solver's (omega, b) (PAPER §3.2)
+        else:  # phase 1: the exact finite-n theory (default), EXACT_FINITE_N
+            from flowphase.numerics.exact import solve_exact
+            from flowphase.theory.problem import Problem
+
+            ref = solve_exact(Problem.dilated(n=n, p=p), t)
+            assert r["theory"] == "auto" and r["theory_used"] == "exact"
+            for q in ("c", "m", "omega", "b", "z_plus", "a_minus"):
+                assert float(r[q]) == pytest.approx(getattr(ref, q), rel=1e-9, abs=1e-14), q
+    # the paper's ansatz on request: phase 1 m = n M_s / (lam_u + n M_2) at the solver's (omega, b) (PAPER §3.2)
+    rep = sw.run_sweep(sw.parse_spec(text + '[fixed]\ntheory = "paper"\n'), tmp_path / "paper",
+                       progress=False)
+    for r in read_table(rep.table):
+        t, n, p = float(r["t"]), int(r["n"]), float(r["p"])
+        if t < 1.0:
             om, b = float(r["omega"]), float(r["b"])
             ms = m2 = 0.0
             for s_, ps in ((1.0, p), (-1.0, 1.0 - p)):
@@ -395,7 +408,7 @@ def test_issue_form_theory_overlaps(tmp_path):
 
 def test_theory_overlaps_reference_row(tmp_path):
     """PAPER §3.2 table, (n, lam_u, lam_w) = (128, 50, 1): t = 0.5 -> omega 1.400, b 1.065, m 0.617."""
-    text = ('task = "theory.overlaps"\n[fixed]\nn = 128\nlam_u = 50.0\nlam_w = 1.0\n'
+    text = ('task = "theory.overlaps"\n[fixed]\nn = 128\nlam_u = 50.0\nlam_w = 1.0\ntheory = "paper"\n'
             '[[points]]\nt = 0.5\n[[points]]\nt = 1.0\n')
     rows = read_table(sw.run_sweep(sw.parse_spec(text), tmp_path / "o", progress=False).table)
     got = {r["t"]: (float(r["omega"]), float(r["b"]), float(r["m"])) for r in rows}
@@ -409,7 +422,8 @@ def test_simulation_and_compare_tasks_agree(tmp_path):
     common = 'd = 100\nn = 16\nepochs = 30\nbackend = "numpy"\nt = 1.5\n'
     sim = sw.run_sweep(sw.parse_spec(f'task = "simulation"\n[grid]\nseed = [5, 6]\n[fixed]\n{common}'),
                        tmp_path / "sim", progress=False)
-    cmp_ = sw.run_sweep(sw.parse_spec(f'task = "compare"\nseed = 5\n[fixed]\nn_seeds = 2\n{common}'),
+    cmp_ = sw.run_sweep(sw.parse_spec(f'task = "compare"\nseed = 5\n[fixed]\nn_seeds = 2\ntheory = "paper"\n'
+                                      f'{common}'),
                         tmp_path / "cmp", progress=False)
     assert (sim.done, cmp_.done) == (2, 1)
     sims = read_table(sim.table)

@@ -239,7 +239,8 @@ def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, theory="auto"
     r = learned_parameters(problem, t, None if theory == "auto" else theory)
     out = {"phase": int(problem.phase(t)), "c": _scalar(r.c), "m": _scalar(r.m),
            "omega": _scalar(r.omega), "b": _scalar(r.b), "sqrt_q": _scalar(r.sqrt_q)}
-    for extra in ("theory", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "q_eta", "q_xi", "branch",
+    out["theory_used"] = r.theory
+    for extra in ("z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "q_eta", "q_xi", "branch",
                   "converged", "iterations"):  # exact-theory overlaps and solver diagnostics
         if hasattr(r, extra):
             out[extra] = _scalar(getattr(r, extra))
@@ -313,7 +314,7 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
 
 
 def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, epochs, optimizer,
-                 lr, draws, labels, init, backend, theory_d) -> dict:
+                 lr, draws, labels, init, backend, theory_d, theory="auto") -> dict:
     """Theory vs simulation at one time t over seeds ``seed .. seed + n_seeds - 1`` (PAPER §3.9).
 
     Adapter around ``flowphase.validation.compare.compare``; returns, for each overlap q in
@@ -324,7 +325,8 @@ def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, e
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
     table = compare(problem, seeds=list(range(seed, seed + n_seeds)), ts=[t], epochs=epochs,
-                    theory_d=theory_d, optimizer=optimizer, lr=lr, draws=draws, labels=labels,
+                    theory_d=theory_d, theory=None if theory == "auto" else theory, optimizer=optimizer, lr=lr,
+                    draws=draws, labels=labels,
                     init=init, backend=backend, keep_params=False, progress=False)
     out = {}
     for r in table.rows:
@@ -408,7 +410,9 @@ for _task in (
           "n_seeds": Param("int", 4, 1, doc="seeds seed, seed+1, ... averaged"),
           "epochs": Param("int", 400, 1, doc="full-batch optimisation steps"),
           "theory_d": Param("choice", "finite", choices=("finite", "infinite"),
-                            doc="phase-2 theory at the actual tau(t) or at d = inf")},
+                            doc="theory evaluated at the simulated d (finite) or at d = inf"),
+          "theory": Param("choice", "auto", choices=("auto", "exact", "paper"),
+                          doc="finite-n theory (auto: exact where defined)")},
          requires=("flowphase.validation.compare",), check=f"{_HERE}:check_simulation",
          doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q"),
     Task("theory.weight_decay_to_lambda", f"{_HERE}:weight_decay_lambda",
