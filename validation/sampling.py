@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional
 
 import numpy as np
 
 from flowphase.numerics.results import check_finite
+from flowphase.numerics.velocity import interval_velocity_coefficients  # noqa: F401  (public here too)
 from flowphase.theory.problem import Problem
 
 __all__ = ["GenerationResult", "interval_velocity_coefficients", "generated_statistics", "generate",
@@ -31,39 +32,6 @@ __all__ = ["GenerationResult", "interval_velocity_coefficients", "generated_stat
 
 METHODS = ("euler", "heun")
 _GEN_STREAM = 0x6E4
-
-
-def interval_velocity_coefficients(problem: Problem, ts: Sequence[float]):
-    """Velocity coefficients on the grid, with the speed of each interval (PAPER §2.4).
-
-    Returns
-    -------
-    (ax, af, ax2, af2, dt) : arrays of length T-1
-        ``b(x) = a_x x + a_f f(x)`` with ``a_x = alpha'/alpha``, ``a_f = beta' - alpha' beta/alpha``
-        (derivatives in t through ``tau' = (tau(t_{k+1}) - tau(t_k))/dt``), evaluated at the left
-        end ``t_k`` (ax, af) and at the right end ``t_{k+1}`` (ax2, af2) of each step.
-    """
-    ts = np.asarray(ts, dtype=float)
-    if ts.ndim != 1 or ts.size < 2:
-        raise ValueError("ts must hold at least two grid times")
-    if np.any(np.diff(ts) <= 0):
-        raise ValueError("ts must be strictly increasing")
-    problem.schedule.check_t(ts)
-    tau = np.asarray(problem.tau(ts), dtype=float)
-    dt = np.diff(ts)
-    speed = np.diff(tau) / dt
-    it = problem.interpolant
-
-    def coef(tau_k, sp):
-        a, b = np.asarray(it.alpha(tau_k), float), np.asarray(it.beta(tau_k), float)
-        da, db = np.asarray(it.dalpha(tau_k), float) * sp, np.asarray(it.dbeta(tau_k), float) * sp
-        if np.any(a <= 0):
-            raise ValueError("the grid reaches alpha = 0 (tau = 1): the velocity is singular there")
-        return da / a, db - da * b / a
-
-    ax, af = coef(tau[:-1], speed)
-    ax2, af2 = coef(tau[1:], speed)
-    return ax, af, ax2, af2, dt
 
 
 def generated_statistics(X) -> Dict[str, float]:

@@ -78,6 +78,9 @@ TOLERANCES = {
     "generated_variance": Tolerance(k=4.0, abs_floor=1e-2, exponent=-1.0, reference="PAPER §3.5 (Theta(1/n))"),
     # Bayes-velocity generation vs the n = inf closed forms at the stopping point (Heun)
     "bayes_generated": Tolerance(k=4.0, abs_floor=3e-3, reference="PAPER §3.5 at n = inf, tau_end"),
+    # generated distribution of a reduced field (EXACT_FINITE_N §5): 3-D flow quadrature vs d-dim samples of the
+    # same field (exact reduction; the floor is the quadrature accuracy)
+    "exact_flow_vs_samples": Tolerance(k=4.0, abs_floor=1e-6, reference="EXACT_FINITE_N §5, Monte Carlo stderr"),
     # learning dynamics (issue 7): max |theory - finite-d GD| over a whole run, d = 1000-2000
     "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08, exponent=-0.5,
                                reference="gradient-flow overlap ODE vs finite-d GD (O(eta) and O(1/sqrt(d)))"),
