@@ -66,10 +66,10 @@ def test_bad_input_raises_clearly():
     f = paper_field(pr, ts)
     with pytest.raises(ValueError, match="method"):
         generated_flow(f, pr, "rk45")
-    with pytest.raises(ValueError, match="finite dimension"):
-        generated_flow(f, Problem.dilated(n=8), "euler")
     with pytest.raises(ValueError, match="solved at d"):
         generated_flow(f, pr, "euler", d=4000)
+    with pytest.raises(ValueError, match="solved at d"):          # d = inf (evaluated at 1e12) of a d = 1000 curve
+        generated_flow(f, Problem.dilated(n=8), "euler")
     with pytest.raises(ValueError, match="no attribute 'z_plus'"):
         generated_flow(type("C", (), {k: getattr(f, k) for k in ("t", "c", "m", "a_plus", "a_minus", "omega", "b",
                                                                   "converged", "n_plus", "n_minus")})(), pr)
@@ -206,7 +206,13 @@ def test_paper_field_reduces_to_the_closed_forms_as_d_grows(method):
         r = phase_two_ridge(tau, n, 1.0, lam, "fresh")
         dev.append([abs(g.mean_overlap - n * tau / (n + lam)), abs(g.q_plus - tau / (n + lam)),
                     abs(g.q_minus + tau / (n + lam)), abs(g.variance - r["D"] / r["B"]), abs(g.p_hat - ref_p)])
+    pr = Problem.dilated(n=n)                                   # d = inf: evaluated at d = 1e12
+    g = generated_flow(paper_field(pr, ts), pr, method)
+    assert g.d == math.inf and g.tau_end == pytest.approx(0.975, abs=1e-12)
+    r = phase_two_ridge(0.975, n, 1.0, lam, "fresh")
+    dev.append([abs(g.mean_overlap - n * 0.975 / (n + lam)), abs(g.q_plus - 0.975 / (n + lam)),
+                abs(g.q_minus + 0.975 / (n + lam)), abs(g.variance - r["D"] / r["B"]), abs(g.p_hat - ref_p)])
     dev = np.array(dev)
-    assert np.all(dev[-1] < [1e-4, 1e-5, 1e-5, 1e-6, 5e-5]), dev
+    assert np.all(dev[-2:] < [1e-4, 1e-5, 1e-5, 1e-5, 5e-5]), dev
     slope = loglog_slope(ds[:2], dev[:2, 0])
     assert -0.6 < slope < -0.4, (slope, dev)

@@ -57,6 +57,8 @@ __all__ = ["GeneratedFlow", "generated_flow", "prepare_field", "flow_final", "rh
 METHODS = ("euler", "heun", "continuous")
 #: tanh(B_SAT) == 1 in float64 (the trivial branch's b = +-inf is clipped to it)
 B_SAT = 40.0
+#: d = inf is evaluated at this d: every finite-d correction of the flow is O(d^-1/2) = 1e-6 there (tests: slope -1/2)
+D_INF = 1e12
 #: panel breakpoints (distance from the separatrix) of the inner Gauss-Legendre rule
 _PANELS = (0.0, 0.002, 0.02, 0.2, 1.0, 3.0, math.inf)
 
@@ -114,7 +116,7 @@ def prepare_field(curve, d: float) -> _Field:
     """
     d = float(d)
     if not (math.isfinite(d) and d >= 2.0):
-        raise ValueError(f"the flow needs a finite dimension d >= 2 (evaluate d -> inf as a limit), got {d!r}")
+        raise ValueError(f"the reduced field needs a finite dimension d >= 2, got {d!r}")
     cd = float(getattr(curve, "d", math.inf))
     if math.isfinite(cd) and abs(cd - d) > 1e-9 * d:
         raise ValueError(f"the curve was solved at d = {cd:g} but the flow is evaluated at d = {d:g}")
@@ -297,6 +299,13 @@ class _Flow:
         return state[:N], state[N:2 * N], state[2 * N:]
 
 
+def _at_dimension(problem: Problem, d):
+    """``(problem at the flow's d, d used)``; d = inf is evaluated at :data:`D_INF`."""
+    d = float(problem.d if d is None else d)
+    d_eval = D_INF if math.isinf(d) else d
+    return (problem if d_eval == problem.d else problem.replace(d=d_eval)), d_eval
+
+
 def flow_final(curve, problem: Problem, y0, e_plus0=0.0, e_minus0=0.0, method: str = "euler", *,
                d: Optional[float] = None, n_fine: int = 4001, rtol: float = 1e-10, atol: float = 1e-10):
     """Final states of individual samples: ``(y, e_+, e_-, P)`` at the last grid time (module notes).
@@ -306,7 +315,8 @@ def flow_final(curve, problem: Problem, y0, e_plus0=0.0, e_minus0=0.0, method: s
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    fld = prepare_field(curve, problem.d if d is None else d)
+    problem, d_eval = _at_dimension(problem, d)
+    fld = prepare_field(curve, d_eval)
     fl = _Flow(fld, problem, method, n_fine, rtol, atol)
     y, ep, em = fl(y0, e_plus0, e_minus0)
     return y, ep, em, fl.P
@@ -425,7 +435,8 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
     method : {'euler', 'heun', 'continuous'}
         The sampler (module notes).
     d : float, optional
-        Dimension of the flow (default ``problem.d``; must be finite).
+        Dimension of the flow (default ``problem.d``); ``inf`` is evaluated at ``D_INF = 1e12`` (the flow's
+        finite-d corrections are O(d^-1/2)); a curve solved at finite d must be evaluated at that d.
     n_outer, n_gl, n_probe, n_bisect, y_max
         Gauss-Hermite nodes per e-direction, Gauss-Legendre nodes per panel, probes and bisections of the
         separatrix, half-width of the y(0) range.
@@ -445,7 +456,10 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
             raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     if not y_max > 3.0:
         raise ValueError(f"y_max must exceed 3, got {y_max!r}")
-    fld = prepare_field(curve, problem.d if d is None else d)
+    d_req = float(problem.d if d is None else d)
+    tau_of = problem.tau if d_req == problem.d else problem.replace(d=d_req).tau
+    problem, d_eval = _at_dimension(problem, d)
+    fld = prepare_field(curve, d_eval)
     flow = _Flow(fld, problem, method, n_fine, rtol, atol)
     if fld.coupled:
         g, wg = np.polynomial.hermite_e.hermegauss(int(n_outer))
@@ -485,8 +499,8 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
                         message="separatrix bracketed", p_hat=p_hat, mean_overlap=mean_overlap,
                         mean_plus=mean_plus, mean_minus=mean_minus, q_plus=q["plus"], q_minus=q["minus"],
                         variance=float(var), bulk_variance=float(P), second_moment=float(second), method=method,
-                        d=fld.d, t_end=t_end, tau_end=float(problem.tau(t_end)),
-                        info={"y0_star": star.tolist(), "outer_weights": wo.tolist(), "quadrature_mass": mass,
+                        d=d_req, t_end=t_end, tau_end=float(tau_of(t_end)),
+                        info={"d_evaluated": d_eval, "y0_star": star.tolist(), "outer_weights": wo.tolist(), "quadrature_mass": mass,
                               "p_hat_quadrature": float(m_plus / mass), "coupled": fld.coupled,
                               "n_plus": fld.n_plus, "n_minus": fld.n_minus,
                               "e_moments": {k: {"mean_s_e": v[0], "mean_e2": v[1], "var_s_e": v[2]}
