@@ -31,8 +31,9 @@ Trivial-branch nodes (omega = z = 0, b = +-inf) are rewritten as in :mod:`flowph
 Expectations over the Gaussian start (:func:`generated_flow`): a Gauss-Hermite product rule over
 ``(e_+(0), e_-(0))`` (a single node when z = 0 everywhere: then y does not see e and the e(0) variance is
 added in closed form) and, at each outer node, the separatrix ``y0*`` of the monotone map
-``y0 -> y_final`` by bisection (``p_hat = E_e Phi(-y0*)``, exact up to the 1e-13 bracket and the outer
-rule) and graded Gauss-Legendre panels on either side of ``y0*`` for the moments (the map has a
+``y0 -> y_final`` (``p_hat = E_e Phi(-y0*)``, exact up to the 1e-13 bracket and the outer rule): bisection
+through the boundary layer then Illinois regula falsi, or, for the continuous flow with y blind to e, the
+zero of y_final integrated backward to t_0 (one solve) and graded Gauss-Legendre panels on either side of ``y0*`` for the moments (the map has a
 boundary layer of width ~ 1/sqrt(d) at y0*).  Measured accuracy (tests): p_hat to < 1e-9 and the moments
 to < 1e-6 against rules with twice the nodes.
 """
@@ -278,6 +279,16 @@ class _Flow:
         self.rtol, self.atol = rtol, atol
         self.steps = 0
 
+    def backward_zero(self) -> float:
+        """y(t_0) of the trajectory with y = 0 at the last grid time (continuous flow, y blind to e)."""
+        state = np.zeros(3)
+        for t_eval, fine, curves in reversed(self.legs):
+            r = rk.solve(rhs_flow3, t_eval[::-1].copy(), state, fine, curves, rtol=self.rtol, atol=self.atol)
+            state = r.value[-1].copy()
+            self.steps += r.iterations
+        check_finite("separatrix", state)
+        return float(state[0])
+
     def __call__(self, y0, ep0, em0):
         y0 = np.asarray(y0, dtype=float).ravel()
         ep0 = np.broadcast_to(np.asarray(ep0, dtype=float), y0.shape).ravel()
@@ -323,7 +334,7 @@ def flow_final(curve, problem: Problem, y0, e_plus0=0.0, e_minus0=0.0, method: s
 
 
 # ----------------------------------------------------------------------------- expectations
-def _separatrix(flow, ep0, em0, L, n_probe, n_bisect):
+def _separatrix(flow, ep0, em0, L, n_probe, n_bisect, tol=1e-13):
     """Root ``y0*`` of ``y0 -> y_final`` per outer node (``-inf``/``+inf``: every sample in the +/- mode)."""
     K = ep0.size
     probes = np.linspace(-L, L, int(n_probe))
@@ -337,18 +348,36 @@ def _separatrix(flow, ep0, em0, L, n_probe, n_bisect):
     star[pos.all(axis=1)] = -np.inf
     star[~pos.any(axis=1)] = np.inf
     mixed = np.flatnonzero(pos.any(axis=1) & ~pos.all(axis=1))
-    if mixed.size:
+    width = 0.0
+    if mixed.size and flow.method == "continuous" and not flow.fld.coupled:
+        star[mixed] = flow.backward_zero()      # 1-D flow: integrate y_final = 0 back to t_0
+    elif mixed.size:
         j = np.argmax(pos[mixed], axis=1)
         lo, hi = probes[j - 1].copy(), probes[j].copy()
-        for _ in range(int(n_bisect)):
+        flo, fhi = yT[mixed, j - 1].copy(), yT[mixed, j].copy()
+        e_p, e_m = ep0[mixed], em0[mixed]
+        for _ in range(int(n_bisect)):          # bisection through the ~1/sqrt(d) boundary layer
             mid = 0.5 * (lo + hi)
-            up = flow(mid, ep0[mixed], em0[mixed])[0] > 0.0
-            hi = np.where(up, mid, hi)
-            lo = np.where(up, lo, mid)
-        star[mixed] = 0.5 * (lo + hi)
+            f = flow(mid, e_p, e_m)[0]
+            up = f > 0.0
+            hi, fhi = np.where(up, mid, hi), np.where(up, f, fhi)
+            lo, flo = np.where(up, lo, mid), np.where(up, flo, f)
+        side = np.zeros(mixed.size)             # +1: hi was replaced last, -1: lo was
+        for _ in range(60):                     # Illinois regula falsi down to the bracket tolerance
+            if np.max(hi - lo) <= tol:
+                break
+            x = hi - fhi * (hi - lo) / (fhi - flo)
+            bad = ~((x > lo) & (x < hi))
+            x[bad] = 0.5 * (lo[bad] + hi[bad])
+            f = flow(x, e_p, e_m)[0]
+            up = f > 0.0
+            flo = np.where(up & (side == 1.0), 0.5 * flo, flo)     # an endpoint kept twice: halve its value
+            fhi = np.where(~up & (side == -1.0), 0.5 * fhi, fhi)
+            hi, fhi = np.where(up, x, hi), np.where(up, f, fhi)
+            lo, flo = np.where(up, lo, x), np.where(up, flo, f)
+            side = np.where(up, 1.0, -1.0)
+        star[mixed] = lo - flo * (hi - lo) / (fhi - flo)
         width = float(np.max(hi - lo))
-    else:
-        width = 0.0
     return star, width
 
 
@@ -421,7 +450,7 @@ class GeneratedFlow(SolverResult):
 
 
 def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optional[float] = None,
-                   n_outer: int = 6, n_gl: int = 16, n_probe: int = 33, n_bisect: int = 46, y_max: float = 9.0,
+                   n_outer: int = 6, n_gl: int = 16, n_probe: int = 33, n_bisect: int = 12, y_max: float = 9.0,
                    n_fine: int = 4001, rtol: float = 1e-10, atol: float = 1e-10) -> GeneratedFlow:
     """p_hat, mode mean and within-mode variance of the learned field's generated distribution (EXACT_FINITE_N §5).
 
@@ -470,6 +499,8 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
         ep0, em0, wo = np.zeros(1), np.zeros(1), np.ones(1)
     L = float(y_max)
     star, width = _separatrix(flow, ep0, em0, L, n_probe, n_bisect)
+    if width > 1e-9:
+        raise ConvergenceError(f"the separatrix bracket did not close (width {width:.1e})")
     X, Wt = _inner_rule(star, L, n_gl)
     K, J = X.shape
     yT, epT, emT = (v.reshape(K, J) for v in flow(X.ravel(), np.repeat(ep0, J), np.repeat(em0, J)))
