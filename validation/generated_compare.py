@@ -7,9 +7,9 @@ class counts), generate from every seed's model with the d-dimensional sampler
 * the flow of the **theory field** (:func:`flowphase.numerics.exact.flow.generated_flow`): ``'exact'``, the
   exact finite-n solver evaluated at that d (``flowphase.numerics.exact.exact_curve``), or ``'paper'``, the
   paper's ansatz (:func:`flowphase.numerics.exact.fields.paper_field`);
-* the flow of the **trained field** itself: each seed's (c, b, u, w) projected on mu and the two class sums
-  (least squares; the part of u, w outside that span is dropped), a diagnostic that separates what the
-  learned overlaps explain from what the reduction leaves out;
+* the flow of the **trained field** itself: each seed's (c, b, u, w) projected on the orthonormalised span of
+  mu and the two class sums (:func:`trained_field`; the part of u, w outside that span is dropped), a
+  diagnostic that separates what the learned overlaps explain from what the reduction leaves out;
 * the paper's closed form of the mode mean at the stopping point, ``R = n tau_end/(n + lam_u)`` (PAPER §3.5).
 
 Standard errors are over seeds (each seed: new data, initialisation and generated samples).
@@ -47,40 +47,40 @@ def theory_field(problem: Problem, ts, theory: str = "exact", n_plus: Optional[i
 
 
 def trained_field(sim, seed_index: int) -> FieldCurve:
-    """One seed's trained parameters in the reduced coordinates of EXACT_FINITE_N §5 (least squares).
+    """One seed's trained parameters in the reduced coordinates of EXACT_FINITE_N §5.
 
-    ``u`` and ``w`` at every grid time are projected on ``mu, sum_{nu in +} eta^nu, sum_{nu in -} eta^nu``
-    (``eta^nu = (x1^nu - s_nu mu)/sigma``, the realised training noise); the coefficients are
-    ``(m, a_+, a_-)`` and ``(omega, z_+, z_-)``.
+    The span of ``mu, sum_{nu in +} eta^nu, sum_{nu in -} eta^nu`` (``eta^nu = (x1^nu - s_nu mu)/sigma``, the
+    realised training noise) is orthonormalised in that order (q_0 = mu/sqrt d, q_+, q_-), and u, w at every
+    grid time are projected on it: ``m = u.q_0/sqrt d``, ``a_+- = u.q_+-/sqrt(n_+- d)``, ``omega = w.q_0/sqrt d``,
+    ``z_+- = w.q_+-/sqrt(n_+- d)``.  The 3-D flow of this field is then exactly the d-dimensional flow of the
+    projected u, w (only the parts of u, w outside the span are dropped).
     """
     pr = sim.problem
     d = int(pr.d)
     x1, s = sim.data["x1"][seed_index], sim.data["s"][seed_index]
     eta = (x1 - s[:, None]) / pr.sigma
-    cols = [np.ones(d)]
     n_plus, n_minus = int(np.sum(s > 0)), int(np.sum(s < 0))
-    cols += [eta[s > 0].sum(axis=0) if n_plus else np.zeros(d), eta[s < 0].sum(axis=0) if n_minus else np.zeros(d)]
-    Bm = np.stack(cols, axis=1)
-    keep = [0] + [k for k, nc in ((1, n_plus), (2, n_minus)) if nc > 0]
-
-    def coef(V):
-        out = np.zeros((V.shape[0], 3))
-        sol, *_ = np.linalg.lstsq(Bm[:, keep], V.T, rcond=None)
-        out[:, keep] = sol.T
-        return out
-
-    U = coef(np.asarray(sim.params["u"][seed_index], float))
-    W = coef(np.asarray(sim.params["w"][seed_index], float))
+    basis = [np.ones(d) / math.sqrt(d)]
+    for cls, n_cls in ((s > 0, n_plus), (s < 0, n_minus)):
+        v = eta[cls].sum(axis=0) if n_cls else np.zeros(d)
+        for q in basis:
+            v = v - q * (q @ v)
+        nv = np.linalg.norm(v)
+        basis.append(v / nv if n_cls and nv > 0 else np.zeros(d))
+    Q = np.stack(basis, axis=1)
+    u = np.asarray(sim.params["u"][seed_index], float)
+    w = np.asarray(sim.params["w"][seed_index], float)
+    U, Wc = u @ Q, w @ Q
+    scale = np.array([math.sqrt(d), math.sqrt(max(n_plus, 1) * d), math.sqrt(max(n_minus, 1) * d)])
+    U, Wc = U / scale, Wc / scale
     ts = np.asarray(sim.ts, float)
     tau = np.asarray(pr.tau(ts), float)
     it = pr.interpolant
     al, be = np.asarray(it.alpha(tau), float) * np.ones_like(tau), np.asarray(it.beta(tau), float) * np.ones_like(tau)
-    u = np.asarray(sim.params["u"][seed_index], float)
-    w = np.asarray(sim.params["w"][seed_index], float)
-    return FieldCurve(t=ts, tau=tau, alpha=al, beta=be, B=be * math.sqrt(d), c=np.asarray(sim.params["c"][seed_index],
-                      float), m=U[:, 0], a_plus=U[:, 1], a_minus=U[:, 2], omega=W[:, 0],
-                      b=np.asarray(sim.params["b"][seed_index], float), z_plus=W[:, 1], z_minus=W[:, 2],
-                      sqrt_r=np.sqrt((w * w).mean(axis=1)), sqrt_q=np.sqrt((u * u).mean(axis=1)),
+    return FieldCurve(t=ts, tau=tau, alpha=al, beta=be, B=be * math.sqrt(d),
+                      c=np.asarray(sim.params["c"][seed_index], float), m=U[:, 0], a_plus=U[:, 1], a_minus=U[:, 2],
+                      omega=Wc[:, 0], b=np.asarray(sim.params["b"][seed_index], float), z_plus=Wc[:, 1],
+                      z_minus=Wc[:, 2], sqrt_r=np.sqrt((w * w).mean(axis=1)), sqrt_q=np.sqrt((u * u).mean(axis=1)),
                       converged=np.ones(ts.size, bool), n_plus=n_plus, n_minus=n_minus, d=float(d),
                       source=f"trained seed {sim.seeds[seed_index]}")
 
