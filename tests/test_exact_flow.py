@@ -19,6 +19,9 @@ from flowphase.validation.sampling import _initial, generate_from_params
 from flowphase.validation.tolerances import agrees, loglog_slope, tolerance
 
 FAST = "numpy" if numba.config.DISABLE_JIT else "numba"
+#: the continuous flow over 1e3-1e4 trajectories is tens of minutes in pure Python; without the JIT its code path
+#: is covered by test_continuous_flow_of_few_samples_converges_to_heun_on_refined_grids
+needs_jit = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="pure-Python RK over 1e3-1e4 trajectories")
 KEYS = ("p_hat", "mean_overlap", "mean_plus", "mean_minus", "q_plus", "q_minus", "variance", "second_moment")
 
 
@@ -141,6 +144,26 @@ def test_bayes_field_euler_equals_the_exact_1d_reduction(d):
     assert abs(g.p_hat - bayes_euler_mode_fraction(pr, 79, t_end=1.975).value) < 1e-8
 
 
+def _refined(base, k):
+    """The piecewise-linear field of ``base`` sampled on a grid k times finer (t = 1 kept as a node)."""
+    tf = np.unique(np.concatenate([np.linspace(base.t[0], base.t[-1], k * (base.t.size - 1) + 1), [1.0]]))
+    return dataclasses.replace(base, **{a: np.interp(tf, base.t, getattr(base, a)) for a in
+                                        ("c", "m", "a_plus", "a_minus", "omega", "b", "z_plus", "z_minus")},
+                               t=tf, converged=np.ones(tf.size, bool))
+
+
+def test_continuous_flow_of_few_samples_converges_to_heun_on_refined_grids():
+    """Sample by sample: Heun on k-times refined grids -> the continuous flow at order 2 (runs without the JIT)."""
+    pr = Problem.dilated(d=1000, n=8)
+    base = _synthetic(pr, pr.schedule.grid(20))
+    y0, ep0, em0 = np.array([-2.0, -0.3, 0.4, 1.5]), np.array([0.5, -1.0, 0.2, 0.0]), np.array([-0.7, 0.3, 1.1, 0.0])
+    ref = np.concatenate(flow_final(base, pr, y0, ep0, em0, method="continuous")[:3])
+    err = [np.max(np.abs(np.concatenate(flow_final(_refined(base, k), pr, y0, ep0, em0, method="heun")[:3]) - ref))
+           for k in (8, 16, 32)]
+    assert err[2] < 1e-4 * np.max(np.abs(ref)) and err[0] / err[1] > 3 and err[1] / err[2] > 3, err
+
+
+@needs_jit
 def test_continuous_flow_is_the_limit_of_heun_on_refined_grids():
     """Heun on grids refining the piecewise-linear field converges to the continuous flow at order 2."""
     pr = Problem.dilated(d=1000, n=8)
@@ -148,16 +171,13 @@ def test_continuous_flow_is_the_limit_of_heun_on_refined_grids():
     ref = generated_flow(base, pr, "continuous")
     errs = []
     for k in (4, 8, 16):
-        tf = np.unique(np.concatenate([np.linspace(base.t[0], base.t[-1], k * (base.t.size - 1) + 1), [1.0]]))
-        fine = dataclasses.replace(base, **{a: np.interp(tf, base.t, getattr(base, a)) for a in
-                                            ("c", "m", "a_plus", "a_minus", "omega", "b", "z_plus", "z_minus")},
-                                   t=tf, converged=np.ones(tf.size, bool))
-        h = generated_flow(fine, pr, "heun")
+        h = generated_flow(_refined(base, k), pr, "heun")
         errs.append(max(abs(h.value[q] - ref.value[q]) for q in KEYS))
     assert errs[2] < 2e-4 and errs[1] / errs[2] > 3.0, errs
 
 
 # ----------------------------------------------------------------------------- d -> inf: PAPER §3.5
+@needs_jit
 def test_bayes_field_continuous_flow_gives_the_exact_marginal():
     """Exact velocity, exact integration: y_final ~ p N(+tau sqrt d, D) + (1-p) N(-tau sqrt d, D), P = D,
     so p_hat = p Phi(tau sqrt(d/D)) + (1-p) Phi(-tau sqrt(d/D)) -> p (PAPER §3.5); grid refinement at order 2."""
@@ -191,7 +211,7 @@ def test_bayes_field_euler_tends_to_the_threshold_formula():
     assert err[0] > err[1] > err[2] and err[2] < 5e-5, err
 
 
-@pytest.mark.parametrize("method", ["heun", "continuous"])
+@pytest.mark.parametrize("method", ["heun", pytest.param("continuous", marks=needs_jit)])
 def test_paper_field_reduces_to_the_closed_forms_as_d_grows(method):
     """Paper's ansatz (n = 32, lam = 2) at d = 1e4..1e8: R -> n tau/(n+lam), Q_+- -> +-sigma tau/(n+lam),
     P -> D/B (PAPER §3.5 fresh noise), p_hat -> the d = inf theory's Euler threshold; deviations ~ d^(-1/2)."""
