@@ -85,7 +85,7 @@ def paper_field(problem: Problem, ts, n_plus: Optional[int] = None, **solver_kw)
     from flowphase.numerics.learned import learned_curve
 
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
-    lc = learned_curve(problem, ts, **solver_kw)
+    lc = learned_curve(problem, ts, theory="paper", **solver_kw)
     n = problem.n
     npl = default_n_plus(problem) if n_plus is None else int(n_plus)
     nmi = 0 if math.isinf(n) else int(n) - npl
