@@ -12,7 +12,8 @@ class counts), generate from every seed's model with the d-dimensional sampler
   diagnostic that separates what the learned overlaps explain from what the reduction leaves out;
 * the paper's closed form of the mode mean at the stopping point, ``R = n tau_end/(n + lam_u)`` (PAPER §3.5).
 
-Standard errors are over seeds (each seed: new data, initialisation and generated samples).
+Standard errors are over seeds (each seed: new data, initialisation and generated samples), floored by the
+pooled sampling error of the generated statistics.
 """
 from __future__ import annotations
 
@@ -85,6 +86,16 @@ def trained_field(sim, seed_index: int) -> FieldCurve:
                       source=f"trained seed {sim.seeds[seed_index]}")
 
 
+def _stderr(g, key):
+    """Standard error of the seed mean: the spread over seeds, but at least the pooled sampling error
+    (with a few seeds the spread alone can come out far below the binomial error of p_hat)."""
+    se = g.stderr(key)
+    per = [r.get(key + "_stderr") for r in g.per_seed]
+    if all(v is not None for v in per):
+        se = max(se, math.sqrt(float(np.mean(np.square(per))) / len(per)))
+    return se
+
+
 def _mean_se(values):
     v = np.asarray(values, float)
     return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0)
@@ -93,7 +104,7 @@ def _mean_se(values):
 def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20, seeds: Sequence[int] = range(4),
                          epochs: int = 300, n_gen: int = 2000, methods: Sequence[str] = ("euler", "heun"),
                          theories: Sequence[str] = ("exact", "paper"), backend: str = "numba", gen_seed: int = 0,
-                         sim=None) -> dict:
+                         sim=None, fields: Optional[dict] = None) -> dict:
     """Trained-and-generated p_hat, mode mean and variance vs the flows of the theory fields (module notes).
 
     Parameters
@@ -109,6 +120,8 @@ def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20,
         Samplers and theory fields to evaluate.
     sim : SimulationResult, optional
         A run to reuse (then ``seeds``, ``epochs``, ``n_times`` are read from it).
+    fields : dict, optional
+        Theory fields already computed on the same grid and d (``{theory: curve}``), e.g. for several runs.
 
     Returns
     -------
@@ -133,11 +146,14 @@ def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20,
                       "epochs": int(sim.config.get("epochs", epochs)), "n_gen": int(n_gen), "optimizer": "gd",
                       "lr": GD["lr"], "draws": 0, "labels": "exact"},
            "n_plus": npl, "tau_end": tau_end, "closed_R": n * tau_end / (n + lam), "methods": {}}
-    fields = {th: theory_field(pr, ts, th, npl) for th in theories}
+    fields = dict(fields or {})
+    for th in theories:
+        if th not in fields:
+            fields[th] = theory_field(pr, ts, th, npl)
     tfields = [trained_field(sim, i) for i in range(len(sim.seeds))]
     for method in methods:
         g = generate(sim, n_gen=int(n_gen), seed=int(gen_seed), method=method, backend=backend)
-        entry = {"sim": {k: g.mean(k) for k in STATS}, "sim_stderr": {k: g.stderr(k) for k in STATS},
+        entry = {"sim": {k: g.mean(k) for k in STATS}, "sim_stderr": {k: _stderr(g, k) for k in STATS},
                  "theory": {}, "trained_flow": {}, "trained_flow_stderr": {}}
         for th, fld in fields.items():
             entry["theory"][th] = {k: v for k, v in generated_flow(fld, pr, method).as_dict().items()

@@ -81,6 +81,9 @@ TOLERANCES = {
     # generated distribution of a reduced field (EXACT_FINITE_N §5): 3-D flow quadrature vs d-dim samples of the
     # same field (exact reduction; the floor is the quadrature accuracy)
     "exact_flow_vs_samples": Tolerance(k=4.0, abs_floor=1e-6, reference="EXACT_FINITE_N §5, Monte Carlo stderr"),
+    # issue 10, 5(c): p_hat and mode mean of samples from trained denoisers (GD, exact fresh-noise expectation) vs the
+    # flow of the exact finite-n field at the same d, n_+, grid and sampler; stderr over seeds, floored by sampling
+    "generated_exact_flow": Tolerance(k=4.0, reference="EXACT_FINITE_N §5, issue 10 item 5(c)"),
     # learning dynamics (issue 7): max |theory - finite-d GD| over a whole run, d = 1000-2000
     "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08, exponent=-0.5,
                                reference="gradient-flow overlap ODE vs finite-d GD (O(eta) and O(1/sqrt(d)))"),
