@@ -5,12 +5,14 @@ sampler convention with fewer points).  The d-dimensional samples are compared w
 finite-n field at the same d, n_+, grid and sampler, (ii) the paper's ansatz, (iii) each seed's own trained
 overlaps (a diagnostic of the reduction).
 
-Measured (slow test, 4 seeds x 4000 samples, 2000 epochs, Heun; R_hat - R_exact and its z): n = 32: +0.0083 (4.1),
-+0.0044 (2.6), +0.0005 (0.5) at d = 300, 1000, 3000; n = 8: +0.021 (2.4), +0.0006, -0.0022; n = 128: +0.0015,
-+0.0001, at d = 300, 1000.  The paper's ansatz misses the mode mean by 14-30 stderr everywhere; the old "deficit"
-R_closed - R_hat (0.062, 0.043, 0.032 at n = 32) is what the exact field predicts (0.071, 0.047, 0.032).
-p_hat: within 4 stderr of the exact field except n = 8, d = 3000 (sim 0.900, theory 0.911, z = -4.5), where the
-phase-1 training is still moving with epochs (0.875 at 300 epochs, 0.900 at 2000).
+Measured (slow-test configuration, 4 seeds x 4000 samples, 2000 epochs, Heun; R_hat - R_exact): n = 8: +0.021,
++0.0006, -0.0022; n = 32: +0.0083, +0.0044, +0.0005; n = 128: +0.0015, +0.0001, -0.0001 at d = 300, 1000, 3000
+(within 4 stderr except n = 32, d = 300: z = 4.1).  The paper's ansatz misses the mode mean by 14-30 stderr
+everywhere (R_hat - R_paper = -0.054..-0.070, -0.020..-0.031, -0.010..-0.016 for n = 8, 32, 128).  The old
+"deficit" R_closed - R_hat (n = 32: 0.062, 0.043, 0.032, slope -0.30 in d; n = 8: 0.135, 0.107, 0.078; n = 128:
+0.030, 0.022, 0.016) is what the exact field predicts (n = 32: 0.071, 0.047, 0.032).  p_hat: within 4 stderr of
+the exact field except n = 8, d = 3000 (sim 0.900, theory 0.911, z = -4.5), where the phase-1 training is still
+moving with epochs (0.875 at 300 epochs, 0.900 at 2000); the paper's p_hat is off by +0.024..+0.032 at n = 32.
 """
 import math
 
