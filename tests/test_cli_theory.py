@@ -44,7 +44,7 @@ def test_overlaps_phase_two_is_ridge_and_flat_directions_are_null(capsys):
 def test_generated_mse_cui_speciation(capsys):
     _, out, _ = run(capsys, "theory", "generated", "--json")
     g = json.loads(out)
-    assert set(g) == {"p_hat", "mean_overlap", "variance"}
+    assert set(g) == {"theory", "p_hat", "mean_overlap", "variance"} and g["theory"] == "paper"   # n = inf
     assert g["p_hat"] == pytest.approx(0.8, abs=1e-4) and g["mean_overlap"] == pytest.approx(1.0, abs=1e-6)
     _, out, _ = run(capsys, "theory", "generated", "--transition", "euler", "--json")
     from scipy.stats import norm
@@ -52,7 +52,7 @@ def test_generated_mse_cui_speciation(capsys):
     h = math.atanh(2 * p - 1)
     assert json.loads(out)["p_hat"] == pytest.approx(p * norm.cdf(k + h / k) + (1 - p) * norm.cdf(h / k - k),
                                                      abs=1e-6)   # PAPER §3.5
-    _, out, _ = run(capsys, "theory", "generated", "--n", "128", "--json")
+    _, out, _ = run(capsys, "theory", "generated", "--n", "128", "--theory", "paper", "--json")
     g = json.loads(out)
     assert g["mean_overlap"] == pytest.approx(128 / 130, abs=1e-6)
     assert g["variance"] == pytest.approx(1 + (2 - 1) / 130, abs=1e-6)
@@ -127,3 +127,16 @@ def test_overlaps_exact_theory_default_and_finite_d(capsys):
     assert res["c"] > 0.0 and res["sqrt_r"] > res["omega"]
     rc, _, err = run(capsys, "theory", "overlaps", "--t", "0.5", "--n", "64", "--n-plus", "64", "--json")
     assert rc == 2 and "n_plus" in err
+
+
+def test_generated_exact_theory_on_the_authors_grid(capsys):
+    """Exact field (default at finite n), Euler on the 80-point grid, d = inf: the sampler stops at t = 1.975,
+    so the mode mean is near n tau_end/(n + lam) (PAPER §3.5) and p_hat near p."""
+    rc, out, _ = run(capsys, "theory", "generated", "--n", "128", "--json")
+    assert rc == 0
+    g = json.loads(out)
+    assert g["theory"] == "exact" and g["sampler"] == "euler" and g["n_times"] == 80
+    assert g["mean_overlap"] == pytest.approx(128 * 0.975 / 130, abs=5e-3)
+    assert g["p_hat"] == pytest.approx(0.8, abs=0.02)
+    rc, _, err = run(capsys, "theory", "generated", "--n", "128", "--theory", "paper", "--d", "1000", "--json")
+    assert rc == 2 and "--theory exact" in err

@@ -5,7 +5,8 @@ Sub-commands (issue 2 contract, keys exactly as written):
 * ``overlaps --t T [problem flags] [--theory exact|paper] [--d D] [--n-plus K] --json`` ->
   ``{"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r",
   "sqrt_q"}``
-* ``generated [problem flags] [--transition exact|euler] --json`` -> ``{"p_hat", "mean_overlap", "variance"}``
+* ``generated [problem flags] [--theory exact|paper] [--transition exact|euler] [--sampler euler|heun|continuous]
+  [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
   quantities
@@ -63,10 +64,30 @@ def _theory_flags(p):
 
 
 def _generated(args):
+    from flowphase.numerics.learned import resolve_theory
+
+    prob = _problem(args)
+    if resolve_theory(prob, args.theory) == "exact":
+        # the exact learned field on the authors' grid, pushed through the 3-D flow (EXACT_FINITE_N §5)
+        from flowphase.numerics.exact import exact_curve
+        from flowphase.numerics.exact.flow import generated_flow
+
+        if args.transition != "exact" and args.sampler is None:
+            raise ValueError("--transition applies to --theory paper; the exact theory takes --sampler "
+                             "euler|heun|continuous")
+        d = math.inf if args.d is None else float(args.d)
+        grid = prob.schedule.grid(args.n_times)
+        res = generated_flow(exact_curve(prob, grid, d, args.n_plus), prob, args.sampler or "euler", d=d)
+        print(dump_json({"theory": "exact", "sampler": args.sampler or "euler", "d": d, "n_times": args.n_times,
+                         "p_hat": res.p_hat, "mean_overlap": res.mean_overlap, "variance": res.variance}))
+        return 0
     from flowphase.numerics.generated import generated_distribution
 
-    res = generated_distribution(_problem(args), transition=args.transition)
-    print(dump_json({"p_hat": res.p_hat, "mean_overlap": res.mean_overlap, "variance": res.variance}))
+    if args.d is not None or args.n_plus is not None or args.sampler is not None:
+        raise ValueError("--d, --n-plus and --sampler apply to --theory exact")
+    res = generated_distribution(prob, transition=args.transition)
+    print(dump_json({"theory": "paper", "p_hat": res.p_hat, "mean_overlap": res.mean_overlap,
+                     "variance": res.variance}))
     return 0
 
 
@@ -119,7 +140,12 @@ def register(subparsers):
 
     p = sub.add_parser("generated", help="generated mode fraction, mean overlap and variance")
     _problem_flags(p)
-    p.add_argument("--transition", choices=("exact", "euler"), default="exact")
+    p.add_argument("--transition", choices=("exact", "euler"), default="exact",
+                   help="t = 1+ treatment of the paper's d = inf theory")
+    _theory_flags(p)
+    p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None,
+                   help="exact theory: the sampler pushed through the learned field (default euler, the authors')")
+    p.add_argument("--n-times", type=int, default=80, help="exact theory: training/sampling grid size T")
     p.set_defaults(func=_generated)
 
     p = sub.add_parser("mse", help="Bayes denoising MSE per dimension at time t")
