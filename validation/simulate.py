@@ -38,8 +38,6 @@ INITS = ("random", "small", "informed")
 MODELS = ("tanh", "sign")
 OPTIMIZERS = ("adam", "gd")
 _FIXED_NOISE_STEP = 2 ** 62      # noise-counter value reserved for the fixed x0 (never a training step)
-_DATA_STREAM = 0xDA7A
-_INIT_STREAM = 0x1417
 
 
 def get_array_module(backend: str, array_module=None):
@@ -95,7 +93,9 @@ class SimulationResult:
     seeds : list of int
     overlaps : (S, T, 6) array
         Final canonicalised overlaps ``c, m, omega, b, sqrt_q, sqrt_r`` (``OVERLAP_NAMES``), with
-        ``omega >= 0`` by flipping ``(u, w, b)`` together (PAPER §2.2, §7.12).
+        ``m + omega >= 0`` by flipping ``(u, w, b)`` together (PAPER §2.2, §7.12;
+        :mod:`flowphase.validation.canonical`: equal to omega >= 0 where omega is informative, and
+        defined at t = 0 where omega ~ 0).
     history : (S, T, R, 7) array
         Overlaps (canonicalised) and the training loss, recorded before the steps in ``record_steps``.
     record_steps : (R,) int array
@@ -104,7 +104,10 @@ class SimulationResult:
     data : dict
         Training data per seed: ``x1`` (S, n, d) and labels ``s`` (S, n) (if ``keep_params``).
     config : dict
-        Every option of the run (JSON-serialisable).
+        Every option of the run (JSON-serialisable), including ``protocol`` and ``overrides``.
+    sign_degenerate : (S, T) bool array
+        Jobs whose sign is not determined (``|m + omega|`` within 3 random-projection standard
+        deviations of 0, :func:`flowphase.validation.canonical.sign_degenerate`).
     """
 
     problem: Problem
@@ -116,6 +119,7 @@ class SimulationResult:
     params: Dict[str, np.ndarray] = field(default_factory=dict)
     data: Dict[str, np.ndarray] = field(default_factory=dict)
     config: Dict[str, object] = field(default_factory=dict)
+    sign_degenerate: Optional[np.ndarray] = None
 
     def overlap(self, name: str) -> np.ndarray:
         """(S, T) array of one overlap."""
@@ -144,9 +148,18 @@ class SimulationResult:
         runs = [{"seed": int(s), "overlaps": {f"{t:g}": dict(zip(OVERLAP_NAMES, map(float, self.overlaps[i, k])))
                                                 for k, t in enumerate(self.ts)}}
                 for i, s in enumerate(self.seeds)]
-        return {"problem": self.problem.to_dict(), "config": dict(self.config), "runs": runs,
-                "mean": {f"{t:g}": dict(zip(OVERLAP_NAMES, map(float, mean[k]))) for k, t in enumerate(self.ts)},
-                "stderr": {f"{t:g}": dict(zip(OVERLAP_NAMES, map(float, se[k]))) for k, t in enumerate(self.ts)}}
+        out = {"problem": self.problem.to_dict(), "config": dict(self.config), "runs": runs,
+               "mean": {f"{t:g}": dict(zip(OVERLAP_NAMES, map(float, mean[k]))) for k, t in enumerate(self.ts)},
+               "stderr": {f"{t:g}": dict(zip(OVERLAP_NAMES, map(float, se[k]))) for k, t in enumerate(self.ts)}}
+        if self.sign_degenerate is not None:
+            out["sign_degenerate"] = {f"{t:g}": int(self.sign_degenerate[:, k].sum()) for k, t in enumerate(self.ts)}
+        return out
+
+    def save_npz(self, path) -> str:
+        """Export the trained parameters, data, times, seeds and config (:func:`~.sim_inputs.save_npz`)."""
+        from flowphase.validation.sim_inputs import save_npz
+
+        return save_npz(self, path)
 
 
 def _check_choice(name, value, choices):
@@ -154,41 +167,14 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
-def _init_params(rng, init, init_scale, model, T, d, x1, s, lam, dtype):
-    """Initial (c, b, u, w) for the T jobs of one seed.
-
-    ``random``: c, b ~ N(0,1), u, w ~ N(0, I) (the authors', PAPER §2.3); ``small``: all
-    ``init_scale * N(0,1)``; ``informed``: u = w = sum_nu s^nu x1^nu / (n + lam), c = b = 0
-    (PREDECESSOR §2.6: avoids the wrong sign pattern).
-    """
-    if init == "random":
-        c = rng.standard_normal(T)
-        b = rng.standard_normal(T)
-        u = rng.standard_normal((T, d))
-        w = rng.standard_normal((T, d))
-    elif init == "small":
-        c = init_scale * rng.standard_normal(T)
-        b = init_scale * rng.standard_normal(T)
-        u = init_scale * rng.standard_normal((T, d))
-        w = init_scale * rng.standard_normal((T, d))
-    else:
-        v = (s[:, None] * x1).sum(axis=0) / (x1.shape[0] + lam)
-        c = np.zeros(T)
-        b = np.zeros(T)
-        u = np.tile(v, (T, 1))
-        w = u.copy()
-    if model == "sign":
-        w = u.copy()
-        b = np.zeros(T)
-    return c.astype(dtype), b.astype(dtype), u.astype(dtype), w.astype(dtype)
-
-
 def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
              ts: Optional[Sequence[float]] = None, seeds: Sequence[int] = (0,), *,
-             epochs: int = 2000, optimizer: str = "adam", lr: float = 1e-2, lr_final: Optional[float] = None,
-             draws: int = 1, labels: str = "bernoulli", init: str = "small", init_scale: float = 1e-3,
+             protocol: Optional[str] = None, epochs: Optional[int] = None, optimizer: Optional[str] = None,
+             lr: Optional[float] = None, lr_final: Optional[float] = None, draws: Optional[int] = None,
+             labels: Optional[str] = None, init: Optional[str] = None, init_scale: Optional[float] = None,
+             data=None, init_params=None,
              model: str = "tanh", backend: str = "numba", dtype="float64", record_every: Optional[int] = None,
-             betas=(0.9, 0.999), eps: float = 1e-8, train_c: bool = True, train_b: bool = True,
+             betas=None, eps: Optional[float] = None, train_c: bool = True, train_b: bool = True,
              keep_params: bool = True, progress: Optional[bool] = None, job_chunk: Optional[int] = None,
              quad_nodes: int = 48, array_module=None) -> SimulationResult:
     """Train independent finite-d denoisers at the times ``ts`` for every seed (PAPER §2.1–2.3).
@@ -204,14 +190,21 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     ts : sequence of float, optional
         Schedule times (default: the authors' grid of 80 points, ``problem.schedule.grid(80)``).
     seeds : sequence of int
-        One independent run (data, init, noise) per seed; runs are reproducible.
+        One independent run (data, init, noise) per seed; runs are reproducible.  With ``data``
+        and ``init_params`` given, seeds differ only in their noise stream.
+    protocol : {'theory', 'authors'}, optional
+        Named preset of ``epochs, optimizer, lr, lr_final, draws, labels, init, init_scale, betas,
+        eps`` (:mod:`flowphase.validation.protocols`; default ``'theory'``: GD, constant lr 0.25,
+        exact fresh-noise expectation, small init, 400 steps; ``'authors'``: Adam, constant lr 1e-2,
+        N(0, 1) init, one fresh draw, 40 000 steps).  Each of those keywords given explicitly
+        (not None) overrides the preset; ``config`` records the protocol and the overrides.
     epochs : int
         Full-batch optimisation steps.
     optimizer : {'adam', 'gd'}
         Adam (betas, eps) on the theory-unit loss, or preconditioned gradient descent (step
         ``lr/n`` on c, b and ``lr d/n`` on u, w).
     lr, lr_final : float
-        Learning rate, decayed geometrically to ``lr_final`` (default ``lr / 100``; equal: constant).
+        Learning rate, decayed geometrically to ``lr_final`` (default: constant, ``lr_final = lr``).
     draws : int
         K, fresh noise draws per data point per step (must be 1 for ``noise='fixed'``).
         ``draws=0`` trains on the exact expectation over the fresh noise (K -> infinity):
@@ -220,7 +213,14 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     labels : {'bernoulli', 'exact'}
         Mode labels i.i.d. Bernoulli(p) (the authors') or exactly round(p n) positives.
     init : {'random', 'small', 'informed'}
-        See :func:`_init_params`.
+        See :func:`flowphase.validation.sim_inputs.draw_init`.
+    data : dict or tuple, optional
+        Your own training data ``{"x1": (n, d) or (S, n, d), "s": (n,) or (S, n)}`` (labels +-1)
+        instead of the seed's draw; d and n default to x1's (see
+        :mod:`flowphase.validation.sim_inputs`).
+    init_params : dict, optional
+        Your own initial ``{"c", "b": (T,) or (S, T), "u", "w": (T, d) or (S, T, d)}`` instead of
+        ``init`` (e.g. the ``params`` of :func:`flowphase.validation.sim_inputs.load_npz`).
     model : {'tanh', 'sign'}
         The paper's untied tanh denoiser with bias, or Cui's tied sign model.
     backend : {'numba', 'numpy', 'cupy'}
@@ -242,6 +242,8 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     Returns
     -------
     SimulationResult
+        Overlaps sign-canonicalised to ``m + omega >= 0`` (:mod:`flowphase.validation.canonical`);
+        ``sign_degenerate`` flags jobs where that sign is not determined.
 
     Raises
     ------
@@ -250,14 +252,32 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     ConvergenceError
         If the training diverged (non-finite parameters).
     """
+    if data is not None and (d is None or n is None):
+        from flowphase.validation.sim_inputs import data_sizes
+
+        n_data, d_data = data_sizes(data)
+        for name, v, mine in (("d", d, d_data), ("n", n, n_data)):
+            theirs = getattr(problem, name)
+            if v is None and math.isfinite(float(theirs)) and int(theirs) != mine:
+                raise ValueError(f"data has {name} = {mine} but the problem has {name} = {theirs}")
+        d = d_data if d is None else d
+        n = n_data if n is None else n
     problem = resolve_problem(problem, d, n)
     d, n = int(problem.d), int(problem.n)
     noise = problem.training.noise
+    from flowphase.validation.protocols import resolve_protocol
+
+    _check_choice("model", model, MODELS)
+    preset, protocol_record = resolve_protocol(protocol, noise, model, epochs=epochs, optimizer=optimizer, lr=lr,
+                                               lr_final=lr_final, draws=draws, labels=labels, init=init,
+                                               init_scale=init_scale, betas=betas, eps=eps)
+    epochs, optimizer, lr, lr_final = preset["epochs"], preset["optimizer"], preset["lr"], preset["lr_final"]
+    draws, labels, init, init_scale = preset["draws"], preset["labels"], preset["init"], preset["init_scale"]
+    betas, eps = preset["betas"], preset["eps"]
     if noise not in ("fresh", "fixed"):
         raise ValueError(f"noise must be 'fresh' or 'fixed' for a simulation, got {noise!r}")
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("init", init, INITS)
-    _check_choice("model", model, MODELS)
     _check_choice("backend", backend, BACKENDS)
     _check_choice("labels", labels, ("bernoulli", "exact"))
     dtype = np.dtype(dtype)
@@ -277,7 +297,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         raise ValueError("draws must be 1 with noise='fixed' (one x0 per data point)")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
-    lr_final = lr / 100.0 if lr_final is None else float(lr_final)
+    lr_final = float(lr_final)
     if not (lr_final > 0 and math.isfinite(lr_final)):
         raise ValueError(f"lr_final must be a positive number, got {lr_final!r}")
     if not (init_scale >= 0):
@@ -301,23 +321,12 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     beta_t = np.broadcast_to(np.asarray(beta_t, dtype=float), (T,))
     lam = problem.training.lam_u if model == "tanh" else problem.training.lam_w
 
-    # data, init and (fixed) noise per seed
-    x1 = np.empty((S, n, d), dtype=dtype)
-    s_lab = np.empty((S, n))
-    c = np.empty(J, dtype=dtype)
-    b = np.empty(J, dtype=dtype)
-    u = np.empty((J, d), dtype=dtype)
-    w = np.empty((J, d), dtype=dtype)
-    for i, sd in enumerate(seeds):
-        xs, ss, _ = problem.mixture.sample(n, d, rng=np.random.default_rng([sd, _DATA_STREAM]), labels=labels)
-        x1[i] = xs
-        s_lab[i] = ss
-        ci, bi, ui, wi = _init_params(np.random.default_rng([sd, _INIT_STREAM]), init, init_scale, model,
-                                      T, d, xs, ss, lam, dtype)
-        c[i * T:(i + 1) * T] = ci
-        b[i * T:(i + 1) * T] = bi
-        u[i * T:(i + 1) * T] = ui
-        w[i * T:(i + 1) * T] = wi
+    # data and initial parameters per seed: drawn, or given (validation.sim_inputs)
+    from flowphase.validation.sim_inputs import setup_data_and_init
+
+    x1, s_lab, c, b, u, w, input_record = setup_data_and_init(
+        problem, seeds, T, labels=labels, init=init, init_scale=init_scale, model=model, lam=lam, dtype=dtype,
+        data=data, init_params=init_params)
     from flowphase.validation._sim_array import noise_rows
 
     seeds_arr = np.asarray(seeds, dtype=np.int64)
@@ -406,25 +415,24 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         if not np.all(np.isfinite(arr)):
             raise ConvergenceError(f"simulate: training diverged ({name} non-finite); lower lr (now {lr})")
 
-    # sign canonicalisation omega >= 0: flip (u, w, b) together (tanh odd; PAPER §2.2)
-    flip = np.where(w.mean(axis=1, dtype=np.float64) < 0, -1.0, 1.0).astype(dtype)
-    u = u * flip[:, None]
-    w = w * flip[:, None]
-    b = b * flip
+    # sign canonicalisation m + omega >= 0: flip (u, w, b) together (tanh odd; PAPER §2.2, validation.canonical)
+    from flowphase.validation.canonical import canonicalise_overlaps, canonicalise_params, sign_degenerate
+
+    b, u, w, _ = canonicalise_params(b, u, w)
     ov = np.stack([c.astype(float), u.mean(axis=1, dtype=np.float64), w.mean(axis=1, dtype=np.float64),
                    b.astype(float), np.sqrt((u.astype(float) ** 2).sum(1) / d),
                    np.sqrt((w.astype(float) ** 2).sum(1) / d)], axis=1)
-    hflip = np.where(hist[:, :, 2] < 0, -1.0, 1.0)
-    for col in (1, 2, 3):
-        hist[:, :, col] *= hflip
+    canonicalise_overlaps(hist)
     check_finite("simulate overlaps", ov)
     config = dict(epochs=epochs, optimizer=optimizer, lr=float(lr), lr_final=lr_final, draws=draws,
                   labels=labels, init=init, init_scale=float(init_scale), model=model, backend=backend,
                   dtype=str(dtype), record_every=record_every, betas=[beta1, beta2], eps=float(eps),
-                  train_c=bool(train_c), train_b=bool(train_b), noise=noise, quad_nodes=int(quad_nodes))
+                  train_c=bool(train_c), train_b=bool(train_b), noise=noise, quad_nodes=int(quad_nodes),
+                  **protocol_record, **input_record)
     result = SimulationResult(problem=problem, ts=ts, seeds=seeds, overlaps=ov.reshape(S, T, 6),
                               history=hist.reshape(S, T, n_rec, 7),
-                              record_steps=np.arange(n_rec) * record_every, config=config)
+                              record_steps=np.arange(n_rec) * record_every, config=config,
+                              sign_degenerate=sign_degenerate(ov[:, 1], ov[:, 2], ov[:, 4], ov[:, 5], d).reshape(S, T))
     if keep_params:
         result.params = {"c": c.reshape(S, T), "b": b.reshape(S, T), "u": u.reshape(S, T, d),
                          "w": w.reshape(S, T, d)}
