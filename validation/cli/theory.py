@@ -4,7 +4,8 @@ Sub-commands (issue 2 contract, keys exactly as written):
 
 * ``overlaps --t T [problem flags] [--theory exact|paper] [--d D] [--n-plus K] --json`` ->
   ``{"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r",
-  "sqrt_q"}``
+  "sqrt_q"}``; ``overlaps --t T1,T2,... | --grid T`` (issue 16) -> ``{"problem", "theory", "times": [{the same keys
+  and "tau", "q_eta", "q_xi", "converged"}, ...], "jumps"}`` in one call (learned_curve)
 * ``generated [problem flags] [--theory exact|paper] [--transition exact|euler] [--sampler euler|heun|continuous]
   [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
@@ -43,10 +44,53 @@ def _problem(args, dilated=True):
     return Problem.undilated(**kw)
 
 
+def _time_list(args):
+    """(times, is_list): ``--grid T`` (the authors' grid t_k = 2k/T) or ``--t`` as one value or a list."""
+    if (args.grid is None) == (args.t is None):
+        raise ValueError("give exactly one of --t and --grid")
+    if args.grid is not None:
+        if args.grid < 1:
+            raise ValueError(f"--grid must be an integer >= 1, got {args.grid}")
+        return None, True
+    parts = [x.strip() for x in str(args.t).split(",")]
+    try:
+        ts = [float(x) for x in parts if x != ""]
+    except ValueError:
+        raise ValueError(f"--t must be a number or a comma-separated list of times, got {args.t!r}") from None
+    if not ts or not all(math.isfinite(t) for t in ts):
+        raise ValueError(f"--t must hold finite times, got {args.t!r}")
+    return ts, len(parts) > 1
+
+
+def _overlaps_grid(prob, ts, args):
+    """All theory overlaps at many times in one call (learned_curve: continuation + jump detection)."""
+    from flowphase.numerics.learned import learned_curve
+
+    cu = learned_curve(prob, ts, args.theory, d=args.d, n_plus=args.n_plus)
+    keys = ("c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "sqrt_q", "q_eta", "q_xi")
+    rows = []
+    for k, t in enumerate(cu.t):
+        row = {"t": float(t), "tau": float(cu.tau[k]), "phase": int(cu.phase[k]), "theory": cu.theory,
+               "branch": cu.branch[k]}
+        for key in keys:
+            arr = getattr(cu, key)
+            row[key] = None if arr is None or not math.isfinite(float(arr[k])) and not math.isinf(float(arr[k])) \
+                else float(arr[k])
+        row["converged"] = bool(cu.converged[k])
+        rows.append(row)
+    return {"problem": prob.to_dict(), "theory": cu.theory, "times": rows, "jumps": [vars(j).copy() for j in cu.jumps]}
+
+
 def _overlaps(args):
     from flowphase.numerics.learned import learned_parameters
 
     prob = _problem(args)
+    ts, is_list = _time_list(args)
+    if is_list:
+        ts = prob.schedule.grid(args.grid) if ts is None else ts
+        print(dump_json(_overlaps_grid(prob, ts, args)))
+        return 0
+    args.t = ts[0]
     res = learned_parameters(prob, args.t, args.theory, d=args.d, n_plus=args.n_plus)
     out = {"t": args.t, "phase": int(res.phase), "theory": res.theory, "branch": res.branch, "c": res.c,
            "m": res.m, "omega": res.omega, "b": res.b, "z_plus": res.z_plus, "z_minus": res.z_minus,
@@ -132,8 +176,10 @@ def register(subparsers):
     theory = subparsers.add_parser("theory", help="asymptotic theory (JSON)")
     sub = theory.add_subparsers(dest="theory_command", required=True)
 
-    p = sub.add_parser("overlaps", help="learned c, m, omega, b at time t")
-    p.add_argument("--t", type=float, required=True, help="dilated time in [0, 2]")
+    p = sub.add_parser("overlaps", help="learned c, m, omega, b at time t (or all overlaps on a list / grid)")
+    p.add_argument("--t", default=None, help="dilated time in [0, 2], or a comma-separated list of times")
+    p.add_argument("--grid", type=int, default=None, metavar="T",
+                   help="all overlaps on the authors' T-point grid t_k = 2k/T (instead of --t)")
     _problem_flags(p)
     _theory_flags(p)
     p.set_defaults(func=_overlaps)
