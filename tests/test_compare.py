@@ -69,7 +69,7 @@ def test_cli_simulate_json(capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) >= {"runs", "mean", "stderr"}
-    assert set(out["mean"]) == {"0.5", "1.5"} and set(out["mean"]["1.5"]) == {"c", "m", "omega", "b"}
+    assert set(out["mean"]) == {"0.5", "1.5"} and set(out["mean"]["1.5"]) == {"c", "m", "omega", "b", "sqrt_q", "sqrt_r"}
     assert len(out["runs"]) == 2
     tau = 2 / math.sqrt(200) + (1 - 2 / math.sqrt(200)) * 0.5
     c_th = phase_two_ridge(tau, 16, 1.0, 2.0, "fresh")["c"]

@@ -6,6 +6,11 @@ over several seeds and evaluates the theory for the same problem at the same tim
 phase 1, PAPER §3.2, and the ridge closed forms at the actual tau in phase 2, PAPER §3.4), and
 returns one row per (t, quantity) with the simulated mean, its standard error over seeds and
 the theory value.
+
+Signs: the simulator canonicalises to ``m + omega >= 0`` (:mod:`flowphase.validation.canonical`),
+the theory has ``m > 0, omega >= 0``; the two conventions agree wherever the sign is defined, also at
+t = 0 where omega ~ 0.  ``sign_degenerate`` counts the seeds whose sign is not determined at that t
+(their m, omega, b enter the mean with an arbitrary sign).
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ __all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES"]
 QUANTITIES = ("c", "m", "omega", "b", "sqrt_q")
 #: quantities of the exact theory beyond the simulator's overlaps (reported by theory_values)
 EXACT_QUANTITIES = ("z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r")
-COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "n_seeds")
+COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "n_seeds",
+           "sign_degenerate")
 
 
 def theory_values(problem: Problem, t: float, theory_d: str = "finite", theory: Optional[str] = None,
@@ -122,7 +128,8 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
     -------
     ComparisonTable
         ``rows``: dicts with keys ``t, tau, phase, quantity, sim_mean, sim_stderr, theory,
-        difference, z, n_seeds`` (``theory``/``difference``/``z`` None where the theory has no value).
+        difference, z, n_seeds, sign_degenerate`` (``theory``/``difference``/``z`` None where the theory
+        has no value; ``sign_degenerate``: seeds whose canonical sign is undetermined at t).
     """
     for q in quantities:
         if q not in OVERLAP_NAMES:
@@ -138,6 +145,8 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
 
     theory = resolve_theory(problem, theory)
     n_plus = _shared_n_plus(sim) if theory == "exact" else None
+    degenerate = (np.zeros((len(sim.seeds), len(sim.ts)), dtype=bool) if sim.sign_degenerate is None
+                  else np.asarray(sim.sign_degenerate, dtype=bool))
     rows = []
     for k, t in enumerate(sim.ts):
         th = theory_values(problem, float(t), theory_d, theory, n_plus)
@@ -148,7 +157,8 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
             z = None if (tv is None or se[k, j] <= 0) else diff / float(se[k, j])
             rows.append({"t": float(t), "tau": float(problem.tau(float(t))), "phase": int(problem.phase(float(t))),
                          "quantity": q, "sim_mean": float(mean[k, j]), "sim_stderr": float(se[k, j]),
-                         "theory": tv, "difference": diff, "z": z, "n_seeds": len(sim.seeds)})
+                         "theory": tv, "difference": diff, "z": z, "n_seeds": len(sim.seeds),
+                         "sign_degenerate": int(degenerate[:, k].sum())})
     return ComparisonTable(rows=rows, problem=problem.to_dict(),
                            config=dict(sim.config, theory_d=theory_d, theory=theory, n_plus=n_plus), simulation=sim)
 

@@ -201,10 +201,11 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     The simulator's ``optimizer='gd'`` (step ``lr/n`` on c, b and ``lr d/n`` on u, w of the theory-unit
     loss ``L = n Lbar``) is the balanced convention: one epoch is ``lr`` units of ODE time, ``rho = 1``.
     Its history records ``c, m, omega, b, sqrt_q, sqrt_r`` canonicalised record by record to
-    ``omega >= 0`` (the ODE output is canonicalised the same way), not a, v: the ODE starts from a = 0
+    ``m + omega >= 0`` (the ODE output is canonicalised the same way), not a, v: the ODE starts from a = 0
     and v = m omega (both O(1/sqrt d) off for the small and random initialisations).  The finite-batch
     term uses ``sgd = lr d / (n draws)``.
     """
+    from flowphase.validation.canonical import canonical_sign
     from flowphase.validation.simulate import simulate
 
     res = simulate(problem, d=int(d), ts=[float(t)], seeds=[int(seed)], epochs=int(epochs), optimizer="gd",
@@ -227,8 +228,8 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     sgd = float(lr) * int(d) / rows
     tr = integrate_overlaps(prob, t, y0, sim["s"] - sim["s"][0], rho=1.0, finite_d=finite_d, sgd=sgd)
     ode = tr.as_dict()
-    # the simulator canonicalises every record to omega >= 0 (PAPER §7.12): do the same on the ODE
-    flip = ode["omega"] < 0
+    # the simulator canonicalises every record to m + omega >= 0 (PAPER §7.12, validation.canonical): same on the ODE
+    flip = canonical_sign(ode["m"], ode["omega"]) < 0
     for k in ("m", "a", "omega", "b"):
         ode[k] = np.where(flip, -ode[k], ode[k])
     # sign-sensitive overlaps are compared where the sign is defined (|omega| > 0.02 in both)

@@ -71,8 +71,8 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
         lam_sim = (lam, lam)
     sim_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_sim[0], lam_w=lam_sim[1])
     ts = sim_problem.schedule.grid(sz["n_times"])
-    sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], lr=sz["lr"], draws=0, init="small",
-                   progress=progress, backend=SIM_BACKEND)
+    sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], optimizer="adam", lr=sz["lr"],
+                   lr_final=sz["lr"] / 100, draws=0, init="small", progress=progress, backend=SIM_BACKEND)
     mean, se = sim.mean(), sim.stderr()
     from flowphase.validation.simulate import OVERLAP_NAMES
 
@@ -425,7 +425,8 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
     for key, pr in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=2.0, d=d, n=n)),
                     ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n))):
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+        sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, optimizer="adam", lr=0.05,
+                       lr_final=0.05 / 100, draws=0, init="small", progress=False,
                        backend=SIM_BACKEND)
         mean, se = trained_test_mse(sim)
         data[f"sim_{key}_t"] = ts.tolist()
@@ -519,7 +520,8 @@ def finite_n_data(quick: bool = False, lam: float = 2.0, sigma: float = 1.0) -> 
     for n in n_sim:
         pr = Problem.dilated(p=0.8, sigma=sigma, kappa=2.0, d=d, n=n, lam_u=lam, lam_w=lam)
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, optimizer="adam", lr=0.05,
+                       lr_final=0.05 / 100, draws=0, init="small", progress=False,
                        backend=SIM_BACKEND)
         g = generate(sim, n_gen=500, seed=3, method="heun", backend=SIM_BACKEND)
         st = g.per_seed[0]
@@ -537,7 +539,8 @@ def finite_n_data(quick: bool = False, lam: float = 2.0, sigma: float = 1.0) -> 
     for dd in d_gap:
         pr = Problem.dilated(p=0.8, sigma=sigma, kappa=2.0, d=dd, n=n_gap, lam_u=lam, lam_w=lam)
         ts = pr.schedule.grid(n_times)
-        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, lr=0.05, draws=0, init="small", progress=False,
+        sim = simulate(pr, ts=ts, seeds=(0,), epochs=epochs, optimizer="adam", lr=0.05,
+                       lr_final=0.05 / 100, draws=0, init="small", progress=False,
                        backend=SIM_BACKEND)
         st = generate(sim, n_gen=500, seed=3, method="heun", backend=SIM_BACKEND).per_seed[0]
         cf = phase_two_closed_form(float(pr.tau(ts[-1])), float(n_gap), sigma, lam, "fresh")

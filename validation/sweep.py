@@ -305,7 +305,7 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
     from flowphase.validation.simulate import OVERLAP_NAMES, simulate
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
-    r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr,
+    r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr, lr_final=lr / 100.0,
                  draws=draws, labels=labels, init=init, backend=backend, keep_params=False,
                  progress=False)
     out = {name: float(r.overlaps[0, 0, i]) for i, name in enumerate(OVERLAP_NAMES)}
@@ -326,7 +326,7 @@ def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, e
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
     table = compare(problem, seeds=list(range(seed, seed + n_seeds)), ts=[t], epochs=epochs,
                     theory_d=theory_d, theory=None if theory == "auto" else theory, optimizer=optimizer, lr=lr,
-                    draws=draws, labels=labels,
+                    lr_final=lr / 100.0, draws=draws, labels=labels,
                     init=init, backend=backend, keep_params=False, progress=False)
     out = {}
     for r in table.rows:
