@@ -1,6 +1,5 @@
 """Protocol presets, given data / initial parameters, NPZ export and the t = 0 sign (issue 16)."""
 import json
-import math
 from pathlib import Path
 
 import numba
@@ -195,33 +194,3 @@ def test_sign_is_defined_at_t0_where_omega_is_not():
     assert not np.any(r.sign_degenerate)
     # the degenerate flag: |m + omega| within 3 random-projection sd of 0
     assert sign_degenerate(0.001, -0.0005, 1.0, 1.0, 100)[()] and not sign_degenerate(0.5, 0.0, 1.0, 1.0, 100)[()]
-
-
-def test_theory_overlaps_on_a_grid_match_single_calls(capsys):
-    rc = main(["theory", "overlaps", "--grid", "80", "--n", "128", "--lam-u", "50", "--lam-w", "1", "--json"])
-    assert rc == 0
-    g = json.loads(capsys.readouterr().out)
-    rows = g["times"]
-    assert [r["t"] for r in rows] == pytest.approx([2 * k / 80 for k in range(80)], abs=1e-15)
-    assert len(g["jumps"]) == 1 and 0.125 <= g["jumps"][0]["t_star"] <= 0.15
-    for k in (0, 20, 40, 41, 79):
-        assert main(["theory", "overlaps", "--t", repr(rows[k]["t"]), "--n", "128", "--lam-u", "50",
-                     "--lam-w", "1", "--json"]) == 0
-        one = json.loads(capsys.readouterr().out)
-        for q in ("c", "m", "omega", "b"):
-            if one[q] is None or isinstance(one[q], str):
-                assert rows[k][q] == one[q], (k, q)
-            else:
-                assert rows[k][q] == pytest.approx(one[q], rel=1e-8, abs=1e-10), (k, q)
-        if rows[k]["phase"] == 1:
-            assert rows[k]["sqrt_r"] == rows[k]["omega"]     # the theory's w is along mu (PAPER §2.2)
-        else:
-            assert rows[k]["sqrt_r"] is None and rows[k]["omega"] is None
-        assert rows[k]["sqrt_q"] >= abs(rows[k]["m"]) - 1e-12   # |u|^2/d >= (u.mu/d)^2
-    # PAPER §3.2 table at t = 0.5 through the list form
-    assert main(["theory", "overlaps", "--t", "0.25,0.5", "--n", "128", "--lam-u", "50", "--lam-w", "1"]) == 0
-    two = json.loads(capsys.readouterr().out)["times"]
-    assert (two[1]["omega"], two[1]["b"], two[1]["m"]) == pytest.approx((1.400, 1.065, 0.617), abs=1e-3)
-    assert main(["theory", "overlaps", "--t", "0.5", "--grid", "4"]) == 2
-    assert main(["theory", "overlaps", "--grid", "0"]) == 2
-    assert math.isfinite(two[0]["sqrt_q"])

@@ -8,6 +8,9 @@ Sub-commands (issue 2 contract, keys exactly as written):
   and "tau", "q_eta", "q_xi", "converged"}, ...], "jumps"}`` in one call (learned_curve)
 * ``generated [problem flags] [--theory exact|paper] [--transition exact|euler] [--sampler euler|heun|continuous]
   [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
+  ``generated --theory paper --t T1,T2,... | --grid T`` (issue 16) -> ``{"problem", "transition", "p_hat", "times":
+  [...]}`` with the generated-sample statistics at each sampler time
+  (:func:`flowphase.numerics.generated_path.generated_along_flow`)
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
   quantities
@@ -111,6 +114,16 @@ def _generated(args):
     from flowphase.numerics.learned import resolve_theory
 
     prob = _problem(args)
+    if args.t is not None or args.grid is not None:
+        if resolve_theory(prob, args.theory) == "exact":
+            raise ValueError("--t / --grid (statistics along the flow) are available for --theory paper")
+        from flowphase.numerics.generated_path import generated_along_flow
+
+        ts, _ = _time_list(args)
+        ts = prob.schedule.grid(args.grid) if ts is None else ts
+        out = generated_along_flow(prob, ts, transition=args.transition)
+        print(dump_json({"problem": prob.to_dict(), "theory": "paper", **out}))
+        return 0
     if resolve_theory(prob, args.theory) == "exact":
         # the exact learned field on the authors' grid, pushed through the 3-D flow (EXACT_FINITE_N §5)
         from flowphase.numerics.exact import exact_curve
@@ -192,6 +205,9 @@ def register(subparsers):
     p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None,
                    help="exact theory: the sampler pushed through the learned field (default euler, the authors')")
     p.add_argument("--n-times", type=int, default=80, help="exact theory: training/sampling grid size T")
+    p.add_argument("--t", default=None, help="--theory paper: sampler times (comma-separated), statistics along the flow")
+    p.add_argument("--grid", type=int, default=None, metavar="T",
+                   help="--theory paper: statistics along the flow on the authors' T-point grid")
     p.set_defaults(func=_generated)
 
     p = sub.add_parser("mse", help="Bayes denoising MSE per dimension at time t")
