@@ -12,6 +12,7 @@ PAPER §2.3).  Needs the ``bench`` extra (torch); skipped without it.
 """
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ torch = pytest.importorskip("torch")
 
 D, N, EPOCHS, LR, LAM = 200, 32, 300, 1e-2, 2.0
 TS = (0.0, 0.25, 0.5, 1.0, 1.5)
+FAST = "numpy" if numba.config.DISABLE_JIT else "numba"
 
 
 def torch_train(problem, x1, init, ts, epochs, lr, lam, eps=1e-8, seed=0, noise=None, times_in_wd=True):
@@ -84,7 +86,7 @@ def test_torch_loop_with_flowphase_noise_reproduces_the_simulator(experiment):
 def test_torch_loop_with_its_own_noise_is_at_the_flowphase_noise_floor(experiment):
     pr, data, init = experiment
     sim = simulate(pr, ts=TS, seeds=range(24), protocol="authors", epochs=EPOCHS, data=data, init_params=init,
-                   progress=False)
+                   backend=FAST, progress=False)
     runs = [torch_train(pr, data["x1"], init, TS, EPOCHS, LR, LAM, seed=s) for s in (1, 2)]
     ours = np.stack([overlaps_of(*(r[k] for k in "cbuw")) for r in runs])
     tab = paired_comparison(sim, ours)
