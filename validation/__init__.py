@@ -23,6 +23,8 @@ _EXPORTS = {
     "run_uturn": "uturn", "make_uturn_figure": "uturn", "load_imbalanced_digits": "digits",
     "train_denoiser": "digits", "train_classifier": "digits", "read_idx": "mnist_idx", "load_mnist": "mnist_idx",
     "atomic_write_json": "_io", "atomic_write_text": "_io",
+    "PROTOCOLS": "protocols", "resolve_protocol": "protocols", "save_npz": "sim_inputs", "load_npz": "sim_inputs",
+    "paired_comparison": "pairing", "overlaps_of": "pairing", "canonical_sign": "canonical",
 }
 
 __all__ = sorted(set(_EXPORTS) | {"compare", "reproduce", "simulate"})
