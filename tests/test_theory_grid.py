@@ -22,18 +22,25 @@ def test_theory_overlaps_on_a_grid_match_single_calls(capsys):
         assert main(["theory", "overlaps", "--t", repr(rows[k]["t"]), "--n", "128", "--lam-u", "50",
                      "--lam-w", "1", "--json"]) == 0
         one = json.loads(capsys.readouterr().out)
-        for q in ("c", "m", "omega", "b"):
+        assert rows[k]["theory"] == one["theory"] and rows[k]["branch"] == one["branch"]
+        for q in ("c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "sqrt_q"):
             if one[q] is None or isinstance(one[q], str):
                 assert rows[k][q] == one[q], (k, q)
             else:
-                assert rows[k][q] == pytest.approx(one[q], rel=1e-8, abs=1e-10), (k, q)
-        if rows[k]["phase"] == 1:
-            assert rows[k]["sqrt_r"] == rows[k]["omega"]     # the theory's w is along mu (PAPER §2.2)
-        else:
-            assert rows[k]["sqrt_r"] is None and rows[k]["omega"] is None
+                assert rows[k][q] == pytest.approx(one[q], rel=1e-7, abs=1e-9), (k, q)
+        if rows[k]["phase"] == 2:
+            assert rows[k]["omega"] is None or rows[k]["branch"] != "ridge"
         assert rows[k]["sqrt_q"] >= abs(rows[k]["m"]) - 1e-12   # |u|^2/d >= (u.mu/d)^2
+    # the paper's ansatz has w along mu (PAPER §2.2): sqrt(r) = omega in phase 1, flat (null) in phase 2
+    assert main(["theory", "overlaps", "--grid", "8", "--theory", "paper", "--n", "128", "--lam-u", "50",
+                 "--lam-w", "1"]) == 0
+    paper = json.loads(capsys.readouterr().out)
+    assert paper["theory"] == "paper"
+    for r in paper["times"]:
+        assert r["sqrt_r"] == (abs(r["omega"]) if r["phase"] == 1 else None), r
     # PAPER §3.2 table at t = 0.5 through the list form
-    assert main(["theory", "overlaps", "--t", "0.25,0.5", "--n", "128", "--lam-u", "50", "--lam-w", "1"]) == 0
+    assert main(["theory", "overlaps", "--t", "0.25,0.5", "--theory", "paper", "--n", "128", "--lam-u", "50",
+                 "--lam-w", "1"]) == 0
     two = json.loads(capsys.readouterr().out)["times"]
     assert (two[1]["omega"], two[1]["b"], two[1]["m"]) == pytest.approx((1.400, 1.065, 0.617), abs=1e-3)
     assert main(["theory", "overlaps", "--t", "0.5", "--grid", "4"]) == 2

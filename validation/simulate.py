@@ -425,7 +425,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     canonicalise_overlaps(hist)
     check_finite("simulate overlaps", ov)
     config = dict(epochs=epochs, optimizer=optimizer, lr=float(lr), lr_final=lr_final, draws=draws,
-                  labels=labels, init=init, init_scale=float(init_scale), model=model, backend=backend,
+                  labels=labels if data is None else "given", init=init if init_params is None else "given", init_scale=float(init_scale), model=model, backend=backend,
                   dtype=str(dtype), record_every=record_every, betas=[beta1, beta2], eps=float(eps),
                   train_c=bool(train_c), train_b=bool(train_b), noise=noise, quad_nodes=int(quad_nodes),
                   **protocol_record, **input_record)
