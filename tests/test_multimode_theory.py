@@ -6,7 +6,7 @@ import pytest
 from scipy.special import logsumexp
 
 from flowphase.numerics.mse import bayes_mse
-from flowphase.numerics.multimode import (analyse_windows, bayes_denoiser, bayes_mse_k, design_multiwindow,
+from flowphase.numerics.multimode import (analyse_windows, asymptotic_mse, bayes_denoiser, bayes_mse_k, design_multiwindow,
                                           full_flow, mode_curves, projection_flow, schedule_from_mixture,
                                           snr_of_tau, spectral_speciation, tau_of_snr)
 from flowphase.numerics.multimode.flow import initial_points
@@ -135,6 +135,18 @@ def test_mse_matches_monte_carlo_in_d_dimensions():
     err = ((bayes_denoiser(m, x, tau, M) - x1) ** 2).sum(1) / d
     eps, se = bayes_mse_k(m, tau, d=d, m=12)
     assert abs(eps[0] - err.mean()) <= 4 * math.hypot(err.std() / math.sqrt(N), se[0])
+
+
+def test_window_structure_converges_like_one_over_sqrt_d():
+    """eps(s/sqrt(d)) at finite d -> sigma^2 + U(s) with O(1/sqrt(d)) corrections (fixed Gram matrix)."""
+    from flowphase.validation.tolerances import loglog_slope, slope_ok
+
+    m = hierarchical((0.6, 0.4), ((0.8, 0.2), (0.6, 0.4)), d=100, eps=0.3)
+    s = np.array([0.5, 1.0, 3.0])
+    lim, _ = asymptotic_mse(m, s, m=10, seed=1)
+    ds = np.array([1e3, 1e4, 1e5])
+    dev = [np.max(np.abs(bayes_mse_k(m, s / math.sqrt(d), d=d, m=10, seed=1)[0] - lim)) for d in ds]
+    assert slope_ok("multimode_asymptotic", loglog_slope(ds, dev)), dev
 
 
 def test_snr_tau_inverse_and_window_scaling():

@@ -100,6 +100,8 @@ TOLERANCES = {
     "multimode_mse_qmc": Tolerance(k=5.0, abs_floor=2e-5, reference="randomised QMC vs Gauss-Hermite expectation"),
     "multimode_trained_p_hat": Tolerance(k=4.0, abs_floor=0.03,
                                          reference="trained softmax p_hat vs the exact flow on the same grid, n = 256"),
+    "multimode_asymptotic": Tolerance(exponent=-0.5, window=(-0.65, -0.35),
+                                      reference="finite-d eps(s/sqrt(d)) -> sigma^2 + U(s), O(1/sqrt(d))"),
     "multimode_bayes_point": Tolerance(exponent=-1.0, window=(-1.4, -0.6),
                                        reference="|f_learned - f*|^2/d shrinks like 1/n (finite-sample estimate of u_k)"),
 }

@@ -7,10 +7,10 @@
 """
 from .field import bayes_denoiser, posterior, posterior_z, velocity, velocity_z
 from .flow import FLOW_METHODS, FlowWeights, full_flow, projection_flow
-from .mse import ModeCurves, bayes_mse_k, mode_curves, snr_of_tau, tau_of_snr
+from .mse import ModeCurves, asymptotic_mse, bayes_mse_k, mode_curves, snr_of_tau, tau_of_snr
 from .windows import (WindowAnalysis, analyse_windows, design_multiwindow, schedule_from_mixture,
                       spectral_speciation)
 
 __all__ = ["bayes_denoiser", "posterior", "posterior_z", "velocity", "velocity_z", "FLOW_METHODS", "FlowWeights",
-           "full_flow", "projection_flow", "ModeCurves", "bayes_mse_k", "mode_curves", "snr_of_tau", "tau_of_snr",
+           "full_flow", "projection_flow", "ModeCurves", "asymptotic_mse", "bayes_mse_k", "mode_curves", "snr_of_tau", "tau_of_snr",
            "WindowAnalysis", "analyse_windows", "design_multiwindow", "schedule_from_mixture", "spectral_speciation"]

@@ -43,8 +43,8 @@ from flowphase.numerics.results import check_finite
 from flowphase.theory.mixtures import KMixture
 from flowphase.theory.problem import LinearInterpolant
 
-__all__ = ["ModeCurves", "gaussian_points", "mode_curves", "bayes_mse_k", "snr_of_tau", "tau_of_snr",
-           "DEFAULT_QMC_M", "DEFAULT_REPS"]
+__all__ = ["ModeCurves", "gaussian_points", "mode_curves", "bayes_mse_k", "asymptotic_mse", "snr_of_tau",
+           "tau_of_snr", "DEFAULT_QMC_M", "DEFAULT_REPS"]
 
 DEFAULT_QMC_M = 13
 DEFAULT_REPS = 8
@@ -198,3 +198,13 @@ def bayes_mse_k(mixture: KMixture, tau, d: Optional[float] = None, interpolant=N
         Use = np.interp(np.log(np.maximum(s, 1e-300)), ls, curves.U_se)
     eps = mixture.sigma ** 2 * a * a / D + mm * mm * U
     return eps, mm * mm * Use
+
+
+def asymptotic_mse(mixture: KMixture, s, **kw):
+    """d -> infinity limit of eps at ``tau = s / sqrt(d)`` (fixed G): ``sigma^2 + U(s)``; returns ``(eps, stderr)``.
+
+    At ``tau = s/sqrt(d)``: alpha -> 1, D -> 1, m -> 1 and ``beta sqrt(d/D) -> s``, so the whole window
+    structure of eps lives at fixed s; the finite-d curve approaches it with O(1/sqrt(d)) corrections.
+    """
+    c = mode_curves(mixture, s, **kw)
+    return mixture.sigma ** 2 + c.U, c.U_se
