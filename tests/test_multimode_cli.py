@@ -14,7 +14,7 @@ def _run(capsys, argv):
 
 def test_windows_hierarchy_json(capsys):
     rc, out, _ = _run(capsys, ["theory", "windows", "--hierarchy", "0.6,0.4/0.8,0.2;0.6,0.4", "--eps", "0.15,0.02",
-                               "--d", "10000", "--json"])
+                               "--d", "10000", "--qmc-m", "9", "--json"])
     assert rc == 0
     obj = json.loads(out)
     assert {"windows", "decisions", "schedule", "split_windows", "mixture"} <= set(obj)
@@ -27,7 +27,7 @@ def test_windows_hierarchy_json(capsys):
 
 def test_windows_gram_json(capsys):
     rc, out, _ = _run(capsys, ["theory", "windows", "--weights", "0.5,0.3,0.2", "--gram",
-                               "1,0.98,-0.5;0.98,1,-0.5;-0.5,-0.5,1", "--d", "100000"])
+                               "1,0.98,-0.5;0.98,1,-0.5;-0.5,-0.5,1", "--d", "100000", "--qmc-m", "8"])
     assert rc == 0 and len(json.loads(out)["decisions"]) == 2
 
 
@@ -38,6 +38,7 @@ def test_windows_gram_json(capsys):
     ["--hierarchy", "0.6,0.4", "--d", "100"],
     ["--hierarchy", "0.6,0.4/0.5,0.5;1", "--eps", "2", "--d", "100"],
     ["--d", "100"],
+    ["--hierarchy", "0.6,0.4/0.5,0.5;1", "--d", "100", "--qmc-m", "30"],
 ])
 def test_windows_bad_input_exits_2(capsys, argv):
     rc, out, err = _run(capsys, ["theory", "windows"] + argv)

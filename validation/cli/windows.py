@@ -55,7 +55,9 @@ def _windows(args):
             raise ValueError("--gram needs --weights")
         mix = KMixture(weights=tuple(_floats(args.weights, "--weights")), gram=_gram(args.gram), sigma=args.sigma,
                        d=args.d)
-    sched, an = schedule_from_mixture(mix, args.d, mass=args.mass, t_max=args.t_max)
+    if not 6 <= args.qmc_m <= 16:
+        raise ValueError(f"--qmc-m must lie in [6, 16], got {args.qmc_m}")
+    sched, an = schedule_from_mixture(mix, args.d, mass=args.mass, t_max=args.t_max, m=args.qmc_m)
     out = an.to_dict()
     out["schedule"] = sched.to_dict()
     out["schedule"]["window_mass"] = sched.window_mass()
@@ -76,5 +78,6 @@ def register_windows(sub):
     p.add_argument("--d", type=float, required=True, help="dimension")
     p.add_argument("--mass", type=float, default=0.6, help="fraction of the grid put into the windows")
     p.add_argument("--t-max", type=float, default=1.0, help="range of the designed schedule's time t")
+    p.add_argument("--qmc-m", type=int, default=11, help="2^m scrambled Sobol points per set (8 sets)")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_windows)
