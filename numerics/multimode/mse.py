@@ -133,17 +133,19 @@ def mode_curves(mixture: KMixture, snr, method: str = "qmc", m: int = DEFAULT_QM
     R = g.shape[0]
     Ue = np.zeros((R, s.size))
     Ve = np.zeros((R, len(splits), s.size))
-    for j, sj in enumerate(s):
+    chunk = max(1, int(2 ** 20 // max(1, h.size)))
+    for j0 in range(0, s.size, chunk):
+        sj = s[j0:j0 + chunk][:, None, None, None]                # (S, 1, 1, 1)
         for k in range(mixture.K):
-            lg = logp + sj * sj * G[:, k] + sj * h
+            lg = logp + sj * sj * G[:, k] + sj * h[None]          # (S, R, N, K)
             lg = lg - lg.max(axis=-1, keepdims=True)
             e = np.exp(lg)
             pi = e / e.sum(axis=-1, keepdims=True)
             pa = pi @ A
-            u = 1.0 - (pa * pa).sum(axis=-1)
-            Ue[:, j] += p[k] * (w * u).sum(axis=1)
+            u = 1.0 - (pa * pa).sum(axis=-1)                      # (S, R, N)
+            Ue[:, j0:j0 + chunk] += p[k] * np.einsum("srn,rn->rs", u, w)
             for i, sp in enumerate(splits):
-                Ve[:, i, j] += p[k] * (w * _split_gini(pi, sp)).sum(axis=1)
+                Ve[:, i, j0:j0 + chunk] += p[k] * np.einsum("srn,rn->rs", _split_gini(pi, sp), w)
     Ve /= prior[None, :, None]
     se = (lambda a: a.std(axis=0, ddof=1) / math.sqrt(R)) if R > 1 else (lambda a: np.zeros(a.shape[1:]))
     out = ModeCurves(snr=s, U=Ue.mean(0), U_se=se(Ue), V=Ve.mean(0), V_se=se(Ve), splits=splits, prior_gini=prior,
