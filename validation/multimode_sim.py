@@ -200,7 +200,8 @@ def simulate_softmax(mixture: KMixture, schedule: Schedule, d: int, n: int, n_ti
                 for k in state:
                     state[k][sl] = _to_numpy(st[k])
                 loss[sl] = _to_numpy(ls)
-    check_finite("softmax simulation parameters", c)
+    for nm, a in (("c", c), ("b", b), ("U", U), ("W", W), ("loss", loss)):
+        check_finite(f"softmax simulation parameter {nm}", a)
     params = {"c": c.reshape(S, T), "b": b.reshape(S, T, K), "U": U.reshape(S, T, K, d), "W": W.reshape(S, T, K, d)}
     cfg = dict(d=d, n=n, n_times=T, epochs=int(epochs), optimizer=optimizer, lr=lr, draws=draws, lam_u=lam_u,
                lam_w=lam_w, init=init, labels=labels, backend=backend, means_seed=means_seed)

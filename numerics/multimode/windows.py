@@ -9,8 +9,10 @@ Pipeline (one call: :func:`schedule_from_mixture`):
    ``V_S(ln s)`` with ``rel_height = 0.3`` (the window holds the part of the drop where the slope exceeds 30 %
    of its peak; the default 10 %-width of a sigmoid in ln s spans a factor ~ 100 in s and makes the coarse and
    fine windows of eps = 0.1 siblings overlap); overlapping windows merge, their sizes (number of splits) add.
-   Running it on the sum ``W = sum_S V_S`` alone merges windows whose slopes differ by more than 1/rel_height,
-   which is why each split is scanned separately (the plain curve's result is kept as ``raw_windows``).
+   On the sum ``W = sum_S V_S`` alone, with its default criteria, the detector finds nothing for the example
+   of the figure (each drop is spread over a decade of s, below 3x the mean slope over the 5-decade grid) and
+   with looser criteria merges neighbouring windows; hence each split is scanned separately (the plain
+   curve's result is kept as ``raw_windows``).
 3. The windows are mapped to physical time at dimension d, ``tau = tau_of_snr(s, d)``: a split whose
    children have separation ``1 - G = eps^2`` is decided at ``s ~ 1/eps``, i.e. ``tau ~ 1/(eps sqrt d)``.
 4. :func:`design_multiwindow` turns them into a :class:`flowphase.numerics.schedules.PiecewiseSchedule`:
