@@ -55,6 +55,7 @@ FIGURES: Dict[str, str] = {
     "speciation": "flowphase.validation.figures_theory:speciation_figure",
     "dynamics": "flowphase.validation.figures_sim:dynamics_figure",
     "uturn": "flowphase.validation.figures_sim:uturn_figure",
+    "hierarchy": "flowphase.validation.figures_hierarchy:hierarchy_figure",
 }
 
 

@@ -95,6 +95,20 @@ TOLERANCES = {
     **{f"dynamics_gd_map_{q}": Tolerance(k=0.0, abs_floor=v, exponent=-0.5,
                                          reference="exact one-step GD map of the overlaps vs finite-d GD")
        for q, v in (("c", 0.02), ("b", 0.04), ("m", 0.04), ("omega", 0.06), ("q", 0.04), ("r", 0.04))},
+    # K-mode hierarchy (issue 15): exact flow and trained softmax models
+    "multimode_designed_p_hat": Tolerance(k=0.0, abs_floor=0.01,
+                                          reference="designed schedule, exact flow, Euler T = 80: every p_hat_k"),
+    "multimode_exact_flow": Tolerance(k=4.0, abs_floor=2e-3,
+                                      reference="continuous-time exact flow generates p_k (RK4, randomised QMC)"),
+    "multimode_projection": Tolerance(k=0.0, abs_floor=1e-9, rel=1e-9,
+                                      reference="projection-space flow vs the d-dimensional flow, same initial points"),
+    "multimode_mse_qmc": Tolerance(k=5.0, abs_floor=2e-5, reference="randomised QMC vs Gauss-Hermite expectation"),
+    "multimode_trained_p_hat": Tolerance(k=4.0, abs_floor=0.03,
+                                         reference="trained softmax p_hat vs the exact flow on the same grid, n = 256"),
+    "multimode_asymptotic": Tolerance(exponent=-0.5, window=(-0.65, -0.35),
+                                      reference="finite-d eps(s/sqrt(d)) -> sigma^2 + U(s), O(1/sqrt(d))"),
+    "multimode_bayes_point": Tolerance(exponent=-1.0, window=(-1.4, -0.6),
+                                       reference="|f_learned - f*|^2/d shrinks like 1/n (finite-sample estimate of u_k)"),
 }
 
 

@@ -245,3 +245,7 @@ def register(subparsers):
     p.add_argument("--d", type=float, default=math.inf)
     _problem_flags(p)
     p.set_defaults(func=_dynamics)
+
+    from .windows import register_windows  # K-mode mixtures (issue 15)
+
+    register_windows(sub)
