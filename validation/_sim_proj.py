@@ -71,8 +71,9 @@ Z_ROW0 = 1 << 41
 CHI_ROW = (1 << 41) + 2
 #: a direction w' (or u') with |w'|^2 <= DEGENERATE_REL |w|^2 is treated as lying in the span
 DEGENERATE_REL = 1e-12
-#: BLAS threads for the GEMMs of a projected step (None: BLAS default)
+#: BLAS threads per product and Python threads running the products of a projected step
 BLAS_THREADS = 1
+GEMM_WORKERS = 2
 _GAMMA_SALT = np.uint64(0x5DEECE66D)
 _INV53 = 1.0 / 9007199254740992.0
 _S11 = np.uint64(11)
@@ -466,6 +467,26 @@ def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b
                train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ)
 
 
+_POOL = []
+
+
+def _gemms(tasks, split=False):
+    """``out = a @ b`` for each task, spread over ``GEMM_WORKERS`` Python threads (single-threaded BLAS
+    each; numpy releases the GIL).  ``split`` also cuts each product in two row halves."""
+    if split:
+        tasks = [(a[h], b_, o[h]) for a, b_, o in tasks
+                 for h in (slice(0, a.shape[0] // 2), slice(a.shape[0] // 2, a.shape[0]))]
+    if GEMM_WORKERS <= 1 or len(tasks) < 2:
+        for a, b_, o in tasks:
+            np.matmul(a, b_, out=o)
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(GEMM_WORKERS))
+    list(_POOL[0].map(lambda t: np.matmul(t[0], t[1], out=t[2]), tasks))
+
+
 def _blas_limit():
     """One BLAS thread during the projected steps (the numba kernels around the GEMMs use the cores;
     a multi-threaded BLAS between them is slower on a shared 2-core machine, see benchmarks/bench_epoch.py)."""
@@ -490,16 +511,16 @@ def _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta,
         else:
             lr_k = lr
         _draw_z(Z, DOTS, u, w, job_seed_index, job_tix, seeds, step, ZIG_X, ZIG_F)
+        tasks = []
         for s, j0, j1 in blocks:
             Qt = QYd[s].T
-            np.matmul(w[j0:j1], Qt, out=CW[j0:j1])
-            np.matmul(u[j0:j1], Qt, out=CU[j0:j1])
-            np.matmul(Z[j0:j1].reshape(-1, d), Qt, out=CZ[j0:j1].reshape(-1, n))
+            tasks += [(w[j0:j1], Qt, CW[j0:j1]), (u[j0:j1], Qt, CU[j0:j1]),
+                      (Z[j0:j1].reshape(-1, d), Qt, CZ[j0:j1].reshape(-1, n))]
+        _gemms(tasks)
         _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, CW.astype(np.float64, copy=False),
                    CU.astype(np.float64, copy=False), CZ.astype(np.float64, copy=False), DOTS, model, K, step, d,
                    lam_u, lam_w, record_every, hist, P, KC, SC, ZIG_X, ZIG_F)
         Pd = P.astype(dt, copy=False)
-        for s, j0, j1 in blocks:
-            np.matmul(Pd[j0:j1].reshape(-1, n), QYd[s], out=GQ[j0:j1].reshape(-1, d))
+        _gemms([(Pd[j0:j1].reshape(-1, n), QYd[s], GQ[j0:j1].reshape(-1, d)) for s, j0, j1 in blocks], split=True)
         _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, lr_k, step + 1, beta1, beta2,
                      eps, n, train_c, train_b)
