@@ -21,15 +21,21 @@ The memory-bandwidth floor is ``bytes / bandwidth`` with bytes = 16 n d T (read 
 the noise row per point and time, f64; PAPER ENGINEERING notes) and the bandwidth measured here by
 a parallel numba read and a STREAM triad (the larger of the two).  Peak memory is the process's maximum RSS.
 
-Run: ``python benchmarks/bench_epoch.py [--n 128 --d 5000 --T 80 --reps 3]``.
+Run: ``python benchmarks/bench_epoch.py [--n 128 --d 5000 --T 80 --reps 3]``.  The machine is usually shared:
+the load average is printed, and the projected sampler's CPU time (all threads) next to its wall time.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import resource
 import sys
 import time
+
+# numba's OpenMP workers otherwise spin between kernels and steal the cores of the BLAS products (and of
+# the other users of a shared machine); set OMP_WAIT_POLICY=active before running to measure spinning
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 from numba import njit, prange
@@ -233,8 +239,6 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args(argv)
     n, d, T = args.n, args.d, args.T
-    import os
-
     load0 = os.getloadavg()
     pr, ts, st = _setup(n, d, T)
     t_pj, c_pj = time_projected(st, n, d, T, args.reps)

@@ -201,8 +201,6 @@ def test_adam_trajectories_of_both_samplers_agree_within_seed_spread():
 
 # ----------------------------------------------------------------------------- the authors' run, resumable
 def test_resumable_run_equals_simulate_and_continues_after_a_kill(tmp_path, monkeypatch):
-    if not JIT:
-        pytest.skip("the resumable driver runs the numba kernels")
     from flowphase.validation import authors_paper as AP
 
     size = dict(AP.PAPER_SIZE, d=30, n=6, n_times=3, epochs=25, checkpoint_every=10, record_every=5, lr=1e-2)
@@ -233,3 +231,28 @@ def test_resumable_run_equals_simulate_and_continues_after_a_kill(tmp_path, monk
     assert np.array_equal(again["overlaps"], ref["overlaps"]) and np.array_equal(again["history"], ref["history"])
     with pytest.raises(ValueError, match="configuration"):
         AP.train_resumable(pr, ts, (0, 1), 30, checkpoint=ck, **kw)
+
+
+def test_reproduce_size_paper_only_for_overlaps_authors(tmp_path):
+    from flowphase.validation.reproduce import reproduce
+
+    with pytest.raises(ValueError, match="overlaps-authors"):
+        reproduce(["mse"], tmp_path, size="paper", progress=False)
+    with pytest.raises(ValueError, match="size"):
+        reproduce(["overlaps-authors"], tmp_path, size="huge", progress=False)
+
+
+@pytest.mark.slow
+def test_paper_figure_at_a_tiny_size_writes_the_trajectory(tmp_path):
+    from flowphase.validation import authors_paper as AP
+
+    size = dict(AP.PAPER_SIZE, d=40, n=8, n_times=4, epochs=40, checkpoint_every=20, record_every=10, lr=1e-2,
+                seeds=(0, 1))
+    out = AP.paper_figure(tmp_path, progress=False, size=size)
+    data = out.data
+    assert data["trajectory_epochs"] == [0, 10, 20, 30]
+    assert np.asarray(data["trajectory"]["m"]).shape == (2, 4, 4)
+    assert set(data["dynamics"]) and all(len(v["m"]) == 5 for v in data["dynamics"].values())
+    assert len(out.claims) == 3 and (tmp_path / "overlaps-authors.json").exists()
+    again = AP.paper_data(tmp_path, size=size, progress=False)      # finished run: read back from the checkpoint
+    assert again["resumed_from_epoch"] == 40 and again["sim_mean"] == data["sim_mean"]
