@@ -201,7 +201,9 @@ def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
     return {
         "params": {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in size.items()}, "lam_simulation": lam,
                    "lam_theory_authors": [50.0, 1.0], "optimizer": "adam", "betas": [0.9, 0.999], "eps": 1e-8,
-                   "noise": "fresh", "noise_sampler": "projected", "backend": "numba"},
+                   "noise": "fresh", "noise_sampler": "projected", "backend": "numba",
+                   "theory": "learned_curve default (exact finite-n theory where defined) at the run's d, n, lam; "
+                             "authors' lam_u = 50, lam_w = 1 likewise; n = inf"},
         "seconds_this_call": seconds, "resumed_from_epoch": run["resumed_from"],
         "t_sim": ts.tolist(), "sim_final": {nm: ov[:, :, i].tolist() for i, nm in enumerate(names)},
         "sim_mean": {nm: mean[:, i].tolist() for i, nm in enumerate(names)},
