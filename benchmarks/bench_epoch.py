@@ -1,8 +1,12 @@
-"""One full training epoch over all grid times at the authors' size (issue 3 benchmark).
+"""One full training epoch over all grid times at the authors' size (issue 3 and issue 13 benchmark).
 
 n = 128, d = 5000, T = 80 times, fresh noise (one new x0 per point and time), Adam step included.
 Compares, in the same run:
 
+* ``numba-projected`` -- :func:`flowphase.validation._sim_proj.train_projected`, the projected sampler
+                     (draws the rows' coordinates in V = span{x1, w, u}, two d-vectors in V^perp and a
+                     chi-square; the same law as the dense sampler), float64 and float32;
+* ``numpy-projected`` -- its NumPy twin (:func:`flowphase.validation._sim_proj_array.train_projected_array`);
 * ``numba``       -- :func:`flowphase.validation._sim_numba.train_kernel` (single pass per row,
                      counter-based noise drawn inside the pass, parallel over the 80 times);
 * ``numpy-ref``   -- the same algorithm (same counter-based noise) in NumPy
@@ -17,15 +21,21 @@ The memory-bandwidth floor is ``bytes / bandwidth`` with bytes = 16 n d T (read 
 the noise row per point and time, f64; PAPER ENGINEERING notes) and the bandwidth measured here by
 a parallel numba read and a STREAM triad (the larger of the two).  Peak memory is the process's maximum RSS.
 
-Run: ``python benchmarks/bench_epoch.py [--n 128 --d 5000 --T 80 --reps 3]``.
+Run: ``python benchmarks/bench_epoch.py [--n 128 --d 5000 --T 80 --reps 3]``.  The machine is usually shared:
+the load average is printed, and the projected sampler's CPU time (all threads) next to its wall time.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import resource
 import sys
 import time
+
+# numba's OpenMP workers otherwise spin between kernels and steal the cores of the BLAS products (and of
+# the other users of a shared machine); set OMP_WAIT_POLICY=active before running to measure spinning
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 from numba import njit, prange
@@ -97,6 +107,37 @@ def time_numba(st, n, d, T, reps):
         if r > 0:                      # r = 0 compiles / warms the cache
             best.append(time.perf_counter() - t0)
     return min(best)
+
+
+def time_projected(st, n, d, T, reps, dtype="float64", array=False):
+    from flowphase.validation._sim_proj import data_basis, train_projected
+    from flowphase.validation._sim_proj_array import train_projected_array
+
+    dt = np.dtype(dtype)
+    x1 = st["x1"].astype(dt)
+    basis = data_basis(x1)
+    basis = (basis[0].astype(dt), basis[1], basis[2])
+    seeds = np.array([0], dtype=np.int64)
+    js, jt = np.zeros(T, dtype=np.int64), np.arange(T, dtype=np.int64)
+    best, cpu = [], []
+    for r in range(reps + 1):
+        c, b, u, w = (st[k].astype(dt) for k in ("c", "b", "u", "w"))
+        ka = _kernel_args(st, T, d)
+        kw = dict(model=0, optimizer=0, K=1, step0=r, n_steps=1, lr=1e-2, lr_decay_to=1e-2, total_steps=1,
+                  beta1=0.9, beta2=0.999, eps=1e-8, lam_u=2.0, lam_w=2.0, use_fixed=False, train_c=True,
+                  train_b=True, record_every=1_000_000, hist=ka["hist"])
+        t0, p0 = time.perf_counter(), time.process_time()
+        with np.errstate(over="ignore"):
+            if array:
+                train_projected_array(np, x1, basis, js, jt, seeds, st["alpha"], st["beta"], c, b, u, w,
+                                      ka["state_s"], ka["state_v"], **kw)
+            else:
+                train_projected(x1, basis, js, jt, seeds, st["alpha"], st["beta"], c, b, u, w, ka["state_s"],
+                                ka["state_v"], **kw)
+        if r > 0 or array:
+            best.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - p0)
+    return min(best), min(cpu)
 
 
 def time_numba_exact(st, n, d, T, reps):
@@ -198,7 +239,12 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args(argv)
     n, d, T = args.n, args.d, args.T
+    load0 = os.getloadavg()
     pr, ts, st = _setup(n, d, T)
+    t_pj, c_pj = time_projected(st, n, d, T, args.reps)
+    rss_pj = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t_pj32, c_pj32 = time_projected(st, n, d, T, args.reps, dtype="float32")
+    t_pjnp, _ = time_projected(st, n, d, T, max(1, args.reps - 2), array=True)
     bw_triad, bw_read = measure_bandwidth()
     bytes_epoch = 16.0 * n * d * T
     floor = bytes_epoch / max(bw_read, bw_triad)
@@ -209,7 +255,9 @@ def main(argv=None):
     t_np = time_numpy_ref(st, n, d, T, max(1, args.reps - 2))
     t_pl = time_numpy_plain(st, n, d, T, max(1, args.reps - 2))
     t_th = time_torch(st, n, d, T, max(1, args.reps - 2))
-    rows = [("numba (fresh, K=1)", t_nb), ("numba exact expectation (K=inf)", t_ex),
+    rows = [("numba projected (fresh, K=1) f64", t_pj), ("numba projected f32", t_pj32),
+            ("numpy projected (same numbers)", t_pjnp), ("numba dense (fresh, K=1)", t_nb),
+            ("numba exact expectation (K=inf)", t_ex),
             ("numpy-ref (same algorithm)", t_np), ("numpy-plain (Generator noise)", t_pl),
             ("torch-cpu eager+autograd", t_th)]
     for name, t in rows:
@@ -218,7 +266,18 @@ def main(argv=None):
           + (f"torch/numba = {t_th / t_nb:.1f}x" if t_th else "torch: skipped"))
     print(f"numba / floor = {t_nb / floor:.1f}x ; numba-exact / floor = {t_ex / floor:.1f}x "
           f"(exact kernel reads 8 n d T bytes: {t_ex / (floor / 2):.1f}x its own floor)")
-    print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"projected sampler: dense/projected = {t_nb / t_pj:.1f}x (target >= 10), projected/floor = "
+          f"{t_pj / floor:.2f}x (target <= 2), " + (f"torch/projected = {t_th / t_pj:.0f}x (target >= 50), "
+                                                     if t_th else "torch: skipped, ")
+          + f"numpy-plain/projected = {t_pl / t_pj:.1f}x, numpy-projected/projected = {t_pjnp / t_pj:.1f}x, "
+          f"f64/f32 = {t_pj / t_pj32:.2f}x")
+    print(f"projected sampler CPU time per epoch (all threads): f64 {c_pj * 1e3:.1f} ms, f32 {c_pj32 * 1e3:.1f} ms "
+          f"(wall {t_pj * 1e3:.1f} / {t_pj32 * 1e3:.1f} ms)")
+    print(f"authors' run projection (3 seeds x 40 000 epochs, this load): {3 * 40000 * t_pj / 60:.0f} min f64, "
+          f"{3 * 40000 * t_pj32 / 60:.0f} min f32")
+    print(f"peak memory (max RSS): projected f64 alone {rss_pj:.0f} MB; whole benchmark "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"load average (1 min) at start / end: {load0[0]:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0
 
 

@@ -144,7 +144,7 @@ def test_stochastic_kernel_gradient_matches_finite_differences_of_sampled_loss()
     pr = Problem.dilated(d=d, n=n, lam_u=lam, lam_w=lam)
     t = 0.6
     lr = 1e-7
-    kw = dict(ts=[t], seeds=[4], draws=Kd, init="random", optimizer="gd", lr=lr, lr_final=lr)
+    kw = dict(ts=[t], seeds=[4], draws=Kd, init="random", optimizer="gd", lr=lr, lr_final=lr, noise_sampler="dense")
     r0 = simulate(pr, epochs=1, backend="numba", **dict(kw, lr=1e-300, lr_final=1e-300))
     r1 = simulate(pr, epochs=1, backend="numba", **kw)
     x1 = r0.data["x1"][0]

@@ -204,7 +204,11 @@ def overlaps_figure(out_dir, quick: bool = False) -> FigureOutput:
     return FigureOutput("overlaps", paths, data, rows=rows, claims=claims, caption=caption)
 
 
-def overlaps_authors_figure(out_dir, quick: bool = False) -> FigureOutput:
+def overlaps_authors_figure(out_dir, quick: bool = False, size=None, progress: bool = True) -> FigureOutput:
+    if size == "paper":   # the authors' full size, fresh noise, resumable (validation/authors_paper.py)
+        from .authors_paper import paper_figure
+
+        return paper_figure(out_dir, progress=progress)
     data = overlaps_data(quick, lam_theory=(50.0, 1.0), weight_decay=1e-5)
     P = data["params"]
     caption = ("Authors' parameters: theory λ_u = 50, λ_w = 1 (their notebook) against a simulation with weight decay "

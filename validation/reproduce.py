@@ -95,8 +95,21 @@ def save_figure(fig, out_dir, name: str, data: dict) -> List[str]:
     return [str(p) for p in paths]
 
 
-def reproduce(names, out_dir, quick: bool = False, progress: bool = True) -> List[FigureOutput]:
-    """Build the named figures (or ``'all'``) into ``out_dir``; with ``'all'`` also write REPORT.md."""
+#: figures that also build at the authors' full size (``size='paper'``, hours of CPU; resumable)
+PAPER_SIZE_FIGURES = ("overlaps-authors",)
+
+
+def reproduce(names, out_dir, quick: bool = False, progress: bool = True, size=None) -> List[FigureOutput]:
+    """Build the named figures (or ``'all'``) into ``out_dir``; with ``'all'`` also write REPORT.md.
+
+    ``size='paper'`` builds the figures of :data:`PAPER_SIZE_FIGURES` at the authors' size.
+    """
+    if size not in (None, "quick", "default", "paper"):
+        raise ValueError(f"size must be quick, default or paper, got {size!r}")
+    if size == "quick":
+        quick, size = True, None
+    elif size == "default":
+        size = None
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,6 +119,8 @@ def reproduce(names, out_dir, quick: bool = False, progress: bool = True) -> Lis
     selected = available_figures() if build_all else list(names)
     for nm in selected:
         _resolve(nm)  # validate every name before any work starts
+        if size == "paper" and nm not in PAPER_SIZE_FIGURES:
+            raise ValueError(f"--size paper is available for {list(PAPER_SIZE_FIGURES)}, not {nm!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = []
@@ -116,7 +131,7 @@ def reproduce(names, out_dir, quick: bool = False, progress: bool = True) -> Lis
         it = selected
     for nm in it:
         t0 = time.perf_counter()
-        res = _resolve(nm)(out_dir, quick)
+        res = _resolve(nm)(out_dir, quick, **({"size": size} if size else {}))
         res.seconds = time.perf_counter() - t0
         outputs.append(res)
     if build_all or len(selected) > 1:

@@ -30,13 +30,14 @@ from flowphase.numerics.results import ConvergenceError, check_finite
 from flowphase.theory.problem import Problem, TimeDilation
 
 __all__ = ["SimulationResult", "simulate", "resolve_problem", "get_array_module", "OVERLAP_NAMES",
-           "BACKENDS", "INITS", "MODELS", "OPTIMIZERS"]
+           "BACKENDS", "INITS", "MODELS", "OPTIMIZERS", "NOISE_SAMPLERS"]
 
 OVERLAP_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 BACKENDS = ("numba", "numpy", "cupy")
 INITS = ("random", "small", "informed")
 MODELS = ("tanh", "sign")
 OPTIMIZERS = ("adam", "gd")
+NOISE_SAMPLERS = ("auto", "projected", "dense")
 _FIXED_NOISE_STEP = 2 ** 62      # noise-counter value reserved for the fixed x0 (never a training step)
 
 
@@ -176,7 +177,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
              model: str = "tanh", backend: str = "numba", dtype="float64", record_every: Optional[int] = None,
              betas=None, eps: Optional[float] = None, train_c: bool = True, train_b: bool = True,
              keep_params: bool = True, progress: Optional[bool] = None, job_chunk: Optional[int] = None,
-             quad_nodes: int = 48, array_module=None) -> SimulationResult:
+             quad_nodes: int = 48, array_module=None, noise_sampler: str = "auto") -> SimulationResult:
     """Train independent finite-d denoisers at the times ``ts`` for every seed (PAPER §2.1–2.3).
 
     Parameters
@@ -238,6 +239,12 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         Array backends: number of jobs processed together (bounds memory).
     array_module : module, optional
         Stand-in array module for ``backend='cupy'`` (testing without a GPU).
+    noise_sampler : {'auto', 'projected', 'dense'}
+        How fresh noise (``draws >= 1``) is drawn.  ``'dense'``: all n K d numbers of x0 per step
+        (the reference).  ``'projected'``: only what the step sees -- the rows' coordinates in
+        V = span{x1, w, u}, two Gaussian d-vectors in V^perp and a chi-square; the same law of the
+        training trajectory (exact, :mod:`flowphase.validation._sim_proj`), needs d >= n + 3.
+        ``'auto'`` (default): projected where it applies, dense otherwise.
 
     Returns
     -------
@@ -295,6 +302,15 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         raise ValueError(f"quad_nodes must be >= 8, got {quad_nodes!r}")
     if noise == "fixed" and draws != 1:
         raise ValueError("draws must be 1 with noise='fixed' (one x0 per data point)")
+    _check_choice("noise_sampler", noise_sampler, NOISE_SAMPLERS)
+    if noise_sampler == "projected" and (noise != "fresh" or draws < 1):
+        raise ValueError("noise_sampler='projected' needs noise='fresh' and draws >= 1")
+    if noise_sampler == "projected" and d < n + 3:
+        raise ValueError(f"noise_sampler='projected' needs d >= n + 3 (got d = {d}, n = {n}); use 'dense'")
+    if noise == "fresh" and draws >= 1:
+        sampler = "projected" if noise_sampler == "projected" or (noise_sampler == "auto" and d >= n + 3) else "dense"
+    else:
+        sampler = "dense" if noise == "fixed" else "expectation"
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     lr_final = float(lr_final)
@@ -385,6 +401,32 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
                                      step0=int(a0), n_steps=int(a1 - a0), hist=h_x, **exp_kw)
                 bar.update(int(a1 - a0))
         c, b, u, w, hist = (_to_numpy(a) for a in (c_x, b_x, u_x, w_x, h_x))
+    elif sampler == "projected":
+        from flowphase.validation._sim_proj import data_basis
+
+        basis = data_basis(x1)
+        if backend == "numba":
+            from flowphase.validation._sim_proj import train_projected as run
+            xp, arrs, extra = np, [x1, basis, c, b, u, w, state_s, state_v, hist], {}
+            arrs[1] = (basis[0].astype(dtype), basis[1], basis[2])
+        else:
+            from flowphase.validation._sim_proj_array import train_projected_array
+
+            xp = get_array_module(backend, array_module)
+            arrs = [xp.asarray(x1), (xp.asarray(basis[0].astype(dtype)), xp.asarray(basis[1]), xp.asarray(basis[2]))]
+            arrs += [xp.asarray(a) for a in (c, b, u, w, state_s, state_v, hist)]
+            extra = dict(job_chunk=job_chunk)
+
+            def run(*a, **k):
+                return train_projected_array(xp, *a, **k)
+        x1_x, bas_x, c_x, b_x, u_x, w_x, ss_x, sv_x, h_x = arrs
+        with np.errstate(over="ignore"):
+            for a0, a1 in zip(bounds[:-1], bounds[1:]):
+                if a1 > a0:
+                    run(x1_x, bas_x, job_seed, job_tix, seeds_arr, alpha_j, beta_j, c_x, b_x, u_x, w_x, ss_x, sv_x,
+                        step0=int(a0), n_steps=int(a1 - a0), hist=h_x, **common, **extra)
+                    bar.update(int(a1 - a0))
+        c, b, u, w, hist = (_to_numpy(a) for a in (c_x, b_x, u_x, w_x, h_x))
     elif backend == "numba":
         from flowphase.validation._sim_numba import train_kernel
 
@@ -428,7 +470,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
                   labels=labels if data is None else "given", init=init if init_params is None else "given", init_scale=float(init_scale), model=model, backend=backend,
                   dtype=str(dtype), record_every=record_every, betas=[beta1, beta2], eps=float(eps),
                   train_c=bool(train_c), train_b=bool(train_b), noise=noise, quad_nodes=int(quad_nodes),
-                  **protocol_record, **input_record)
+                  **protocol_record, **input_record, noise_sampler=sampler)
     result = SimulationResult(problem=problem, ts=ts, seeds=seeds, overlaps=ov.reshape(S, T, 6),
                               history=hist.reshape(S, T, n_rec, 7),
                               record_steps=np.arange(n_rec) * record_every, config=config,

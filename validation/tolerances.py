@@ -56,6 +56,9 @@ TOLERANCES = {
                                   reference="PyTorch authors' loop vs simulate(), same data, init and noise"),
     # issue 16: paired runs (same data and init, independent noise): |z| of the mean difference
     "paired_noise_floor": Tolerance(k=5.0, reference="other trainer vs flowphase noise streams, z of the difference"),
+    # projected vs dense fresh-noise sampler (issue 13): same law, different random numbers
+    "sampler_gradient_law": Tolerance(k=4.0, reference="per-step gradient moments, two-sample Monte Carlo"),
+    "sampler_trajectory": Tolerance(k=4.0, reference="Adam overlap trajectories, two-sample over seeds"),
     # phase 2 (PAPER §3.4, §3.9.1): c at the actual tau, d = 1000, within 0.5 %
     "phase2_c_finite_d": Tolerance(k=4.0, abs_floor=0.0, rel=5e-3, reference="PAPER §3.9.1 (0.5 % at t = 1.5, d = 1000)"),
     # phase 1 vs the finite-n effective potential (PAPER §3.2, §3.9.1: within 5-7 %)
