@@ -90,6 +90,7 @@ def function_specs() -> List[Tuple[str, Sequence[sp.Symbol], Sequence[Tuple[str,
                    ("d2E_db2", der["d2E_db2"])],
                   "Hessian of the phase-1 potential: returns (E_ww, E_wb, E_bb); PAPER §3.2."))
     specs.extend(_exact_specs())
+    specs.extend(_exact_dynamics_specs())
     return specs
 
 
@@ -114,6 +115,26 @@ def _exact_specs():
                   "(omega, z_plus, z_minus) at fixed (c, m, a_plus, a_minus) (envelope theorem); "
                   "theory.exact.loss_partials, EXACT_FINITE_N §2."))
     return specs
+
+
+def _exact_dynamics_specs():
+    """Gradient flow, GD map and loss in the exact finite-n coordinates (:mod:`flowphase.theory.exact_dynamics`)."""
+    from flowphase.theory import exact_dynamics as xd
+
+    args = list(xd.STATE) + list(xd.PARAMS) + list(xd.MOMENTS)
+    names = [str(s) for s in xd.STATE]
+    flow = xd.flow_expressions()
+    gd = xd.gd_map_expressions()
+    return [
+        ("exact_dyn_flow", args, [(f"d_{k}", flow[s]) for k, s in zip(names, xd.STATE)],
+         "Gradient flow d(state)/ds of the exact finite-n loss in (c, b, m, a_plus, a_minus, omega, z_plus, "
+         "z_minus, rho_w, rho_u, nu); theory.exact_dynamics.flow_expressions, EXACT_FINITE_N §2-3."),
+        ("exact_dyn_gd_map", args + [xd.step], [(f"new_{k}", gd[s]) for k, s in zip(names, xd.STATE)],
+         "One gradient-descent step of ODE-time size step = eta n / d in the exact coordinates; "
+         "theory.exact_dynamics.gd_map_expressions, EXACT_FINITE_N §2-3."),
+        ("exact_dyn_loss", args, [("L", xd.state_loss())],
+         "Exact finite-n loss L (theory units) at a dynamics state; theory.exact_dynamics.state_loss."),
+    ]
 
 
 def _emit(name, args, outputs, doc, printer) -> str:

@@ -79,8 +79,11 @@ def _overlaps():
     return r, q, v
 
 
-def point_loss(label: int) -> sp.Expr:
+def point_loss(label: int, overlaps=None) -> sp.Expr:
     """``E_x0 |f(x^nu) - x1^nu|^2 / d`` for a point of class ``label`` (EXACT_FINITE_N §2), built from the table.
+
+    ``overlaps = (r, q, v)`` replaces the class-symmetric r, q, v by other expressions (e.g. independent
+    symbols, as the learning dynamics of :mod:`flowphase.theory.exact_dynamics` need); default §3's.
 
     The residual is ``c alpha X0 + (c beta - 1) X1 + phi U``; its squared norm is expanded over the pairs of
     directions and each pair is replaced by its leading-order inner product per d, the activation powers
@@ -88,7 +91,7 @@ def point_loss(label: int) -> sp.Expr:
     """
     if label not in (1, -1):
         raise ValueError(f"label must be +1 or -1, got {label!r}")
-    r, q, v = _overlaps()
+    r, q, v = _overlaps() if overlaps is None else overlaps
     a_k = a_plus if label == 1 else a_minus
     M_k = M_plus if label == 1 else M_minus
     Q_k = Q_plus if label == 1 else Q_minus
