@@ -112,3 +112,21 @@ def test_bad_input():
         exact_state(np.zeros(8))
     with pytest.raises(ValueError, match="rho"):
         exact_dynamics_params(PR, 0.5, rho=0.0)
+
+
+def test_cli_exact_dynamics_ends_on_the_exact_fixed_point(capsys):
+    """``flowphase theory dynamics --theory exact`` follows the exact flow to solve_exact's point (n = 16, d = 1000)."""
+    import json
+
+    from flowphase.validation.cli import main
+
+    rc = main(["theory", "dynamics", "--t", "0.5", "--epochs", "2000", "--lr", "0.05", "--n", "16", "--d", "1000",
+               "--theory", "exact", "--points", "5", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["theory"] == "exact" and len(out["epochs"]) == 5
+    fp = solve_exact(Problem.dilated(n=16), 0.5, 1000.0)
+    for k in ("c", "m", "omega", "b", "a_plus", "a_minus", "z_plus", "z_minus"):
+        assert abs(out[k][-1] - getattr(fp, k)) < 1e-6, k
+    assert abs(out["sqrt_r"][-1] - fp.sqrt_r) < 1e-6
+    rc = main(["theory", "dynamics", "--t", "0.5", "--epochs", "10", "--theory", "exact", "--json"])
+    assert rc == 2 and "finite n" in capsys.readouterr().err

@@ -29,7 +29,8 @@ from flowphase.numerics.rk import solve as rk_solve
 from flowphase.theory.problem import Problem
 
 __all__ = ["STATE_NAMES", "ExactTrajectory", "exact_dynamics_params", "exact_state", "exact_rhs",
-           "integrate_exact", "iterate_exact_gd", "exact_stationary_point", "exact_loss", "state_from_fixed_point"]
+           "integrate_exact", "iterate_exact_gd", "exact_stationary_point", "exact_loss", "state_from_fixed_point",
+           "exact_initial_state", "exact_dynamics_json"]
 
 STATE_NAMES = ("c", "b", "m", "a_plus", "a_minus", "omega", "z_plus", "z_minus", "rho_w", "rho_u", "nu")
 _NPAR = 11        # alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, B, rho_c, rho_b
@@ -288,4 +289,73 @@ def exact_stationary_point(problem: Problem, t: float, y0, d: float = math.inf, 
                        info={"s": s0})
     if throw and not ok:
         raise ConvergenceError(f"exact gradient flow: {out.message}")
+    return out
+
+
+def exact_initial_state(kind: str, problem: Problem, t: float, seed: int = 0, scale: float = 0.1) -> Dict[str, float]:
+    """Typical initial state of the simulator's initialisations in the exact coordinates.
+
+    The paper-coordinate overlaps of :func:`flowphase.numerics.dynamics.initial_overlaps` (``small``, ``random``,
+    ``informed``) with ``a_pm = z_pm = 0`` and the rest of the norms in the perpendicular parts:
+    ``rho_u = q - m^2``, ``rho_w = r - omega^2``, ``nu = v - m omega`` (``random``: rho_u = rho_w = 1).
+    """
+    from flowphase.numerics.dynamics import initial_overlaps
+
+    y = initial_overlaps(kind, problem, t, seed=seed, scale=scale)
+    return {"c": y["c"], "b": y["b"], "m": y["m"], "omega": y["omega"],
+            "rho_u": max(y["q"] - y["m"] ** 2, 0.0), "rho_w": max(y["r"] - y["omega"] ** 2, 0.0), "nu": 0.0}
+
+
+def exact_dynamics_json(args: dict) -> dict:
+    """Payload of ``flowphase theory dynamics --theory exact ...`` (same keys as
+    :func:`flowphase.numerics.dynamics.dynamics_json`, finite n required; ``convention`` balanced (default,
+    ``rho = 1``, one epoch = lr), theory / authors / mean (``rho = d``, finite d); Adam has no closed description
+    in these coordinates).  The theory is evaluated at the problem's d (``inf``: the d -> inf limit).
+
+    Returns the state columns of :data:`STATE_NAMES`, ``sqrt_q``, ``sqrt_r``, ``epochs``, ``s`` and the settings,
+    sign-canonicalised so that the final omega is >= 0.
+    """
+    from flowphase.numerics.dynamics import problem_from_args
+    from flowphase.theory.dynamics import ode_time_per_step
+
+    if args.get("t") is None or args.get("epochs") is None:
+        raise ValueError("t and epochs are required")
+    t = float(args["t"])
+    epochs = float(args["epochs"])
+    if not (epochs > 0 and math.isfinite(epochs)):
+        raise ValueError(f"epochs must be a positive number, got {args['epochs']!r}")
+    problem = problem_from_args(args)
+    if not math.isfinite(problem.n):
+        raise ValueError("the exact dynamics need a finite n (pass --n), or use --theory paper")
+    conv = args.get("convention") or "balanced"
+    if conv not in ("balanced", "theory", "authors", "mean"):
+        raise ValueError(f"convention must be balanced, theory, authors or mean for the exact dynamics, got {conv!r}"
+                         " (Adam has no closed description in the overlaps)")
+    if conv != "balanced" and not math.isfinite(problem.d):
+        raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
+    lr = float(args.get("lr") or 0.01)
+    points = int(args.get("points") or 201)
+    if points < 2:
+        raise ValueError(f"points must be >= 2, got {points}")
+    init = args.get("init") or "small"
+    y0 = exact_initial_state(init, problem, t, seed=int(args.get("seed") or 0), scale=float(args.get("scale") or 0.1))
+    ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
+                           problem.d if math.isfinite(problem.d) else 1.0, conv, int(args.get("n_times") or 80))
+    rho = 1.0 if conv == "balanced" else float(problem.d)
+    ep = np.linspace(0.0, epochs, points)
+    n_plus = args.get("n_plus")
+    tr = integrate_exact(problem, t, y0, ep * ds, d=problem.d, n_plus=n_plus, rho=rho)
+    cols = tr.as_dict()
+    if cols["omega"][-1] < 0:
+        for k in ("b", "m", "omega", "a_plus", "a_minus", "z_plus", "z_minus"):
+            cols[k] = -cols[k]
+    prm = exact_dynamics_params(problem, t, problem.d, n_plus, rho)
+    npl, nmi = prm[4], prm[5]
+    cols["sqrt_q"] = np.sqrt(cols["m"] ** 2 + npl * cols["a_plus"] ** 2 + nmi * cols["a_minus"] ** 2 + cols["rho_u"])
+    cols["sqrt_r"] = np.sqrt(cols["omega"] ** 2 + npl * cols["z_plus"] ** 2 + nmi * cols["z_minus"] ** 2
+                             + cols["rho_w"])
+    out = {"epochs": ep.tolist()}
+    out.update({k: np.asarray(v).tolist() for k, v in cols.items()})
+    out.update({"t": t, "init": init, "lr": lr, "convention": conv, "ode_time_per_epoch": ds, "theory": "exact",
+                "n_plus": int(npl), "n_minus": int(nmi), "problem": problem.to_dict(), "nfev": tr.info["nfev"]})
     return out

@@ -178,10 +178,19 @@ def _speciation(args):
 
 def _dynamics(args):
     from flowphase.numerics.dynamics import dynamics_json
+    from flowphase.numerics.exact.dynamics import exact_dynamics_json
 
     params = {k: v for k, v in vars(args).items()
-              if k not in ("func", "command", "theory_command", "json", "noise") and v is not None}
-    print(dump_json(dynamics_json(params)))
+              if k not in ("func", "command", "theory_command", "json", "noise", "theory") and v is not None}
+    theory = args.theory
+    if theory is None:   # exact where it is defined (finite n), the paper's restricted ODE otherwise
+        theory = "exact" if params.get("n") is not None and math.isfinite(float(params["n"])) else "paper"
+    if theory == "exact":
+        print(dump_json(exact_dynamics_json(params)))
+    else:
+        out = dynamics_json(params)
+        out["theory"] = "paper"
+        print(dump_json(out))
     return 0
 
 
@@ -243,6 +252,9 @@ def register(subparsers):
     p.add_argument("--points", type=int, default=None, help="number of recorded epochs")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--d", type=float, default=math.inf)
+    p.add_argument("--theory", choices=("exact", "paper"), default=None,
+                   help="exact finite-n coordinates (EXACT_FINITE_N; default for finite n) or the paper's ODE")
+    p.add_argument("--n-plus", type=int, default=None, help="realised + class count (exact; default round(p n))")
     _problem_flags(p)
     p.set_defaults(func=_dynamics)
 
