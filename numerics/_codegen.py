@@ -134,7 +134,11 @@ def _exact_dynamics_specs():
          "theory.exact_dynamics.gd_map_expressions, EXACT_FINITE_N §2-3."),
         ("exact_dyn_loss", args, [("L", xd.state_loss())],
          "Exact finite-n loss L (theory units) at a dynamics state; theory.exact_dynamics.state_loss."),
-    ]
+    ] + [(f"exact_point_partials_{nm}", list(xd.POINT_ARGS),
+          list(zip(("L", "dL_dc", "dL_dm", "dL_da", "dL_dM", "dL_dQ", "dL_dq", "dL_dv"), xd.point_partials(lab))),
+          f"One point of class {lab:+d}: its loss and partials in (c, m, a_nu, M_nu, Q_nu, q, v) (per-point exact "
+          "dynamics, EXACT_FINITE_N §2); theory.exact_dynamics.point_partials.")
+         for nm, lab in (("plus", 1), ("minus", -1))]
 
 
 def _emit(name, args, outputs, doc, printer) -> str:

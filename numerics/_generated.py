@@ -24,6 +24,8 @@ __all__ = [
     "exact_dyn_flow",
     "exact_dyn_gd_map",
     "exact_dyn_loss",
+    "exact_point_partials_plus",
+    "exact_point_partials_minus",
 ]
 
 @njit(cache=True)
@@ -1145,3 +1147,65 @@ def exact_dyn_loss(c, b, m, a_plus, a_minus, omega, z_plus, z_minus, rho_w, rho_
     x43 = x37*x41
     L = lam_u*rho_u + lam_u*x14 + lam_u*x16 + lam_u*x2 + lam_w*n_minus*z_minus**2 + lam_w*n_plus*z_plus**2 + lam_w*omega**2 + lam_w*rho_w - m*x19 + m*x7 + n_minus + n_plus + rho_u*x0 + rho_u*x1 + x0*x16 + x0*x2 - x0*x32 - x0*x35*x41 - x0*x38 + x1*x14 + x1*x2 - x1*x32 - x1*x34*x39 - x1*x38 + x10*x11 - x10 + x11*x18 - x11*x8 - x12 + x13*x21 + x15*x23 + x17*x19 - x17*x7 - x18 + x20*x42 - x21*x42 + x22*x43 - x23*x43 + x24*x26 + x24*x27 + x26*x28 + x27*x28 - x29*x4 - x29*x5 + x31*x6 + x31*x8 + x33*x34 + x33*x35 + x36*x4 + x36*x5 + x39*x40 + x4 + x40*x41 + x5
     return L
+
+@njit(cache=True)
+def exact_point_partials_plus(alpha, beta, inv_sqrt_d, sigma, c, m, a_plus, M_plus, Q_plus, Q_, V_):
+    """One point of class +1: its loss and partials in (c, m, a_nu, M_nu, Q_nu, q, v) (per-point exact dynamics, EXACT_FINITE_N §2); theory.exact_dynamics.point_partials."""
+    x0 = sigma**2
+    x1 = 2*M_plus
+    x2 = 2*beta
+    x3 = c*x2
+    x4 = sigma*x1
+    x5 = M_plus*m
+    x6 = alpha**2
+    x7 = c**2
+    x8 = beta**2
+    x9 = x7*x8
+    x10 = a_plus*sigma
+    x11 = M_plus*x3
+    x12 = 2*c
+    x13 = x12*x6
+    x14 = V_*inv_sqrt_d
+    x15 = x13*x14
+    x16 = x12*x8
+    x17 = 2*x14*x6
+    L = Q_*Q_plus - Q_plus*x15 - a_plus*x4 - m*x1 - x0*x3 + x0*x9 + x0 + x10*x11 + x15 + x3*x5 - x3 + x6*x7 + x9 + 1
+    dL_dc = M_plus*x10*x2 - Q_plus*x17 + x0*x16 - x0*x2 + x13 + x16 + x17 + x2*x5 - x2
+    dL_dm = -x1 + x11
+    dL_da = sigma*x11 - x4
+    dL_dM = m*x3 - 2*m + x10*x3 - 2*x10
+    dL_dQ = Q_ - x15
+    dL_dq = Q_plus
+    dL_dv = -Q_plus*inv_sqrt_d*x13 + 2*c*inv_sqrt_d*x6
+    return L, dL_dc, dL_dm, dL_da, dL_dM, dL_dQ, dL_dq, dL_dv
+
+@njit(cache=True)
+def exact_point_partials_minus(alpha, beta, inv_sqrt_d, sigma, c, m, a_plus, M_plus, Q_plus, Q_, V_):
+    """One point of class -1: its loss and partials in (c, m, a_nu, M_nu, Q_nu, q, v) (per-point exact dynamics, EXACT_FINITE_N §2); theory.exact_dynamics.point_partials."""
+    x0 = sigma**2
+    x1 = 2*M_plus
+    x2 = 2*beta
+    x3 = c*x2
+    x4 = sigma*x1
+    x5 = M_plus*m
+    x6 = alpha**2
+    x7 = c**2
+    x8 = beta**2
+    x9 = x7*x8
+    x10 = a_plus*sigma
+    x11 = M_plus*x3
+    x12 = 2*c
+    x13 = x12*x6
+    x14 = V_*inv_sqrt_d
+    x15 = x13*x14
+    x16 = x12*x8
+    x17 = 2*x14*x6
+    L = Q_*Q_plus - Q_plus*x15 - a_plus*x4 + m*x1 - x0*x3 + x0*x9 + x0 + x10*x11 + x15 - x3*x5 - x3 + x6*x7 + x9 + 1
+    dL_dc = M_plus*x10*x2 - Q_plus*x17 + x0*x16 - x0*x2 + x13 + x16 + x17 - x2*x5 - x2
+    dL_dm = 2*M_plus - x11
+    dL_da = sigma*x11 - x4
+    dL_dM = -m*x3 + 2*m + x10*x3 - 2*x10
+    dL_dQ = Q_ - x15
+    dL_dq = Q_plus
+    dL_dv = -Q_plus*inv_sqrt_d*x13 + 2*c*inv_sqrt_d*x6
+    return L, dL_dc, dL_dm, dL_da, dL_dM, dL_dQ, dL_dq, dL_dv

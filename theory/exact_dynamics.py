@@ -59,7 +59,7 @@ import sympy as sp
 from flowphase.theory import exact as ex
 
 __all__ = ["STATE", "PARAMS", "MOMENTS", "generic_loss", "loss_gradient", "flow_expressions", "gd_map_expressions",
-           "state_loss", "step"]
+           "state_loss", "step", "point_partials", "POINT_ARGS"]
 
 c, m, a_plus, a_minus = ex.c, ex.m, ex.a_plus, ex.a_minus
 omega, z_plus, z_minus = ex.omega, ex.z_plus, ex.z_minus
@@ -210,3 +210,22 @@ def gd_map_expressions() -> Dict[sp.Symbol, sp.Expr]:
 def state_loss() -> sp.Expr:
     """``L`` (theory units) at a state: :func:`generic_loss` with the norms of the state."""
     return sp.expand(generic_loss().subs(_norm_subs()))
+
+
+#: arguments of the per-point partials: one point of class k with its own a, M, Q (EXACT_FINITE_N §2, no symmetry)
+POINT_ARGS = (ex.alpha, ex.beta, ex.inv_sqrt_d, ex.sigma, c, m, a_plus, ex.M_plus, ex.Q_plus, Q_, V_)
+
+
+@functools.lru_cache(maxsize=None)
+def point_partials(label: int) -> Tuple[sp.Expr, ...]:
+    """One point's loss ``ell_nu`` (class ``label``) and its partials in (c, m, a_nu, M_nu, Q_nu, q, v).
+
+    For the per-point dynamics (z_nu, a_nu unconstrained, EXACT_FINITE_N §2): written with the + class symbols
+    ``a_plus, M_plus, Q_plus`` standing for the point's own ``a_nu, M_nu, Q_nu``.
+    """
+    ov = (R_, Q_, V_)
+    L = ex.point_loss(label, ov)
+    if label == -1:
+        L = L.subs({a_minus: a_plus, ex.M_minus: ex.M_plus, ex.Q_minus: ex.Q_plus}, simultaneous=True)
+    L = sp.expand(L)
+    return (L,) + tuple(sp.expand(sp.diff(L, x)) for x in (c, m, a_plus, ex.M_plus, ex.Q_plus, Q_, V_))
