@@ -60,7 +60,8 @@ def test_perpoint_map_reduces_to_the_class_symmetric_map():
 
 def test_phase_two_random_init_needs_the_per_point_coordinates():
     """t = 1.5, random init, d = 4000: the class-symmetric state misses the transient (per-point preactivation
-    offsets B sigma (z_nu - z_k) of size beta sigma sqrt(rho_w) = O(1)); the per-point map follows it under the floor."""
+    offsets B sigma (z_nu - z_k) of size beta sigma sqrt(rho_w) = O(1)); the per-point map follows it under the
+    floor."""
     runs = [compare_exact_with_simulator(PR, 1.5, 4000, 400, lr=0.05, init="random", seed=sd, record_every=20,
                                          paper=False) for sd in range(4)]
     pp = np.array([r["dev_perpoint"] for r in runs])

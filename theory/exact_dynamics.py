@@ -174,7 +174,6 @@ def _vectors_and_gradients():
 def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
     """d(state)/ds of the gradient flow (module docstring), in the state, parameters and moment symbols."""
     G, n, u, w, gu, gw = _vectors_and_gradients()
-    cur = _coords(u, w)
     du = {k: -v for k, v in gu.items()}
     dw = {k: -v for k, v in gw.items()}
     lin = _coords(du, dw)
@@ -188,7 +187,6 @@ def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
     out[rho_u] = 2 * _ip(upu, dupu)
     out[rho_w] = 2 * _ip(upw, dupw)
     out[nu] = _ip(dupu, upw) + _ip(upu, dupw)
-    del cur
     sub = _norm_subs()
     return {x: sp.expand(out[x].subs(sub)) for x in STATE}
 
