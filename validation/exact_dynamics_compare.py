@@ -12,7 +12,7 @@
   (re-drawn from the simulator's data/initialisation streams and checked against its first record), and the
   paper's restricted ODE (:func:`flowphase.numerics.dynamics.iterate_gd_map`) from the same start.
   Deviations: max over records of ``|theory - sim|`` for ``c, m, omega, b, sqrt_q, sqrt_r`` (the simulator's
-  history, canonicalised record by record to omega >= 0, the theory the same way), and the final
+  history, canonicalised record by record to m + omega >= 0, the theory the same way), and the final
   ``a_pm, z_pm`` from the kept parameters.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["exact_coordinates", "simulator_initial_coordinates", "compare_exact_
            "agreement_table"]
 
 HIST_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
-OMEGA_DEFINED = 0.02
+SIGN_DEFINED = 0.02
 
 
 def exact_coordinates(c, b, u, w, x1, s, sigma) -> Dict[str, float]:
@@ -59,25 +59,32 @@ def exact_coordinates(c, b, u, w, x1, s, sigma) -> Dict[str, float]:
     return out
 
 
+def _draw(problem: Problem, d: int, seed: int, init: str, init_scale: float, labels: str = "exact"):
+    """The simulator's data and initial parameters of one job (one time, one seed): ``(x1, s, c, b, u, w)``."""
+    import importlib
+
+    from flowphase.validation.sim_inputs import setup_data_and_init
+
+    sm = importlib.import_module("flowphase.validation.simulate")   # the module (the package exports the function)
+    pr = sm.resolve_problem(problem, d, None)
+    x1, s, c, b, u, w, _ = setup_data_and_init(pr, [int(seed)], 1, labels=labels, init=init, init_scale=init_scale,
+                                               model="tanh", lam=pr.training.lam_u, dtype=np.float64)
+    return x1[0], s[0], float(c[0]), float(b[0]), u[0], w[0]
+
+
 def simulator_initial_coordinates(problem: Problem, d: int, seed: int, init: str, init_scale: float,
                                   labels: str = "exact") -> Dict[str, float]:
     """Initial coordinates of the simulator's job (one time, one seed), re-drawn from its streams."""
-    import importlib
-
-    sm = importlib.import_module("flowphase.validation.simulate")   # the module (the package exports the function)
-
-    pr = sm.resolve_problem(problem, d, None)
-    n = int(pr.n)
-    xs, ss, _ = pr.mixture.sample(n, int(d), rng=np.random.default_rng([int(seed), sm._DATA_STREAM]), labels=labels)
-    c, b, u, w = sm._init_params(np.random.default_rng([int(seed), sm._INIT_STREAM]), init, init_scale, "tanh", 1,
-                                 int(d), xs, ss, pr.training.lam_u, np.float64)
-    return exact_coordinates(c[0], b[0], u[0], w[0], xs, ss, pr.sigma)
+    x1, s, c, b, u, w = _draw(problem, d, seed, init, init_scale, labels)
+    return exact_coordinates(c, b, u, w, x1, s, problem.sigma)
 
 
 def _canon(tr: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """Flip (u, w, b) record by record where omega < 0 (the simulator's canonicalisation)."""
+    """Flip (u, w, b) record by record to ``m + omega >= 0`` (the simulator's rule, :mod:`..canonical`)."""
+    from flowphase.validation.canonical import canonical_sign
+
     out = dict(tr)
-    flip = np.asarray(tr["omega"]) < 0
+    flip = canonical_sign(tr["m"], tr["omega"]) < 0
     for k in ("b", "m", "omega", "a_plus", "a_minus", "z_plus", "z_minus", "a"):
         if k in out:
             out[k] = np.where(flip, -np.asarray(out[k]), np.asarray(out[k]))
@@ -126,8 +133,9 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     ex_gd = _derived(_canon({k: gd[steps, i] for i, k in enumerate(STATE_NAMES)}), npl, nmi)
     fl = integrate_exact(pr_d, t, st0, steps * float(lr), d=float(d), n_plus=npl).value
     ex_fl = _derived(_canon({k: fl[:, i] for i, k in enumerate(STATE_NAMES)}), npl, nmi)
-    # sign-sensitive overlaps are compared where the sign is defined (|omega| > 0.02 in both)
-    defined = (np.abs(ex_gd["omega"]) > OMEGA_DEFINED) & (np.abs(sim["omega"]) > OMEGA_DEFINED)
+    # sign-sensitive overlaps are compared where the sign is defined (|m + omega| > 0.02 in both)
+    defined = ((np.abs(ex_gd["m"] + ex_gd["omega"]) > SIGN_DEFINED)
+               & (np.abs(sim["m"] + sim["omega"]) > SIGN_DEFINED))
 
     def _dev(th):
         out_ = {}
@@ -150,14 +158,8 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     out["dev_final_class"] = max(abs(v["sim"] - v["exact"]) for v in out["final"].values())
     if perpoint:
         # one (a_nu, z_nu) per point (numerics.exact.perpoint): closes the phase-2 random-init transient
-        import importlib
-
-        sm = importlib.import_module("flowphase.validation.simulate")   # its data / initialisation streams
-        xs, ss, _ = pr_d.mixture.sample(int(pr_d.n), int(d), rng=np.random.default_rng([int(seed), sm._DATA_STREAM]),
-                                        labels="exact")
-        c0, b0, u0, w0 = sm._init_params(np.random.default_rng([int(seed), sm._INIT_STREAM]), init, float(init_scale),
-                                         "tanh", 1, int(d), xs, ss, pr_d.training.lam_u, np.float64)
-        Y = iterate_perpoint_gd(pr_d, t, perpoint_state(c0[0], b0[0], u0[0], w0[0], xs, ss, pr_d.sigma), ss,
+        xs, ss, c0, b0, u0, w0 = _draw(problem, int(d), int(seed), init, float(init_scale))
+        Y = iterate_perpoint_gd(pr_d, t, perpoint_state(c0, b0, u0, w0, xs, ss, pr_d.sigma), ss,
                                 float(lr), max(last, 1), record_every=1, d=float(d))[steps]
         n = int(pr_d.n)
         pp = {"c": Y[:, 0], "b": Y[:, 1], "m": Y[:, 2], "omega": Y[:, 3]}
