@@ -552,6 +552,29 @@ def problem_from_args(args: dict) -> Problem:
     return Problem.dilated(**kw)
 
 
+#: largest ``epochs`` of :func:`dynamics_json`: beyond it the adaptive integrator would run for minutes
+#: on a trajectory long converged (issue 12, class 15)
+MAX_EPOCHS = 1e7
+
+
+def _real_arg(name, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {v!r}")
+    try:
+        v = float(v)
+    except OverflowError:
+        raise ValueError(f"{name} is too large: {v!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+def _int_arg(name, v, lo, hi) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+    return int(v)
+
+
 def dynamics_json(args: dict) -> dict:
     """Payload of ``flowphase theory dynamics --t T --epochs E [--init] [problem flags] --json``.
 
@@ -569,30 +592,40 @@ def dynamics_json(args: dict) -> dict:
     """
     if args.get("t") is None or args.get("epochs") is None:
         raise ValueError("t and epochs are required")
-    t = float(args["t"])
-    epochs = float(args["epochs"])
-    if not (epochs > 0 and math.isfinite(epochs)):
-        raise ValueError(f"epochs must be a positive number, got {args['epochs']!r}")
+
+    def opt(key, default):          # honour 0 and other falsy values: only None means "not given"
+        v = args.get(key)
+        return default if v is None else v
+
+    t = _real_arg("t", args["t"])
+    epochs = _real_arg("epochs", args["epochs"])
+    if not 0 < epochs <= MAX_EPOCHS:
+        raise ValueError(f"epochs must lie in (0, {MAX_EPOCHS:.0e}], got {args['epochs']!r}")
     problem = problem_from_args(args)
-    conv = args.get("convention") or "balanced"
-    lr = float(args.get("lr") or 0.01)
-    n_times = int(args.get("n_times") or 80)
+    conv = opt("convention", "balanced")
+    lr = _real_arg("lr", opt("lr", 0.01))
+    if not 0 < lr <= 1e6:
+        raise ValueError(f"lr must lie in (0, 1e6], got {lr!r}")
+    n_times = _int_arg("n_times", opt("n_times", 80), 1, 10 ** 6)
     if conv not in ("balanced", "theory", "authors", "mean", "adam"):
         raise ValueError(f"convention must be balanced, theory, authors, mean or adam, got {conv!r}")
     if conv != "balanced" and not math.isfinite(problem.d):
         raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
-    points = int(args.get("points") or 201)
-    if points < 2:
-        raise ValueError(f"points must be >= 2, got {points}")
-    init = args.get("init") or "small"
-    y0 = initial_overlaps(init, problem, t, seed=int(args.get("seed") or 0),
-                          scale=float(args.get("scale") or 0.1))
+    points = _int_arg("points", opt("points", 201), 2, 100_000)
+    if args.get("draws") is not None and conv != "adam":
+        raise ValueError(f"draws applies only to the adam convention, got convention {conv!r}")
+    draws = _int_arg("draws", opt("draws", 1), 1, 10 ** 6)
+    init = opt("init", "small")
+    scale = _real_arg("scale", opt("scale", 0.1))
+    if not 0 <= scale <= 1e3:
+        raise ValueError(f"scale must lie in [0, 1e3], got {scale!r}")
+    y0 = initial_overlaps(init, problem, t, seed=_int_arg("seed", opt("seed", 0), 0, 2 ** 63 - 1), scale=scale)
     ep = np.linspace(0.0, epochs, points)
     if conv == "adam":
         # noise-dominated Adam on the encoder's clock (adam_epochs); rows = n x draws fresh-noise rows
         if not math.isfinite(problem.n):
             raise ValueError("convention 'adam' needs a finite n (pass --n)")
-        rows = int(problem.n) * int(args.get("draws") or 1)
+        rows = int(problem.n) * draws
         s_end = 1.0
         while True:
             s_grid = np.concatenate([[0.0], np.geomspace(1e-4 * s_end, s_end, 400)])

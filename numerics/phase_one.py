@@ -47,6 +47,11 @@ _STATUS = {0: "converged", 1: "maximum number of iterations reached", 2: "ran of
            3: "non-finite value", 4: "line search failed"}
 
 
+#: validated range of the signal strength kappa t and of p (issue 12, class 11): solved and tested up to
+#: kt = 1e6; p within 1e-12 of 0 or 1 makes atanh(2p - 1) infinite
+KT_MAX = 1e6
+P_MIN = 1e-12
+
 # ----------------------------------------------------------------------------- numba kernels
 @njit(cache=True)
 def _evaluate(omega, b, kt, p, n, sigma, lam_u, lam_w, nodes, weights):
@@ -147,7 +152,8 @@ def _projected_newton(omega0, b0, kt, p, n, sigma, lam_u, lam_w, nodes, weights,
             # is below the round-off of E, so the energy test is meaningless; take the full step
             wn = max(w + dw, 0.0)
             bn = max(b + db, 0.0)
-            accepted = True
+            # ... unless the projected step lands where E is undefined (lam_u = 0 at omega = b = 0)
+            accepted = math.isfinite(_energy(wn, bn, kt, p, n, sigma, lam_u, lam_w, nodes, weights))
         for _ in range(0 if accepted else 60):
             wn = max(w + alpha * dw, 0.0)
             bn = max(b + alpha * db, 0.0)
@@ -245,10 +251,10 @@ def _check_params(kt, p, n, sigma, lam_u, lam_w):
     for name, v in (("kt", kt), ("p", p), ("n", n), ("sigma", sigma), ("lam_u", lam_u), ("lam_w", lam_w)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or math.isnan(float(v)):
             raise ValueError(f"{name} must be a real number, got {v!r}")
-    if not 0.0 <= kt < math.inf:
-        raise ValueError(f"kt (= kappa t) must lie in [0, inf), got {kt!r}")
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must lie in the open interval (0, 1), got {p!r}")
+    if not 0.0 <= kt <= KT_MAX:
+        raise ValueError(f"kt (= kappa t) must lie in [0, {KT_MAX:g}] (the solver's tested range), got {kt!r}")
+    if not P_MIN <= p <= 1.0 - P_MIN:
+        raise ValueError(f"p must lie in [{P_MIN:g}, 1 - {P_MIN:g}] (atanh(2p - 1) must be finite), got {p!r}")
     check_training_params(n, sigma, lam_u)
     if not 0.0 <= lam_w < math.inf:
         raise ValueError(f"lam_w must lie in [0, inf), got {lam_w!r}")
@@ -301,12 +307,21 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
                              q_eta=0.0, sqrt_q=1.0, c=0.0, grad_norm=0.0, branch="population")
         res.value = _value(res)
         return res
+    if lam_u == 0.0:
+        # with lam_u = 0 the potential has no minimiser: along omega, b -> 0 the ratio M_s^2 / M_2 exceeds
+        # its trivial-branch value (2p-1)^2 for every kt > 0 while m = M_s / M_2 diverges (issue 12, class 11)
+        raise ValueError("phase 1 at finite n needs lam_u > 0 (with lam_u = 0 the potential E_t has no minimiser: "
+                         "its infimum lies at omega = b = 0, where m diverges); use lam_u >= 1e-12 or n = inf")
     nodes, weights = default_rule() if rule is None else rule
     scale = n + sigma * sigma
     a = abs(2.0 * pp - 1.0)
     e_triv = _trivial_energy(pp, n, lam_u)
     if starts is None:
         starts = [(kt, h), (0.5 * kt + 0.2, h + 1.0), (1.5 * kt + 0.2, 0.5 * h)]
+    if kt > 20.0:
+        # large signal: the informative minimiser has omega ~ 5/kt (omega kappa t grows only like log kt),
+        # out of reach of capped Newton steps from omega ~ kt (issue 12, class 11)
+        starts = list(starts) + [(5.0 / kt, h), (5.0 / kt, h + 1.0), (2.0 / kt, 0.5 * h)]
     best = None
     total_it = 0
     ok = False

@@ -32,6 +32,10 @@ __all__ = ["PhaseTwoResult", "phase_two_coefficients", "phase_two_parameters", "
 NOISE_CODES = {"fresh": 0, "fixed": 1, "notebook": 2, "population": 3}
 
 
+#: smallest lam_u accepted at n = 1 (relative error of the closed form ~ 1e-16 / lam_u <= 1e-8)
+LAM_U_MIN_N1 = 1e-8
+
+
 @njit(cache=True)
 def _phase_two_kernel(data_coef, noise_coef, n, sigma, lam_u, code, out):
     """Fill ``out[k] = (c, m, q_eta, q_xi, sqrt_q)`` for arrays of interpolant coefficients."""
@@ -83,6 +87,10 @@ def _validate(n, sigma, lam_u, noise):
     if math.isfinite(n) and n + lam_u - 1.0 <= 0.0:
         raise ValueError("the phase-2 ridge is degenerate for n = 1 and lam_u = 0 (A = 0, and B = 0 for fixed "
                          "noise); use n >= 2 or lam_u > 0")
+    if n == 1.0 and lam_u < LAM_U_MIN_N1:
+        # n + lam_u - 1 cancels to lam_u with relative error ~1e-16 / lam_u (issue 12, class 14)
+        raise ValueError(f"for n = 1 the phase-2 closed form needs lam_u >= {LAM_U_MIN_N1:g} (n + lam_u - 1 = lam_u "
+                         f"loses digits to cancellation below it), got lam_u = {lam_u!r}")
 
 
 def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, noise="fresh") -> np.ndarray:

@@ -45,7 +45,18 @@ def _pos(name, v, allow_zero=False):
 def speciation_time(d: float, sigma: float = 1.0, m_tilde: float = 1.0) -> float:
     """``t_S = 1/2 ln(d m_tilde^2 + sigma^2)`` (OU time, PREDECESSOR §4)."""
     d, sigma, m_tilde = _pos("d", d), _pos("sigma", sigma), _pos("m_tilde", m_tilde)
-    return 0.5 * math.log(d * m_tilde ** 2 + sigma ** 2)
+    return 0.5 * math.log(_lambda(d, sigma, m_tilde))
+
+
+def _lambda(d, sigma, m_tilde) -> float:
+    """``Lambda = d m_tilde^2 + sigma^2``, refused when it overflows (no silent t_S = inf)."""
+    try:
+        lam = d * m_tilde ** 2 + sigma ** 2
+    except OverflowError:
+        lam = math.inf
+    if not math.isfinite(lam):
+        raise ValueError(f"d m_tilde^2 + sigma^2 overflows (d={d!r}, sigma={sigma!r}, m_tilde={m_tilde!r})")
+    return lam
 
 
 def ou_to_linear(t_ou):
@@ -60,7 +71,7 @@ def ou_to_linear(t_ou):
 def speciation_time_linear(d: float, sigma: float = 1.0, m_tilde: float = 1.0) -> float:
     """Speciation time in the linear interpolant: ``1/(1 + sqrt(Lambda - 1))`` ~ ``1/sqrt(d + sigma^2 - 1)``."""
     d, sigma, m_tilde = _pos("d", d), _pos("sigma", sigma), _pos("m_tilde", m_tilde)
-    lam = d * m_tilde ** 2 + sigma ** 2
+    lam = _lambda(d, sigma, m_tilde)
     if not lam > 1.0:
         raise ValueError(f"d m_tilde^2 + sigma^2 must exceed 1, got {lam!r}")
     return 1.0 / (1.0 + math.sqrt(lam - 1.0))
@@ -102,7 +113,15 @@ def collapse_time(n: float, d: float, sigma: float = 1.0) -> float:
     n, d, sigma = _pos("n", n), _pos("d", d), _pos("sigma", sigma)
     if n < 2.0:
         raise ValueError(f"n must be >= 2 (n = 1 never collapses: t_C = inf), got {n!r}")
-    return 0.5 * math.log1p(sigma ** 2 / math.expm1(2.0 * math.log(n) / d))
+    den = math.expm1(2.0 * math.log(n) / d)
+    try:
+        out = 0.5 * math.log1p(sigma ** 2 / den) if den > 0.0 else math.inf
+    except OverflowError:
+        out = math.inf
+    if not math.isfinite(out):
+        raise ValueError(f"collapse time overflows for n={n!r}, d={d!r}, sigma={sigma!r} "
+                         "(n^(2/d) - 1 underflows: d too large for this n)")
+    return out
 
 
 def collapse_criterion(t, n: float, d: float, sigma: float = 1.0):
@@ -118,4 +137,6 @@ def collapse_time_linear(n: float, d: float, sigma: float = 1.0) -> float:
     if n < 2.0:
         raise ValueError(f"n must be >= 2, got {n!r}")
     rho = math.sqrt(math.expm1(2.0 * math.log(n) / d)) / sigma
+    if not math.isfinite(rho):
+        raise ValueError(f"collapse time overflows for n={n!r}, d={d!r}, sigma={sigma!r}")
     return rho / (1.0 + rho)

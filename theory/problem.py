@@ -48,10 +48,23 @@ NOISE_CONVENTIONS = ("fresh", "fixed", "notebook")
 
 
 # ----------------------------------------------------------------------------- validation helpers
+#: Ranges of the problem parameters (issue 12, class 7): beyond them the closed forms over- or underflow
+#: in double precision (sigma^2, 1/sigma^2, atanh(2p - 1), lam / n ...), so such values are refused with
+#: the range instead of producing ZeroDivision/Overflow errors or inf downstream.
+P_RANGE = (1e-12, 1.0 - 1e-12)
+SIGMA_RANGE = (1e-8, 1e8)
+KAPPA_RANGE = (1e-12, 1e6)
+LAM_RANGE = (1e-12, 1e12)       # or exactly 0
+SIZE_MAX = 1e15                 # largest finite d and n (inf is allowed where documented)
+
+
 def _real(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a double: {value!r}") from None
     if math.isnan(v):
         raise ValueError(f"{name} must not be NaN")
     return v
@@ -79,6 +92,33 @@ def _check_nonnegative(name: str, value) -> float:
     return v
 
 
+def _check_range(name: str, value, lo: float, hi: float, zero_ok: bool = False) -> float:
+    v = _real(name, value)
+    if zero_ok and v == 0.0:
+        return v
+    if not lo <= v <= hi:
+        rng = f"{{0}} or [{lo:g}, {hi:g}]" if zero_ok else f"[{lo:g}, {hi:g}]"
+        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
+    return v
+
+
+def _check_size(name: str, value) -> float:
+    """An integer in [1, 1e15] or inf."""
+    v = _real(name, value)
+    if math.isinf(v) and v > 0:
+        return v
+    if not 1.0 <= v <= SIZE_MAX or v != int(v):
+        raise ValueError(f"{name} must be an integer in [1, {SIZE_MAX:.0e}] or inf, got {value!r}")
+    return v
+
+
+def _check_count(name: str, value) -> int:
+    """A positive integer (int / numpy integer; floats such as 2.7 are refused, not truncated)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= int(value) <= 2 ** 31:
+        raise ValueError(f"{name} must be an integer in [1, 2**31], got {value!r}")
+    return int(value)
+
+
 def log_odds(p: float) -> float:
     """h = artanh(2p - 1) = 1/2 ln(p / (1 - p))  (PAPER §1.1, table of symbols)."""
     p = _check_open_unit("p", p)
@@ -95,18 +135,19 @@ def weight_decay_to_lambda(weight_decay: float, d: float, n_times: int = 1) -> f
     """
     wd = _check_nonnegative("weight_decay", weight_decay)
     d = _check_positive("d", d)
-    if int(n_times) < 1:
-        raise ValueError(f"n_times must be an integer >= 1, got {n_times!r}")
-    return wd * d * int(n_times) / 2.0
+    n_times = _check_count("n_times", n_times)
+    lam = wd * d * n_times / 2.0
+    if not math.isfinite(lam):
+        raise ValueError(f"weight_decay * d * n_times / 2 overflows (weight_decay={weight_decay!r}, d={d!r})")
+    return lam
 
 
 def lambda_to_weight_decay(lam: float, d: float, n_times: int = 1) -> float:
     """Inverse of :func:`weight_decay_to_lambda` (PAPER §2.3)."""
     lam = _check_nonnegative("lam", lam)
     d = _check_positive("d", d)
-    if int(n_times) < 1:
-        raise ValueError(f"n_times must be an integer >= 1, got {n_times!r}")
-    return 2.0 * lam / (d * int(n_times))
+    n_times = _check_count("n_times", n_times)
+    return 2.0 * lam / (d * n_times)
 
 
 # ----------------------------------------------------------------------------- mixture
@@ -133,14 +174,9 @@ class Mixture:
     d: float = math.inf
 
     def __post_init__(self):
-        object.__setattr__(self, "p", _check_open_unit("p", self.p))
-        object.__setattr__(self, "sigma", _check_positive("sigma", self.sigma))
-        d = _real("d", self.d)
-        if not d >= 1.0:
-            raise ValueError(f"d must lie in [1, inf], got {d!r}")
-        if math.isfinite(d) and d != int(d):
-            raise ValueError(f"d must be an integer (or inf), got {d!r}")
-        object.__setattr__(self, "d", d)
+        object.__setattr__(self, "p", _check_range("p", self.p, *P_RANGE))
+        object.__setattr__(self, "sigma", _check_range("sigma", self.sigma, *SIGMA_RANGE))
+        object.__setattr__(self, "d", _check_size("d", self.d))
 
     @property
     def h(self) -> float:
@@ -337,10 +373,8 @@ class TimeDilation(Schedule):
     t_max = 2.0
 
     def __post_init__(self):
-        object.__setattr__(self, "kappa", _check_positive("kappa", self.kappa))
-        d = _real("d", self.d)
-        if not d >= 1.0:
-            raise ValueError(f"d must lie in [1, inf], got {d!r}")
+        object.__setattr__(self, "kappa", _check_range("kappa", self.kappa, *KAPPA_RANGE))
+        d = _check_size("d", self.d)
         object.__setattr__(self, "d", d)
         if self.kappa / math.sqrt(d) >= 1.0:
             raise ValueError(f"kappa/sqrt(d) must be < 1 for the time dilation, got kappa={self.kappa}, d={d}")
@@ -415,15 +449,10 @@ class TrainingSetup:
     noise: str = "fresh"
 
     def __post_init__(self):
-        n = _real("n", self.n)
-        if not n >= 1.0:
-            raise ValueError(f"n must be an integer >= 1 or inf, got {n!r}")
-        if math.isfinite(n) and n != int(n):
-            raise ValueError(f"n must be an integer >= 1 or inf, got {n!r}")
-        object.__setattr__(self, "n", n)
-        object.__setattr__(self, "lam_u", _check_nonnegative("lam_u", self.lam_u))
-        object.__setattr__(self, "lam_w", _check_nonnegative("lam_w", self.lam_w))
-        if self.noise not in NOISE_CONVENTIONS:
+        object.__setattr__(self, "n", _check_size("n", self.n))
+        object.__setattr__(self, "lam_u", _check_range("lam_u", self.lam_u, *LAM_RANGE, zero_ok=True))
+        object.__setattr__(self, "lam_w", _check_range("lam_w", self.lam_w, *LAM_RANGE, zero_ok=True))
+        if not isinstance(self.noise, str) or self.noise not in NOISE_CONVENTIONS:
             raise ValueError(f"noise must be one of {NOISE_CONVENTIONS}, got {self.noise!r}")
 
     @property

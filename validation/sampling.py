@@ -23,7 +23,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from flowphase.numerics.results import check_finite
+from flowphase.numerics.checks import as_array, as_int, check_memory
+from flowphase.numerics.results import ConvergenceError, check_finite
 from flowphase.numerics.velocity import interval_velocity_coefficients  # noqa: F401  (public here too)
 from flowphase.theory.problem import Problem
 
@@ -46,10 +47,15 @@ def generated_statistics(X) -> Dict[str, float]:
         s_X X projected orthogonally to mu, divided by (d - 1) (unbiased; PAPER §3.5's sigma_hat^2
         = P at the end of the flow).
     """
-    X = np.asarray(X, dtype=float)
+    X = np.asarray(X)
+    if X.dtype.kind not in "iuf" or X.ndim != 2:
+        raise ValueError(f"X must be a real (N, d) array, got dtype {X.dtype} and shape {X.shape}")
+    X = X.astype(float, copy=False)
     N, d = X.shape
     if N < 2 or d < 2:
         raise ValueError("need at least two samples of dimension >= 2")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X holds non-finite samples (NaN or inf): the statistics would be NaN")
     proj = X.sum(axis=1) / d
     p_hat = float(np.mean(proj > 0))
     s = np.where(proj >= 0, 1.0, -1.0)
@@ -114,16 +120,20 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
     heun = _check_method(method)
     if model not in ("tanh", "sign"):
         raise ValueError(f"model must be 'tanh' or 'sign', got {model!r}")
-    if int(n_gen) < 2:
-        raise ValueError(f"n_gen must be >= 2, got {n_gen!r}")
+    n_gen = as_int("n_gen", n_gen, 2, 10 ** 9)
+    seed = as_int("seed", seed, 0)
+    ts = as_array("ts", ts, (None,))
     ax, af, ax2, af2, dt = interval_velocity_coefficients(problem, ts)
-    u = np.ascontiguousarray(u, dtype=np.float64)
-    w = np.ascontiguousarray(w, dtype=np.float64)
-    c = np.ascontiguousarray(c, dtype=np.float64)
-    b = np.ascontiguousarray(b, dtype=np.float64)
-    T, d = u.shape
-    if T != len(ts):
-        raise ValueError(f"parameters hold {T} times but ts has {len(ts)}")
+    # every shape is checked here: the numba kernels index without bounds checks (issue 12, class 3)
+    T = len(ts)
+    u = as_array("u", u, (T, None))
+    d = u.shape[1]
+    if d < 2:
+        raise ValueError(f"u must have d >= 2 columns, got {d}")
+    w = as_array("w", w, (T, d))
+    c = as_array("c", c, (T,))
+    b = as_array("b", b, (T,))
+    check_memory(8.0 * n_gen * d * 3, "generate_from_params")
     X = _initial(n_gen, d, seed)
     mdl = 0 if model == "tanh" else 1
     if backend == "numba":
@@ -137,7 +147,8 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
         xp = get_array_module(backend, array_module)
         X = _to_numpy(sample_array(xp, xp.asarray(X), xp.asarray(c), xp.asarray(b), xp.asarray(u), xp.asarray(w),
                                    ax, af, ax2, af2, dt, mdl, heun))
-    check_finite("generated samples", X)
+    if not np.all(np.isfinite(X)):
+        raise ConvergenceError("generated samples are non-finite: the learned flow diverged")
     return generated_statistics(X), (X if keep_samples else None)
 
 
@@ -178,9 +189,12 @@ def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: in
 
     if d is None:
         d = problem.d
-    if not math.isfinite(float(d)) or int(d) != d or int(d) < 2:
+    if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(d)) or int(d) != d or int(d) < 2:
         raise ValueError(f"d must be a finite integer >= 2, got {d!r}")
     d = int(d)
+    n_gen = as_int("n_gen", n_gen, 2, 10 ** 9)
+    check_memory(8.0 * n_gen * d * 3, "generate_bayes")
     if problem.d != d:
         problem = problem.replace(d=d)
     ts = problem.schedule.grid(80) if ts is None else np.asarray(ts, dtype=float)

@@ -26,6 +26,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from flowphase.numerics.checks import as_array, as_bool, as_int, as_int_list, as_real, check_memory
 from flowphase.numerics.results import ConvergenceError, check_finite
 from flowphase.theory.problem import Problem, TimeDilation
 
@@ -163,6 +164,30 @@ class SimulationResult:
         return save_npz(self, path)
 
 
+#: bounds on the work one call may request (issue 12, classes 7 and 15)
+MAX_EPOCHS = 10 ** 7
+MAX_SEEDS = 10 ** 4
+#: divergence thresholds (issue 12, class 2): a trained overlap beyond this size, or a loss that grew
+#: by this factor over the initial one, means the optimiser ran away (lr too large)
+DIVERGED_OVERLAP = 1e6
+DIVERGED_LOSS_GROWTH = 100.0
+
+
+def _check_divergence(c, u, w, hist, d, lr) -> None:
+    """Raise ``ConvergenceError`` if training diverged: absurd overlaps or a loss that grew.
+
+    Healthy runs have O(1) overlaps (|c|, |u.mu|/d, |w|/sqrt(d) bounded by the data scale and the
+    ridge) and a loss that does not exceed its initial value by orders of magnitude.
+    """
+    big = max(float(np.max(np.abs(c))), float(np.sqrt(np.max((u.astype(float) ** 2).sum(1)) / d)),
+              float(np.sqrt(np.max((w.astype(float) ** 2).sum(1)) / d)))
+    loss0, loss1 = hist[:, 0, 6], hist[:, -1, 6]
+    grown = bool(np.any(~np.isfinite(loss1))) or bool(np.any(loss1 > DIVERGED_LOSS_GROWTH * np.maximum(loss0, 1.0)))
+    if not big <= DIVERGED_OVERLAP or grown:
+        raise ConvergenceError(f"simulate: training diverged (largest overlap {big:.3g}, final/initial loss "
+                               f"{float(np.max(loss1 / np.maximum(loss0, 1.0))):.3g}); lower lr (now {lr})")
+
+
 def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
@@ -290,12 +315,13 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
-    epochs = int(epochs)
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    draws = int(draws)
-    if draws < 0:
-        raise ValueError(f"draws must be >= 0 (0: exact expectation over the fresh noise), got {draws}")
+    epochs = as_int("epochs", epochs, 1, MAX_EPOCHS)
+    draws = as_int("draws", draws, 0, 10 ** 6)   # 0: exact expectation over the fresh noise
+    quad_nodes = as_int("quad_nodes", quad_nodes, 1, 1000)
+    train_c, train_b, keep_params = (as_bool(k, v) for k, v in
+                                     (("train_c", train_c), ("train_b", train_b), ("keep_params", keep_params)))
+    if progress is not None:
+        progress = as_bool("progress", progress)
     if draws == 0 and (noise != "fresh" or model != "tanh"):
         raise ValueError("draws=0 (exact expectation over x0) needs noise='fresh' and model='tanh'")
     if int(quad_nodes) < 8:
@@ -311,27 +337,27 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         sampler = "projected" if noise_sampler == "projected" or (noise_sampler == "auto" and d >= n + 3) else "dense"
     else:
         sampler = "dense" if noise == "fixed" else "expectation"
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    lr_final = float(lr_final)
-    if not (lr_final > 0 and math.isfinite(lr_final)):
-        raise ValueError(f"lr_final must be a positive number, got {lr_final!r}")
-    if not (init_scale >= 0):
-        raise ValueError(f"init_scale must be >= 0, got {init_scale!r}")
-    seeds = [int(s) for s in seeds]
-    if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers, got {seeds!r}")
+    lr = as_real("lr", lr, 0.0, 1e6, lo_open=True)
+    lr_final = as_real("lr_final", lr_final, 0.0, 1e6, lo_open=True)
+    init_scale = as_real("init_scale", init_scale, 0.0, 1e3)
+    eps = as_real("eps", eps, 0.0, 1.0, lo_open=True)
+    if isinstance(seeds, range):
+        seeds = list(seeds) if len(seeds) <= MAX_SEEDS else seeds
+    seeds = as_int_list("seeds", seeds, 0, 2 ** 63 - 1, max_len=MAX_SEEDS)
     if ts is None:
         ts = problem.schedule.grid(80)
-    ts = np.atleast_1d(np.asarray(ts, dtype=float))
+    ts = as_array("ts", np.atleast_1d(ts), (None,))
     problem.schedule.check_t(ts)
-    record_every = max(1, epochs // 50) if record_every is None else int(record_every)
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every}")
-    beta1, beta2 = float(betas[0]), float(betas[1])
+    record_every = max(1, epochs // 50) if record_every is None else as_int("record_every", record_every, 1)
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    beta1 = as_real("betas[0]", betas[0], 0.0, 1.0 - 1e-12)
+    beta2 = as_real("betas[1]", betas[1], 0.0, 1.0 - 1e-12)
 
     S, T = len(seeds), len(ts)
     J = S * T
+    # data (S n d), parameters and Adam state (~7 J d) and the history, before anything is allocated
+    check_memory(8.0 * (S * n * d + 7.0 * J * d + J * ((epochs - 1) // record_every + 1) * 7), "simulate")
     alpha_t, beta_t, _, _ = problem.coefficients(ts)
     alpha_t = np.broadcast_to(np.asarray(alpha_t, dtype=float), (T,))
     beta_t = np.broadcast_to(np.asarray(beta_t, dtype=float), (T,))
@@ -456,6 +482,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     for name, arr in (("c", c), ("b", b), ("u", u), ("w", w)):
         if not np.all(np.isfinite(arr)):
             raise ConvergenceError(f"simulate: training diverged ({name} non-finite); lower lr (now {lr})")
+    _check_divergence(c, u, w, hist, d, lr)
 
     # sign canonicalisation m + omega >= 0: flip (u, w, b) together (tanh odd; PAPER §2.2, validation.canonical)
     from flowphase.validation.canonical import canonicalise_overlaps, canonicalise_params, sign_degenerate

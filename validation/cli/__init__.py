@@ -20,6 +20,12 @@ class CLIError(ValueError):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+# one-line argument errors, strict number types, output-location checks (issue 12); kept in a
+# helper module so that every sub-command (and every option added later) inherits them
+from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_input_file,  # noqa: E402
+                    finite_float, bounded_int)
+
+
 def json_default(obj):
     import numpy as np
 
@@ -38,40 +44,61 @@ def _finite_or_none(x):
     return x
 
 
-def dump_json(obj) -> str:
-    """JSON text with NaN/inf mapped to null/'inf' so the output is always strict JSON."""
-    def clean(o):
+#: keys whose value may legitimately be infinite in command output (written as the string "inf"):
+#: n = inf (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
+#: t_c / t_s = inf (no collapse / no speciation at that n, d)
+INF_KEYS = frozenset({"n", "d", "b", "t_c", "t_s"})
+
+
+def dump_json(obj, strict: bool = False) -> str:
+    """JSON text with NaN/inf mapped to null/'inf' so the output is always strict JSON.
+
+    ``strict=True`` (every command's stdout) refuses NaN anywhere and inf outside :data:`INF_KEYS`
+    with a :class:`~flowphase.numerics.results.ConvergenceError` naming the key, so a successful
+    command never prints a non-finite number it did not document.
+    """
+    def clean(o, key=None, path="$"):
         if isinstance(o, dict):
-            return {str(k): clean(v) for k, v in o.items()}
+            return {str(k): clean(v, str(k), f"{path}.{k}") for k, v in o.items()}
         if isinstance(o, (list, tuple)):
-            return [clean(v) for v in o]
+            return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o)]
         try:
             import numpy as np
 
             if isinstance(o, np.ndarray):
-                return [clean(v) for v in o.tolist()]
+                return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o.tolist())]
             if isinstance(o, np.generic):
                 o = o.item()
         except ImportError:  # pragma: no cover
             pass
+        if strict and isinstance(o, float) and not math.isfinite(o) and (math.isnan(o) or key not in INF_KEYS):
+            from flowphase.numerics.results import ConvergenceError
+
+            raise ConvergenceError(f"the result holds a non-finite number ({o}) at {path}")
+        if strict and isinstance(o, str) and o in ("inf", "-inf", "nan") and key not in INF_KEYS:
+            from flowphase.numerics.results import ConvergenceError
+
+            raise ConvergenceError(f"the result holds a non-finite number ({o!r}) at {path}")
         return _finite_or_none(o)
 
     return json.dumps(clean(obj), default=json_default)
 
 
 def parse_n(text: str) -> float:
-    """Parse ``--n``: a positive integer or ``inf``."""
-    if str(text).lower() in ("inf", "infinity", "oo"):
+    """Parse ``--n``: a positive integer (at most 1e15) or ``inf``."""
+    if str(text).strip().lower() in ("inf", "infinity", "oo"):
         return math.inf
     try:
-        v = int(text)
+        v = int(str(text).strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"n must be a positive integer or 'inf', got {text!r}")
+    if not 1 <= v <= 10 ** 15:
+        raise argparse.ArgumentTypeError(f"n must be an integer in [1, 1e15] or 'inf', got {text!r}")
     return v
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flowphase", description=__doc__.splitlines()[0])
+    parser = FlowphaseParser(prog="flowphase", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -85,18 +112,65 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command.  Exit status: 0 success, 1 a solver did not converge / training diverged,
+    2 bad input or a file-system problem (one line on stderr), 3 a sweep with failed tasks,
+    130 interrupted (Ctrl-C).  Never a traceback: an unexpected exception is reported in one line
+    as an internal error (exit 1; ``FLOWPHASE_DEBUG=1`` re-raises it)."""
+    import os
+    import warnings
+
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("flowphase: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # --help (0) or a one-line argument error (2), see FlowphaseParser
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
     from flowphase.numerics.results import ConvergenceError
 
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # extreme inputs are refused or reported as errors; numpy's RuntimeWarnings on the way
+            # would only add lines to stderr (issue 12, class 17)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("flowphase: interrupted; nothing half-written is left (files are written atomically)",
+              file=sys.stderr)
+        return 130
     except ConvergenceError as exc:
         print(f"flowphase: solver did not converge: {_first_line(exc)}", file=sys.stderr)
         return 1
-    except (ValueError, CLIError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, CLIError, KeyError) as exc:
         print(f"flowphase: error: {_first_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"flowphase: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        print(f"flowphase: error: out of memory ({_first_line(exc)}); use smaller sizes", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("flowphase: error: input nested too deeply", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the contract: one line, never a traceback
+        if os.environ.get("FLOWPHASE_DEBUG"):
+            raise
+        print(f"flowphase: internal error: {type(exc).__name__}: {_first_line(exc)} "
+              "(FLOWPHASE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _os_error(exc: OSError) -> str:
+    """One line naming the file: ``PATH: reason``."""
+    import errno
+
+    reason = exc.strerror or _first_line(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on device"
+    name = exc.filename if exc.filename is not None else None
+    return f"{name}: {reason}" if name is not None else reason
 
 
 def _first_line(exc) -> str:

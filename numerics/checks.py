@@ -1,0 +1,101 @@
+"""Parameter checks shared at the Python boundary of the solvers, the simulator and the samplers (issue 12).
+
+Every check raises ``ValueError`` naming the parameter and its allowed range; nothing is truncated or
+coerced silently (``2.7`` is not an integer, ``"no"`` is not a bool, a short array is not broadcast).
+:func:`check_memory` estimates an allocation before it is made and refuses it with the number.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+__all__ = ["as_int", "as_real", "as_bool", "as_array", "as_int_list", "check_memory", "memory_limit_bytes"]
+
+
+def as_int(name: str, value, lo: int = 0, hi: int = 2 ** 63 - 1) -> int:
+    """An integer (``int`` or numpy integer, not bool, not float) in ``[lo, hi]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must lie in [{lo}, {hi:.3g}], got {v}" if hi > 1e6 else
+                         f"{name} must lie in [{lo}, {hi}], got {v}")
+    return v
+
+
+def as_real(name: str, value, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False,
+            allow_inf: bool = False) -> float:
+    """A real number (not bool, not a string), finite unless ``allow_inf``, in ``[lo, hi]`` (``(lo, hi]``
+    with ``lo_open``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a double: {value!r}") from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if v < lo or v > hi or (lo_open and v == lo):
+        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo:g}, {hi:g}], got {v!r}")
+    return v
+
+
+def as_bool(name: str, value) -> bool:
+    """``True``/``False`` only (``"no"`` or ``1`` are not booleans)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def as_int_list(name: str, values, lo: int = 0, hi: int = 2 ** 63 - 1, max_len: int = 10 ** 6) -> list:
+    """A non-empty sequence of integers (each checked by :func:`as_int`)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise ValueError(f"{name} must be a sequence of integers, got {values!r}")
+    if not 1 <= len(values) <= max_len:
+        raise ValueError(f"{name} must hold between 1 and {max_len} integers, got {len(values)}")
+    return [as_int(f"{name}[{i}]", v, lo, hi) for i, v in enumerate(values)]
+
+
+def as_array(name: str, value, shape, *, dtype=np.float64, finite: bool = True) -> np.ndarray:
+    """A C-contiguous array of ``dtype`` with exactly ``shape`` (``None`` entries: any size >= 1).
+
+    Numeric input only (bool, object and string arrays are refused); with ``finite`` NaN/inf are refused.
+    Returns the converted array (a copy only when needed).
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim != len(shape) or any(s is not None and a != s for a, s in zip(arr.shape, shape)) \
+            or any(a < 1 for a in arr.shape):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds non-finite values")
+    return arr
+
+
+def memory_limit_bytes() -> int:
+    """Largest single allocation flowphase attempts: ``FLOWPHASE_MAX_BYTES`` or half the physical memory."""
+    env = os.environ.get("FLOWPHASE_MAX_BYTES")
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            pass
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        total = 8 * 2 ** 30
+    return int(total // 2)
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse an allocation of ``nbytes`` above :func:`memory_limit_bytes`, saying how much it needs."""
+    limit = memory_limit_bytes()
+    if not nbytes <= limit:
+        raise ValueError(f"{what} needs about {nbytes / 2 ** 30:.3g} GiB, more than the {limit / 2 ** 30:.3g} GiB "
+                         "allowed (half the memory; set FLOWPHASE_MAX_BYTES to change); use smaller sizes")
