@@ -248,9 +248,10 @@ class PhaseOneCurve:
 
 # ----------------------------------------------------------------------------- drivers
 def _check_params(kt, p, n, sigma, lam_u, lam_w):
+    from flowphase.numerics.checks import as_real
+
     for name, v in (("kt", kt), ("p", p), ("n", n), ("sigma", sigma), ("lam_u", lam_u), ("lam_w", lam_w)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or math.isnan(float(v)):
-            raise ValueError(f"{name} must be a real number, got {v!r}")
+        as_real(name, v, allow_inf=True)
     if not 0.0 <= kt <= KT_MAX:
         raise ValueError(f"kt (= kappa t) must lie in [0, {KT_MAX:g}] (the solver's tested range), got {kt!r}")
     if not P_MIN <= p <= 1.0 - P_MIN:
@@ -296,6 +297,13 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         with ``converged=False``).
     """
     _check_params(kt, p, n, sigma, lam_u, lam_w)
+    from flowphase.numerics.checks import as_int, as_real
+
+    tol = as_real("tol", tol, 0.0, 1.0, lo_open=True)
+    step_tol = as_real("step_tol", step_tol, 0.0, 1.0, lo_open=True)
+    max_iter = as_int("max_iter", max_iter, 1, 10 ** 6)
+    b_cap = as_real("b_cap", b_cap, 0.0, 700.0, lo_open=True)
+    max_step = as_real("max_step", max_step, 0.0, 1e6, lo_open=True)
     kt, p, n, sigma, lam_u, lam_w = map(float, (kt, p, n, sigma, lam_u, lam_w))
     flip = p < 0.5
     pp = 1.0 - p if flip else p
@@ -307,11 +315,6 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
                              q_eta=0.0, sqrt_q=1.0, c=0.0, grad_norm=0.0, branch="population")
         res.value = _value(res)
         return res
-    if lam_u == 0.0:
-        # with lam_u = 0 the potential has no minimiser: along omega, b -> 0 the ratio M_s^2 / M_2 exceeds
-        # its trivial-branch value (2p-1)^2 for every kt > 0 while m = M_s / M_2 diverges (issue 12, class 11)
-        raise ValueError("phase 1 at finite n needs lam_u > 0 (with lam_u = 0 the potential E_t has no minimiser: "
-                         "its infimum lies at omega = b = 0, where m diverges); use lam_u >= 1e-12 or n = inf")
     nodes, weights = default_rule() if rule is None else rule
     scale = n + sigma * sigma
     a = abs(2.0 * pp - 1.0)
@@ -337,6 +340,18 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         if status == 0 and w > 1e-7 and b <= b_cap:
             if best is None or E < best[2]:
                 best = (w, b, E, gn)
+    best_e = best[2] if best is not None else math.nan
+    if lam_u == 0.0 and lam_w > 0.0:
+        # lam_u = 0: near omega = b = 0 the normalised potential tends to -(a^2 + kt^2 (1-a^2))/(1 + kt^2 (1-a^2))
+        # (a = 2p-1; the maximal ratio M_s^2/M_2 of the linearised tanh), below the trivial branch, without
+        # being attained (m = M_s/M_2 diverges there).  A minimiser exists only if an informative point beats
+        # that limit (issue 12, class 11).
+        k2 = kt * kt * (1.0 - a * a)
+        e_origin = -(a * a + k2) / (1.0 + k2)
+        if best is None or not best_e < e_origin:  # (the Newton runs drift towards the origin)
+            raise ValueError(f"no phase-1 minimiser at kappa t = {kt:g} with lam_u = 0 and lam_w = {lam_w:g}: the "
+                             "potential's infimum lies at omega = b = 0, where m diverges; use lam_u >= 1e-12 "
+                             "(or lam_w = 0, or n = inf)")
     if not ok:
         res = PhaseOneResult(value=None, converged=False, iterations=total_it, residual=math.inf,
                              message="; ".join(failures), t=t, kt=kt, branch="", energy=math.nan,

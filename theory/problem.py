@@ -329,10 +329,14 @@ class Schedule(abc.ABC):
 
     def check_t(self, t):
         """Raise ``ValueError`` if any t lies outside [t_min, t_max]."""
-        arr = np.asarray(t, dtype=float)
+        arr = np.asarray(t)
+        if arr.dtype.kind not in "iuf" or isinstance(t, (bool, np.bool_)):
+            raise ValueError(f"t must be a real number or an array of them, got {t!r}")
+        arr = arr.astype(float)
         if arr.size == 0:
             raise ValueError("t must not be empty")
-        if np.any(~np.isfinite(arr)) or np.any(arr < self.t_min - 1e-12) or np.any(arr > self.t_max + 1e-12):
+        # exact bounds: a time 1e-12 outside would reach tau > 1 and fail later with an unrelated message
+        if np.any(~np.isfinite(arr)) or np.any(arr < self.t_min) or np.any(arr > self.t_max):
             raise ValueError(f"t must lie in [{self.t_min}, {self.t_max}] for the {self.name} schedule, got {t!r}")
         return t
 

@@ -27,13 +27,23 @@ KEYS = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 
 def _times(text):
+    fields = str(text).split(",")
+    if len(fields) > 10_000:
+        raise ValueError(f"--t holds {len(fields)} times, at most 10000 allowed")
+    if any(x.strip() == "" for x in fields):
+        raise ValueError(f"--t must be a comma-separated list of times without empty entries, got {text!r}")
     try:
-        ts = [float(x) for x in str(text).split(",") if x.strip() != ""]
+        ts = [float(x) for x in fields]
     except ValueError:
         raise ValueError(f"--t must be a comma-separated list of times, got {text!r}") from None
     if not ts or not all(math.isfinite(t) for t in ts):
         raise ValueError(f"--t must be a non-empty list of finite times, got {text!r}")
     return ts
+
+
+def _bounded(name, v, lo, hi):
+    if v is not None and not lo <= v <= hi:
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], got {v!r}")
 
 
 def _run(args):
@@ -49,6 +59,13 @@ def _run(args):
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.generate is not None and args.generate < 2:
         raise ValueError(f"--generate must be >= 2, got {args.generate}")
+    from flowphase.validation.simulate import MAX_EPOCHS, MAX_SEEDS
+
+    _bounded("--seeds", args.seeds, 1, MAX_SEEDS)
+    _bounded("--epochs", args.epochs, 1, MAX_EPOCHS)
+    _bounded("--generate", args.generate, 2, 10 ** 8)
+    _bounded("--grid", args.grid, 2, 10 ** 5)
+    _bounded("--draws", args.draws, 0, 10 ** 6)
     ts = _times(args.t)
     data, init_params = _npz_inputs(args)
     kw = dict(p=args.p, sigma=args.sigma, d=args.d, n=args.n, lam_u=args.lam_u, lam_w=args.lam_w, noise=args.noise)
