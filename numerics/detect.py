@@ -79,9 +79,16 @@ class DetectedWindow:
                 "sharpness": self.sharpness, "resolution": self.resolution, "resolved": self.resolved}
 
 
+#: largest |t| and |y| the detector accepts: differences and slopes stay finite (issue 12, class 12)
+MAX_ABS = 1e150
+
+
 def _check_curve(t, y, name_t="t", name_y="y"):
-    t = np.asarray(t, dtype=float)
-    y = np.asarray(y, dtype=float)
+    t, y = np.asarray(t), np.asarray(y)
+    if t.dtype.kind not in "iuf" or y.dtype.kind not in "iuf":
+        raise ValueError(f"{name_t} and {name_y} must be real numeric arrays")
+    t = t.astype(float)
+    y = y.astype(float)
     if t.ndim != 1 or y.ndim != 1:
         raise ValueError(f"{name_t} and {name_y} must be 1-D arrays")
     if t.size != y.size:
@@ -97,6 +104,12 @@ def _check_curve(t, y, name_t="t", name_y="y"):
         bad = int(np.flatnonzero(np.diff(t) <= 0)[0])
         raise ValueError(f"the time grid {name_t} must be strictly increasing "
                          f"(row {bad + 1}: {t[bad + 1]!r} after {t[bad]!r})")
+    if np.max(np.abs(t)) > MAX_ABS or np.max(np.abs(y)) > MAX_ABS:
+        raise ValueError(f"{name_t} and {name_y} must lie within +-{MAX_ABS:g} (rescale the curve)")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        g = np.abs(np.diff(y)) / np.diff(t)
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"the slopes of the curve overflow (grid spacing of {name_t} too small for the values)")
     return t, y
 
 
@@ -127,14 +140,16 @@ def detect_windows(t, y, rel_height: float = 0.1, min_sharpness: float = 3.0, mi
     The criterion and its resolution are described in the module docstring.
     """
     t, y = _check_curve(t, y)
-    if not 0.0 < float(rel_height) < 1.0:
+    from flowphase.numerics.checks import as_int, as_real
+
+    rel_height = as_real("rel_height", rel_height, 0.0, 1.0, lo_open=True)
+    if rel_height == 1.0:
         raise ValueError(f"rel_height must lie in (0, 1), got {rel_height!r}")
-    if not float(min_sharpness) >= 1.0:
-        raise ValueError(f"min_sharpness must be >= 1, got {min_sharpness!r}")
-    if not 0.0 <= float(min_size) < 1.0:
+    min_sharpness = as_real("min_sharpness", min_sharpness, 1.0, 1e300)
+    min_size = as_real("min_size", min_size, 0.0, 1.0)
+    if min_size == 1.0:
         raise ValueError(f"min_size must lie in [0, 1), got {min_size!r}")
-    if int(min_points) < 1:
-        raise ValueError(f"min_points must be >= 1, got {min_points!r}")
+    min_points = as_int("min_points", min_points, 1)
     dt = np.diff(t)
     dy = np.diff(y)
     g = np.abs(dy) / dt
@@ -231,8 +246,19 @@ def read_curve_csv(path, column: Optional[str] = None):
     """
     import csv
 
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    import os
+
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a folder, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text (UTF-8) CSV file") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: malformed CSV ({exc})") from None
     if not rows:
         raise ValueError(f"{path}: empty CSV (a header row and data rows are needed)")
     header = [h.strip() for h in rows[0]]
@@ -252,7 +278,7 @@ def read_curve_csv(path, column: Optional[str] = None):
             t.append(float(r[0]))
             y.append(float(r[j]))
         except ValueError:
-            raise ValueError(f"{path}: row {i} is not numeric: {r}")
+            raise ValueError(f"{path}: row {i} is not numeric: {str(r)[:80]}") from None
     t, y = np.asarray(t), np.asarray(y)
     _check_curve(t, y, name_t=f"{path}: column {header[0]!r}", name_y=f"{path}: column {header[j]!r}")
     return t, y, header[j]

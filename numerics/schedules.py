@@ -49,14 +49,70 @@ __all__ = [
 ]
 
 
+#: most points a schedule samples or grids in one call (bounds memory; issue 12, class 7)
+MAX_POINTS = 10 ** 8
+
+
 def _finite(name, value) -> float:
+    if isinstance(value, (bool, str, bytes, np.bool_)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a real number (of double range), got {_short(value)}")
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return v
+
+
+def _short(value, n: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _tau_values(tau) -> np.ndarray:
+    """tau as a float array; NaN/inf refused (never a NaN result)."""
+    tt = np.asarray(tau)
+    if tt.dtype.kind not in "iuf":
+        raise ValueError(f"tau must be a real number or array, got {_short(tau)}")
+    tt = tt.astype(float)
+    if not np.all(np.isfinite(tt)):
+        raise ValueError(f"tau must be finite, got {_short(tau)}")
+    return tt
+
+
+def load_json_object(text, what: str = "JSON") -> dict:
+    """Parse ``text`` (str/bytes, or an already-parsed dict) into a dict; anything else -> ``ValueError``.
+
+    Malformed JSON, a top-level list/number/string/null, nesting too deep for the parser and integers
+    with too many digits are all reported as one ``ValueError`` naming ``what``.
+    """
+    if isinstance(text, dict):
+        return dict(text)
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ValueError(f"{what} must be a JSON object (text or dict), got {type(text).__name__}")
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, over-long integer literals, bad UTF-8
+        raise ValueError(f"{what} is not valid JSON: {exc}".splitlines()[0]) from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{what} must hold a JSON object at the top level, got {type(obj).__name__}")
+    return obj
+
+
+def _window_fields(w, i: int):
+    """(start, end, weight-or-size) of one window given as a dict or a 2/3-sequence."""
+    if isinstance(w, dict):
+        missing = [k for k in ("start", "end") if k not in w]
+        if missing:
+            raise ValueError(f"window {i} needs keys 'start' and 'end' (missing {', '.join(map(repr, missing))})")
+        return w
+    if isinstance(w, (list, tuple)) and len(w) in (2, 3):
+        return dict(zip(("start", "end", "weight"), w))
+    raise ValueError(f"window {i} must be an object {{start, end[, weight]}} or a [start, end[, weight]] list, "
+                     f"got {_short(w)}")
 
 
 @dataclass(frozen=True)
@@ -90,14 +146,15 @@ class Window:
 
 
 def _check_windows(windows: Iterable) -> Tuple[Window, ...]:
+    if isinstance(windows, (str, bytes, dict)) or not isinstance(windows, Iterable):
+        raise ValueError(f"windows must be a list of windows, got {_short(windows)}")
     out = []
-    for w in windows:
+    for i, w in enumerate(windows):
         if isinstance(w, Window):
             out.append(w)
-        elif isinstance(w, dict):
-            out.append(Window(w["start"], w["end"], w.get("weight", 1.0)))
         else:
-            out.append(Window(*w))
+            f = _window_fields(w, i)
+            out.append(Window(f["start"], f["end"], f.get("weight", 1.0)))
     out.sort(key=lambda w: w.start)
     for a, b in zip(out[:-1], out[1:]):
         if b.start < a.end - 1e-15:
@@ -222,16 +279,16 @@ class PiecewiseSchedule(Schedule):
         return float(out) if np.ndim(tau) == 0 else out
 
     def cdf(self, tau):
-        """F(tau) = int_0^tau p."""
-        tt = np.clip(np.asarray(tau, dtype=float), 0.0, 1.0)
+        """F(tau) = int_0^tau p (tau clipped to [0, 1]; NaN refused)."""
+        tt = np.clip(_tau_values(tau), 0.0, 1.0)
         out = np.interp(tt, self._edges, self._cdf)
         return float(out) if np.ndim(tau) == 0 else out
 
     def sample(self, k: int, rng=None) -> np.ndarray:
         """k i.i.d. training times tau ~ p (tau = 0 noise, 1 data), by inversion tau = tau(t_max U)."""
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k}")
+        from flowphase.numerics.checks import as_int
+
+        k = as_int("k", k, 1, MAX_POINTS)
         rng = np.random.default_rng(rng)
         return np.interp(rng.random(k), self._cdf, self._edges)
 
@@ -258,13 +315,12 @@ class PiecewiseSchedule(Schedule):
     @classmethod
     def from_json(cls, text) -> "PiecewiseSchedule":
         """Inverse of :meth:`to_json` (accepts a JSON string or an already-parsed dict)."""
-        obj = json.loads(text) if isinstance(text, (str, bytes)) else dict(text)
+        obj = load_json_object(text, "schedule JSON")
         if obj.get("kind", cls.name) != cls.name:
-            raise ValueError(f"not a piecewise schedule: kind={obj.get('kind')!r}")
-        if "windows" not in obj:
+            raise ValueError(f"not a piecewise schedule: kind={_short(obj.get('kind'))}")
+        if not isinstance(obj.get("windows"), list):
             raise ValueError("schedule JSON needs a 'windows' list")
-        return cls(windows=tuple(Window(w["start"], w["end"], w.get("weight", 1.0)) for w in obj["windows"]),
-                   t_max=obj.get("t_max", 1.0))
+        return cls(windows=_check_windows(obj["windows"]), t_max=obj.get("t_max", 1.0))
 
 
 def design_schedule(windows: Sequence, mass: float = 0.5, t_max: float = 1.0) -> PiecewiseSchedule:
@@ -285,12 +341,13 @@ def design_schedule(windows: Sequence, mass: float = 0.5, t_max: float = 1.0) ->
     if not 0.0 < mass < 1.0:
         raise ValueError(f"mass must lie in (0, 1), got {mass}")
     ws = []
-    for w in windows:
-        if isinstance(w, dict):
-            ws.append((_finite("start", w["start"]), _finite("end", w["end"]), abs(_finite("size", w.get("size", 1.0)))))
-        else:
-            w = tuple(w)
-            ws.append((_finite("start", w[0]), _finite("end", w[1]), abs(_finite("size", w[2])) if len(w) > 2 else 1.0))
+    if isinstance(windows, (str, bytes, dict)) or not isinstance(windows, Iterable):
+        raise ValueError(f"windows must be a list of windows, got {_short(windows)}")
+    for i, w in enumerate(windows):
+        f = _window_fields(w, i)
+        size = f.get("size", f.get("weight", 1.0)) if isinstance(w, dict) else f.get("weight", 1.0)
+        ws.append((_finite(f"window {i} start", f["start"]), _finite(f"window {i} end", f["end"]),
+                   abs(_finite(f"window {i} size", size))))
     if not ws:
         raise ValueError("windows must not be empty")
     _check_windows([(a, b, 1.0) for a, b, _ in ws])
@@ -312,12 +369,12 @@ class UniformDensity:
     name = "uniform"
 
     def density(self, tau):
-        tt = np.asarray(tau, dtype=float)
+        tt = _tau_values(tau)
         out = np.where((tt >= 0) & (tt <= 1), 1.0, 0.0)
         return float(out) if np.ndim(tau) == 0 else out
 
     def cdf(self, tau):
-        out = np.clip(np.asarray(tau, dtype=float), 0.0, 1.0)
+        out = np.clip(_tau_values(tau), 0.0, 1.0)
         return float(out) if np.ndim(tau) == 0 else out
 
     def sample(self, k, rng=None):
@@ -348,14 +405,14 @@ class LogNormalDensity:
             raise ValueError(f"p_std must be > 0, got {self.p_std}")
 
     def density(self, tau):
-        tt = np.clip(np.asarray(tau, dtype=float), 1e-300, 1 - 1e-16)
+        tt = np.clip(_tau_values(tau), 1e-300, 1 - 1e-16)
         z = (np.log((1 - tt) / tt) - self.p_mean) / self.p_std
         out = stats.norm.pdf(z) / (self.p_std * tt * (1 - tt))
         return float(out) if np.ndim(tau) == 0 else out
 
     def cdf(self, tau):
         """F(tau) = P(sigma >= (1 - tau)/tau) = 1 - Phi((ln((1-tau)/tau) - p_mean)/p_std)."""
-        tt = np.clip(np.asarray(tau, dtype=float), 1e-300, 1 - 1e-16)
+        tt = np.clip(_tau_values(tau), 1e-300, 1 - 1e-16)
         out = stats.norm.sf((np.log((1 - tt) / tt) - self.p_mean) / self.p_std)
         return float(out) if np.ndim(tau) == 0 else out
 
@@ -387,13 +444,13 @@ class LogitNormalDensity:
             raise ValueError(f"s must be > 0, got {self.s}")
 
     def density(self, tau):
-        tt = np.clip(np.asarray(tau, dtype=float), 1e-300, 1 - 1e-16)
+        tt = np.clip(_tau_values(tau), 1e-300, 1 - 1e-16)
         z = (special.logit(tt) + self.m) / self.s
         out = stats.norm.pdf(z) / (self.s * tt * (1 - tt))
         return float(out) if np.ndim(tau) == 0 else out
 
     def cdf(self, tau):
-        tt = np.clip(np.asarray(tau, dtype=float), 1e-300, 1 - 1e-16)
+        tt = np.clip(_tau_values(tau), 1e-300, 1 - 1e-16)
         out = stats.norm.cdf((special.logit(tt) + self.m) / self.s)
         return float(out) if np.ndim(tau) == 0 else out
 
@@ -461,7 +518,7 @@ class TrainingObjective:
 
 def schedule_from_json(text):
     """Rebuild a :class:`PiecewiseSchedule` or a baseline density from its JSON."""
-    obj = json.loads(text) if isinstance(text, (str, bytes)) else dict(text)
+    obj = load_json_object(text, "schedule JSON")
     kind = obj.get("kind")
     if kind == PiecewiseSchedule.name:
         return PiecewiseSchedule.from_json(obj)

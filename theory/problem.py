@@ -353,8 +353,9 @@ class Schedule(abc.ABC):
 
     def grid(self, n_times: int, endpoint: bool = False) -> np.ndarray:
         """The authors' training grid: ``t_k = t_max * k / T``, k = 0..T-1 (PAPER §2.1)."""
-        if int(n_times) < 1:
-            raise ValueError(f"n_times must be >= 1, got {n_times!r}")
+        if isinstance(n_times, (bool, np.bool_)) or not isinstance(n_times, numbers.Integral) \
+                or not 1 <= int(n_times) <= 10 ** 8:
+            raise ValueError(f"n_times must be an integer in [1, 1e8], got {n_times!r}")
         return np.linspace(self.t_min, self.t_max, int(n_times) + (1 if endpoint else 0), endpoint=endpoint)
 
 

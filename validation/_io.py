@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -18,14 +19,108 @@ def _file_mode() -> int:
 
 _FILE_MODE = _file_mode()
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig", "atomic_write_group",
+           "clean_stale_temps", "figure_bytes"]
+
+#: temporaries are named ``.NAME.<host>-<pid>.<random>.tmp`` so that a later run can tell its own crash
+#: leftovers (dead pid on this host, or older than a day) from files another live writer is using
+_HOST = socket.gethostname().replace(".", "_").replace("-", "_")[:40] or "host"
+_STALE_AGE_S = 24 * 3600.0
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.{_HOST}-{os.getpid()}."
+
+
+def _mkstemp(path: Path):
+    return tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's live process
+        return True
+    return True
+
+
+def clean_stale_temps(folder) -> int:
+    """Remove crash leftovers ``.*.tmp`` of flowphase writers in ``folder`` (not recursive); return the count.
+
+    A temporary is stale when its writer (host and pid in the name) is no longer running on this host, or
+    when it is older than a day (a writer on another machine, or an old naming scheme).
+    """
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    now = time.time()
+    for p in folder.glob(".*.tmp"):
+        try:
+            stem = p.name[:-len(".tmp")]
+            owner = stem.rsplit(".", 2)[-2] if stem.count(".") >= 3 else ""
+            host, _, pid = owner.rpartition("-")
+            stale = now - p.stat().st_mtime > _STALE_AGE_S
+            if host == _HOST and pid.isdigit():
+                stale = stale or not _pid_alive(int(pid))
+            elif not (host and pid.isdigit()):
+                stale = stale or now - p.stat().st_mtime > 60.0  # names without a pid: a minute old is dead
+            if stale:
+                p.unlink()
+                removed += 1
+        except (FileNotFoundError, ValueError):
+            continue
+    return removed
+
+
+def atomic_write_group(items, fsync: bool = True):
+    """Write several files as one unit: every temporary first, then the ``os.replace`` calls back to back.
+
+    ``items`` is a sequence of ``(path, bytes)``; the replacements happen in that order, so put the file
+    that marks completeness (the JSON of a figure) last.  A crash before the replacements leaves none of
+    the new files (only temporaries, removed by :func:`clean_stale_temps`).
+    """
+    items = [(Path(p), bytes(b)) for p, b in items]
+    tmps = []
+    try:
+        for path, data in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _mkstemp(path)
+            tmps.append(tmp)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                if fsync:
+                    os.fsync(fh.fileno())
+            os.chmod(tmp, _FILE_MODE)
+        for (path, _), tmp in zip(items, tmps):
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in tmps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    return [p for p, _ in items]
+
+
+def figure_bytes(fig, suffix: str, **kw) -> bytes:
+    """A matplotlib figure rendered in memory (format from ``suffix``)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=suffix.lstrip("."), **kw)
+    return buf.getvalue()
 
 
 def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace`` (``fsync`` first by default)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _mkstemp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -45,10 +140,15 @@ def atomic_write_text(path, text: str, fsync: bool = True) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
-def atomic_write_json(path, obj) -> Path:
+def json_bytes(obj) -> bytes:
+    """Indented strict JSON (NaN -> null, inf -> "inf") as UTF-8 bytes."""
     from flowphase.validation.cli import dump_json
 
-    return atomic_write_text(path, json.dumps(json.loads(dump_json(obj)), indent=2, sort_keys=False) + "\n")
+    return (json.dumps(json.loads(dump_json(obj)), indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+def atomic_write_json(path, obj) -> Path:
+    return atomic_write_bytes(path, json_bytes(obj))
 
 
 def atomic_savefig(fig, path, **kw) -> Path:

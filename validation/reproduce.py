@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List
 
-from ._io import atomic_savefig, atomic_write_json, atomic_write_text
+from ._io import atomic_write_group, atomic_write_text, clean_stale_temps, figure_bytes, json_bytes
 
 __all__ = ["Claim", "FigureOutput", "FIGURES", "register_figure", "reproduce", "write_report",
            "save_figure"]
@@ -84,15 +84,21 @@ def available_figures() -> List[str]:
 
 
 def save_figure(fig, out_dir, name: str, data: dict) -> List[str]:
-    """Write ``name``.png/.pdf/.json atomically; return the paths."""
+    """Write ``name``.png/.pdf/.json as one unit; return the paths.
+
+    All three are rendered in memory and written to temporaries first; the three renames follow back to
+    back with the JSON last, so a figure whose JSON is present is complete (issue 12, class 16).
+    """
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    paths = [atomic_savefig(fig, out_dir / f"{name}.png", dpi=130, bbox_inches="tight"),
-             atomic_savefig(fig, out_dir / f"{name}.pdf", bbox_inches="tight"),
-             atomic_write_json(out_dir / f"{name}.json", data)]
-    plt.close(fig)
-    return [str(p) for p in paths]
+    try:
+        items = [(out_dir / f"{name}.png", figure_bytes(fig, "png", dpi=130, bbox_inches="tight")),
+                 (out_dir / f"{name}.pdf", figure_bytes(fig, "pdf", bbox_inches="tight")),
+                 (out_dir / f"{name}.json", json_bytes(data))]
+    finally:
+        plt.close(fig)
+    return [str(p) for p in atomic_write_group(items)]
 
 
 #: figures that also build at the authors' full size (``size='paper'``, hours of CPU; resumable)
@@ -122,7 +128,10 @@ def reproduce(names, out_dir, quick: bool = False, progress: bool = True, size=N
         if size == "paper" and nm not in PAPER_SIZE_FIGURES:
             raise ValueError(f"--size paper is available for {list(PAPER_SIZE_FIGURES)}, not {nm!r}")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {str(out_dir)!r} is an existing file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out_dir)          # leftovers of a killed earlier run
     outputs = []
     try:
         from tqdm.auto import tqdm

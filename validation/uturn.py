@@ -36,7 +36,6 @@ from scipy import stats
 
 from flowphase.numerics.detect import detect_windows
 from flowphase.numerics.schedules import design_schedule
-from flowphase.validation._io import atomic_savefig, atomic_write_json
 from flowphase.validation.digits import (BETA_MAX, BETA_MIN, forward_noise, load_imbalanced_digits,
                                          sample_reverse, train_classifier, train_denoiser)
 
@@ -281,18 +280,23 @@ def make_uturn_figure(out_dir, quick: bool = True, reallocate: bool = True, resu
 
     Returns ``{"json": path, "png": path, "pdf": path}``.
     """
+    from flowphase.validation._io import atomic_write_group, clean_stale_temps, figure_bytes, json_bytes
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {str(out_dir)!r} is an existing file, not a folder")
     if result is None:
         result = run_uturn(QUICK if quick else FULL, reallocate=reallocate, log=log)
     result["quick"] = bool(quick)
-    paths = {"json": str(atomic_write_json(out_dir / "uturn.json", result))}
     import matplotlib.pyplot as plt
 
     fig = _plot(result)
-    try:
-        paths["png"] = str(atomic_savefig(fig, out_dir / "uturn.png", dpi=150))
-        paths["pdf"] = str(atomic_savefig(fig, out_dir / "uturn.pdf"))
+    try:   # rendered in memory, written as one unit, the JSON last (issue 12, class 16)
+        items = [(out_dir / "uturn.png", figure_bytes(fig, "png", dpi=150)), (out_dir / "uturn.pdf",
+                 figure_bytes(fig, "pdf")), (out_dir / "uturn.json", json_bytes(result))]
     finally:
         plt.close(fig)
-    return paths
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out_dir)
+    png, pdf, js = atomic_write_group(items)
+    return {"json": str(js), "png": str(png), "pdf": str(pdf)}

@@ -22,7 +22,7 @@ class CLIError(ValueError):
 
 # one-line argument errors, strict number types, output-location checks (issue 12); kept in a
 # helper module so that every sub-command (and every option added later) inherits them
-from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_input_file,  # noqa: E402
+from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_input_file,  # noqa: E402,F401
                     finite_float, bounded_int)
 
 

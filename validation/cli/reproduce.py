@@ -1,12 +1,16 @@
 """``flowphase reproduce NAME|all --out DIR [--quick]`` (issue 4)."""
 from __future__ import annotations
 
-from . import dump_json
+from . import check_output_dir, dump_json
 
 
 def _run(args):
-    from flowphase.validation.reproduce import reproduce
+    from flowphase.validation.reproduce import _resolve, reproduce
 
+    for nm in args.names:
+        if nm != "all":
+            _resolve(nm)               # unknown names refused before anything else
+    check_output_dir(args.out)         # before computing (issue 12, class 5)
     outs = reproduce(args.names, args.out, quick=args.quick, progress=not args.no_progress, size=args.size)
     summary = {o.name: {"seconds": round(o.seconds, 2), "files": o.paths,
                         "claims": [c.to_dict() for c in o.claims]} for o in outs}

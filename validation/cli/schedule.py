@@ -13,15 +13,15 @@ the detector works in the units of the CSV's first column):
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from . import dump_json
+from . import check_input_file, check_output_file, dump_json
 
 
 def _detect(args):
     from flowphase.numerics.detect import detect_windows, read_curve_csv
 
+    check_input_file(args.csv, "--csv")
     t, y, col = read_curve_csv(args.csv, args.column)
     wins = detect_windows(t, y, rel_height=args.rel_height, min_sharpness=args.min_sharpness,
                           min_size=args.min_size)
@@ -59,15 +59,17 @@ def _parse_windows(text):
 
 
 def _design(args):
-    from flowphase.numerics.schedules import design_schedule
+    from flowphase.numerics.schedules import design_schedule, load_json_object
 
     if (args.from_file is None) == (args.windows is None):
         raise ValueError("give exactly one of --from (a detect JSON) or --windows")
+    if args.out is not None:
+        check_output_file(args.out, "--out")     # before any work (issue 12, class 5)
     if args.from_file is not None:
-        obj = json.loads(Path(args.from_file).read_text())
-        windows = obj.get("windows") if isinstance(obj, dict) else obj
-        if not windows:
-            raise ValueError(f"{args.from_file}: no 'windows' to design from")
+        obj = load_json_object(_read_text(args.from_file, "--from"), f"--from {args.from_file}")
+        windows = obj.get("windows")
+        if not isinstance(windows, list) or not windows:
+            raise ValueError(f"{args.from_file}: no 'windows' list to design from")
     else:
         windows = _parse_windows(args.windows)
     sched = design_schedule(windows, mass=args.mass, t_max=args.t_max)
@@ -87,9 +89,17 @@ def _sample(args):
 
     from flowphase.numerics.schedules import PiecewiseSchedule
 
-    sched = PiecewiseSchedule.from_json(Path(args.schedule).read_text())
     if (args.k is None) == (args.grid is None):
         raise ValueError("give exactly one of --k (random training times) or --grid (sampler grid)")
+    for name, v in (("--k", args.k), ("--grid", args.grid)):
+        if v is not None and not 1 <= v <= MAX_SAMPLE:
+            raise ValueError(f"{name} must lie in [1, {MAX_SAMPLE}], got {v}")
+    if not 0 <= args.seed:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    try:
+        sched = PiecewiseSchedule.from_json(_read_text(args.schedule, "--schedule"))
+    except ValueError as exc:
+        raise ValueError(f"{args.schedule}: {exc}") from None
     if args.k is not None:
         tau = sched.sample(args.k, np.random.default_rng(args.seed))
         out = {"tau": tau, "kind": "training times tau ~ p(tau)"}
@@ -98,6 +108,19 @@ def _sample(args):
                "kind": "sampler grid tau(t_k), t_k = t_max k / T"}
     print(dump_json(out))
     return 0
+
+
+#: most times ``schedule sample`` prints (its JSON grows by ~20 bytes per time)
+MAX_SAMPLE = 10 ** 7
+
+
+def _read_text(path, what: str) -> str:
+    """The text of an input file: a folder, a missing/unreadable or non-UTF-8 file -> one-line ValueError."""
+    check_input_file(path, what)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} {path}: not a UTF-8 text file") from None
 
 
 def register(subparsers):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 from . import dump_json, parse_n
+from ._args import float_or_inf
 
 
 def _problem_flags(p, with_n=True):
@@ -251,7 +252,7 @@ def register(subparsers):
     p.add_argument("--draws", type=int, default=None, help="fresh noises per point per step (adam clock)")
     p.add_argument("--points", type=int, default=None, help="number of recorded epochs")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--d", type=float, default=math.inf)
+    p.add_argument("--d", type=float_or_inf, default=math.inf, help="dimension (inf: the d -> infinity ODE)")
     p.add_argument("--theory", choices=("exact", "paper"), default=None,
                    help="exact finite-n coordinates (EXACT_FINITE_N; default for finite n) or the paper's ODE")
     p.add_argument("--n-plus", type=int, default=None, help="realised + class count (exact; default round(p n))")

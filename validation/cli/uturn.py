@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from . import dump_json
+from . import check_output_dir, dump_json
 
 
 def _uturn(args):
@@ -16,6 +16,7 @@ def _uturn(args):
 
     if args.dataset != "digits":
         raise ValueError(f"--dataset must be 'digits' (the bundled scikit-learn set), got {args.dataset!r}")
+    check_output_dir(args.out)         # before computing (issue 12, class 5)
     log = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     paths = make_uturn_figure(args.out, quick=args.quick, reallocate=not args.no_reallocate, log=log)
     import json
