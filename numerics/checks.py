@@ -12,7 +12,12 @@ import os
 
 import numpy as np
 
-__all__ = ["as_int", "as_real", "as_bool", "as_array", "as_int_list", "check_memory", "memory_limit_bytes"]
+#: result keys whose value may legitimately be infinite (written as the string "inf" in JSON): n = inf
+#: (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
+#: t_c / t_s = inf (no collapse / no speciation).  Any other non-finite result is an error (issue 12, class 12).
+DOCUMENTED_INF_KEYS = frozenset({"n", "d", "b", "t_c", "t_s"})
+
+__all__ = ["DOCUMENTED_INF_KEYS", "as_int", "as_real", "as_bool", "as_array", "as_int_list", "check_memory", "memory_limit_bytes"]
 
 
 def as_int(name: str, value, lo: int = 0, hi: int = 2 ** 63 - 1) -> int:

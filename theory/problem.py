@@ -97,7 +97,7 @@ def _check_range(name: str, value, lo: float, hi: float, zero_ok: bool = False) 
     if zero_ok and v == 0.0:
         return v
     if not lo <= v <= hi:
-        rng = f"{{0}} or [{lo:g}, {hi:g}]" if zero_ok else f"[{lo:g}, {hi:g}]"
+        rng = f"{{0}} or [{lo:.13g}, {hi:.13g}]" if zero_ok else f"[{lo:.13g}, {hi:.13g}]"
         raise ValueError(f"{name} must lie in {rng}, got {v!r}")
     return v
 

@@ -48,6 +48,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from flowphase.numerics.checks import DOCUMENTED_INF_KEYS, as_int
 from flowphase.validation._io import atomic_write_text
 
 __all__ = [
@@ -60,7 +61,10 @@ RECORD_FORMAT = 1
 RECORDS_DIR = "records"
 TABLE_NAME = "results.csv"
 _REQUIRED = object()
-_MAX_TASKS = 10_000_000
+_MAX_TASKS = 1_000_000       # tasks per spec (a dry run of the limit takes about a minute)
+_MAX_WORKERS = 1024          # worker processes per sweep
+_MAX_SIZE = 1e15             # largest finite d and n of a theory task (as theory.problem.SIZE_MAX)
+_MAX_SIM_SIZE = 10 ** 7      # largest d and n of a simulation task (memory is also checked by simulate)
 SCHEDULER_TIMEOUT = "30s"  # how long to wait for a --scheduler to answer
 _THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -94,9 +98,10 @@ class Param:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind == "count":
-            return "an integer >= 1 or inf"
+            return "an integer >= 1 or inf" + ("" if self.high is None else f" (finite: at most {self.high:.0e})")
         if self.kind == "int":
-            return f"an integer >= {int(self.low if self.low is not None else 0)}"
+            lo = int(self.low if self.low is not None else 0)
+            return f"an integer >= {lo}" + ("" if self.high is None else f" (at most {int(self.high)})")
         lo = "-inf" if self.low is None else repr(float(self.low))
         hi = "inf" if self.high is None else repr(float(self.high))
         left = "(" if (self.low_open or self.low is None) else "["
@@ -118,13 +123,15 @@ class Param:
             v = float(value)
             if v == math.inf:
                 return math.inf
-            if not (math.isfinite(v) and v >= 1 and v == int(v)):
+            if not (math.isfinite(v) and v >= 1 and v == int(v)) or (self.high is not None and v > self.high):
                 raise bad
             return int(v)
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise bad
             if self.low is not None and int(value) < self.low:
+                raise bad
+            if self.high is not None and int(value) > self.high:
                 raise bad
             return int(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -348,21 +355,21 @@ _PROBLEM_PARAMS = {
     "p": _P,
     "sigma": Param("real", 1.0, 0.0, None, True, doc="within-mode standard deviation"),
     "kappa": Param("real", 2.0, 0.0, None, True, doc="dilation constant"),
-    "d": Param("count", math.inf, doc="dimension (inf: d -> infinity theory)"),
-    "n": Param("count", math.inf, doc="number of training samples (inf: population)"),
+    "d": Param("count", math.inf, high=_MAX_SIZE, doc="dimension (inf: d -> infinity theory)"),
+    "n": Param("count", math.inf, high=_MAX_SIZE, doc="number of training samples (inf: population)"),
     "lam_u": Param("real", 2.0, 0.0, doc="ridge penalty on u (theory units)"),
     "lam_w": Param("real", 2.0, 0.0, doc="ridge penalty on w (theory units)"),
     "noise": Param("choice", "fresh", choices=("fresh", "fixed", "notebook"), doc="noise convention"),
 }
 _T = Param("real", _REQUIRED, 0.0, 2.0, doc="dilated time in [0, 2]")
 _SIM_PARAMS = {
-    "d": Param("count", _REQUIRED, doc="dimension (finite)"),
-    "n": Param("count", _REQUIRED, doc="number of training samples (finite)"),
-    "seed": Param("int", 0, 0, doc="seed (default: the spec's base seed)"),
-    "epochs": Param("int", 2000, 1, doc="full-batch optimisation steps"),
+    "d": Param("count", _REQUIRED, high=_MAX_SIM_SIZE, doc="dimension (finite)"),
+    "n": Param("count", _REQUIRED, high=_MAX_SIM_SIZE, doc="number of training samples (finite)"),
+    "seed": Param("int", 0, 0, 2 ** 63 - 1, doc="seed (default: the spec's base seed)"),
+    "epochs": Param("int", 2000, 1, 10 ** 7, doc="full-batch optimisation steps"),
     "optimizer": Param("choice", "adam", choices=("adam", "gd")),
-    "lr": Param("real", 1e-2, 0.0, None, True, doc="learning rate"),
-    "draws": Param("int", 1, 1, doc="fresh noise draws per point per step"),
+    "lr": Param("real", 1e-2, 0.0, 1e6, True, doc="learning rate"),
+    "draws": Param("int", 1, 1, 10 ** 6, doc="fresh noise draws per point per step"),
     "labels": Param("choice", "bernoulli", choices=("bernoulli", "exact")),
     "init": Param("choice", "small", choices=("random", "small", "informed")),
     "backend": Param("choice", "numba", choices=("numba", "numpy")),
@@ -407,8 +414,8 @@ for _task in (
          doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss"),
     Task("compare", f"{_HERE}:compare_task",
          {"t": _T, **_PROBLEM_PARAMS, **_SIM_PARAMS,
-          "n_seeds": Param("int", 4, 1, doc="seeds seed, seed+1, ... averaged"),
-          "epochs": Param("int", 400, 1, doc="full-batch optimisation steps"),
+          "n_seeds": Param("int", 4, 1, 10 ** 4, doc="seeds seed, seed+1, ... averaged"),
+          "epochs": Param("int", 400, 1, 10 ** 7, doc="full-batch optimisation steps"),
           "theory_d": Param("choice", "finite", choices=("finite", "infinite"),
                             doc="theory evaluated at the simulated d (finite) or at d = inf"),
           "theory": Param("choice", "auto", choices=("auto", "exact", "paper"),
@@ -417,8 +424,8 @@ for _task in (
          doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q"),
     Task("theory.weight_decay_to_lambda", f"{_HERE}:weight_decay_lambda",
          {"weight_decay": Param("real", _REQUIRED, 0.0, doc="coupled weight decay"),
-          "d": Param("real", _REQUIRED, 0.0, None, True, doc="dimension"),
-          "n_times": Param("int", 1, 1, doc="number of grid times T")},
+          "d": Param("real", _REQUIRED, 0.0, _MAX_SIZE, True, doc="dimension"),
+          "n_times": Param("int", 1, 1, 10 ** 6, doc="number of grid times T")},
          requires=("flowphase.theory.problem",),
          doc="lambda = wd d T / 2 (PAPER §2.3)"),
 ):
@@ -505,7 +512,7 @@ def task_key(task: str, params: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-_OPTIONS = {"sleep": Param("real", 0.0, 0.0, doc="seconds slept before each task")}
+_OPTIONS = {"sleep": Param("real", 0.0, 0.0, 3600.0, doc="seconds slept before each task")}
 _TOP_KEYS = ("task", "seed", "description", "grid", "fixed", "points", "options")
 
 
@@ -720,9 +727,10 @@ class SweepStore:
         """The record of ``key``, or None if absent or unreadable."""
         try:
             with open(self.path(key), encoding="utf-8") as f:
-                return json.load(f)
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+                rec = json.load(f)
+        except (OSError, ValueError, RecursionError):   # missing, unreadable, torn or not JSON
             return None
+        return rec if valid_record(rec, key) else None
 
     def load(self) -> Dict[str, dict]:
         """Every complete record, by key (temporary files of running writers are ignored)."""
@@ -731,11 +739,17 @@ class SweepStore:
             try:
                 with open(path, encoding="utf-8") as f:
                     rec = json.load(f)
-            except (json.JSONDecodeError, UnicodeDecodeError, FileNotFoundError):
+            except (OSError, ValueError, RecursionError):   # a folder, unreadable, torn or not JSON
                 continue
-            if isinstance(rec, dict) and rec.get("key") == path.stem:
+            if valid_record(rec, path.stem):
                 out[path.stem] = rec
         return out
+
+    def clean_temporaries(self) -> int:
+        """Remove crash leftovers ``records/.KEY.json.*.tmp`` of writers no longer running."""
+        from flowphase.validation._io import clean_stale_temps
+
+        return clean_stale_temps(self.records)
 
     def write_table(self, path=None) -> Path:
         """Merged CSV: one row per task, parameter columns, then result columns, then metadata."""
@@ -769,6 +783,22 @@ class SweepStore:
         return atomic_write_text(path, buf.getvalue())
 
 
+def valid_record(rec, key: str) -> bool:
+    """A record as :func:`run_task` writes it: a dict with this key, a task name, a params dict, a status
+    'done' (with a result dict) or 'failed' (with an error dict).  Anything else (hand-edited, truncated
+    by a disk full, another program's JSON) is treated as missing: ignored by ``collect`` and re-run."""
+    if not isinstance(rec, dict) or rec.get("key") != key or not isinstance(rec.get("task", ""), str):
+        return False
+    if not isinstance(rec.get("params"), dict):
+        return False
+    st = rec.get("status")
+    if st == "done":
+        return isinstance(rec.get("result"), dict)
+    if st == "failed":
+        return rec.get("error") is None or isinstance(rec.get("error"), dict)
+    return False
+
+
 def _sort_key(v):
     if v is None:
         return (0, 0.0, "")
@@ -798,6 +828,8 @@ def _clean_result(raw) -> dict:
             raise TypeError(f"result {k!r} must be a scalar, got {type(v).__name__}") from None
         if isinstance(v, float) and math.isnan(v):
             raise ValueError(f"result {k!r} is NaN")
+        if isinstance(v, float) and math.isinf(v) and k not in DOCUMENTED_INF_KEYS:
+            raise ValueError(f"result {k!r} is {v} (overflow)")
         out[k] = v
     return out
 
@@ -1011,19 +1043,28 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
     SweepReport
     """
     t_start, wall_start = time.perf_counter(), time.time()
-    workers = int(workers)
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    # every option is checked before anything is written or started (issue 12, classes 1 and 8)
+    workers = as_int("workers", workers, 1, _MAX_WORKERS)
+    if threads_per_worker is not None:
+        threads_per_worker = as_int("threads_per_worker", threads_per_worker, 1, 1024)
+    if chunksize is not None:
+        chunksize = as_int("chunksize", chunksize, 1, 10 ** 6)
     if write_on not in ("worker", "driver"):
         raise ValueError(f"write_on must be 'worker' or 'driver', got {write_on!r}")
     kind = _choose_executor(executor, workers, scheduler)
+    if kind != "dask" or not scheduler:
+        cpus = os.cpu_count() or 1
+        if workers > max(64, 8 * cpus):
+            raise ValueError(f"workers must be at most {max(64, 8 * cpus)} on this machine ({cpus} cores), "
+                             f"got {workers}; use --scheduler for a cluster")
     store = SweepStore(out, fsync=fsync)
+    store.clean_temporaries()
     items = spec.items()
     stored = store.load()
     todo = [(k, p) for k, p in items
             if k not in stored or (retry_failed and stored[k].get("status") != "done")]
     status = {k: stored[k].get("status") for k, _ in items if k in stored}
-    threads = int(threads_per_worker or max(1, (os.cpu_count() or 1) // workers))
+    threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
     sleep = float(spec.options.get("sleep", 0.0))
     bar = _progress(len(todo), status, len(items), progress)
 
@@ -1037,7 +1078,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
                 for key, params in todo:
                     writer.put(run_task(spec.task, key, params, spec.seed, sleep))
         elif todo:
-            size = int(chunksize or max(1, min(100, math.ceil(len(todo) / (8 * workers)))))
+            size = chunksize or max(1, min(100, math.ceil(len(todo) / (8 * workers))))
             worker_out = str(Path(out).resolve()) if write_on == "worker" else None
             with _make_executor(kind, workers, scheduler, threads, spec.task, todo[0][1],
                                 worker_out, dask_processes) as ex:

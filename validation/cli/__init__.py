@@ -47,7 +47,7 @@ def _finite_or_none(x):
 #: keys whose value may legitimately be infinite in command output (written as the string "inf"):
 #: n = inf (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
 #: t_c / t_s = inf (no collapse / no speciation at that n, d)
-INF_KEYS = frozenset({"n", "d", "b", "t_c", "t_s"})
+from flowphase.numerics.checks import DOCUMENTED_INF_KEYS as INF_KEYS  # noqa: E402
 
 
 def dump_json(obj, strict: bool = False) -> str:

@@ -96,8 +96,9 @@ def _sample(args):
             raise ValueError(f"{name} must lie in [1, {MAX_SAMPLE}], got {v}")
     if not 0 <= args.seed:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    text = _read_text(args.schedule, "--schedule")
     try:
-        sched = PiecewiseSchedule.from_json(_read_text(args.schedule, "--schedule"))
+        sched = PiecewiseSchedule.from_json(text)
     except ValueError as exc:
         raise ValueError(f"{args.schedule}: {exc}") from None
     if args.k is not None:

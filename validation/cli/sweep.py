@@ -6,13 +6,14 @@
     flowphase sweep tasks             # list the tasks, their parameters and ranges
 
 Exit status: 0 when every task of the spec is done, 3 when some are recorded as failed (rerun
-with ``--retry-failed``), 2 for a malformed spec or bad arguments, 130 when interrupted.
+with ``--retry-failed``) or are still missing, 2 for a malformed spec or bad arguments (all checked
+before any work), 130 when interrupted.
 """
 from __future__ import annotations
 
 import sys
 
-from flowphase.validation.cli import CLIError, dump_json
+from flowphase.validation.cli import CLIError, check_output_dir, dump_json
 
 
 def register(subparsers) -> None:
@@ -60,6 +61,17 @@ def run(args) -> int:
         raise CLIError("usage: flowphase sweep SPEC.toml --out DIR (or: sweep collect DIR)")
     if not args.out:
         raise CLIError("--out DIR is required")
+    check_output_dir(args.out)
+    for name, v, lo, hi in (("--workers", args.workers, 1, sw._MAX_WORKERS),
+                            ("--threads-per-worker", args.threads_per_worker, 1, 1024),
+                            ("--chunksize", args.chunksize, 1, 10 ** 6)):
+        if v is not None and not lo <= v <= hi:
+            raise CLIError(f"{name} must lie in [{lo}, {hi}], got {v}")
+    if args.executor in ("serial", "joblib") and args.scheduler:
+        raise CLIError(f"--scheduler needs the dask executor, not {args.executor!r}")
+    from flowphase.validation.cli._args import check_input_file
+
+    check_input_file(target[0], "sweep spec")
     spec = sw.load_spec(target[0])
     if args.dry_run:
         store = sw.SweepStore(args.out, create=False) if _exists(args.out) else None
@@ -89,7 +101,9 @@ def run(args) -> int:
     else:
         print(f"sweep {spec.task}: {rep.total} tasks, {rep.skipped} already stored, ran {rep.ran} "
               f"({rep.executor}) -> {rep.done} done, {rep.failed} failed; table {rep.table}")
-    return 3 if rep.failed else 0
+    if rep.missing:
+        print(f"flowphase: {rep.missing} task(s) have no record; rerun the same command", file=sys.stderr)
+    return 3 if (rep.failed or rep.missing) else 0
 
 
 def _exists(path) -> bool:
