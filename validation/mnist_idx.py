@@ -19,10 +19,31 @@ _DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 
 _CODES = {v.str[1:]: k for k, v in _DTYPES.items()}
 
 
+#: largest decompressed IDX file read (MNIST train images: 47 MB); guards against gzip bombs
+MAX_BYTES = 2 ** 31
+
+
 def _read_bytes(path) -> bytes:
-    raw = Path(path).read_bytes()
+    """File content (gunzipped when it starts with the gzip magic); every failure is a ``ValueError``
+    naming the file: a folder, a missing/unreadable file, truncated or garbage gzip (issue 12, class 9)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{path}: is a folder, not an IDX file")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        import io
+        import zlib
+
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                raw = fh.read(MAX_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+        if len(raw) > MAX_BYTES:
+            raise ValueError(f"{path}: decompresses to more than {MAX_BYTES} bytes")
     return raw
 
 
@@ -50,7 +71,9 @@ def read_idx(path) -> np.ndarray:
         raise ValueError(f"{path}: truncated IDX header")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dt = _DTYPES[code]
-    expected = int(np.prod(shape)) * dt.itemsize
+    import math
+
+    expected = math.prod(shape) * dt.itemsize
     if len(raw) - header != expected:
         raise ValueError(f"{path}: IDX data holds {len(raw) - header} bytes, dimensions {shape} need {expected}")
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
@@ -59,6 +82,12 @@ def read_idx(path) -> np.ndarray:
 def write_idx(path, array) -> Path:
     """Write an array as an IDX file (uncompressed; ``.gz`` suffix -> gzip)."""
     arr = np.asarray(array)
+    if not 1 <= arr.ndim <= 255:
+        raise ValueError(f"an IDX file holds an array with 1 to 255 dimensions, got {arr.ndim}")
+    if max(arr.shape) > 2 ** 32 - 1:
+        raise ValueError(f"IDX dimensions must be below 2**32, got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"dtype {arr.dtype} cannot be stored in IDX")
     key = arr.dtype.newbyteorder(">").str[1:]
     if key not in _CODES:
         raise ValueError(f"dtype {arr.dtype} cannot be stored in IDX")
@@ -86,6 +115,10 @@ def load_mnist(images_path, labels_path, scale: str = "pm1"):
         raise ValueError(f"{labels_path}: label file must be 1-D, got shape {labs.shape}")
     if imgs.shape[0] != labs.shape[0]:
         raise ValueError(f"{imgs.shape[0]} images but {labs.shape[0]} labels")
+    if imgs.size and (not np.all(np.isfinite(imgs)) or imgs.min() < 0 or imgs.max() > 255):
+        raise ValueError(f"{images_path}: pixel values must be finite and lie in [0, 255]")
+    if labs.dtype.kind == "f" or (labs.size and (labs.min() < 0 or labs.max() > 255)):
+        raise ValueError(f"{labels_path}: labels must be integers in [0, 255]")
     x = imgs.reshape(imgs.shape[0], -1).astype(np.float64)
     if scale == "pm1":
         x = x / 127.5 - 1.0
