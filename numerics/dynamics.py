@@ -555,6 +555,8 @@ def problem_from_args(args: dict) -> Problem:
 #: largest ``epochs`` of :func:`dynamics_json`: beyond it the adaptive integrator would run for minutes
 #: on a trajectory long converged (issue 12, class 15)
 MAX_EPOCHS = 1e7
+#: budget of ``epochs x ode_time_per_epoch x rho`` (nfev ~ 5 per unit: ~1e6 evaluations, under a minute)
+MAX_STIFF_TIME = 2e5
 
 
 def _real_arg(name, v) -> float:
@@ -642,6 +644,11 @@ def dynamics_json(args: dict) -> dict:
         ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
                                problem.d if math.isfinite(problem.d) else 1.0, conv, n_times)
         rho = 1.0 if conv == "balanced" else float(problem.d)
+        stiff = float(ep[-1]) * ds * max(rho, 1.0)   # the adaptive integrator takes ~5 steps per unit of it
+        if not stiff <= MAX_STIFF_TIME:
+            raise ValueError(f"epochs={epochs:g} with convention {conv!r} is {stiff:.3g} units of stiff ODE time, "
+                             f"over the budget {MAX_STIFF_TIME:.0e} (~1 minute); use at most "
+                             f"{MAX_STIFF_TIME / (ds * max(rho, 1.0)):.3g} epochs")
         tr = integrate_overlaps(problem, t, y0, ep * ds, rho=rho)
         cols = tr.as_dict()
         nfev = tr.info["nfev"]

@@ -144,7 +144,7 @@ def json_bytes(obj) -> bytes:
     """Indented strict JSON (NaN -> null, inf -> "inf") as UTF-8 bytes."""
     from flowphase.validation.cli import dump_json
 
-    return (json.dumps(json.loads(dump_json(obj)), indent=2, sort_keys=False) + "\n").encode("utf-8")
+    return (json.dumps(json.loads(dump_json(obj, strict=False)), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
 def atomic_write_json(path, obj) -> Path:

@@ -390,7 +390,9 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     work = float(epochs) * J * n * max(draws, 1) * d
     if progress is None:
         progress = work > 1e10
-    n_chunks = min(epochs, 100) if progress else 1
+    # chunks of the kernel loop: progress updates, and Ctrl-C is delivered between chunks (a numba kernel
+    # cannot be interrupted), so long runs are split into pieces of ~1e9 coordinate updates (issue 12, class 15)
+    n_chunks = min(epochs, 100) if progress else int(min(epochs, 100, max(1.0, work / 1e9)))
     bounds = np.linspace(0, epochs, n_chunks + 1).astype(int)
     common = dict(model=mdl, optimizer=opt, K=draws, lr=float(lr), lr_decay_to=float(lr_final),
                   total_steps=epochs, beta1=beta1, beta2=beta2, eps=float(eps),

@@ -50,13 +50,21 @@ def _finite_or_none(x):
 from flowphase.numerics.checks import DOCUMENTED_INF_KEYS as INF_KEYS  # noqa: E402
 
 
-def dump_json(obj, strict: bool = False) -> str:
+#: set by :func:`main` while a command runs: its printed JSON is checked (``dump_json(strict=None)``)
+_STRICT_OUTPUT = False
+
+
+def dump_json(obj, strict: "bool | None" = None) -> str:
     """JSON text with NaN/inf mapped to null/'inf' so the output is always strict JSON.
 
-    ``strict=True`` (every command's stdout) refuses NaN anywhere and inf outside :data:`INF_KEYS`
-    with a :class:`~flowphase.numerics.results.ConvergenceError` naming the key, so a successful
-    command never prints a non-finite number it did not document.
+    ``strict=True`` refuses NaN anywhere and inf outside :data:`INF_KEYS` with a
+    :class:`~flowphase.numerics.results.ConvergenceError` naming the key, so a successful command never
+    prints a non-finite number it did not document.  ``strict=None`` (the default) is strict while a
+    command of :func:`main` runs (its stdout), lenient otherwise (files written by the library map
+    NaN to null, see :func:`flowphase.validation._io.json_bytes`).
     """
+    if strict is None:
+        strict = _STRICT_OUTPUT
     def clean(o, key=None, path="$"):
         if isinstance(o, dict):
             return {str(k): clean(v, str(k), f"{path}.{k}") for k, v in o.items()}
@@ -129,6 +137,8 @@ def main(argv=None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     from flowphase.numerics.results import ConvergenceError
 
+    global _STRICT_OUTPUT
+    _STRICT_OUTPUT = True
     try:
         with warnings.catch_warnings():
             # extreme inputs are refused or reported as errors; numpy's RuntimeWarnings on the way
@@ -160,6 +170,8 @@ def main(argv=None) -> int:
         print(f"flowphase: internal error: {type(exc).__name__}: {_first_line(exc)} "
               "(FLOWPHASE_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
+    finally:
+        _STRICT_OUTPUT = False
 
 
 def _os_error(exc: OSError) -> str:
