@@ -557,6 +557,8 @@ def problem_from_args(args: dict) -> Problem:
 MAX_EPOCHS = 1e7
 #: budget of ``epochs x ode_time_per_epoch x rho`` (nfev ~ 5 per unit: ~1e6 evaluations, under a minute)
 MAX_STIFF_TIME = 2e5
+#: largest ODE time the adam convention integrates to
+ADAM_S_MAX = 2e4
 
 
 def _real_arg(name, v) -> float:
@@ -633,13 +635,19 @@ def dynamics_json(args: dict) -> dict:
             s_grid = np.concatenate([[0.0], np.geomspace(1e-4 * s_end, s_end, 400)])
             tr = integrate_overlaps(problem, t, y0, s_grid, rho=1.0, finite_d=False)
             ep_s = adam_epochs(problem, t, tr, lr, rows, finite_d=False)
-            if ep_s[-1] >= epochs or s_end > 1e6:
+            if ep_s[-1] >= epochs or s_end * 8.0 > ADAM_S_MAX:
+                # bounded work (issue 12, class 15): beyond ADAM_S_MAX the clock has stalled (vanishing gradient)
                 break
             s_end *= 8.0
         cols = {name: np.interp(ep, ep_s, tr.value[:, i]) for i, name in enumerate(STATE_NAMES)}
         cols["s"] = np.interp(ep, ep_s, s_grid)
         ds = float("nan")
         nfev = tr.info["nfev"]
+        adam_clock = float(ep_s[-1])
+        if not adam_clock >= epochs:
+            raise ConvergenceError(f"the Adam clock stalls at {adam_clock:.3g} epochs by ODE time {s_end:g} (the "
+                                   f"gradient vanishes), short of epochs={epochs:g}: the adam convention cannot "
+                                   "describe this run (try convention 'mean' or 'theory')")
     else:
         ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
                                problem.d if math.isfinite(problem.d) else 1.0, conv, n_times)
