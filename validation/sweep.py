@@ -1143,7 +1143,8 @@ class _progress:
         """One task went from status ``old`` (None: not stored) to ``new``."""
         if old in self.counts:
             self.counts[old] -= 1
-        self.counts[new] += 1
+        if new in self.counts:          # any other status counts as remaining (reported as missing)
+            self.counts[new] += 1
         self._show()
         self.bar.update(1)
 

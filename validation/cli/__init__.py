@@ -152,8 +152,11 @@ def main(argv=None) -> int:
     except ConvergenceError as exc:
         print(f"flowphase: solver did not converge: {_first_line(exc)}", file=sys.stderr)
         return 1
-    except (ValueError, CLIError, KeyError) as exc:
+    except (ValueError, CLIError) as exc:
         print(f"flowphase: error: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"flowphase: error: missing key {_first_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"flowphase: error: {_os_error(exc)}", file=sys.stderr)

@@ -72,7 +72,12 @@ def _design(args):
             raise ValueError(f"{args.from_file}: no 'windows' list to design from")
     else:
         windows = _parse_windows(args.windows)
-    sched = design_schedule(windows, mass=args.mass, t_max=args.t_max)
+    try:
+        sched = design_schedule(windows, mass=args.mass, t_max=args.t_max)
+    except ValueError as exc:
+        if args.from_file is None:
+            raise
+        raise ValueError(f"{args.from_file}: {exc}") from None
     out = sched.to_dict()
     out["window_mass"] = sched.window_mass()
     text = dump_json(out)
