@@ -114,7 +114,11 @@ def mse_curve(problem: Problem, ts, n_quad: int = DEFAULT_QUAD) -> np.ndarray:
 
 
 def mse_at(problem: Problem, t: float, n_quad: int = DEFAULT_QUAD) -> float:
-    """eps at one schedule time (see :func:`mse_curve`)."""
+    """eps at one schedule time (see :func:`mse_curve`); ``t`` a real number."""
+    import numbers
+
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise ValueError(f"t must be a real number, got {t!r}")
     return float(mse_curve(problem, [t], n_quad)[0])
 
 

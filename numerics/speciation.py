@@ -33,13 +33,22 @@ __all__ = ["speciation_time", "speciation_time_linear", "cloning_probability", "
 
 
 def _pos(name, v, allow_zero=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or math.isnan(float(v)):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a real number, got {v!r}")
-    v = float(v)
+    try:
+        v = float(v)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a double: {v!r}") from None
+    if math.isnan(v):
+        raise ValueError(f"{name} must be a real number, got {v!r}")
     ok = (v >= 0.0) if allow_zero else (v > 0.0)
-    if not ok or math.isinf(v):
-        raise ValueError(f"{name} must lie in {'[0' if allow_zero else '(0'}, inf), got {v!r}")
+    if not ok or not v <= MAX_VALUE:
+        raise ValueError(f"{name} must lie in {'[0' if allow_zero else '(0'}, {MAX_VALUE:g}], got {v!r}")
     return v
+
+
+#: largest d, n, sigma, m_tilde accepted: their squares stay finite (issue 12, class 7)
+MAX_VALUE = 1e150
 
 
 def speciation_time(d: float, sigma: float = 1.0, m_tilde: float = 1.0) -> float:

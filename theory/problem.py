@@ -147,7 +147,10 @@ def lambda_to_weight_decay(lam: float, d: float, n_times: int = 1) -> float:
     lam = _check_nonnegative("lam", lam)
     d = _check_positive("d", d)
     n_times = _check_count("n_times", n_times)
-    return 2.0 * lam / (d * n_times)
+    wd = 2.0 * lam / (d * n_times)
+    if not math.isfinite(wd):
+        raise ValueError(f"2 lam / (d n_times) overflows (lam={lam!r}, d={d!r})")
+    return wd
 
 
 # ----------------------------------------------------------------------------- mixture

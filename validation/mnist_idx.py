@@ -50,6 +50,8 @@ def _read_bytes(path) -> bytes:
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (gzip or not) into a NumPy array of its native dtype.
 
+    The values are returned as stored (a float IDX file may hold NaN); :func:`load_mnist` checks them.
+
     Raises
     ------
     ValueError

@@ -56,6 +56,8 @@ def generated_statistics(X) -> Dict[str, float]:
         raise ValueError("need at least two samples of dimension >= 2")
     if not np.all(np.isfinite(X)):
         raise ValueError("X holds non-finite samples (NaN or inf): the statistics would be NaN")
+    if np.max(np.abs(X)) > 1e150:
+        raise ValueError("X holds samples beyond +-1e150: its variance would overflow")
     proj = X.sum(axis=1) / d
     p_hat = float(np.mean(proj > 0))
     s = np.where(proj >= 0, 1.0, -1.0)

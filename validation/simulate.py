@@ -71,6 +71,8 @@ def resolve_problem(problem: Problem, d=None, n=None) -> Problem:
     d = problem.d if d is None else d
     n = problem.n if n is None else n
     for name, v in (("d", d), ("n", n)):
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10 ** 15:
+            raise ValueError(f"{name} must be a finite integer in [1, 1e15] for a simulation, got {v!r}")
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(float(v)) or float(v) < 1 or float(v) != int(v):
             raise ValueError(f"{name} must be a finite integer >= 1 for a simulation, got {v!r}")
