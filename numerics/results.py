@@ -6,7 +6,6 @@ public API) a non-converged solve raises :class:`ConvergenceError` instead of re
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict
 
