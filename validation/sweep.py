@@ -620,7 +620,7 @@ def parse_spec(text: str, source: str = "<spec>") -> SweepSpec:
 
     size = len(points_c) * math.prod(len(v) for _, v in axes)
     if size > _MAX_TASKS:
-        fail(f"the sweep has {size} tasks, more than the limit {_MAX_TASKS}", "", "grid")
+        fail(f"the sweep has {size} tasks, more than the limit {_MAX_TASKS} (split it into several specs)", "", "grid")
     check = _resolve(task.check) if task.check else None
     names, lists = [a[0] for a in axes], [a[1] for a in axes]
     out = []
