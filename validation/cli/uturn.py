@@ -12,11 +12,11 @@ from . import check_output_dir, dump_json
 
 
 def _uturn(args):
-    from flowphase.validation.uturn import make_uturn_figure
-
     if args.dataset != "digits":
         raise ValueError(f"--dataset must be 'digits' (the bundled scikit-learn set), got {args.dataset!r}")
-    check_output_dir(args.out)         # before computing (issue 12, class 5)
+    check_output_dir(args.out)         # before computing or importing the pipeline (issue 12, class 5)
+    from flowphase.validation.uturn import make_uturn_figure
+
     log = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     paths = make_uturn_figure(args.out, quick=args.quick, reallocate=not args.no_reallocate, log=log)
     import json
