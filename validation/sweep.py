@@ -888,7 +888,12 @@ def prepare_worker(task: str, warm_params: Optional[Mapping], threads: int) -> f
         _cap_threads(threads)
         return 0.0
     t0 = time.perf_counter()
-    os.environ.update(_thread_env(threads))
+    env = _thread_env(threads)
+    if "numba" in sys.modules:
+        # numba already loaded (e.g. an in-process call): its thread count is set by _cap_threads; changing
+        # NUMBA_NUM_THREADS now would make the next compilation fail once its threads have been launched
+        env.pop("NUMBA_NUM_THREADS", None)
+    os.environ.update(env)
     _cap_threads(threads)
     if warm_params is not None:
         try:
