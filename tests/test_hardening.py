@@ -406,7 +406,9 @@ def test_phase_one_lam_u_zero_is_solved_or_refused_with_the_range():
         solve_phase_one(0.1, 0.8, 8, 1.0, 0.0, 2.0)
     r = solve_phase_one(1.3, 0.7, 3, 2.0, 0.0, 0.0)   # lam_w = 0: the Bayes point (Cauchy-Schwarz)
     assert r.omega == pytest.approx(1.3, abs=1e-8)
-    assert_one_line_error(["theory", "generated", "--lam-u", "0", "--n", "8"], fragment="lam_u")
+    assert_one_line_error(["theory", "generated", "--lam-u", "0", "--n", "8", "--theory", "paper"], fragment="lam_u")
+    # the exact finite-n theory (default since EXACT_FINITE_N) does not converge there either: one line, exit 1
+    assert_one_line_error(["theory", "generated", "--lam-u", "0", "--n", "8"], rc_expected=1)
     assert_one_line_error(["theory", "overlaps", "--t", "0.5", "--p", "1e-17", "--n", "8"], fragment="p must lie")
 
 
@@ -483,7 +485,7 @@ def test_phase_two_n1_small_ridge_is_exact_or_refused():
 
 # ----------------------------------------------------------------------------- class 15: interrupts, hangs
 @pytest.mark.parametrize("argv,target", [
-    (["theory", "generated", "--n", "8"], "flowphase.numerics.generated:generated_distribution"),
+    (["theory", "generated", "--n", "8"], "flowphase.numerics.learned:resolve_theory"),
     (["reproduce", "speciation", "--out", "{tmp}/o", "--quick"], "flowphase.validation.reproduce:reproduce"),
     (["theory", "dynamics", "--t", "0.5", "--epochs", "10"], "flowphase.numerics.dynamics:dynamics_json"),
     (["simulate", "--d", "8", "--n", "4", "--t", "0.5"], "flowphase.validation.simulate:simulate")])
