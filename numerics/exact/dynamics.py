@@ -333,15 +333,31 @@ def exact_dynamics_json(args: dict) -> dict:
                          " (Adam has no closed description in the overlaps)")
     if conv != "balanced" and not math.isfinite(problem.d):
         raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
-    lr = float(args.get("lr") or 0.01)
-    points = int(args.get("points") or 201)
-    if points < 2:
-        raise ValueError(f"points must be >= 2, got {points}")
-    init = args.get("init") or "small"
-    y0 = exact_initial_state(init, problem, t, seed=int(args.get("seed") or 0), scale=float(args.get("scale") or 0.1))
+    from flowphase.numerics.dynamics import MAX_STIFF_TIME
+
+    def opt(key, default):   # honour a given value (0 included); only a missing one takes the default
+        v = args.get(key)
+        return default if v is None else v
+
+    if epochs > 1e7:
+        raise ValueError(f"epochs must be <= 1e7, got {epochs:g}")
+    lr = float(opt("lr", 0.01))
+    if not (0.0 < lr <= 1e6):
+        raise ValueError(f"lr must lie in (0, 1e6], got {lr!r}")
+    points = opt("points", 201)
+    if isinstance(points, bool) or int(points) != points or not 2 <= int(points) <= 100_000:
+        raise ValueError(f"points must be an integer in [2, 100000], got {points!r}")
+    points = int(points)
+    init = opt("init", "small")
+    y0 = exact_initial_state(init, problem, t, seed=int(opt("seed", 0)), scale=float(opt("scale", 0.1)))
     ds = ode_time_per_step(lr, problem.n if conv in ("theory", "authors") else 1.0,
-                           problem.d if math.isfinite(problem.d) else 1.0, conv, int(args.get("n_times") or 80))
+                           problem.d if math.isfinite(problem.d) else 1.0, conv, int(opt("n_times", 80)))
     rho = 1.0 if conv == "balanced" else float(problem.d)
+    stiff = epochs * ds * max(rho, 1.0)      # the adaptive integrator takes ~5 steps per unit of it
+    if not stiff <= MAX_STIFF_TIME:
+        raise ValueError(f"epochs={epochs:g} with convention {conv!r} is {stiff:.3g} units of stiff ODE time, over the "
+                         f"budget {MAX_STIFF_TIME:.0e} (~1 minute); use at most "
+                         f"{MAX_STIFF_TIME / (ds * max(rho, 1.0)):.3g} epochs")
     ep = np.linspace(0.0, epochs, points)
     n_plus = args.get("n_plus")
     tr = integrate_exact(problem, t, y0, ep * ds, d=problem.d, n_plus=n_plus, rho=rho)
