@@ -31,6 +31,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from flowphase.numerics.exact import _kernels as K
+from flowphase.numerics.phase_one import Jump
 from flowphase.numerics.quadrature import default_rule
 from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
 from flowphase.theory.problem import Problem
@@ -288,18 +289,9 @@ def _population(problem, t, base):
     return res
 
 
-@dataclass
-class ExactJump:
-    """A first-order jump of the global minimum between ``t_lo`` and ``t_hi`` (refined ``t_star``)."""
-
-    t_lo: float
-    t_hi: float
-    t_star: float
-    omega_before: float
-    omega_after: float
-    size: float
-    branch_before: str
-    branch_after: str
+#: a first-order jump of the global minimum between ``t_lo`` and ``t_hi`` (refined ``t_star``): the same record
+#: as the paper solver's
+ExactJump = Jump
 
 
 @dataclass
