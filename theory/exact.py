@@ -62,7 +62,7 @@ sigma, n_plus, n_minus, lam_u, lam_w = sp.symbols("sigma n_plus n_minus lam_u la
 c, m, a_plus, a_minus = sp.symbols("c m a_plus a_minus", real=True)
 omega, z_plus, z_minus = sp.symbols("omega z_plus z_minus", real=True)
 M_plus, M_minus, Q_plus, Q_minus = sp.symbols("M_plus M_minus Q_plus Q_minus", real=True)
-kappa_lbl, phi = sp.symbols("k phi", real=True)   # class label +-1 and the activation (placeholder)
+phi = sp.symbols("phi", real=True)   # the activation tanh(...) before its expectation is taken
 
 SYMBOLS = {str(s): s for s in (alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, c, m, a_plus, a_minus,
                                omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus)}
