@@ -12,7 +12,7 @@
 # # Learned overlaps: theory vs finite-d training (PAPER §5 Figure A, §3.6)
 #
 # The learned parameters c, m, ω, b of the per-time denoiser along the dilated schedule. Change the problem
-# and simulation sizes through `flowphase.validation.figures_sim.OVERLAPS_SIZES` or call
+# and simulation sizes through `flowphase.validation.figures.overlaps.OVERLAPS_SIZES` or call
 # `overlaps_data(...)` directly.
 #
 # Set `QUICK = False` for the documented default sizes (see the README for run times).

@@ -25,7 +25,7 @@ from pathlib import Path
 from IPython.display import Image, display
 
 from flowphase.numerics.multimode import schedule_from_mixture
-from flowphase.validation.figures_hierarchy import EXAMPLE
+from flowphase.validation.figures.hierarchy import EXAMPLE
 from flowphase.validation.reproduce import reproduce
 
 QUICK = os.environ.get("FLOWPHASE_QUICK", "1") == "1"

@@ -228,7 +228,7 @@ def test_continuous_exact_flow_generates_the_weights_at_d_1e6():
 
 
 def test_designed_schedule_beats_the_dilation_on_the_fine_split_at_d_1e6():
-    from flowphase.validation.figures_hierarchy import fine_split_errors, schedules_at
+    from flowphase.validation.figures.hierarchy import fine_split_errors, schedules_at
     from flowphase.validation.tolerances import tolerance
 
     m = EX.mixture(1e6)

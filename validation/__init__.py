@@ -3,11 +3,12 @@
 Public API in :data:`__all__`, imported lazily (PEP 562) so that the CLI starts fast.
 """
 from importlib import import_module
+from importlib.util import find_spec
 
-# functions that share their module's name are bound eagerly (cheap imports), so that
-# ``flowphase.validation.simulate`` is the function whatever was imported first
-from .compare import compare  # noqa: E402,F401
-from .reproduce import reproduce  # noqa: E402,F401
+# ``simulate`` is bound eagerly so that ``flowphase.validation.simulate`` is the function whatever was
+# imported first (the simulator package of issue 11 removes this last function/module name clash); every
+# other public name of a sub-module is bound lazily and never under a sub-module's own name, so that
+# ``flowphase.validation.compare`` and ``flowphase.validation.reproduce`` are the modules
 from .simulate import simulate  # noqa: E402,F401
 
 _EXPORTS = {
@@ -17,7 +18,7 @@ _EXPORTS = {
     "ComparisonTable": "compare", "theory_values": "compare",
     "tolerance": "tolerances", "agrees": "tolerances", "loglog_slope": "tolerances", "slope_ok": "tolerances",
     "TOLERANCES": "tolerances",
-    "FIGURES": "reproduce", "Claim": "reproduce", "FigureOutput": "reproduce",
+    "FIGURES": "reproduce", "Claim": "claims", "FigureOutput": "claims",
     "run_sweep": "sweep", "load_spec": "sweep", "parse_spec": "sweep", "collect": "sweep", "SpecError": "sweep",
     "compare_dynamics": "dynamics_compare", "compare_with_simulator": "dynamics_compare",
     "run_uturn": "uturn", "make_uturn_figure": "uturn", "load_imbalanced_digits": "digits",
@@ -27,13 +28,15 @@ _EXPORTS = {
     "paired_comparison": "pairing", "overlaps_of": "pairing", "canonical_sign": "canonical",
 }
 
-__all__ = sorted(set(_EXPORTS) | {"compare", "reproduce", "simulate"})
+__all__ = sorted(set(_EXPORTS) | {"simulate"})
 
 
 def __getattr__(name):
     mod = _EXPORTS.get(name)
     if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        if name.startswith("__") or find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return import_module(f"{__name__}.{name}")     # a sub-module (binds itself on import)
     value = getattr(import_module(f"{__name__}.{mod}"), name)
     globals()[name] = value
     return value

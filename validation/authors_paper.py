@@ -168,7 +168,7 @@ def _dynamics_end(problem: Problem, size: dict, t: float) -> dict:
 
 def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
     """Train (or resume) the authors' run into ``out_dir`` and collect the numbers of the figure."""
-    from flowphase.validation.figures_sim import _theory_curves
+    from flowphase.validation.metrics import theory_curves as _theory_curves
 
     size = dict(PAPER_SIZE if size is None else size)
     problem = paper_problem(size)

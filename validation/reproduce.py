@@ -7,98 +7,53 @@ table and the paper claims it checks, each with a verdict **computed** from the 
 """
 from __future__ import annotations
 
-import importlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List
 
-from ._io import atomic_write_group, atomic_write_text, clean_stale_temps, figure_bytes, json_bytes
+from ._io import atomic_write_text, clean_stale_temps
+from .claims import Claim, FigureOutput
+from .figures import (cui, dynamics, finite_n, hierarchy, mode_fraction, mse, overlaps, simplification,
+                      speciation, uturn)
+from .figures._common import save_figure
 
 __all__ = ["Claim", "FigureOutput", "FIGURES", "register_figure", "reproduce", "write_report",
            "save_figure"]
 
-
-@dataclass
-class Claim:
-    """One statement of the paper and whether this run's numbers confirm it."""
-
-    text: str
-    confirmed: bool
-    detail: str = ""
-
-    def to_dict(self):
-        return {"claim": self.text, "confirmed": bool(self.confirmed), "detail": self.detail}
-
-
-@dataclass
-class FigureOutput:
-    name: str
-    paths: List[str]
-    data: dict
-    rows: List[dict] = field(default_factory=list)  # {"quantity", "theory", "simulation", "stderr"}
-    claims: List[Claim] = field(default_factory=list)
-    seconds: float = 0.0
-    caption: str = ""
-
-
-#: name -> "module:function" (imported lazily so one figure's imports do not slow the others)
-FIGURES: Dict[str, str] = {
-    "overlaps": "flowphase.validation.figures_sim:overlaps_figure",
-    "overlaps-authors": "flowphase.validation.figures_sim:overlaps_authors_figure",
-    "mse": "flowphase.validation.figures_sim:mse_figure",
-    "mode-fraction": "flowphase.validation.figures_sim:mode_fraction_figure",
-    "simplification": "flowphase.validation.figures_theory:simplification_figure",
-    "finite-n": "flowphase.validation.figures_sim:finite_n_figure",
-    "cui-flow": "flowphase.validation.figures_theory:cui_flow_figure",
-    "cui-mse": "flowphase.validation.figures_theory:cui_mse_figure",
-    "speciation": "flowphase.validation.figures_theory:speciation_figure",
-    "dynamics": "flowphase.validation.figures_sim:dynamics_figure",
-    "uturn": "flowphase.validation.figures_sim:uturn_figure",
-    "hierarchy": "flowphase.validation.figures_hierarchy:hierarchy_figure",
+#: name -> build function ``build(out_dir, quick, **options) -> FigureOutput`` (the figure modules import
+#: their heavy dependencies inside the functions, so this table costs no more than numpy and numba)
+FIGURES: Dict[str, Callable[..., FigureOutput]] = {
+    "overlaps": overlaps.overlaps_figure,
+    "overlaps-authors": overlaps.overlaps_authors_figure,
+    "mse": mse.mse_figure,
+    "mode-fraction": mode_fraction.mode_fraction_figure,
+    "simplification": simplification.simplification_figure,
+    "finite-n": finite_n.finite_n_figure,
+    "cui-flow": cui.cui_flow_figure,
+    "cui-mse": cui.cui_mse_figure,
+    "speciation": speciation.speciation_figure,
+    "dynamics": dynamics.dynamics_figure,
+    "uturn": uturn.uturn_figure,
+    "hierarchy": hierarchy.hierarchy_figure,
 }
 
 
-def register_figure(name: str, target: str) -> None:
-    FIGURES[name] = target
+def register_figure(name: str, build: Callable[..., FigureOutput]) -> None:
+    """Add (or replace) the figure ``name`` built by the callable ``build(out_dir, quick, **options)``."""
+    if not callable(build):
+        raise TypeError(f"figure {name!r}: build must be a callable, got {type(build).__name__}")
+    FIGURES[name] = build
 
 
 def _resolve(name: str) -> Callable:
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; choose one of {sorted(FIGURES)} or 'all'")
-    mod, fn = FIGURES[name].split(":")
-    return getattr(importlib.import_module(mod), fn)
+    return FIGURES[name]
 
 
 def available_figures() -> List[str]:
-    """Figures whose implementing module is importable in this build."""
-    out = []
-    for name, target in FIGURES.items():
-        mod, fn = target.split(":")
-        try:
-            if hasattr(importlib.import_module(mod), fn):
-                out.append(name)
-        except ModuleNotFoundError:
-            continue
-    return out
-
-
-def save_figure(fig, out_dir, name: str, data: dict) -> List[str]:
-    """Write ``name``.png/.pdf/.json as one unit; return the paths.
-
-    All three are rendered in memory and written to temporaries first; the three renames follow back to
-    back with the JSON last, so a figure whose JSON is present is complete (issue 12, class 16).
-    """
-    import matplotlib.pyplot as plt
-
-    out_dir = Path(out_dir)
-    try:
-        items = [(out_dir / f"{name}.png", figure_bytes(fig, "png", dpi=130, bbox_inches="tight")),
-                 (out_dir / f"{name}.pdf", figure_bytes(fig, "pdf", bbox_inches="tight")),
-                 (out_dir / f"{name}.json", json_bytes(data))]
-    finally:
-        plt.close(fig)
-    return [str(p) for p in atomic_write_group(items)]
+    """The registered figure names, in registry order."""
+    return list(FIGURES)
 
 
 #: figures that also build at the authors' full size (``size='paper'``, hours of CPU; resumable)

@@ -10,22 +10,16 @@ Every verdict is computed from the plotted numbers; tolerances come from :mod:`f
 """
 from __future__ import annotations
 
-import math
 import time
 
-import numba
 import numpy as np
 
-from flowphase.numerics.multimode.flow import projection_flow
-from flowphase.numerics.multimode.windows import analyse_windows
-from flowphase.numerics.schedules import PiecewiseSchedule
 from flowphase.theory.mixtures import Hierarchy
-from flowphase.theory.problem import TimeDilation, UniformSchedule
+from flowphase.validation.claims import Claim, FigureOutput
+from flowphase.validation.metrics import fine_split_errors
+from flowphase.validation.tolerances import allowed_deviation, tolerance
 
-from .reproduce import Claim, FigureOutput, save_figure
-from .tolerances import allowed_deviation, tolerance
-
-SIM_BACKEND = "numpy" if numba.config.DISABLE_JIT else "numba"
+from ._common import SIM_BACKEND, plt, save_figure
 
 #: the 4-mode example: parents 0.6/0.4, children 0.8/0.2 and 0.6/0.4, sibling separations eps = 0.15 and 0.02
 EXAMPLE = Hierarchy(coarse=(0.6, 0.4), fine=((0.8, 0.2), (0.6, 0.4)), eps=(0.15, 0.02))
@@ -37,26 +31,20 @@ __all__ = ["EXAMPLE", "SCHEDULES", "schedules_at", "fine_split_errors", "exact_t
 
 def schedules_at(hierarchy: Hierarchy, d: float, kappa: float = 2.0, mass: float = 0.6, **kw):
     """The three schedules at dimension d and the window analysis behind the designed one."""
+    from flowphase.numerics.multimode.windows import analyse_windows
+    from flowphase.numerics.schedules import PiecewiseSchedule
+    from flowphase.theory.problem import TimeDilation, UniformSchedule
+
     an = analyse_windows(hierarchy.mixture(d), d, **kw)
     return {"uniform": UniformSchedule(), "paper": PiecewiseSchedule.from_time_dilation(TimeDilation(kappa, d)),
             "designed": an.design(mass=mass)}, an
 
 
-def fine_split_errors(mixture, p_hat) -> dict:
-    """Error of the children's conditional weights within each split, ``max_c |p_hat_c/p_hat_S - p_c/p_S|``."""
-    p_hat = np.asarray(p_hat, dtype=float)
-    out = {}
-    for sp in mixture.tree:
-        q = mixture.split_weights(sp)
-        qh = np.array([p_hat[list(ch)].sum() for ch in sp])
-        out[" | ".join(",".join(mixture.names[k] for k in ch) for ch in sp)] = float(
-            np.max(np.abs(qh / qh.sum() - q / q.sum())))
-    return out
-
-
 def exact_table(hierarchy: Hierarchy = EXAMPLE, ds=(1e2, 1e3, 1e4, 1e5, 1e6), n_times: int = 80, method="euler",
                 m: int = 12, reps: int = 4, curve_m: int = 11, progress: bool = False) -> dict:
     """p_hat_k of the exact flow for the three schedules at every d (panel b)."""
+    from flowphase.numerics.multimode.flow import projection_flow
+
     rows = []
     it = ds
     if progress:
@@ -81,6 +69,7 @@ def trained_comparison(hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int =
                        seeds=(0, 1, 2), epochs: int = 60, lr: float = 3e-2, n_gen: int = 2000,
                        backend: str = SIM_BACKEND, progress: bool = False) -> dict:
     """Trained softmax models with the paper's and the designed schedule (panel c)."""
+    from flowphase.numerics.multimode.flow import projection_flow
     from flowphase.validation.multimode_sim import generate_softmax, simulate_softmax
 
     out = {"n": n, "n_times": n_times, "seeds": list(seeds), "epochs": epochs, "lr": lr, "optimizer": "adam",
@@ -102,6 +91,10 @@ def trained_comparison(hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int =
 
 
 def hierarchy_data(quick: bool = False) -> dict:
+    """Window analysis at d = 1e4, the exact-flow table vs d, the continuous flow at d = 1e6 and trained models."""
+    from flowphase.numerics.multimode.flow import projection_flow
+    from flowphase.numerics.multimode.windows import analyse_windows
+
     H = EXAMPLE
     ds = (1e2, 1e4, 1e6) if quick else (1e2, 1e3, 1e4, 1e5, 1e6)
     d_win = 1e4
@@ -121,20 +114,11 @@ def hierarchy_data(quick: bool = False) -> dict:
     return data
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def hierarchy_figure(out_dir, quick: bool = False) -> FigureOutput:
-    plt = _plt()
+    plt_ = plt()
     data = hierarchy_data(quick)
     an = data["analysis"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    fig, axes = plt_.subplots(1, 3, figsize=(16, 4.4))
     ax = axes[0]
     s = np.array(data["curves"]["snr"])
     for i, dec in enumerate(an["decisions"]):

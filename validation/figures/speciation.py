@@ -1,0 +1,55 @@
+"""The ``speciation`` figure: cloning probability vs t/t_S as d grows (PREDECESSOR §4)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flowphase.validation.claims import Claim, FigureOutput
+
+from ._common import plt, save_figure
+
+__all__ = ["speciation_data", "speciation_figure"]
+
+
+def speciation_data(quick: bool = False, sigma: float = 1.0) -> dict:
+    """Cloning probability phi vs t/t_S for d in {256, 1024, 4096, 16384} (PREDECESSOR §4)."""
+    from flowphase.numerics.speciation import cloning_probability, speciation_time, speciation_time_linear
+
+    ds = [256, 1024, 4096, 16384]
+    x = np.linspace(0.2, 1.8, 41 if quick else 161)
+    data = {"params": {"sigma": sigma, "m_tilde": 1.0}, "d": ds, "t_over_ts": x.tolist(), "phi": {},
+            "t_s": {}, "t_s_linear": {}}
+    for d in ds:
+        ts = speciation_time(d, sigma=sigma)
+        data["t_s"][str(d)] = ts
+        data["t_s_linear"][str(d)] = speciation_time_linear(d, sigma=sigma)
+        data["phi"][str(d)] = np.asarray(cloning_probability(x * ts, d, sigma=sigma)).tolist()
+    return data
+
+
+def speciation_figure(out_dir, quick: bool = False) -> FigureOutput:
+    plt_ = plt()
+    data = speciation_data(quick)
+    x = np.array(data["t_over_ts"])
+    fig, ax = plt_.subplots(figsize=(6.5, 4.2))
+    for d in data["d"]:
+        ax.plot(x, data["phi"][str(d)], label=f"d = {d} (t_S = {data['t_s'][str(d)]:.2f})")
+    ax.axvline(1.0, color="grey", lw=0.6)
+    ax.set_xlabel("t / t_S")
+    ax.set_ylabel("cloning probability φ")
+    ax.set_title("Speciation: φ sharpens to a step at t_S = ½ ln(d + σ²)")
+    ax.legend(fontsize=8)
+    paths = save_figure(fig, out_dir, "speciation", data)
+    # sharpness: the drop of phi across [0.8, 1.2] t_S grows with d
+    lo, hi = np.argmin(np.abs(x - 0.8)), np.argmin(np.abs(x - 1.2))
+    drops = [data["phi"][str(d)][lo] - data["phi"][str(d)][hi] for d in data["d"]]
+    rows = [{"quantity": f"t_S (d={d})", "theory": 0.5 * math.log(d + 1.0), "simulation": data["t_s"][str(d)],
+             "stderr": None} for d in data["d"]]
+    claims = [Claim("φ(t) sharpens into a step at t_S as d grows", bool(np.all(np.diff(drops) > 0)),
+                    "drop of φ over t/t_S ∈ [0.8, 1.2]: " + ", ".join(f"d={d}: {v:.3f}" for d, v in zip(data["d"], drops))),
+              Claim("speciation on the linear interpolant at t_s ≈ 1/√d (√d·t_s → 1)", bool(np.all(np.diff(
+                  [abs(data["t_s_linear"][str(d)] * math.sqrt(d) - 1) for d in data["d"]]) < 0)) and abs(
+                  data["t_s_linear"][str(data["d"][-1])] * math.sqrt(data["d"][-1]) - 1) < 0.01,
+                  ", ".join(f"d={d}: √d·t_s = {data['t_s_linear'][str(d)] * math.sqrt(d):.4f}" for d in data["d"]))]
+    return FigureOutput("speciation", paths, data, rows=rows, claims=claims)
