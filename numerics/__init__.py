@@ -7,7 +7,7 @@ from importlib import import_module
 
 _EXPORTS = {
     # shared results
-    "SolverResult": "results", "ConvergenceError": "results", "check_finite": "results",
+    "SolverResult": "results", "ScalarResult": "results", "ConvergenceError": "results", "check_finite": "results",
     # quadrature and learned parameters (PAPER §3.1–3.4)
     "gauss_hermite": "quadrature", "gaussian_moments": "quadrature",
     "solve_phase_one": "phase_one", "phase_one_solution": "phase_one", "phase_one_curve": "phase_one",
@@ -19,10 +19,11 @@ _EXPORTS = {
     "rk_solve": ("rk", "solve"), "Tableau": "rk", "TABLEAUS": "rk", "DOPRI5": "rk", "RK4": "rk", "EULER": "rk",
     "HEUN": "rk",
     # generated distribution (PAPER §3.5, §3.7)
-    "generated_distribution": "generated", "GeneratedDistribution": "generated",
-    "phase_one_transport": "generated", "phase_two_flow": "generated", "phase_two_closed_form": "generated",
-    "undilated_mode_fraction": "generated", "bayes_euler_mode_fraction": "generated",
-    "euler_threshold_fraction": "generated", "mode_fraction_table": "generated",
+    "generated_distribution": "generation", "GeneratedDistribution": "generation",
+    "phase_one_transport": "generation", "phase_two_flow": "generation", "phase_two_closed_form": "generation",
+    "undilated_mode_fraction": "generation", "bayes_euler_mode_fraction": "generation",
+    "euler_threshold_fraction": "generation", "mode_fraction_table": "generation",
+    "generated_along_flow": "generation",
     # MSE curve (PAPER §4)
     "mse_curve": "mse", "mse_at": "mse", "mse_jumps": "mse", "bayes_mse": "mse", "MSEJump": "mse",
     # Cui et al. and Biroli et al. (PREDECESSOR §2–4)
@@ -37,8 +38,8 @@ _EXPORTS = {
     "detect_windows": "detect", "DetectedWindow": "detect", "read_curve_csv": "detect",
     # learning dynamics (issue 7)
     "integrate_overlaps": "dynamics", "iterate_gd_map": "dynamics", "stationary_point": "dynamics",
-    "convergence_time": "dynamics", "initial_overlaps": "dynamics", "dynamics_json": "dynamics",
-    "OverlapTrajectory": "dynamics",
+    "convergence_time": "dynamics", "initial_overlaps": "dynamics", "OverlapTrajectory": "dynamics",
+    "DynamicsParams": "dynamics", "dynamics_params": "dynamics",
 }
 
 __all__ = sorted(_EXPORTS)

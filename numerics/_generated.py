@@ -26,6 +26,7 @@ __all__ = [
     "exact_dyn_loss",
     "exact_point_partials_plus",
     "exact_point_partials_minus",
+    "cui_flow_statistics",
 ]
 
 @njit(cache=True)
@@ -1209,3 +1210,18 @@ def exact_point_partials_minus(alpha, beta, inv_sqrt_d, sigma, c, m, a_plus, M_p
     dL_dq = Q_plus
     dL_dv = -Q_plus*inv_sqrt_d*x13 + 2*c*inv_sqrt_d*x6
     return L, dL_dc, dL_dm, dL_da, dL_dM, dL_dQ, dL_dq, dL_dv
+
+@njit(cache=True)
+def cui_flow_statistics(data_coef, noise_coef, n, sigma, lam):
+    """Closed-form flow statistics of Cui et al. at data / noise coefficients (Cui's alpha, beta): returns (M, Q_xi, Q_eta, P); theory.flow.cui_closed_forms (verified against the ODE there), PREDECESSOR §2.2."""
+    x0 = lam + n
+    x1 = 1/x0
+    x2 = data_coef*x1
+    x3 = x0 - 1
+    x4 = sigma**2
+    x5 = (data_coef**2*(lam*(x4 + 1) + x4*(n - 1)) + noise_coef**2*x3)/x3
+    S_mu = n*x2
+    S_xi = x1*(noise_coef - math.sqrt(x5))
+    S_eta = x2
+    P = x5
+    return S_mu, S_xi, S_eta, P

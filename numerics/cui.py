@@ -22,15 +22,14 @@ Letters follow PREDECESSOR.md: ``alpha(t)`` multiplies the **data**, ``beta(t)``
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 import numpy as np
-import sympy as sp
 from scipy.optimize import minimize_scalar
 
+from flowphase.numerics import _generated as G
 from flowphase.numerics import rk
 from flowphase.numerics.results import SolverResult, check_finite
 from flowphase.theory.closed_forms import cui_learned_parameters
@@ -56,7 +55,10 @@ def _check(n, sigma, lam):
 
 
 def _coefs(interpolant: Interpolant, t):
-    """Cui letters: (alpha, beta, alpha', beta') = (data, noise, d data/dt, d noise/dt)."""
+    """Cui letters: (alpha, beta, alpha', beta') = (data, noise, d data/dt, d noise/dt).
+
+    Locals of this module call them ``data, noise, ddata, dnoise`` so that no letter changes meaning.
+    """
     return (np.asarray(interpolant.beta(t), dtype=float), np.asarray(interpolant.alpha(t), dtype=float),
             np.asarray(interpolant.dbeta(t), dtype=float), np.asarray(interpolant.dalpha(t), dtype=float))
 
@@ -67,32 +69,25 @@ def cui_learned(t, n: float, sigma: float, lam: float = 0.1,
     n, sigma, lam = _check(n, sigma, lam)
     it = interpolant or LinearInterpolant()
     t = np.atleast_1d(np.asarray(t, dtype=float))
-    a, b, _, _ = _coefs(it, t)
-    rows = [cui_learned_parameters(float(ai), float(bi), n, sigma, lam) for ai, bi in zip(a, b)]
+    data, noise, _, _ = _coefs(it, t)
+    rows = [cui_learned_parameters(float(di), float(ni), n, sigma, lam) for di, ni in zip(data, noise)]
     return {k: np.array([r[k] for r in rows]) for k in ("c", "m", "q_xi", "q_eta", "D")}
-
-
-@functools.lru_cache(maxsize=None)
-def _closed_form_fn():
-    """Lambdified :func:`flowphase.theory.flow.cui_closed_forms` in (alpha, beta, n, sigma, lam)."""
-    from flowphase.theory import derivations as der
-    from flowphase.theory import flow
-
-    al, be = sp.symbols("alpha beta", nonnegative=True)
-    cl = flow.cui_closed_forms(al, be)
-    exprs = [cl["S_mu"], cl["S_xi"], cl["S_eta"], cl["P"]]
-    return sp.lambdify((al, be, der.n, der.sigma, der.lam), exprs, modules="numpy")
 
 
 def cui_closed_form(t, n: float, sigma: float, lam: float = 0.1,
                     interpolant: Optional[Interpolant] = None) -> Dict[str, np.ndarray]:
-    """Closed-form flow statistics M, Q_xi, Q_eta, P, Q, theta at ``t`` (PREDECESSOR §2.2)."""
+    """Closed-form flow statistics M, Q_xi, Q_eta, P, Q, theta at ``t`` (PREDECESSOR §2.2).
+
+    The kernel is generated from :func:`flowphase.theory.flow.cui_closed_forms` into
+    :func:`flowphase.numerics._generated.cui_flow_statistics` (no sympy at run time).
+    """
     n, sigma, lam = _check(n, sigma, lam)
     it = interpolant or LinearInterpolant()
     t = np.atleast_1d(np.asarray(t, dtype=float))
-    a, b, _, _ = _coefs(it, t)
-    M, Qx, Qe, P = (np.broadcast_to(np.asarray(v, dtype=float), t.shape).copy()
-                    for v in _closed_form_fn()(a, b, n, sigma, lam))
+    data, noise, _, _ = _coefs(it, t)
+    vals = np.array([G.cui_flow_statistics(float(di), float(ni), n, sigma, lam) for di, ni in zip(data, noise)],
+                    dtype=float).reshape(t.size, 4)
+    M, Qx, Qe, P = (vals[:, j].copy() for j in range(4))
     return _with_derived({"M": M, "Q_xi": Qx, "Q_eta": Qe, "P": P}, n, sigma)
 
 
@@ -117,10 +112,10 @@ class CuiFlow(SolverResult):
 
 
 def _coefficient_curves(grid_eval, n, sigma, lam, it):
-    a, b, da, db = _coefs(it, grid_eval)
+    data, noise, ddata, dnoise = _coefs(it, grid_eval)
     lp = cui_learned(grid_eval, n, sigma, lam, it)
-    zeta = da - db * a / b
-    gamma = zeta * lp["c"] + db / b
+    zeta = ddata - dnoise * data / noise
+    gamma = zeta * lp["c"] + dnoise / noise
     # state (M, Q_xi, Q_eta, r = sqrt(P)): dr/dt = gamma r moves the orthogonal component X_perp as a
     # sampler does (Euler on the vector multiplies P by (1 + dt gamma)^2, as the authors' notebook)
     curves = np.vstack([gamma, gamma, gamma, gamma,

@@ -25,11 +25,12 @@ from numba import njit
 
 from flowphase.numerics import _generated as G
 from flowphase.numerics.results import check_finite, check_training_params
+from flowphase.theory.conventions import NOISE_CONVENTIONS
 
 __all__ = ["PhaseTwoResult", "phase_two_coefficients", "phase_two_parameters", "phase_two_arrays", "NOISE_CODES"]
 
 #: integer codes of the noise conventions used by the kernel (``population`` = n -> inf)
-NOISE_CODES = {"fresh": 0, "fixed": 1, "notebook": 2, "population": 3}
+NOISE_CODES = {**{k: c.code for k, c in NOISE_CONVENTIONS.items()}, "population": 3}
 
 
 #: smallest lam_u accepted at n = 1 (relative error of the closed form ~ 1e-16 / lam_u <= 1e-8)
@@ -81,7 +82,7 @@ class PhaseTwoResult:
 
 
 def _validate(n, sigma, lam_u, noise):
-    if noise not in ("fresh", "fixed", "notebook"):
+    if noise not in NOISE_CONVENTIONS:
         raise ValueError(f"noise must be one of ('fresh', 'fixed', 'notebook'), got {noise!r}")
     check_training_params(n, sigma, lam_u)
     if math.isfinite(n) and n + lam_u - 1.0 <= 0.0:

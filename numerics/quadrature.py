@@ -71,25 +71,29 @@ def gauss_hermite(degree: int = DEFAULT_DEGREE):
 
 
 @functools.lru_cache(maxsize=32)
-def _trap(n_nodes: int, half_width: float):
+def _trap(n_nodes: int, half_width: float, normalized: bool):
     x = np.linspace(-half_width, half_width, n_nodes)
     w = (x[1] - x[0]) * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    if normalized:
+        w /= w.sum()
     x.setflags(write=False)
     w.setflags(write=False)
     return x, w
 
 
-def trapezoid_rule(n_nodes: int = DEFAULT_TRAPEZOID_NODES, half_width: float = 9.5):
+def trapezoid_rule(n_nodes: int = DEFAULT_TRAPEZOID_NODES, half_width: float = 9.5, normalized: bool = False):
     """Trapezoidal nodes and weights for ``E[f(g)]``, ``g ~ N(0,1)``, on ``[-half_width, half_width]``.
 
     ``weights_i = h exp(-x_i^2/2)/sqrt(2 pi)`` with ``h`` the spacing (the end-point halving is
-    immaterial: the weight there is below 1e-19).
+    immaterial: the weight there is below 1e-19); with ``normalized`` the weights are divided by their sum
+    (so that ``E[1] = 1`` exactly: the overlap dynamics and the generated distribution use this form).
+    The one Gaussian trapezoid rule of the package (read-only cached arrays).
     """
     if isinstance(n_nodes, bool) or int(n_nodes) != n_nodes or int(n_nodes) < 3:
         raise ValueError(f"n_nodes must be an integer >= 3, got {n_nodes!r}")
     if not (isinstance(half_width, (int, float)) and 0.0 < float(half_width) < math.inf):
         raise ValueError(f"half_width must lie in (0, inf), got {half_width!r}")
-    return _trap(int(n_nodes), float(half_width))
+    return _trap(int(n_nodes), float(half_width), bool(normalized))
 
 
 def default_rule():

@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "SolverResult", "check_finite", "check_training_params"]
+__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "check_finite", "check_training_params"]
 
 
 class ConvergenceError(RuntimeError):
@@ -55,6 +55,15 @@ class SolverResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class ScalarResult(SolverResult):
+    """A :class:`SolverResult` whose ``value`` is one float; ``float(result)`` gives it (callers of the
+    former bare-float return keep working)."""
+
+    def __float__(self) -> float:
+        return float(self.value)
 
 
 def check_finite(name: str, value) -> None:

@@ -15,12 +15,20 @@ def _header_sympy_version(text):
     return m.group(1) if m else None
 
 
-def test_generated_file_is_up_to_date():
-    text = _codegen.generate()
-    checked_in = _codegen.GENERATED_PATH.read_text()
-    assert checked_in.startswith('"""GENERATED FILE')
-    if _header_sympy_version(checked_in) == sympy.__version__:
-        assert checked_in == text, "numerics/_generated.py is stale: run `python -m flowphase.numerics._codegen`"
+def test_every_generated_file_is_listed():
+    # every checked-in numerics/_generated*.py is written by the one generator
+    on_disk = {p.name for p in _codegen.GENERATED_PATH.parent.glob("_generated*.py")}
+    assert on_disk == {p.name for p in _codegen.TARGETS} == {"_generated.py", "_generated_dynamics.py"}
+
+
+@pytest.mark.parametrize("path", sorted(_codegen.TARGETS, key=str), ids=lambda p: p.name)
+def test_generated_file_is_up_to_date(path):
+    text = _codegen.TARGETS[path]()
+    checked_in = path.read_text()
+    assert checked_in.startswith('"""GENERATED')
+    version = _header_sympy_version(checked_in)
+    if version is None or version == sympy.__version__:
+        assert checked_in == text, f"numerics/{path.name} is stale: run `python -m flowphase.numerics._codegen`"
     else:
         # another sympy version may print/cse differently: compare the functions numerically instead
         fresh, old = {}, {}
@@ -36,11 +44,41 @@ def test_generated_file_is_up_to_date():
 
 
 def test_check_flag(tmp_path, capsys):
-    out = tmp_path / "gen.py"
-    assert _codegen.main(["--out", str(out)]) == 0
-    assert _codegen.main(["--check", "--out", str(out)]) == 0
+    assert _codegen.main(["--out-dir", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_generated.py", "_generated_dynamics.py"]
+    assert _codegen.main(["--check", "--out-dir", str(tmp_path)]) == 0
+    out = tmp_path / "_generated_dynamics.py"
     out.write_text(out.read_text() + "# edited\n")
-    assert _codegen.main(["--check", "--out", str(out)]) == 1
+    assert _codegen.main(["--check", "--out-dir", str(tmp_path)]) == 1
+    assert "STALE" in capsys.readouterr().out
+
+
+def test_theory_writes_no_generated_file():
+    # theory only builds expressions: no writer, no path into numerics/
+    from flowphase.theory import dynamics
+
+    assert not any(hasattr(dynamics, k) for k in ("GENERATED_PATH", "generated_source", "write_generated_dynamics"))
+
+
+def test_cui_closed_form_kernel_matches_the_sympy_expressions():
+    from flowphase.theory import derivations as dv
+    from flowphase.theory import flow
+
+    S = dv.SYMBOLS
+    cl = flow.cui_closed_forms(S["data_coef"], S["noise_coef"])
+    for data, n, sig, lam in [(0.3, 8.0, 1.5, 0.1), (0.9, 100.0, 0.7, 2.0), (1.0, 3.0, 2.0, 0.0)]:
+        sub = {S["data_coef"]: data, S["noise_coef"]: 1 - data, S["n"]: n, S["sigma"]: sig, S["lam"]: lam}
+        ref = [float(cl[k].subs(sub)) for k in ("S_mu", "S_xi", "S_eta", "P")]
+        assert G.cui_flow_statistics(data, 1 - data, n, sig, lam) == pytest.approx(ref, rel=1e-13, abs=1e-15)
+
+
+def test_cui_does_not_import_sympy_at_run_time():
+    import subprocess
+    import sys
+
+    code = "import sys; import flowphase.numerics.cui as c; c.cui_point(0.5, 8, 1.5); print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
 
 
 @pytest.mark.parametrize("noise", ["fresh", "fixed", "notebook"])

@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
+from flowphase.numerics import _generated_dynamics as _gen
 from flowphase.numerics import dynamics as D
 from flowphase.numerics.results import ConvergenceError
 from flowphase.theory import dynamics as T
 from flowphase.theory.closed_forms import phase_one_population, phase_two_ridge
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
+from flowphase.validation.dynamics_payload import dynamics_payload
 from flowphase.validation.dynamics_compare import TOL_FLOW, TOL_GD_MAP, make_dynamics_figure, simulate_gd_overlaps
 from flowphase.validation.tolerances import loglog_slope, slope_ok
 
@@ -18,16 +20,22 @@ KEYS = ("c", "b", "m", "omega", "q", "r")
 
 
 # ----------------------------------------------------------------------------- derivation
-def test_generated_module_is_up_to_date():
-    with open(T.GENERATED_PATH, encoding="utf-8") as fh:
-        assert fh.read() == T.generated_source()
+def test_parameter_record_round_trips_and_names_the_generated_layout():
+    par = D.dynamics_params(Problem.dilated(n=64, d=500), 0.7, rho=3.0, n_quad=NQ, sgd=0.25)
+    again = D.DynamicsParams.from_array(par.to_array())
+    assert again._replace(nodes=None, weights=None) == par._replace(nodes=None, weights=None)
+    np.testing.assert_array_equal(again.nodes, par.nodes)
+    np.testing.assert_array_equal(again.weights, par.weights)
+    assert par.rho_c == par.rho_b == 3.0 and par.sgd == 0.25 and par.inv_sqrt_n == pytest.approx(1 / 8)
+    assert tuple(str(s) for s in T.PARAMS) == D.DynamicsParams._fields[:len(T.PARAMS)]
+    assert par.weights.sum() == pytest.approx(1.0, abs=1e-15) and par.nodes[0] == -9.0
 
 
 def test_loss_reduces_to_the_paper_phase_limits():
     L = T.overlap_loss()
     # phase 2 saturated (Ms = M2 = 1), n = inf: quadratic ridge loss of PAPER §3.3, minimum = m(t') sigma^2...
     tp, s2 = 0.3, 1.7
-    sub = {T.Ms: 1, T.M2: 1, T.alpha2: (1 - tp) ** 2, T.beta: tp, T.sig2: s2, T.eps: 0, T.a: 0}
+    sub = {T.Ms: 1, T.M2: 1, T.alpha2: (1 - tp) ** 2, T.beta: tp, T.sig2: s2, T.inv_sqrt_n: 0, T.a: 0}
     c_star = tp * s2 / ((1 - tp) ** 2 + tp ** 2 * s2)
     m_star = 1 - c_star * tp
     val = float(L.subs(sub).subs({T.c: c_star, T.m: m_star, T.q: m_star ** 2}))
@@ -63,11 +71,11 @@ def test_kernels_against_scipy_quad_and_finite_differences(b, om, r, k, gam, p):
 # ----------------------------------------------------------------------------- gradient-flow structure
 def _grad_norm2(problem, t, y, rho):
     """|ds(params)/ds|^2 of the microscopic flow = -dLbar/ds, from dLbar/d(overlaps) (chain rule by hand)."""
-    par = D.dynamics_params(problem, t, rho=rho, n_quad=NQ)
+    par = D.dynamics_params(problem, t, rho=rho, n_quad=NQ).to_array()
     kin = np.empty(11)
-    D._kin_from_params(y, par, kin)
+    D.kernels_from_params(y, par, kin)
     g = np.empty(8)
-    D._gen.loss_grad(y, kin, par[:9], g)
+    _gen.loss_grad(y, kin, par[:9], g)
     Lc, Lb, Lm, La, Lq, Lo, Lr, Lv = g
     c, b, m, a, q, om, r, v = y
     gu2 = Lm ** 2 + La ** 2 + 4 * Lq * (m * Lm + a * La) + 4 * q * Lq ** 2
@@ -149,7 +157,7 @@ def test_convergence_time_matches_the_slowest_linear_mode():
     problem = Problem.dilated()
     t = 0.5
     ystar = np.array([0.0, problem.h, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
-    par = D.dynamics_params(problem, t, n_quad=NQ)
+    par = D.dynamics_params(problem, t, n_quad=NQ).to_array()
 
     def f(y):
         out = np.empty(8)
@@ -159,10 +167,11 @@ def test_convergence_time_matches_the_slowest_linear_mode():
     J = np.column_stack([(f(ystar + 1e-6 * e) - f(ystar - 1e-6 * e)) / 2e-6 for e in np.eye(8)])
     lam_slow = -np.max(np.linalg.eigvals(J).real)
     y0 = dict(c=0.1, b=0.5, m=0.9, a=0.0, q=0.85, omega=1.2, r=1.5, v=1.0)
-    s4 = D.convergence_time(problem, t, y0, target=1.0, tol=1e-4, n_quad=NQ)
-    s6 = D.convergence_time(problem, t, y0, target=1.0, tol=1e-6, n_quad=NQ)
+    r4 = D.convergence_time(problem, t, y0, target=1.0, tol=1e-4, n_quad=NQ)
+    r6 = D.convergence_time(problem, t, y0, target=1.0, tol=1e-6, n_quad=NQ)
+    assert r4.converged and r6.converged and r4.residual < 1e-4 and r6.residual < 1e-6 and r6.iterations > 0
     # asymptotically |omega - 1| ~ C exp(-lam_slow s): two tolerances differ by ln(100) / lam_slow
-    assert s6 - s4 == pytest.approx(math.log(100.0) / lam_slow, rel=2e-2)
+    assert r6.value - r4.value == pytest.approx(math.log(100.0) / lam_slow, rel=2e-2)
 
 
 # ----------------------------------------------------------------------------- finite-d simulation
@@ -255,25 +264,25 @@ def test_ode_time_per_step_conventions():
         T.ode_time_per_step(-1.0, 10, 10)
 
 
-def test_dynamics_json_payload_and_errors():
-    out = D.dynamics_json({"t": 0.5, "epochs": 400, "init": "informed", "lr": 0.05, "points": 11})
+def test_dynamics_payload_and_errors():
+    out = dynamics_payload({"t": 0.5, "epochs": 400, "init": "informed", "lr": 0.05, "points": 11})
     for k in ("epochs", "c", "m", "omega", "b", "r", "q"):
         assert len(out[k]) == 11
     # informed start is the population fixed point: it stays there
     assert out["omega"][-1] == pytest.approx(1.0, abs=1e-9)
     assert out["b"][-1] == pytest.approx(math.atanh(0.6), abs=1e-9)
-    adam = D.dynamics_json({"t": 1.0, "epochs": 40000, "init": "random", "d": 5000, "n": 128, "lam_u": 2,
+    adam = dynamics_payload({"t": 1.0, "epochs": 40000, "init": "random", "d": 5000, "n": 128, "lam_u": 2,
                             "lam_w": 2, "convention": "adam", "lr": 1e-4, "points": 3})
     assert adam["epochs"] == [0.0, 20000.0, 40000.0]
     assert 0.4 < adam["omega"][-1] < 0.7           # PAPER §5 Figure A dots at t = 1: omega ~ 0.55
     with pytest.raises(ValueError, match="init"):
-        D.dynamics_json({"t": 0.5, "epochs": 10, "init": "zeros"})
+        dynamics_payload({"t": 0.5, "epochs": 10, "init": "zeros"})
     with pytest.raises(ValueError, match="convention"):
-        D.dynamics_json({"t": 0.5, "epochs": 10, "convention": "sgd"})
+        dynamics_payload({"t": 0.5, "epochs": 10, "convention": "sgd"})
     with pytest.raises(ValueError, match="epochs"):
-        D.dynamics_json({"t": 0.5, "epochs": -1})
+        dynamics_payload({"t": 0.5, "epochs": -1})
     with pytest.raises(ValueError, match="finite d"):
-        D.dynamics_json({"t": 0.5, "epochs": 10, "convention": "authors"})
+        dynamics_payload({"t": 0.5, "epochs": 10, "convention": "authors"})
 
 
 def test_bad_inputs_raise():
@@ -291,6 +300,9 @@ def test_bad_inputs_raise():
     with pytest.raises(ConvergenceError):
         D.convergence_time(problem, 0.5, D.initial_overlaps("random", problem, 0.5), target=5.0, s_max=20.0,
                            n_quad=NQ)
+    quiet = D.convergence_time(problem, 0.5, D.initial_overlaps("random", problem, 0.5), target=5.0, s_max=20.0,
+                               n_quad=NQ, throw=False)
+    assert not quiet.converged and math.isnan(quiet.value) and quiet.residual > 1e-3
 
 
 @pytest.mark.slow

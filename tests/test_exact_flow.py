@@ -9,7 +9,7 @@ from scipy.special import ndtr
 
 from flowphase.numerics.exact.fields import bayes_field, paper_field
 from flowphase.numerics.exact.flow import flow_final, generated_flow
-from flowphase.numerics.generated import bayes_euler_mode_fraction, euler_threshold_fraction, generated_distribution
+from flowphase.numerics.generation import bayes_euler_mode_fraction, euler_threshold_fraction, generated_distribution
 from flowphase.numerics.results import ConvergenceError
 from flowphase.numerics.velocity import interval_velocity_coefficients
 from flowphase.theory.closed_forms import phase_two_ridge

@@ -5,8 +5,7 @@ import math
 import pytest
 from scipy.stats import norm
 
-from flowphase.numerics.generated import generated_distribution
-from flowphase.numerics.generated_path import generated_along_flow
+from flowphase.numerics.generation import generated_along_flow, generated_distribution
 from flowphase.theory.problem import Problem
 from flowphase.validation.cli import main
 

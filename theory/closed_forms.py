@@ -23,7 +23,7 @@ __all__ = [
     "NOISE_CONVENTIONS",
 ]
 
-NOISE_CONVENTIONS = ("fresh", "fixed", "notebook")
+from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- validation
@@ -72,9 +72,7 @@ def _sample_size(name, value) -> float:
 
 
 def _noise(noise) -> str:
-    if noise not in NOISE_CONVENTIONS:
-        raise ValueError(f"noise must be one of {NOISE_CONVENTIONS}, got {noise!r}")
-    return noise
+    return noise_convention(noise).name
 
 
 # ----------------------------------------------------------------------------- phase 1
@@ -153,19 +151,19 @@ def phase_two_ridge(tp: float, n: float, sigma: float, lam_u: float, noise: str 
         c = tp * A / D
         return {"c": c, "m": 1.0 - c * tp, "q_eta": 0.0, "q_xi": 0.0, "A": A, "B": B, "D": D}
     A = lam + s2 * (n + lam - 1.0)
-    B = {"fixed": n + lam - 1.0, "fresh": n + lam, "notebook": n + lam + 1.0}[noise]
+    shift = NOISE_CONVENTIONS[noise].ridge_shift
+    B = n + lam + shift
     D = tp * tp * A + B * (1.0 - tp) ** 2
     if not D > 0.0:
         raise ValueError(f"degenerate ridge problem (D = {D}) for n={n}, lam_u={lam}, noise={noise!r}, tp={tp}; "
                          "use n >= 2 or lam_u > 0")
     c = tp * A / D
     one_m_ct = 1.0 - c * tp
-    q_xi_sign = {"fixed": -1.0, "fresh": 0.0, "notebook": 1.0}[noise]
     return {
         "c": c,
         "m": n * one_m_ct / (n + lam),
         "q_eta": sigma * one_m_ct / (n + lam),
-        "q_xi": q_xi_sign * c * (1.0 - tp) / (n + lam),
+        "q_xi": shift * c * (1.0 - tp) / (n + lam),
         "A": A,
         "B": B,
         "D": D,

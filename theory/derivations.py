@@ -201,12 +201,13 @@ def documented_phase_two(noise: str) -> Dict[str, sp.Expr]:
     ``c = t' A / (t'^2 A + B (1-t')^2)`` with ``t' -> data_coef``, ``1 - t' -> noise_coef``.
     """
     A = lam_u + sigma ** 2 * (n + lam_u - 1)
-    shift = {"fixed": -1, "fresh": 0, "notebook": 1}[noise]
-    sign = {"fixed": -1, "fresh": 0, "notebook": 1}[noise]
+    from flowphase.theory.conventions import noise_convention
+
+    shift = noise_convention(noise).ridge_shift
     B = n + lam_u + shift
     cc = data_coef * A / (data_coef ** 2 * A + B * noise_coef ** 2)
     return {"c": cc, "m": n * (1 - cc * data_coef) / (n + lam_u), "q_eta": sigma * (1 - cc * data_coef) / (n + lam_u),
-            "q_xi": sign * cc * noise_coef / (n + lam_u)}
+            "q_xi": shift * cc * noise_coef / (n + lam_u)}
 
 
 # ----------------------------------------------------------------------------- Cui et al.

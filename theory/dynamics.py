@@ -18,10 +18,10 @@ State (the overlaps, all per d)
 
 Loss in the overlaps (PAPER §3.2 ansatz for the memorisation part)
 ------------------------------------------------------------------
-With ``alpha, beta`` the interpolant coefficients, ``eps = 1/sqrt(n)`` (0 at n = inf)::
+With ``alpha, beta`` the interpolant coefficients, ``inv_sqrt_n = 1/sqrt(n)`` (0 at n = inf)::
 
     Lbar = c^2 (alpha^2 + beta^2 (1 + sigma^2)) + 1 + sigma^2 - 2 c beta (1 + sigma^2)
-           - 2 (1 - c beta) (m + sigma eps a) M_s + q M_2 + eps^2 (lam_u q + lam_w r),
+           - 2 (1 - c beta) (m + sigma a/sqrt(n)) M_s + q M_2 + (lam_u q + lam_w r)/n,
 
 ``M_s = E[s tanh(z_s)]``, ``M_2 = E[tanh^2(z_s)]``, ``z_s = b + omega k s + sqrt(gam r) zeta``,
 ``zeta ~ N(0,1)``, ``s ~ (p, 1-p)``.  Phase 1 (PAPER §1.4, §2.2): ``tau = kappa t/sqrt(d)``, so
@@ -49,19 +49,19 @@ ODE time ``s``: ``du/ds = -d grad_u Lbar``, ``dw/ds = -d grad_w Lbar``,
     d(r - omega^2)/ds = -4 (r - omega^2) L_r       (the orthogonal part of w decays at rate 4 L_r).
 
 Finite batches.  A gradient estimated on B independent rows (fresh data or fresh noise) adds to
-``|w|^2/d`` the variance term ``eta^2 d/B E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` per step
+``|w|^2/d`` the variance term ``lr^2 d/B E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` per step
 (``g_z = 2 (R.u/d) tanh'`` the per-row derivative in the preactivation), i.e. ``dr/ds`` gains
-``sgd E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` with ``sgd = eta d / B`` (balanced convention): it
-does not vanish as d -> inf at fixed B, and the pure gradient flow is the limit ``eta d / B -> 0``.
-The analogous terms of q (O(eta/B)) and v (O(eta sqrt(d)/B)) are smaller by 1/d and 1/sqrt(d) and are
+``sgd E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` with ``sgd = lr d / B`` (balanced convention): it
+does not vanish as d -> inf at fixed B, and the pure gradient flow is the limit ``lr d / B -> 0``.
+The analogous terms of q (O(lr/B)) and v (O(lr sqrt(d)/B)) are smaller by 1/d and 1/sqrt(d) and are
 dropped; c, b, m, omega get zero-mean noise only.
 
-One step of full-batch **gradient descent** with learning rate ``eta`` on the PAPER §2.3 loss
-``L = n Lbar`` (sum over samples, theory units) advances ``s`` by ``eta n / d`` with
+One step of full-batch **gradient descent** with learning rate ``lr`` on the PAPER §2.3 loss
+``L = n Lbar`` (sum over samples, theory units) advances ``s`` by ``lr n / d`` with
 ``rho_c = rho_b = d``; on the authors' normalisation ``L / T`` (T grid times, PAPER §2.3) by
-``eta n / (d T)``; on ``Lbar`` by ``eta / d``; "balanced" GD on ``Lbar`` (learning rate ``d eta`` for
-u, w and ``eta`` for c, b) by ``eta`` with ``rho = 1``.  GD itself is the exact map
-:func:`gd_map_expressions` (the Euler step of the flow plus the ``eta^2 |grad|^2`` terms of q, r, v).
+``lr n / (d T)``; on ``Lbar`` by ``lr / d``; "balanced" GD on ``Lbar`` (learning rate ``d lr`` for
+u, w and ``lr`` for c, b) by ``lr`` with ``rho = 1``.  GD itself is the exact map
+:func:`gd_map_expressions` (the Euler step of the flow plus the ``lr^2 |grad|^2`` terms of q, r, v).
 **Adam** has no closed description in these overlaps: its per-coordinate normalisation
 ``m_i / sqrt(v_i)`` depends on the empirical distribution of the coordinates ``(u_i, w_i, eta_i)``,
 not on their second moments only.  The closest closed statement: when each coordinate's gradient is
@@ -70,12 +70,12 @@ like SGD with step ``lr / sigma_w`` (whatever the loss normalisation), i.e. this
 ``ds/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` (:func:`flowphase.numerics.dynamics.adam_epochs`).
 It predicts the encoder overlaps (omega, r); u, c, b run on their own Adam clocks.
 
-Run ``python -m flowphase.theory.dynamics`` to regenerate ``numerics/_generated_dynamics.py``.
+The expressions are compiled into ``numerics/_generated_dynamics.py`` by ``python -m flowphase.numerics._codegen``
+(this module only builds expressions; it writes no file).
 """
 from __future__ import annotations
 
 import functools
-import os
 from typing import Dict, List, Tuple
 
 import sympy as sp
@@ -83,19 +83,20 @@ import sympy as sp
 __all__ = [
     "STATE", "PARAMS", "KERNELS", "GRAM",
     "overlap_loss", "loss_gradient", "flow_expressions", "preactivation_gradient_second_moment", "gd_map_expressions",
-    "generated_source", "write_generated_dynamics", "ode_time_per_step", "GENERATED_PATH",
+    "ode_time_per_step",
 ]
 
 # ----------------------------------------------------------------------------- symbols
 c, b, m, a, q, om, r, v = sp.symbols("c b m a q om r v", real=True)
 STATE: Tuple[sp.Symbol, ...] = (c, b, m, a, q, om, r, v)
-alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b, sgd = sp.symbols(
-    "alpha2 beta sig2 eps lam_u lam_w rho_c rho_b sgd", real=True)
-PARAMS: Tuple[sp.Symbol, ...] = (alpha2, beta, sig2, eps, lam_u, lam_w, rho_c, rho_b, sgd)
+alpha2, beta, sig2, inv_sqrt_n, lam_u, lam_w, rho_c, rho_b, sgd = sp.symbols(
+    "alpha2 beta sig2 inv_sqrt_n lam_u lam_w rho_c rho_b sgd", real=True)
+PARAMS: Tuple[sp.Symbol, ...] = (alpha2, beta, sig2, inv_sqrt_n, lam_u, lam_w, rho_c, rho_b, sgd)
 Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r, Ka, Kb, Kc = sp.symbols(
     "Ms Ms_b Ms_w Ms_r M2 M2_b M2_w M2_r Ka Kb Kc", real=True)
 KERNELS: Tuple[sp.Symbol, ...] = (Ms, Ms_b, Ms_w, Ms_r, M2, M2_b, M2_w, M2_r, Ka, Kb, Kc)
-eta_lr = sp.Symbol("eta", positive=True)
+#: gradient-descent step in ODE-time units (``lr`` of the glossary docs/notation.md, not the data noise eta)
+step = sp.Symbol("step", positive=True)
 s_lab, phi = sp.symbols("s phi", real=True)
 sigma = sp.sqrt(sig2)
 
@@ -105,7 +106,7 @@ sigma = sp.sqrt(sig2)
 GRAM: Dict[tuple, sp.Expr] = {
     ("mu", "mu"): sp.Integer(1),
     ("eta", "eta"): sp.Integer(1),
-    ("eta", "eta_hat"): s_lab * eps,
+    ("eta", "eta_hat"): s_lab * inv_sqrt_n,
     ("eta_hat", "eta_hat"): sp.Integer(1),
     ("x0", "x0"): sp.Integer(1),
     ("u_perp", "u_perp"): q - m ** 2 - a ** 2,
@@ -163,7 +164,7 @@ def overlap_loss(with_functions: bool = False) -> sp.Expr:
         "u_perp": phi,
     }
     sq = _inner(res, res, GRAM)
-    loss = _reduce_and_average(sq, Msf, M2f) + eps ** 2 * (lam_u * q + lam_w * r)
+    loss = _reduce_and_average(sq, Msf, M2f) + inv_sqrt_n ** 2 * (lam_u * q + lam_w * r)
     return sp.expand(loss)
 
 
@@ -241,10 +242,10 @@ def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
 
 @functools.lru_cache(maxsize=None)
 def gd_map_expressions() -> Dict[sp.Symbol, sp.Expr]:
-    """Overlaps after one gradient-descent step of size eta (in ODE-time units).
+    """Overlaps after one gradient-descent step of size step (in ODE-time units).
 
-    ``u' = u - eta grad_u``, ``w' = w - eta grad_w`` (gradients times d), ``c' = c - eta rho_c L_c``:
-    the new overlaps are exact quadratic polynomials in eta (the eta^2 terms are
+    ``u' = u - step grad_u``, ``w' = w - step grad_w`` (gradients times d), ``c' = c - step rho_c L_c``:
+    the new overlaps are exact quadratic polynomials in step (the step^2 terms are
     ``|grad_u|^2``, ``|grad_w|^2`` and ``grad_u . grad_w`` per d, closed in the overlaps).
     """
     G, gu, gw = _param_gradients()
@@ -252,17 +253,17 @@ def gd_map_expressions() -> Dict[sp.Symbol, sp.Expr]:
     unew = {"u": sp.Integer(1)}
     wnew = {"w": sp.Integer(1)}
     for k, e in gu.items():
-        unew[k] = unew.get(k, 0) - eta_lr * e
+        unew[k] = unew.get(k, 0) - step * e
     for k, e in gw.items():
-        wnew[k] = wnew.get(k, 0) - eta_lr * e
+        wnew[k] = wnew.get(k, 0) - step * e
     out = {
-        c: c - eta_lr * rho_c * G[c],
-        b: b - eta_lr * rho_b * G[b],
+        c: c - step * rho_c * G[c],
+        b: b - step * rho_b * G[b],
         m: ip(unew, {"mu": 1}),
         a: ip(unew, {"eta_hat": 1}),
         q: ip(unew, unew),
         om: ip(wnew, {"mu": 1}),
-        r: ip(wnew, wnew) + eta_lr * sgd * (alpha2 + beta ** 2 * (1 + sig2))
+        r: ip(wnew, wnew) + step * sgd * (alpha2 + beta ** 2 * (1 + sig2))
         * preactivation_gradient_second_moment(),
         v: ip(unew, wnew),
     }
@@ -306,82 +307,3 @@ def ode_time_per_step(lr: float, n: float, d: float, loss: str = "theory", n_tim
     if loss == "mean":
         return lr / d
     return float(lr)
-
-
-# ----------------------------------------------------------------------------- code generation
-GENERATED_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "numerics", "_generated_dynamics.py")
-
-_HEADER = '''"""GENERATED by ``python -m flowphase.theory.dynamics`` -- do not edit.
-
-Gradient-flow right-hand side, exact gradient-descent map and loss of the overlap dynamics derived in
-:mod:`flowphase.theory.dynamics` (PAPER §2.1-§3.4).  Array layouts:
-
-* ``y``   = (c, b, m, a, q, omega, r, v);
-* ``kin`` = (M_s, dM_s/db, dM_s/domega, dM_s/dr, M_2, dM_2/db, dM_2/domega, dM_2/dr,
-  E[tanh'^2], E[s tanh tanh'^2], E[tanh^2 tanh'^2]);
-* ``par`` = (alpha^2, beta, sigma^2, eps = 1/sqrt(n), lam_u, lam_w, rho_c, rho_b, sgd = eta d / B).
-"""
-import math
-
-from numba import njit
-
-'''
-
-
-def _emit(name: str, args: str, exprs: List[sp.Expr], returns_scalar: bool = False) -> str:
-    repl, red = sp.cse(exprs, symbols=sp.numbered_symbols("x"), optimizations="basic")
-    lines = ["@njit(cache=True)", f"def {name}({args}):"]
-    names = {"y": STATE, "kin": KERNELS, "par": PARAMS}
-    used = set().union(*[e.free_symbols for e in exprs]) | set().union(
-        *[e.free_symbols for _, e in repl]) if exprs else set()
-    for arr, syms in names.items():
-        if arr not in args:
-            continue
-        for i, sym in enumerate(syms):
-            if sym in used:
-                lines.append(f"    {sym.name} = {arr}[{i}]")
-    for sym, e in repl:
-        lines.append(f"    {sym} = {sp.pycode(e, fully_qualified_modules=True)}")
-    if returns_scalar:
-        lines.append(f"    return {sp.pycode(red[0], fully_qualified_modules=True)}")
-    else:
-        for i, e in enumerate(red):
-            lines.append(f"    out[{i}] = {sp.pycode(e, fully_qualified_modules=True)}")
-    return "\n".join(lines) + "\n"
-
-
-def generated_source() -> str:
-    """The text of ``numerics/_generated_dynamics.py`` (deterministic)."""
-    flow = flow_expressions()
-    gd = gd_map_expressions()
-    grad = loss_gradient()
-    parts = [
-        _HEADER,
-        _emit("flow_rhs", "y, kin, par, out", [flow[x] for x in STATE]),
-        "\n\n",
-        _emit("gd_map", "y, kin, par, eta, out", [gd[x] for x in STATE]),
-        "\n\n",
-        _emit("loss_grad", "y, kin, par, out", [grad[x] for x in STATE]),
-        "\n\n",
-        _emit("loss_value", "y, kin, par", [overlap_loss()], returns_scalar=True),
-        "\n\n",
-        _emit("gz_second_moment", "y, kin, par", [preactivation_gradient_second_moment()],
-              returns_scalar=True),
-    ]
-    return "".join(parts)
-
-
-def write_generated_dynamics(path: str | None = None) -> str:
-    """Write :func:`generated_source` to ``path`` (default :data:`GENERATED_PATH`); return the path."""
-    path = GENERATED_PATH if path is None else path
-    text = generated_source()
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(write_generated_dynamics())

@@ -36,6 +36,7 @@ from typing import Dict, Tuple
 import sympy as sp
 
 from flowphase.theory import derivations as der
+from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention
 
 __all__ = [
     "T",
@@ -111,7 +112,7 @@ def _learned_on_path(sol: Dict[str, sp.Expr], data: sp.Expr, noise: sp.Expr, lam
 def _AB_phase_two(noise_conv: str):
     n, s, lu = der.n, der.sigma, der.lam_u
     A = lu + s ** 2 * (n + lu - 1)
-    B = n + lu + {"fixed": -1, "fresh": 0, "notebook": 1}[noise_conv]
+    B = n + lu + noise_convention(noise_conv).ridge_shift
     return A, B
 
 
@@ -124,14 +125,14 @@ def phase_two_closed_forms(noise_conv: str = "fresh", data: sp.Expr = None, nois
     ``A, B`` as in PAPER §3.4.  For another schedule replace t' by ``data`` and 1 - t' by ``noise``.
     Returns sympy expressions in :data:`T` (= t').
     """
-    if noise_conv not in ("fixed", "fresh", "notebook"):
+    if noise_conv not in NOISE_CONVENTIONS:
         raise ValueError(f"noise_conv must be 'fixed', 'fresh' or 'notebook', got {noise_conv!r}")
     data = T if data is None else data
     noise = 1 - T if noise is None else noise
     n, s, lu = der.n, der.sigma, der.lam_u
     A, B = _AB_phase_two(noise_conv)
     D = data ** 2 * A + B * noise ** 2
-    sgn = {"fixed": 1, "fresh": 0, "notebook": -1}[noise_conv]
+    sgn = -NOISE_CONVENTIONS[noise_conv].ridge_shift
     return {"S_mu": n * data / (n + lu), "S_eta": s * data / (n + lu),
             "S_xi": sgn * (noise - sp.sqrt(D / B)) / (n + lu), "P": D / B, "D": D, "A": A, "B": B}
 

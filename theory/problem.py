@@ -44,7 +44,7 @@ __all__ = [
     "lambda_to_weight_decay",
 ]
 
-NOISE_CONVENTIONS = ("fresh", "fixed", "notebook")
+from flowphase.theory.conventions import NOISE_CONVENTIONS  # noqa: E402  (the one table)
 
 
 # ----------------------------------------------------------------------------- validation helpers
@@ -461,7 +461,7 @@ class TrainingSetup:
         object.__setattr__(self, "lam_u", _check_range("lam_u", self.lam_u, *LAM_RANGE, zero_ok=True))
         object.__setattr__(self, "lam_w", _check_range("lam_w", self.lam_w, *LAM_RANGE, zero_ok=True))
         if not isinstance(self.noise, str) or self.noise not in NOISE_CONVENTIONS:
-            raise ValueError(f"noise must be one of {NOISE_CONVENTIONS}, got {self.noise!r}")
+            raise ValueError(f"noise must be one of {tuple(NOISE_CONVENTIONS)}, got {self.noise!r}")
 
     @property
     def infinite(self) -> bool:

@@ -11,7 +11,7 @@ data, initialisation, counters and kernels; the tests check equality) but stores
 (parameters, Adam moments, history, epoch) atomically every ``checkpoint_every`` epochs and continues
 from it when run again with the same configuration.  The figure puts the end-of-training overlaps
 beside the finite-n theory at the run's lam, the authors' theory lam (lam_u = 50, lam_w = 1), and the
-learning-dynamics prediction for the same number of Adam epochs (:func:`flowphase.numerics.dynamics.dynamics_json`,
+learning-dynamics prediction for the same number of Adam epochs (:func:`flowphase.validation.dynamics_payload.dynamics_payload`,
 ``convention='adam'``).
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
 
 
 def _dynamics_end(problem: Problem, size: dict, t: float) -> dict:
-    from flowphase.numerics.dynamics import dynamics_json
+    from flowphase.validation.dynamics_payload import dynamics_payload as dynamics_json
 
     args = dict(t=float(t), epochs=int(size["epochs"]), init=size["init"], lr=float(size["lr"]), convention="adam",
                 draws=int(size["draws"]), points=int(size["epochs"]) // int(size["record_every"]) + 1,

@@ -257,10 +257,10 @@ def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, theory="auto"
 def theory_generated(p, sigma, kappa, d, n, lam_u, lam_w, noise, transition, window) -> dict:
     """Generated mode fraction, mean overlap and within-mode variance (PAPER §3.5).
 
-    Adapter around ``flowphase.numerics.generated.generated_distribution(problem, transition)``;
+    Adapter around ``flowphase.numerics.generation.generated_distribution(problem, transition)``;
     also returns E[y(1)] and P(y(1) > 0) after phase 1.
     """
-    from flowphase.numerics.generated import generated_distribution
+    from flowphase.numerics.generation import generated_distribution
 
     r = generated_distribution(_problem(p, sigma, kappa, d, n, lam_u, lam_w, noise), transition,
                                window=window)
@@ -390,7 +390,7 @@ for _task in (
                               doc="transition at t = 1 (PAPER §3.5)"),
           "window": Param("choice", "learned", choices=("learned", "bayes"),
                           doc="field inside the t = 1+ window for the exact transition")},
-         requires=("flowphase.numerics.generated",), check=f"{_HERE}:check_problem",
+         requires=("flowphase.numerics.generation",), check=f"{_HERE}:check_problem",
          doc="generated p_hat, mean_overlap, variance, y1_mean, y1_prob_positive (PAPER §3.5)"),
     Task("theory.mse", f"{_HERE}:theory_mse",
          {"t": Param("real", _REQUIRED, 0.0, 2.0, doc="schedule time ([0, 1] undilated)"),

@@ -315,7 +315,7 @@ def exact_dynamics_json(args: dict) -> dict:
     Returns the state columns of :data:`STATE_NAMES`, ``sqrt_q``, ``sqrt_r``, ``epochs``, ``s`` and the settings,
     sign-canonicalised so that the final omega is >= 0.
     """
-    from flowphase.numerics.dynamics import problem_from_args
+    from flowphase.theory.records import problem_from_keys as problem_from_args
     from flowphase.theory.dynamics import ode_time_per_step
 
     if args.get("t") is None or args.get("epochs") is None:

@@ -26,7 +26,7 @@ Saturated nodes (NaN omega, d = inf phase 2): w and b are flat directions there;
 encoder ``(omega, z_+-, b)`` of the last unsaturated node.  On samples that have left the crossover
 (|y| ~ sqrt d) this is ``phi = sign(y)``, the saturated field; the mode of a sample is then set by the
 threshold of the last unsaturated encoder, which is the authors' Euler transition (PAPER §3.5).
-Trivial-branch nodes (omega = z = 0, b = +-inf) are rewritten as in :mod:`flowphase.numerics.generated`.
+Trivial-branch nodes (omega = z = 0, b = +-inf) are rewritten as in :mod:`flowphase.numerics.generation.curves`.
 
 Expectations over the Gaussian start (:func:`generated_flow`): a Gauss-Hermite product rule over
 ``(e_+(0), e_-(0))`` (a single node when z = 0 everywhere: then y does not see e and the e(0) variance is

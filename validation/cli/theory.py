@@ -10,7 +10,7 @@ Sub-commands (issue 2 contract, keys exactly as written):
   [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
   ``generated --theory paper --t T1,T2,... | --grid T`` (issue 16) -> ``{"problem", "transition", "p_hat", "times":
   [...]}`` with the generated-sample statistics at each sampler time
-  (:func:`flowphase.numerics.generated_path.generated_along_flow`)
+  (:func:`flowphase.numerics.generation.generated_along_flow`)
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
   quantities
@@ -118,7 +118,7 @@ def _generated(args):
     if args.t is not None or args.grid is not None:
         if resolve_theory(prob, args.theory) == "exact":
             raise ValueError("--t / --grid (statistics along the flow) are available for --theory paper")
-        from flowphase.numerics.generated_path import generated_along_flow
+        from flowphase.numerics.generation import generated_along_flow
 
         ts, _ = _time_list(args)
         ts = prob.schedule.grid(args.grid) if ts is None else ts
@@ -139,7 +139,7 @@ def _generated(args):
         print(dump_json({"theory": "exact", "sampler": args.sampler or "euler", "d": d, "n_times": args.n_times,
                          "p_hat": res.p_hat, "mean_overlap": res.mean_overlap, "variance": res.variance}))
         return 0
-    from flowphase.numerics.generated import generated_distribution
+    from flowphase.numerics.generation import generated_distribution
 
     if args.d is not None or args.n_plus is not None or args.sampler is not None:
         raise ValueError("--d, --n-plus and --sampler apply to --theory exact")
@@ -178,7 +178,7 @@ def _speciation(args):
 
 
 def _dynamics(args):
-    from flowphase.numerics.dynamics import dynamics_json
+    from flowphase.validation.dynamics_payload import dynamics_payload as dynamics_json
     from flowphase.numerics.exact.dynamics import exact_dynamics_json
 
     params = {k: v for k, v in vars(args).items()
@@ -248,7 +248,7 @@ def register(subparsers):
     p.add_argument("--init", choices=("small", "random", "informed"), default="small")
     p.add_argument("--lr", type=float, default=None, help="learning rate of the simulator it describes")
     p.add_argument("--convention", choices=("balanced", "theory", "authors", "mean", "adam"), default=None,
-                   help="how one epoch maps to ODE time (see numerics.dynamics.dynamics_json)")
+                   help="how one epoch maps to ODE time (see validation.dynamics_payload)")
     p.add_argument("--draws", type=int, default=None, help="fresh noises per point per step (adam clock)")
     p.add_argument("--points", type=int, default=None, help="number of recorded epochs")
     p.add_argument("--seed", type=int, default=None)

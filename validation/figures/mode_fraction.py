@@ -21,7 +21,7 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
     exact flow at fixed T.  Simulation: the d-dimensional exact (Bayes) velocity integrated with
     the authors' Euler convention on T grid points, many samples per d.
     """
-    from flowphase.numerics.generated import generated_distribution, undilated_mode_fraction
+    from flowphase.numerics.generation import generated_distribution, undilated_mode_fraction
     from flowphase.validation.sampling import generate_bayes
 
     ds = [100, 400, 1600] if quick else [100, 400, 1600, 6400]

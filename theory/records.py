@@ -1,0 +1,33 @@
+"""Problems from flat key records (command-line flags, JSON payloads): one builder for every layer.
+
+:func:`problem_from_keys` is what ``flowphase theory dynamics`` and the dynamics payloads of
+:mod:`flowphase.validation.dynamics_payload` and :mod:`flowphase.numerics.exact.dynamics` use to turn
+``{"p": .., "sigma": .., "kappa": .., "d": .., "n": .., "lam_u": .., "lam_w": ..}`` into a dilated
+:class:`~flowphase.theory.problem.Problem` (missing or ``None`` keys take the Problem defaults; the strings
+``"inf"`` / ``"infinity"`` mean infinity).  The ranges are checked by :class:`Problem` itself.
+"""
+from __future__ import annotations
+
+import math
+
+from flowphase.theory.problem import Problem
+
+__all__ = ["PROBLEM_KEYS", "problem_from_keys"]
+
+#: the keys of a dilated problem in a flat record
+PROBLEM_KEYS = ("p", "sigma", "kappa", "d", "n", "lam_u", "lam_w")
+
+
+def problem_from_keys(record: dict) -> Problem:
+    """A dilated :class:`Problem` from the keys :data:`PROBLEM_KEYS` of ``record`` (others ignored)."""
+    kw = {}
+    for k in PROBLEM_KEYS:
+        if record.get(k) is not None:
+            val = record[k]
+            if isinstance(val, str) and val.lower() in ("inf", "infinity"):
+                val = math.inf
+            kw[k] = float(val)
+    for k in ("d", "n"):
+        if k in kw and math.isfinite(kw[k]):
+            kw[k] = int(kw[k]) if kw[k] == int(kw[k]) else kw[k]
+    return Problem.dilated(**kw)
