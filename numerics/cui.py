@@ -32,6 +32,7 @@ from scipy.optimize import minimize_scalar
 from flowphase.numerics import _generated as G
 from flowphase.numerics import rk
 from flowphase.numerics.results import SolverResult, check_finite
+from flowphase.theory import checks
 from flowphase.theory.closed_forms import cui_learned_parameters
 from flowphase.theory.problem import Interpolant, LinearInterpolant
 
@@ -42,16 +43,11 @@ STATS = ("M", "Q_xi", "Q_eta", "P")
 
 
 def _check(n, sigma, lam):
-    for name, v in (("n", n), ("sigma", sigma), ("lam", lam)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or math.isnan(float(v)):
-            raise ValueError(f"{name} must be a real number, got {v!r}")
-    if not (2.0 <= float(n) < math.inf):
+    """Cui et al.'s ranges (:mod:`flowphase.theory.checks`): n finite >= 2, sigma in (0, inf), lam in [0, inf)."""
+    n = checks.real("n", n)
+    if not (2.0 <= n < math.inf):
         raise ValueError(f"n must be a finite number >= 2 (n = 1 is degenerate, PREDECESSOR §2.1), got {n!r}")
-    if not 0.0 < float(sigma) < math.inf:
-        raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
-    if not 0.0 <= float(lam) < math.inf:
-        raise ValueError(f"lam must lie in [0, inf), got {lam!r}")
-    return float(n), float(sigma), float(lam)
+    return n, checks.positive("sigma", sigma), checks.nonnegative("lam", lam)
 
 
 def _coefs(interpolant: Interpolant, t):

@@ -140,7 +140,7 @@ def detect_windows(t, y, rel_height: float = 0.1, min_sharpness: float = 3.0, mi
     The criterion and its resolution are described in the module docstring.
     """
     t, y = _check_curve(t, y)
-    from flowphase.numerics.checks import as_int, as_real
+    from flowphase.theory.checks import as_int, as_real
 
     rel_height = as_real("rel_height", rel_height, 0.0, 1.0, lo_open=True)
     if rel_height == 1.0:

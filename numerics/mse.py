@@ -31,7 +31,8 @@ from typing import List
 
 import numpy as np
 
-from flowphase.numerics.results import check_finite
+from flowphase.numerics.results import ScalarResult, check_finite
+from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.problem import Problem, TimeDilation, UniformSchedule
 
 __all__ = ["phase_one_mse", "phase_two_mse", "mse_at", "mse_curve", "mse_jumps", "bayes_mse", "MSEJump",
@@ -99,27 +100,33 @@ def mse_curve(problem: Problem, ts, n_quad: int = DEFAULT_QUAD) -> np.ndarray:
     problem = _check_problem(problem)
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     problem.schedule.check_t(ts)
-    p, s = problem.p, problem.sigma
+    p, sigma = problem.p, problem.sigma
     out = np.empty_like(ts)
     if isinstance(problem.schedule, TimeDilation):
         ph1 = ts <= 1.0
-        out[ph1] = phase_one_mse(problem.kappa * ts[ph1], p, s, n_quad)
-        out[~ph1] = phase_two_mse(np.minimum(ts[~ph1] - 1.0, 1.0), s)
+        out[ph1] = phase_one_mse(problem.kappa * ts[ph1], p, sigma, n_quad)
+        out[~ph1] = phase_two_mse(np.minimum(ts[~ph1] - 1.0, 1.0), sigma)
     else:
         zero = ts == 0.0
-        out[zero] = s ** 2 + 4.0 * p * (1.0 - p)
-        out[~zero] = phase_two_mse(ts[~zero], s)
+        out[zero] = sigma ** 2 + 4.0 * p * (1.0 - p)
+        out[~zero] = phase_two_mse(ts[~zero], sigma)
     check_finite("mse curve", out)
     return out
 
 
-def mse_at(problem: Problem, t: float, n_quad: int = DEFAULT_QUAD) -> float:
-    """eps at one schedule time (see :func:`mse_curve`); ``t`` a real number."""
+def mse_at(problem: Problem, t: float, n_quad: int = DEFAULT_QUAD) -> ScalarResult:
+    """eps at one schedule time (see :func:`mse_curve`); ``t`` a real number.
+
+    Returns a :class:`ScalarResult` (``float(result)`` is eps): a closed form with an ``n_quad``-node
+    Gauss-Hermite expectation, so ``converged`` is True, ``iterations`` 0 and ``residual`` 0 (no iteration).
+    """
     import numbers
 
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise ValueError(f"t must be a real number, got {t!r}")
-    return float(mse_curve(problem, [t], n_quad)[0])
+    value = float(mse_curve(problem, [t], n_quad)[0])
+    return ScalarResult(value=value, converged=True, iterations=0, residual=0.0,
+                        message="closed form (Gauss-Hermite expectation)", info={"t": float(t), "n_quad": int(n_quad)})
 
 
 @dataclass(frozen=True)
@@ -144,13 +151,13 @@ def mse_jumps(problem: Problem, n_quad: int = DEFAULT_QUAD) -> List[MSEJump]:
     (0.0527 at kappa = 2, p = 0.8; it shrinks fast with kappa).
     """
     problem = _check_problem(problem)
-    p, s = problem.p, problem.sigma
+    p, sigma = problem.p, problem.sigma
     if isinstance(problem.schedule, TimeDilation):
-        before = phase_one_mse(problem.kappa, p, s, n_quad)
-        after = phase_two_mse(0.0, s)
+        before = phase_one_mse(problem.kappa, p, sigma, n_quad)
+        after = phase_two_mse(0.0, sigma)
         return [MSEJump(1.0, before, after, before - after, "phase 1 -> phase 2 (t = 1)")]
-    before = s ** 2 + 4.0 * p * (1.0 - p)
-    return [MSEJump(0.0, before, s ** 2, before - s ** 2, "undilated tau = 0+")]
+    before = sigma ** 2 + 4.0 * p * (1.0 - p)
+    return [MSEJump(0.0, before, sigma ** 2, before - sigma ** 2, "undilated tau = 0+")]
 
 
 def bayes_mse(problem: Problem, tau, d=None, n_quad: int = DEFAULT_QUAD):
@@ -177,8 +184,8 @@ def bayes_mse(problem: Problem, tau, d=None, n_quad: int = DEFAULT_QUAD):
     alpha = np.asarray(it.alpha(tt), dtype=float)
     beta = np.asarray(it.beta(tt), dtype=float)
     s2 = problem.sigma ** 2
-    D = alpha ** 2 + beta ** 2 * s2
-    m = alpha ** 2 / D
+    bc = bayes_coefficients(alpha, beta, problem.sigma)      # the Bayes denoiser (PAPER §2.1)
+    D, m = bc["D"], bc["m"]
     h = problem.h
     x, w = _gh(n_quad)
     shift = (beta ** 2 * d / D)[..., None]             # beta sqrt(d)/D * beta sqrt(d)

@@ -38,7 +38,8 @@ from numba import njit
 
 from flowphase.numerics import _generated as G
 from flowphase.numerics.quadrature import default_rule, gaussian_moments_hessian
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite, check_training_params
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.theory.checks import check_training as check_training_params
 
 __all__ = ["PhaseOneResult", "PhaseOneCurve", "Jump", "solve_phase_one", "phase_one_solution", "phase_one_curve",
            "phase_one_energy"]
@@ -248,7 +249,7 @@ class PhaseOneCurve:
 
 # ----------------------------------------------------------------------------- drivers
 def _check_params(kt, p, n, sigma, lam_u, lam_w):
-    from flowphase.numerics.checks import as_real
+    from flowphase.theory.checks import as_real
 
     for name, v in (("kt", kt), ("p", p), ("n", n), ("sigma", sigma), ("lam_u", lam_u), ("lam_w", lam_w)):
         as_real(name, v, allow_inf=True)
@@ -297,7 +298,7 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         with ``converged=False``).
     """
     _check_params(kt, p, n, sigma, lam_u, lam_w)
-    from flowphase.numerics.checks import as_int, as_real
+    from flowphase.theory.checks import as_int, as_real
 
     tol = as_real("tol", tol, 0.0, 1.0, lo_open=True)
     step_tol = as_real("step_tol", step_tol, 0.0, 1.0, lo_open=True)

@@ -24,8 +24,9 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
-from flowphase.numerics.results import check_finite, check_training_params
-from flowphase.theory.conventions import NOISE_CONVENTIONS
+from flowphase.numerics.results import check_finite
+from flowphase.theory.checks import check_training as check_training_params
+from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention
 
 __all__ = ["PhaseTwoResult", "phase_two_coefficients", "phase_two_parameters", "phase_two_arrays", "NOISE_CODES"]
 
@@ -82,8 +83,7 @@ class PhaseTwoResult:
 
 
 def _validate(n, sigma, lam_u, noise):
-    if noise not in NOISE_CONVENTIONS:
-        raise ValueError(f"noise must be one of ('fresh', 'fixed', 'notebook'), got {noise!r}")
+    noise_convention(noise)
     check_training_params(n, sigma, lam_u)
     if math.isfinite(n) and n + lam_u - 1.0 <= 0.0:
         raise ValueError("the phase-2 ridge is degenerate for n = 1 and lam_u = 0 (A = 0, and B = 0 for fixed "

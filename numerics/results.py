@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "check_finite", "check_training_params"]
+__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "check_finite"]
 
 
 class ConvergenceError(RuntimeError):
@@ -71,16 +71,3 @@ def check_finite(name: str, value) -> None:
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise ConvergenceError(f"{name} produced a non-finite value: {value!r}")
-
-
-def check_training_params(n, sigma, lam_u) -> None:
-    """Ranges shared by every learned-parameter solver: n >= 1 (or inf), sigma in (0, inf), lam_u in [0, inf)."""
-    from flowphase.numerics.checks import as_real
-
-    n, sigma, lam_u = (as_real(k, v, allow_inf=True) for k, v in (("n", n), ("sigma", sigma), ("lam_u", lam_u)))
-    if not n >= 1.0:
-        raise ValueError(f"n must be >= 1 or inf, got {n!r}")
-    if not 1e-8 <= sigma <= 1e8:
-        raise ValueError(f"sigma must lie in [1e-08, 1e+08], got {sigma!r}")
-    if not (lam_u == 0.0 or 1e-12 <= lam_u <= 1e12):
-        raise ValueError(f"lam_u must lie in {{0}} or [1e-12, 1e+12], got {lam_u!r}")

@@ -286,7 +286,7 @@ class PiecewiseSchedule(Schedule):
 
     def sample(self, k: int, rng=None) -> np.ndarray:
         """k i.i.d. training times tau ~ p (tau = 0 noise, 1 data), by inversion tau = tau(t_max U)."""
-        from flowphase.numerics.checks import as_int
+        from flowphase.theory.checks import as_int
 
         k = as_int("k", k, 1, MAX_POINTS)
         rng = np.random.default_rng(rng)

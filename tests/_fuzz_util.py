@@ -12,7 +12,7 @@ import math
 import os
 
 #: keys whose value may be infinite (the string "inf" in JSON); mirrors
-#: flowphase.numerics.checks.DOCUMENTED_INF_KEYS (kept here so the suite also runs on older commits)
+#: flowphase.theory.checks.DOCUMENTED_INF_KEYS (kept here so the suite also runs on older commits)
 INF_KEYS = {"n", "d", "b", "t_c", "t_s"}
 
 

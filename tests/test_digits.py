@@ -38,13 +38,13 @@ def test_classifier_accuracy(data):
 
 
 def test_vp_coefficients():
-    b, a, beta = vp_coefficients(np.array([0.0, 0.5, 1.0]))
-    # PAPER §6.3: b(1) = exp(-(0.1 + 9.95)/2) = 0.0066
-    assert b[2] == pytest.approx(math.exp(-5.025), rel=1e-12) and round(b[2], 4) == 0.0066
-    assert b[0] == 1.0 and a[0] == 0.0
-    np.testing.assert_allclose(a ** 2 + b ** 2, 1.0)
-    np.testing.assert_allclose(beta, [0.1, 10.05, 20.0])
-    # d ln b / ds = -beta/2 (the VP-SDE drift), by finite differences
+    beta, alpha, rate = vp_coefficients(np.array([0.0, 0.5, 1.0]))
+    # PAPER §6.3: b(1) = exp(-(0.1 + 9.95)/2) = 0.0066 (the paper's b is the data coefficient beta)
+    assert beta[2] == pytest.approx(math.exp(-5.025), rel=1e-12) and round(beta[2], 4) == 0.0066
+    assert beta[0] == 1.0 and alpha[0] == 0.0
+    np.testing.assert_allclose(alpha ** 2 + beta ** 2, 1.0)
+    np.testing.assert_allclose(rate, [0.1, 10.05, 20.0])
+    # d ln beta / ds = -rate/2 (the VP-SDE drift), by finite differences
     s, h = 0.37, 1e-6
     dlnb = (math.log(vp_coefficients(s + h)[0]) - math.log(vp_coefficients(s - h)[0])) / (2 * h)
     assert dlnb == pytest.approx(-0.5 * vp_coefficients(s)[2], rel=1e-7)
@@ -91,23 +91,24 @@ def test_adam_step_matches_reference():
 def test_forward_noise_moments():
     x = np.full((40000, 2), 0.5)
     s = 0.4
-    b, a, _ = vp_coefficients(s)
+    beta, alpha, _ = vp_coefficients(s)
     xs = forward_noise(x, s, np.random.default_rng(2))
     n = xs.size
-    assert abs(xs.mean() - 0.5 * b) < 4 * a / math.sqrt(n)
-    assert abs(xs.var() - a * a) < 4 * a * a * math.sqrt(2 / n)
+    assert abs(xs.mean() - 0.5 * beta) < 4 * alpha / math.sqrt(n)
+    assert abs(xs.var() - alpha * alpha) < 4 * alpha * alpha * math.sqrt(2 / n)
 
 
 def test_training_reduces_loss_and_samples_look_like_digits(data):
     net = train_denoiser(data.x, 600, batch=64, hidden=64, lr=3e-3, seed=0)
     first, last = net.losses[:50].mean(), net.losses[-100:].mean()
-    assert first > 0.8  # an untrained eps-predictor has loss ~ Var(eps) = 1
+    assert first > 0.8  # an untrained noise predictor has loss ~ Var(noise) = 1
     assert last < 0.5 * first
-    # the model beats the best constant-free baseline eps_hat = 0 on held-out noise at s = 0.5
+    # the model beats the best constant-free baseline noise_hat = 0 on held-out noise at s = 0.5
     rng = np.random.default_rng(3)
-    b, a, _ = vp_coefficients(0.5)
+    beta, alpha, _ = vp_coefficients(0.5)
     z = rng.standard_normal(data.x.shape)
-    mse = np.mean((net.eps(b * data.x + a * z, 0.5) - z) ** 2)
+    mse = np.mean((net.predict_noise(beta * data.x + alpha * z, 0.5) - z) ** 2)
+    assert np.array_equal(net.eps(beta * data.x[:3], 0.5), net.predict_noise(beta * data.x[:3], 0.5))  # former name
     assert mse < 0.5
     x = sample_reverse(net, rng.standard_normal((50, 64)), 1.0, 100, rng)
     assert x.shape == (50, 64) and np.all(np.abs(x) <= 1.0)

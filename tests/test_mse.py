@@ -28,7 +28,7 @@ def test_phase_one_values_and_mpmath():
     assert vals[0] == pytest.approx(1.64, abs=1e-12)
     assert vals[1] == pytest.approx(1.0527, abs=1e-4)
     for t in (0.3, 0.7, 1.0):
-        assert M.mse_at(pr, t) == pytest.approx(_mp_phase_one(2 * t, 0.8, 1.0), abs=1e-9)
+        assert M.mse_at(pr, t).value == pytest.approx(_mp_phase_one(2 * t, 0.8, 1.0), abs=1e-9)
     ts = np.linspace(0, 1, 21)
     assert np.all(np.diff(M.mse_curve(pr, ts)) < 0)   # decreasing across phase 1
 

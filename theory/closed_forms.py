@@ -13,64 +13,26 @@ takes ``data_coef`` and ``noise_coef`` explicitly.
 from __future__ import annotations
 
 import math
-import numbers
+
+from flowphase.theory.checks import in_closed as _in_closed
+from flowphase.theory.checks import nonnegative as _nonnegative
+from flowphase.theory.checks import open_unit as _open_unit
+from flowphase.theory.checks import positive as _positive
+from flowphase.theory.checks import real as _real
+from flowphase.theory.checks import sample_size as _sample_size
+from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention
 
 __all__ = [
     "phase_one_population",
     "phase_two_ridge",
     "cui_learned_parameters",
     "bayes_denoiser",
+    "bayes_coefficients",
     "NOISE_CONVENTIONS",
 ]
 
-from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention  # noqa: E402
-
 
 # ----------------------------------------------------------------------------- validation
-def _real(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
-    if math.isnan(v):
-        raise ValueError(f"{name} must not be NaN")
-    return v
-
-
-def _in_closed(name, value, lo, hi) -> float:
-    v = _real(name, value)
-    if not lo <= v <= hi:
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def _positive(name, value) -> float:
-    v = _real(name, value)
-    if not (0.0 < v < math.inf):
-        raise ValueError(f"{name} must lie in (0, inf), got {v!r}")
-    return v
-
-
-def _nonnegative(name, value) -> float:
-    v = _real(name, value)
-    if not (0.0 <= v < math.inf):
-        raise ValueError(f"{name} must lie in [0, inf), got {v!r}")
-    return v
-
-
-def _open_unit(name, value) -> float:
-    v = _real(name, value)
-    if not 0.0 < v < 1.0:
-        raise ValueError(f"{name} must lie in the open interval (0, 1), got {v!r}")
-    return v
-
-
-def _sample_size(name, value) -> float:
-    v = _real(name, value)
-    if not v >= 1.0:
-        raise ValueError(f"{name} must be >= 1 or inf, got {v!r}")
-    return v
-
-
 def _noise(noise) -> str:
     return noise_convention(noise).name
 
@@ -236,12 +198,24 @@ def bayes_denoiser(tau: float, sigma: float, p: float, alpha: float | None = Non
         ``D = alpha^2 + tau^2 sigma^2``, ``c = tau sigma^2 / D``, ``m = alpha^2 / D``,
         ``omega_over_sqrt_d = tau / D`` (the overlap ``omega* = sqrt(d) tau / D``), ``b = h``.
     """
-    tau = _in_closed("tau", tau, 0.0, 1.0)
+    beta = _in_closed("tau", tau, 0.0, 1.0)
     sigma = _positive("sigma", sigma)
     p = _open_unit("p", p)
-    a = 1.0 - tau if alpha is None else _nonnegative("alpha", alpha)
-    D = a * a + tau * tau * sigma * sigma
-    if not D > 0.0:
+    alpha = 1.0 - beta if alpha is None else _nonnegative("alpha", alpha)
+    if not alpha * alpha + beta * beta * sigma * sigma > 0.0:
         raise ValueError("alpha and tau must not both vanish")
-    return {"c": tau * sigma * sigma / D, "m": a * a / D, "omega_over_sqrt_d": tau / D,
-            "b": math.atanh(2.0 * p - 1.0), "D": D}
+    out = {k: float(v) for k, v in bayes_coefficients(alpha, beta, sigma).items()}
+    out["b"] = math.atanh(2.0 * p - 1.0)
+    return out
+
+
+def bayes_coefficients(alpha, beta, sigma: float) -> dict:
+    """Coefficients of the exact (Bayes) denoiser at noise / data coefficients ``alpha, beta`` (PAPER §2.1).
+
+    The one place they are written (floats or arrays, no checks: :func:`bayes_denoiser` checks its input):
+    ``D = alpha^2 + beta^2 sigma^2``, ``c = beta sigma^2 / D`` (skip connection), ``m = alpha^2 / D`` (the
+    weight of ``mu tanh(h + beta mu.x / D)``), ``omega_over_sqrt_d = beta / D``.
+    """
+    s2 = sigma * sigma
+    D = alpha * alpha + beta * beta * s2
+    return {"c": beta * s2 / D, "m": alpha * alpha / D, "omega_over_sqrt_d": beta / D, "D": D}

@@ -19,23 +19,17 @@ regular simplex orthogonal to everything else, ``r_i^2 = eps_i^2 (m_i - 1)/m_i``
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
 from .problem import Mixture
+from flowphase.theory.checks import real as _real
 
 __all__ = ["KMixture", "Hierarchy", "hierarchical", "agglomerative_tree"]
 
 _TOL = 1e-9
-
-
-def _real(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(float(value)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 def _check_d(d) -> float:

@@ -27,6 +27,16 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from flowphase.theory.conventions import NOISE_CONVENTIONS
+from flowphase.theory.checks import SIZE_MAX
+from flowphase.theory.checks import count as _check_count
+from flowphase.theory.checks import in_range as _check_range
+from flowphase.theory.checks import nonnegative as _check_nonnegative
+from flowphase.theory.checks import open_unit as _check_open_unit
+from flowphase.theory.checks import positive as _check_positive
+from flowphase.theory.checks import real as _real
+from flowphase.theory.checks import size as _check_size
+
 __all__ = [
     "Mixture",
     "Interpolant",
@@ -44,8 +54,6 @@ __all__ = [
     "lambda_to_weight_decay",
 ]
 
-from flowphase.theory.conventions import NOISE_CONVENTIONS  # noqa: E402  (the one table)
-
 
 # ----------------------------------------------------------------------------- validation helpers
 #: Ranges of the problem parameters (issue 12, class 7): beyond them the closed forms over- or underflow
@@ -55,68 +63,6 @@ P_RANGE = (1e-12, 1.0 - 1e-12)
 SIGMA_RANGE = (1e-8, 1e8)
 KAPPA_RANGE = (1e-12, 1e6)
 LAM_RANGE = (1e-12, 1e12)       # or exactly 0
-SIZE_MAX = 1e15                 # largest finite d and n (inf is allowed where documented)
-
-
-def _real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:
-        raise ValueError(f"{name} is too large for a double: {value!r}") from None
-    if math.isnan(v):
-        raise ValueError(f"{name} must not be NaN")
-    return v
-
-
-def _check_open_unit(name: str, value) -> float:
-    v = _real(name, value)
-    if not 0.0 < v < 1.0:
-        raise ValueError(f"{name} must lie in the open interval (0, 1), got {v!r}")
-    return v
-
-
-def _check_positive(name: str, value, allow_inf: bool = False) -> float:
-    v = _real(name, value)
-    if not v > 0.0 or (math.isinf(v) and not allow_inf):
-        rng = "(0, inf]" if allow_inf else "(0, inf)"
-        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
-    return v
-
-
-def _check_nonnegative(name: str, value) -> float:
-    v = _real(name, value)
-    if not (0.0 <= v < math.inf):
-        raise ValueError(f"{name} must lie in [0, inf), got {v!r}")
-    return v
-
-
-def _check_range(name: str, value, lo: float, hi: float, zero_ok: bool = False) -> float:
-    v = _real(name, value)
-    if zero_ok and v == 0.0:
-        return v
-    if not lo <= v <= hi:
-        rng = f"{{0}} or [{lo:.13g}, {hi:.13g}]" if zero_ok else f"[{lo:.13g}, {hi:.13g}]"
-        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
-    return v
-
-
-def _check_size(name: str, value) -> float:
-    """An integer in [1, 1e15] or inf."""
-    v = _real(name, value)
-    if math.isinf(v) and v > 0:
-        return v
-    if not 1.0 <= v <= SIZE_MAX or v != int(v):
-        raise ValueError(f"{name} must be an integer in [1, {SIZE_MAX:.0e}] or inf, got {value!r}")
-    return v
-
-
-def _check_count(name: str, value) -> int:
-    """A positive integer (int / numpy integer; floats such as 2.7 are refused, not truncated)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= int(value) <= 2 ** 31:
-        raise ValueError(f"{name} must be an integer in [1, 2**31], got {value!r}")
-    return int(value)
 
 
 def log_odds(p: float) -> float:

@@ -4,31 +4,34 @@ Data (PAPER §6.2, scaled down): scikit-learn's bundled 8×8 handwritten digits.
 set keeps all zeros and ``int(0.25 * #zeros)`` ones, i.e. 80 % zeros (178 zeros + 44 ones = 222
 images, 80.2 % zeros).  Pixels are mapped from [0, 16] to [-1, 1].
 
-Model (PAPER §6.3, with an MLP instead of the UNet): the **VP-SDE** with the linear beta schedule
-``beta(s) = beta_min + (beta_max - beta_min) s``, ``beta_min = 0.1``, ``beta_max = 20``.
+Model (PAPER §6.3, with an MLP instead of the UNet): the **VP-SDE** with the linear rate
+``rate(s) = beta_min + (beta_max - beta_min) s``, ``beta_min = 0.1``, ``beta_max = 20`` (the paper calls the rate
+beta(s); here ``beta`` is the data coefficient, as everywhere in flowphase: docs/notation.md).
 **Time convention: diffusion time s in [0, 1], s = 0 data, s = 1 noise** (the authors' MNIST code);
 the GMM/schedule convention is tau = 1 - s (tau = 0 noise).  The noisy input is
-``x_s = b(s) x + a(s) eps`` with data coefficient ``b(s) = exp(-(beta_min s + (beta_max - beta_min) s^2 / 2) / 2)``
-and noise coefficient ``a(s) = sqrt(1 - b(s)^2)``.  The network predicts the noise eps (epsilon loss,
-loss weight w(s) = 1); the training times s are drawn from a time density (uniform, or a
+``x_s = beta(s) x + alpha(s) noise`` with data coefficient
+``beta(s) = exp(-(beta_min s + (beta_max - beta_min) s^2 / 2) / 2)`` and noise coefficient
+``alpha(s) = sqrt(1 - beta(s)^2)`` (the paper's b(s), a(s)).  The network predicts the noise (the paper's
+epsilon loss, loss weight w(s) = 1); the training times s are drawn from a time density (uniform, or a
 :class:`flowphase.numerics.schedules.PiecewiseSchedule` converted with s = 1 - tau).
 
-Network: ``eps_hat = W3 silu(W2 silu(W1 [x, emb(s)] + b1) + b2) + b3`` with the sinusoidal time
+Network: ``noise_hat = W3 silu(W2 silu(W1 [x, emb(s)] + b1) + b2) + b3`` with the sinusoidal time
 embedding ``emb(s) = [sin(pi 2^k s), cos(pi 2^k s)]_{k < n_freq}``.  Forward, backward and Adam are
 hand-written array kernels compiled with numba (``@njit(cache=True)``, float64); they are written in
 NumPy array style so that ``NUMBA_DISABLE_JIT=1`` runs them as plain NumPy.
 
 Sampling: reverse-time SDE with Euler–Maruyama (PAPER §6.4),
-``x <- x + ds (beta(s) x / 2 - beta(s) eps_hat / a(s)) + sqrt(beta(s) ds) z``, from ``s_start`` down to
-``s_end = 1e-3``, then one Tweedie denoising step ``(x - a eps_hat) / b``, clipped to [-1, 1].
+``x <- x + ds (rate(s) x / 2 - rate(s) noise_hat / alpha(s)) + sqrt(rate(s) ds) z``, from ``s_start`` down to
+``s_end = 1e-3``, then one Tweedie denoising step ``(x - alpha noise_hat) / beta``, clipped to [-1, 1].
+
+Letters (docs/notation.md): ``alpha``/``beta`` the noise/data coefficients, ``s`` the diffusion time of the
+authors' code (s = 0 data; in the GMM modules ``s`` is the mode label and the diffusion time is tau = 1 - s).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
-
 import contextlib
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -126,13 +129,16 @@ def train_classifier(data: DigitsData, test_fraction: float = 0.5, seed: int = 0
 
 # ----------------------------------------------------------------------------- VP-SDE
 def vp_coefficients(s, beta_min: float = BETA_MIN, beta_max: float = BETA_MAX):
-    """(b(s), a(s), beta(s)) of the VP-SDE, s = 0 data, s = 1 noise (PAPER §6.3).
+    """(beta(s), alpha(s), rate(s)) of the VP-SDE: data coefficient, noise coefficient, rate; s = 0 data, s = 1 noise
+    (PAPER §6.3; the paper writes b(s), a(s) and beta(s)).
 
-    ``b = exp(-(beta_min s + (beta_max - beta_min) s^2 / 2) / 2)``, ``a = sqrt(1 - b^2)``.
+    ``beta = exp(-(beta_min s + (beta_max - beta_min) s^2 / 2) / 2)``, ``alpha = sqrt(1 - beta^2)``,
+    ``rate = beta_min + (beta_max - beta_min) s`` (``beta_min``, ``beta_max``: the end points of the rate, the
+    paper's names).
     """
     s = np.asarray(s, dtype=float)
-    b = np.exp(-0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s))
-    return b, np.sqrt(1.0 - b * b), beta_min + (beta_max - beta_min) * s
+    beta = np.exp(-0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s))
+    return beta, np.sqrt(1.0 - beta * beta), beta_min + (beta_max - beta_min) * s
 
 
 @njit(cache=True)
@@ -167,32 +173,33 @@ def _dsilu(z):
 
 
 @njit(cache=True)
-def _adam(p, g, m, v, lr, beta1, beta2, eps, step):
+def _adam(p, g, m, v, lr, beta1, beta2, damping, step):
+    """One Adam update in place (``damping`` is Adam's epsilon, 1e-8)."""
     m *= beta1
     m += (1.0 - beta1) * g
     v *= beta2
     v += (1.0 - beta2) * g * g
     mh = m / (1.0 - beta1 ** step)
     vh = v / (1.0 - beta2 ** step)
-    p -= lr * mh / (np.sqrt(vh) + eps)
+    p -= lr * mh / (np.sqrt(vh) + damping)
 
 
 @njit(cache=True)
 def _loss_and_grads(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3, b3):
-    """Epsilon loss mean((eps_hat(x_s, s) - eps)^2) of a batch and its gradients (PAPER §6.3).
+    """Noise-prediction loss mean((noise_hat(x_s, s) - noise)^2) of a batch and its gradients (PAPER §6.3).
 
-    ``x_s = b(s) x + a(s) eps``; returns ``(loss, gW1, gb1, gW2, gb2, gW3, gb3)``.
+    ``x_s = beta(s) x + alpha(s) noise``; returns ``(loss, gW1, gb1, gW2, gb2, gW3, gb3)``.
     """
     B, dim = x.shape
-    lb = -0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s)
-    bs = np.exp(lb)
-    a = np.sqrt(1.0 - bs * bs)
-    xs = bs.reshape(-1, 1) * x + a.reshape(-1, 1) * noise
+    log_beta = -0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s)
+    beta = np.exp(log_beta)
+    alpha = np.sqrt(1.0 - beta * beta)
+    xs = beta.reshape(-1, 1) * x + alpha.reshape(-1, 1) * noise
     xin = np.concatenate((xs, _embed(s, n_freq)), axis=1)
     out, z1, h1, z2, h2 = _forward(xin, W1, b1, W2, b2, W3, b3)
-    r = out - noise
-    loss = np.mean(r * r)
-    go = 2.0 * r / (B * dim)
+    res = out - noise
+    loss = np.mean(res * res)
+    go = 2.0 * res / (B * dim)
     gW3 = np.dot(h2.T, go)
     gb3 = go.sum(axis=0)
     gz2 = np.dot(go, W3.T) * _dsilu(z2)
@@ -206,7 +213,7 @@ def _loss_and_grads(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3,
 
 @njit(cache=True)
 def _train_step(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3, b3, M, V, step, lr):
-    """One Adam step (beta1 = 0.9, beta2 = 0.999, eps = 1e-8) on the epsilon loss of a batch.
+    """One Adam step (beta1 = 0.9, beta2 = 0.999, damping 1e-8) on the noise-prediction loss of a batch.
 
     ``M``/``V`` hold the Adam moments of the six parameter arrays, flattened and concatenated in the
     order W1, b1, W2, b2, W3, b3.  Updates the parameters in place and returns the batch loss.
@@ -223,7 +230,7 @@ def _train_step(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3, b3,
 
 
 @njit(cache=True)
-def _eps_hat(x, s_scalar, n_freq, W1, b1, W2, b2, W3, b3):
+def _noise_hat(x, s_scalar, n_freq, W1, b1, W2, b2, W3, b3):
     s = np.full(x.shape[0], s_scalar)
     xin = np.concatenate((x, _embed(s, n_freq)), axis=1)
     out, z1, h1, z2, h2 = _forward(xin, W1, b1, W2, b2, W3, b3)
@@ -233,11 +240,11 @@ def _eps_hat(x, s_scalar, n_freq, W1, b1, W2, b2, W3, b3):
 @njit(cache=True)
 def _reverse_step(x, s, ds, z, noise_scale, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3, b3):
     """Euler–Maruyama step of the reverse VP-SDE from s to s - ds (PAPER §6.4)."""
-    bs = math.exp(-0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s))
-    a = math.sqrt(1.0 - bs * bs)
-    beta = beta_min + (beta_max - beta_min) * s
-    e = _eps_hat(x, s, n_freq, W1, b1, W2, b2, W3, b3)
-    return x + ds * (0.5 * beta * x - beta * e / a) + noise_scale * math.sqrt(beta * ds) * z
+    beta = math.exp(-0.5 * (beta_min * s + 0.5 * (beta_max - beta_min) * s * s))
+    alpha = math.sqrt(1.0 - beta * beta)
+    rate = beta_min + (beta_max - beta_min) * s
+    e = _noise_hat(x, s, n_freq, W1, b1, W2, b2, W3, b3)
+    return x + ds * (0.5 * rate * x - rate * e / alpha) + noise_scale * math.sqrt(rate * ds) * z
 
 
 def _single_thread_blas():
@@ -252,7 +259,7 @@ def _single_thread_blas():
 # ----------------------------------------------------------------------------- the model
 @dataclass
 class MLPDenoiser:
-    """Parameters of the epsilon-prediction MLP (see the module docstring)."""
+    """Parameters of the noise-prediction MLP (see the module docstring)."""
 
     W1: np.ndarray
     b1: np.ndarray
@@ -279,14 +286,17 @@ class MLPDenoiser:
     def params(self):
         return (self.W1, self.b1, self.W2, self.b2, self.W3, self.b3)
 
-    def eps(self, x, s: float) -> np.ndarray:
+    def predict_noise(self, x, s: float) -> np.ndarray:
         """Predicted noise at diffusion time s (s = 0 data, 1 noise)."""
-        return _eps_hat(np.ascontiguousarray(x, dtype=np.float64), float(s), self.n_freq, *self.params)
+        return _noise_hat(np.ascontiguousarray(x, dtype=np.float64), float(s), self.n_freq, *self.params)
+
+    #: the former name of :meth:`predict_noise` (the paper's "epsilon prediction")
+    eps = predict_noise
 
 
 def train_denoiser(x: np.ndarray, n_steps: int, batch: int = 64, hidden: int = 128, lr: float = 2e-3,
                    time_sampler=None, seed: int = 0, n_freq: int = 8, s_min: float = 1e-3) -> MLPDenoiser:
-    """Train the epsilon-prediction MLP for ``n_steps`` Adam steps (PAPER §6.3).
+    """Train the noise-prediction MLP for ``n_steps`` Adam steps (PAPER §6.3).
 
     Parameters
     ----------
@@ -327,13 +337,13 @@ def _train_loop(x, n_steps, batch, lr, time_sampler, rng, s_min, net, M, V, loss
 
 
 def forward_noise(x, s: float, rng=None) -> np.ndarray:
-    """Noise images to diffusion time s in closed form: x_s = b(s) x + a(s) z (PAPER §6.4).
+    """Noise images to diffusion time s in closed form: x_s = beta(s) x + alpha(s) z (PAPER §6.4).
 
     The authors simulate this leg with Euler–Maruyama; the closed form has the exact law.
     """
-    b, a, _ = vp_coefficients(float(s))
+    beta, alpha, _ = vp_coefficients(float(s))
     rng = np.random.default_rng(rng)
-    return b * np.asarray(x, dtype=float) + a * rng.standard_normal(np.shape(x))
+    return beta * np.asarray(x, dtype=float) + alpha * rng.standard_normal(np.shape(x))
 
 
 def sample_reverse(net: MLPDenoiser, x_start, s_start: float = 1.0, steps_per_unit: int = 1000,
@@ -341,8 +351,8 @@ def sample_reverse(net: MLPDenoiser, x_start, s_start: float = 1.0, steps_per_un
     """Run the reverse VP-SDE from ``s_start`` down to ``s_end``, then denoise (PAPER §6.4).
 
     Euler–Maruyama with ``ceil(steps_per_unit (s_start - s_end))`` equal steps (s = 0 data, s = 1
-    noise), then the Tweedie denoising step ``x0_hat = (x - a(s_end) eps_hat) / b(s_end)`` (the
-    epsilon-parameterised score is singular at s = 0 on data with saturated pixels); with ``clip``
+    noise), then the Tweedie denoising step ``x0_hat = (x - alpha(s_end) noise_hat) / beta(s_end)`` (the
+    noise-parameterised score is singular at s = 0 on data with saturated pixels); with ``clip``
     the result is clipped to the data range [-1, 1] (as DDPM samplers do).
     """
     if not 0.0 < float(s_start) <= 1.0:
@@ -359,8 +369,8 @@ def sample_reverse(net: MLPDenoiser, x_start, s_start: float = 1.0, steps_per_un
             s = float(s_start) - k * ds
             z = rng.standard_normal(x.shape)
             x = _reverse_step(x, s, ds, z, 1.0, net.n_freq, net.beta_min, net.beta_max, *net.params)
-        b, a, _ = vp_coefficients(float(s_end), net.beta_min, net.beta_max)
-        x = (x - a * net.eps(x, float(s_end))) / b
+        beta, alpha, _ = vp_coefficients(float(s_end), net.beta_min, net.beta_max)
+        x = (x - alpha * net.predict_noise(x, float(s_end))) / beta
     if not np.all(np.isfinite(x)):
         raise FloatingPointError("reverse SDE produced non-finite samples")
     return np.clip(x, -1.0, 1.0) if clip else x

@@ -23,9 +23,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from flowphase.numerics.checks import as_array, as_int, check_memory
-from flowphase.numerics.results import ConvergenceError, check_finite
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
 from flowphase.numerics.velocity import interval_velocity_coefficients  # noqa: F401  (public here too)
+from flowphase.theory.checks import as_array, as_int, check_memory
 from flowphase.theory.problem import Problem
 
 __all__ = ["GenerationResult", "interval_velocity_coefficients", "generated_statistics", "generate",
@@ -70,21 +70,34 @@ def generated_statistics(X) -> Dict[str, float]:
             "variance": var}
 
 
-@dataclass
-class GenerationResult:
-    """Generated-sample statistics per training seed and their mean/stderr over seeds.
+_STAT_KEYS = ("p_hat", "mean_overlap", "variance")
 
-    ``per_seed`` is a list of :func:`generated_statistics` dicts; ``t_end`` / ``tau_end`` give
-    where the integration stopped.
+
+@dataclass
+class GenerationResult(SolverResult):
+    """Generated-sample statistics per training seed and their mean/stderr over seeds (:class:`SolverResult`).
+
+    ``value`` = the means over seeds of ``p_hat``, ``mean_overlap``, ``variance``; ``converged`` = every sample
+    of every seed stayed finite (a fixed-step integrator has no other convergence test); ``iterations`` = the
+    integration steps taken, all seeds together; ``residual`` = 0.0 when converged, inf when a seed diverged
+    (the one meaning: the integrator's blow-up indicator); ``per_seed`` is a list of
+    :func:`generated_statistics` dicts; ``t_end`` / ``tau_end`` give where the integration stopped.
     """
 
-    per_seed: list
-    method: str
-    n_gen: int
-    t_end: float
-    tau_end: float
+    value: Optional[dict] = None
+    converged: bool = True
+    iterations: int = 0
+    residual: float = 0.0
+    per_seed: list = field(default_factory=list)
+    method: str = ""
+    n_gen: int = 0
+    t_end: float = math.nan
+    tau_end: float = math.nan
     samples: Optional[np.ndarray] = None
-    info: Dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.value is None and self.per_seed:
+            self.value = {k: self.mean(k) for k in _STAT_KEYS}
 
     def mean(self, key: str) -> float:
         return float(np.mean([r[key] for r in self.per_seed]))
@@ -96,10 +109,17 @@ class GenerationResult:
         return float(v.std(ddof=1) / math.sqrt(v.size))
 
     def to_dict(self) -> dict:
-        keys = ("p_hat", "mean_overlap", "variance")
+        keys = _STAT_KEYS
         return {"method": self.method, "n_gen": self.n_gen, "t_end": self.t_end, "tau_end": self.tau_end,
                 "per_seed": self.per_seed, **{k: self.mean(k) for k in keys},
-                "stderr": {k: self.stderr(k) for k in keys}}
+                "stderr": {k: self.stderr(k) for k in keys}, "converged": self.converged,
+                "iterations": self.iterations, "residual": self.residual, "message": self.message}
+
+
+def _diverged(what: str, err: ConvergenceError, throw: bool, **kw) -> GenerationResult:
+    if throw:
+        raise err
+    return GenerationResult(converged=False, residual=math.inf, message=f"{what}: {err}", **kw)
 
 
 def _initial(n_gen, d, seed):
@@ -155,35 +175,42 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
 
 
 def generate(sim, n_gen: int = 256, seed: int = 0, method: str = "euler", backend: str = "numba",
-             keep_samples: bool = False, array_module=None) -> GenerationResult:
+             keep_samples: bool = False, array_module=None, throw: bool = True) -> GenerationResult:
     """Generate from every seed's learned model of a :class:`SimulationResult` (PAPER §2.5).
 
     The simulation must have been run on an increasing grid (e.g. the authors' 80 points) with
-    ``keep_params=True``.
+    ``keep_params=True``.  A diverging flow raises :class:`ConvergenceError` (``throw``, default) or returns
+    with ``converged=False``.
     """
     if not sim.params:
         raise ValueError("the simulation result holds no parameters (run simulate with keep_params=True)")
     ts = np.asarray(sim.ts, float)
     per, last = [], None
+    meta = dict(method=method, n_gen=int(n_gen), t_end=float(ts[-1]), tau_end=float(sim.problem.tau(ts[-1])))
+    steps = (len(ts) - 1) * (2 if method == "heun" else 1)
     for i in range(len(sim.seeds)):
-        st, X = generate_from_params(sim.problem, ts, sim.params["c"][i], sim.params["b"][i], sim.params["u"][i],
-                                     sim.params["w"][i], n_gen=n_gen, seed=seed + 7919 * i, method=method,
-                                     model=sim.config.get("model", "tanh"), backend=backend,
-                                     keep_samples=keep_samples, array_module=array_module)
+        try:
+            st, X = generate_from_params(sim.problem, ts, sim.params["c"][i], sim.params["b"][i],
+                                         sim.params["u"][i], sim.params["w"][i], n_gen=n_gen, seed=seed + 7919 * i,
+                                         method=method, model=sim.config.get("model", "tanh"), backend=backend,
+                                         keep_samples=keep_samples, array_module=array_module)
+        except ConvergenceError as err:
+            return _diverged(f"seed {sim.seeds[i]}", err, throw, per_seed=per, iterations=steps * i, **meta)
         per.append(st)
         last = X
-    return GenerationResult(per_seed=per, method=method, n_gen=int(n_gen), t_end=float(ts[-1]),
-                            tau_end=float(sim.problem.tau(ts[-1])), samples=last)
+    return GenerationResult(per_seed=per, iterations=steps * len(per), message="every sample finite",
+                            samples=last, **meta)
 
 
 def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: int = 1024, seeds=(0,),
                    method: str = "euler", backend: str = "numba", keep_samples: bool = False,
-                   array_module=None) -> GenerationResult:
+                   array_module=None, throw: bool = True) -> GenerationResult:
     """Generate with the exact (Bayes) velocity, the reference flow (PAPER §2.1, §3.5, §3.7).
 
     ``f*(x) = c* x + m* mu tanh(h + beta mu.x/D)``, ``D = alpha^2 + beta^2 sigma^2``,
     ``c* = beta sigma^2/D``, ``m* = alpha^2/D``, integrated with the same grid and integrator
-    conventions as the learned model (default grid: 80 points).
+    conventions as the learned model (default grid: 80 points).  A diverging flow raises
+    :class:`ConvergenceError` (``throw``, default) or returns with ``converged=False``.
     """
     heun = _check_method(method)
     from flowphase.validation._sim_array import sample_bayes_array
@@ -205,6 +232,9 @@ def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: in
     it = problem.interpolant
     al, be = np.asarray(it.alpha(tau), float), np.asarray(it.beta(tau), float)
     per, last = [], None
+    meta = dict(method=method, n_gen=int(n_gen), t_end=float(ts[-1]), tau_end=float(tau[-1]),
+                info={"velocity": "bayes"})
+    steps = (len(ts) - 1) * (2 if method == "heun" else 1)
     for sd in seeds:
         if backend == "numba":
             from flowphase.validation._sim_numba import sample_bayes_kernel
@@ -217,8 +247,11 @@ def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: in
             X0 = xp.asarray(_initial(n_gen, d, sd))
             X = _to_numpy(sample_bayes_array(xp, X0, al[:-1], be[:-1], al[1:], be[1:], ax, af, ax2, af2, dt,
                                              problem.p, problem.sigma, heun))
-        check_finite("generated samples (Bayes)", X)
+        try:
+            check_finite("generated samples (Bayes)", X)
+        except ConvergenceError as err:
+            return _diverged(f"seed {sd}", err, throw, per_seed=per, iterations=steps * len(per), **meta)
         per.append(generated_statistics(X))
         last = X if keep_samples else None
-    return GenerationResult(per_seed=per, method=method, n_gen=int(n_gen), t_end=float(ts[-1]),
-                            tau_end=float(tau[-1]), samples=last, info={"velocity": "bayes"})
+    return GenerationResult(per_seed=per, iterations=steps * len(per), message="every sample finite",
+                            samples=last, **meta)

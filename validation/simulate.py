@@ -26,7 +26,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from flowphase.numerics.checks import as_array, as_bool, as_int, as_int_list, as_real, check_memory
+from flowphase.theory.checks import as_array, as_bool, as_int, as_int_list, as_real, check_memory
 from flowphase.numerics.results import ConvergenceError, check_finite
 from flowphase.theory.problem import Problem, TimeDilation
 

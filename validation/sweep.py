@@ -48,7 +48,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from flowphase.numerics.checks import DOCUMENTED_INF_KEYS, as_int
+from flowphase.theory.checks import DOCUMENTED_INF_KEYS, as_int
 from flowphase.validation._io import atomic_write_text
 
 __all__ = [

@@ -15,6 +15,7 @@ import numpy as np
 
 from flowphase.numerics import _generated_dynamics as _gen
 from flowphase.numerics.quadrature import trapezoid_rule
+from flowphase.theory import checks
 from flowphase.theory.problem import Problem, TimeDilation
 
 __all__ = ["STATE_NAMES", "DynamicsParams", "dynamics_params", "as_state", "check_saturated",
@@ -90,11 +91,6 @@ class DynamicsParams(NamedTuple):
 assert DynamicsParams._fields[:N_GENERATED] == tuple(_gen.PARAM_NAMES), (DynamicsParams._fields, _gen.PARAM_NAMES)
 
 
-def _check_positive_finite(name, v):
-    if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-
-
 def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Optional[bool] = None,
                     n_quad: int = 151, sgd: float = 0.0) -> DynamicsParams:
     """The parameters of the RHS for the per-time problem at schedule time ``t``.
@@ -116,11 +112,10 @@ def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Opti
         Finite-batch noise strength ``lr d / B`` (balanced convention; 0 = gradient flow), see
         :mod:`flowphase.theory.dynamics`.
     """
-    if not (isinstance(sgd, (int, float)) and sgd >= 0 and math.isfinite(sgd)):
-        raise ValueError(f"sgd must be a finite number >= 0, got {sgd!r}")
+    sgd = checks.nonnegative("sgd", sgd)
     if not isinstance(problem, Problem):
         raise ValueError("problem must be a flowphase Problem")
-    _check_positive_finite("rho", rho)
+    rho = checks.positive("rho", rho)
     problem.schedule.check_t(t)
     t = float(t)
     d = problem.d

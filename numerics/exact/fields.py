@@ -23,6 +23,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.problem import Problem
 
 __all__ = ["FieldCurve", "FIELD_ARRAYS", "paper_field", "bayes_field", "default_n_plus"]
@@ -110,14 +111,13 @@ def bayes_field(problem: Problem, ts) -> FieldCurve:
         raise ValueError("the Bayes field is written at finite d (omega* = sqrt(d) tau / D grows with d)")
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     tau, al, be, B = _coefficients(problem, ts)
-    s2 = problem.sigma ** 2
-    D = al * al + be * be * s2
-    if np.any(D <= 0):
+    if np.any(al * al + be * be * problem.sigma ** 2 <= 0):
         raise ValueError("alpha and beta vanish together on the grid")
-    om = math.sqrt(d) * be / D
+    bc = bayes_coefficients(al, be, problem.sigma)
+    om = math.sqrt(d) * bc["omega_over_sqrt_d"]
     zeros = np.zeros_like(tau)
-    m = al * al / D
-    return FieldCurve(t=ts, tau=tau, alpha=al, beta=be, B=B, c=be * s2 / D, m=m, a_plus=zeros, a_minus=zeros.copy(),
+    m = bc["m"]
+    return FieldCurve(t=ts, tau=tau, alpha=al, beta=be, B=B, c=bc["c"], m=m, a_plus=zeros, a_minus=zeros.copy(),
                       omega=om, b=np.full_like(tau, problem.h), z_plus=zeros.copy(), z_minus=zeros.copy(),
                       sqrt_r=np.abs(om), sqrt_q=np.abs(m), converged=np.ones(tau.size, dtype=bool), n_plus=0,
                       n_minus=0, d=d, branch=["bayes"] * tau.size, source="Bayes denoiser (PAPER §2.1)")

@@ -47,7 +47,7 @@ def _finite_or_none(x):
 #: keys whose value may legitimately be infinite in command output (written as the string "inf"):
 #: n = inf (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
 #: t_c / t_s = inf (no collapse / no speciation at that n, d)
-from flowphase.numerics.checks import DOCUMENTED_INF_KEYS as INF_KEYS  # noqa: E402
+from flowphase.theory.checks import DOCUMENTED_INF_KEYS as INF_KEYS  # noqa: E402
 
 
 #: set by :func:`main` while a command runs: its printed JSON is checked (``dump_json(strict=None)``)
