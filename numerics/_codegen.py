@@ -156,7 +156,7 @@ def _exact_dynamics_specs():
          "Gradient flow d(state)/ds of the exact finite-n loss in (c, b, m, a_plus, a_minus, omega, z_plus, "
          "z_minus, rho_w, rho_u, nu); theory.exact_dynamics.flow_expressions, EXACT_FINITE_N §2-3."),
         ("exact_dyn_gd_map", args + [xd.step], [(f"new_{k}", gd[s]) for k, s in zip(names, xd.STATE)],
-         "One gradient-descent step of ODE-time size step = eta n / d in the exact coordinates; "
+         "One gradient-descent step of ODE-time size step = lr n / d in the exact coordinates; "
          "theory.exact_dynamics.gd_map_expressions, EXACT_FINITE_N §2-3."),
         ("exact_dyn_loss", args, [("L", xd.state_loss())],
          "Exact finite-n loss L (theory units) at a dynamics state; theory.exact_dynamics.state_loss."),

@@ -377,7 +377,7 @@ def exact_dyn_flow(c, b, m, a_plus, a_minus, omega, z_plus, z_minus, rho_w, rho_
 
 @njit(cache=True)
 def exact_dyn_gd_map(c, b, m, a_plus, a_minus, omega, z_plus, z_minus, rho_w, rho_u, nu, alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, B, rho_c, rho_b, M_plus, M_minus, Q_plus, Q_minus, Mp_b, Mm_b, Qp_b, Qm_b, Mp_r, Mm_r, Qp_r, Qm_r, step):
-    """One gradient-descent step of ODE-time size step = eta n / d in the exact coordinates; theory.exact_dynamics.gd_map_expressions, EXACT_FINITE_N §2-3."""
+    """One gradient-descent step of ODE-time size step = lr n / d in the exact coordinates; theory.exact_dynamics.gd_map_expressions, EXACT_FINITE_N §2-3."""
     x0 = 1/(n_minus + n_plus)
     x1 = step*x0
     x2 = 2*x1

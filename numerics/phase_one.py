@@ -318,7 +318,7 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         return res
     nodes, weights = default_rule() if rule is None else rule
     scale = n + sigma * sigma
-    a = abs(2.0 * pp - 1.0)
+    mean_label = abs(2.0 * pp - 1.0)
     e_triv = _trivial_energy(pp, n, lam_u)
     if starts is None:
         starts = [(kt, h), (0.5 * kt + 0.2, h + 1.0), (1.5 * kt + 0.2, 0.5 * h)]
@@ -343,12 +343,13 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
                 best = (w, b, E, gn)
     best_e = best[2] if best is not None else math.nan
     if lam_u == 0.0 and lam_w > 0.0:
-        # lam_u = 0: near omega = b = 0 the normalised potential tends to -(a^2 + kt^2 (1-a^2))/(1 + kt^2 (1-a^2))
-        # (a = 2p-1; the maximal ratio M_s^2/M_2 of the linearised tanh), below the trivial branch, without
+        # lam_u = 0: near omega = b = 0 the normalised potential tends to
+        # -(E[s]^2 + kt^2 (1-E[s]^2))/(1 + kt^2 (1-E[s]^2))
+        # (E[s] = 2p-1; the maximal ratio M_s^2/M_2 of the linearised tanh), below the trivial branch, without
         # being attained (m = M_s/M_2 diverges there).  A minimiser exists only if an informative point beats
         # that limit (issue 12, class 11).
-        k2 = kt * kt * (1.0 - a * a)
-        e_origin = -(a * a + k2) / (1.0 + k2)
+        k2 = kt * kt * (1.0 - mean_label * mean_label)
+        e_origin = -(mean_label * mean_label + k2) / (1.0 + k2)
         if best is None or not best_e < e_origin:  # (the Newton runs drift towards the origin)
             raise ValueError(f"no phase-1 minimiser at kappa t = {kt:g} with lam_u = 0 and lam_w = {lam_w:g}: the "
                              "potential's infimum lies at omega = b = 0, where m diverges; use lam_u >= 1e-12 "
@@ -369,7 +370,7 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         bb = sgn * b
     else:
         w, E, gn = 0.0, e_triv, 0.0
-        m, q = G.phase_one_overlaps(a, 1.0, n, sigma, lam_u)
+        m, q = G.phase_one_overlaps(mean_label, 1.0, n, sigma, lam_u)
         branch = "trivial"
         bb = sgn * math.inf if h != 0.0 else 0.0
     res = PhaseOneResult(value=None, converged=True, iterations=total_it, residual=float(gn),
@@ -449,11 +450,13 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
         results.append(r)
     jumps = []
     for k in range(1, len(results)):
-        a, b_ = results[k - 1], results[k]
-        if a.branch != b_.branch and {a.branch, b_.branch} == {"trivial", "informative"}:
-            t_star = _refine(a, b_, kappa, p, n, sigma, lu, lw, rule, tol) if refine_jumps else 0.5 * (a.t + b_.t)
-            jumps.append(Jump(t_lo=a.t, t_hi=b_.t, t_star=t_star, omega_before=a.omega, omega_after=b_.omega,
-                              size=b_.omega - a.omega, branch_before=a.branch, branch_after=b_.branch))
+        left, right = results[k - 1], results[k]
+        if left.branch != right.branch and {left.branch, right.branch} == {"trivial", "informative"}:
+            t_star = (_refine(left, right, kappa, p, n, sigma, lu, lw, rule, tol) if refine_jumps
+                      else 0.5 * (left.t + right.t))
+            jumps.append(Jump(t_lo=left.t, t_hi=right.t, t_star=t_star, omega_before=left.omega,
+                              omega_after=right.omega, size=right.omega - left.omega, branch_before=left.branch,
+                              branch_after=right.branch))
     arr = lambda k: np.array([getattr(r, k) for r in results], dtype=float)  # noqa: E731
     return PhaseOneCurve(t=ts.copy(), omega=arr("omega"), b=arr("b"), m=arr("m"), q_eta=arr("q_eta"),
                          sqrt_q=arr("sqrt_q"), c=arr("c"), energy=arr("energy"), grad_norm=arr("grad_norm"),
@@ -479,11 +482,11 @@ def _informative_energy(kt, start, p, n, sigma, lu, lw, rule, tol):
     return math.inf, start
 
 
-def _refine(a, b_, kappa, p, n, sigma, lu, lw, rule, tol, iters: int = 40) -> float:
+def _refine(left, right, kappa, p, n, sigma, lu, lw, rule, tol, iters: int = 40) -> float:
     """Bisection on E_informative - E_trivial between two times with different branches."""
-    inf_side = a if a.branch == "informative" else b_
+    inf_side = left if left.branch == "informative" else right
     start = (inf_side.omega, abs(inf_side.b))
-    lo, hi = a.t, b_.t
+    lo, hi = left.t, right.t
     e_triv = _trivial_energy(max(p, 1.0 - p), float(n), lu)
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
@@ -491,7 +494,7 @@ def _refine(a, b_, kappa, p, n, sigma, lu, lw, rule, tol, iters: int = 40) -> fl
         informative_wins = E < e_triv
         if informative_wins:
             start = pt
-        if informative_wins == (a.branch == "informative"):
+        if informative_wins == (left.branch == "informative"):
             lo = mid
         else:
             hi = mid

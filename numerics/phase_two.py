@@ -42,16 +42,16 @@ LAM_U_MIN_N1 = 1e-8
 def _phase_two_kernel(data_coef, noise_coef, n, sigma, lam_u, code, out):
     """Fill ``out[k] = (c, m, q_eta, q_xi, sqrt_q)`` for arrays of interpolant coefficients."""
     for k in range(data_coef.shape[0]):
-        a = data_coef[k]
-        z = noise_coef[k]
+        beta = data_coef[k]
+        alpha = noise_coef[k]
         if code == 0:
-            c, m, qe, qx = G.phase_two_fresh(a, z, n, sigma, lam_u)
+            c, m, qe, qx = G.phase_two_fresh(beta, alpha, n, sigma, lam_u)
         elif code == 1:
-            c, m, qe, qx = G.phase_two_fixed(a, z, n, sigma, lam_u)
+            c, m, qe, qx = G.phase_two_fixed(beta, alpha, n, sigma, lam_u)
         elif code == 2:
-            c, m, qe, qx = G.phase_two_notebook(a, z, n, sigma, lam_u)
+            c, m, qe, qx = G.phase_two_notebook(beta, alpha, n, sigma, lam_u)
         else:
-            c, m = G.phase_two_population(a, z, sigma)
+            c, m = G.phase_two_population(beta, alpha, sigma)
             qe = 0.0
             qx = 0.0
         out[k, 0] = c
@@ -106,15 +106,15 @@ def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, noise="fresh") -> n
     """
     n, sigma, lam_u = float(n), float(sigma), float(lam_u)
     _validate(n, sigma, lam_u, noise)
-    a = np.ascontiguousarray(np.atleast_1d(np.asarray(data_coef, dtype=np.float64)))
-    z = np.ascontiguousarray(np.atleast_1d(np.asarray(noise_coef, dtype=np.float64)))
-    if a.shape != z.shape or a.ndim != 1:
+    beta = np.ascontiguousarray(np.atleast_1d(np.asarray(data_coef, dtype=np.float64)))
+    alpha = np.ascontiguousarray(np.atleast_1d(np.asarray(noise_coef, dtype=np.float64)))
+    if beta.shape != alpha.shape or beta.ndim != 1:
         raise ValueError("data_coef and noise_coef must be 1-d arrays of equal length")
-    if np.any(a < 0) or np.any(z < 0) or np.any((a == 0) & (z == 0)):
+    if np.any(beta < 0) or np.any(alpha < 0) or np.any((beta == 0) & (alpha == 0)):
         raise ValueError("interpolant coefficients must be >= 0 and not both zero")
     code = NOISE_CODES["population"] if math.isinf(n) else NOISE_CODES[noise]
-    out = np.empty((a.shape[0], 5), dtype=np.float64)
-    _phase_two_kernel(a, z, n if math.isfinite(n) else 0.0, sigma, lam_u, code, out)
+    out = np.empty((beta.shape[0], 5), dtype=np.float64)
+    _phase_two_kernel(beta, alpha, n if math.isfinite(n) else 0.0, sigma, lam_u, code, out)
     check_finite("phase-2 closed forms", out)
     return out
 

@@ -121,17 +121,17 @@ def interp_curve(t, tgrid, curves, k):
 
 @njit(cache=True)
 def rhs_tanh(t, y, tgrid, curves, params, out):
-    """``dy_i/dt = a(t) y_i + m(t) tanh(omega(t) y_i + b(t))`` for every trajectory i.
+    """``dy_i/dt = linear(t) y_i + m(t) tanh(omega(t) y_i + b(t))`` for every trajectory i.
 
-    ``curves`` rows: ``a, omega, b, m``.  Phase-1 transport (PAPER §3.5) is ``a = 0``,
+    ``curves`` rows: ``linear, omega, b, m``.  Phase-1 transport (PAPER §3.5) is ``linear = 0``,
     ``m = kappa m_t``; ``params`` is unused (kept for the common signature).
     """
-    a = interp_curve(t, tgrid, curves, 0)
+    linear = interp_curve(t, tgrid, curves, 0)
     om = interp_curve(t, tgrid, curves, 1)
     bb = interp_curve(t, tgrid, curves, 2)
     m = interp_curve(t, tgrid, curves, 3)
     for i in range(y.shape[0]):
-        out[i] = a * y[i] + m * math.tanh(om * y[i] + bb)
+        out[i] = linear * y[i] + m * math.tanh(om * y[i] + bb)
 
 
 @njit(cache=True)
@@ -148,11 +148,11 @@ def rhs_affine(t, y, tgrid, curves, params, out):
 # ----------------------------------------------------------------------------- the engine
 @njit(cache=True)
 def _rms_norm(e, y, ynew, rtol, atol):
-    s = 0.0
+    total = 0.0
     for i in range(e.shape[0]):
         sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
-        s += (e[i] / sc) ** 2
-    return math.sqrt(s / e.shape[0])
+        total += (e[i] / sc) ** 2
+    return math.sqrt(total / e.shape[0])
 
 
 # The two kernels below take the right-hand side as a first-class function argument.  They are
@@ -164,14 +164,14 @@ def _rms_norm(e, y, ynew, rtol, atol):
 def _stages(rhs, t, y, h, tgrid, curves, params, A, c, K, ytmp):
     ns = c.shape[0]
     ny = y.shape[0]
-    for s in range(ns):
+    for stage in range(ns):
         for i in range(ny):
             acc = y[i]
-            for j in range(s):
-                if A[s, j] != 0.0:
-                    acc += h * A[s, j] * K[j, i]
+            for j in range(stage):
+                if A[stage, j] != 0.0:
+                    acc += h * A[stage, j] * K[j, i]
             ytmp[i] = acc
-        rhs(t + c[s] * h, ytmp, tgrid, curves, params, K[s])
+        rhs(t + c[stage] * h, ytmp, tgrid, curves, params, K[stage])
 
 
 @njit(cache=False)
@@ -223,8 +223,8 @@ def _rk_kernel(rhs, t_eval, y0, tgrid, curves, params, A, b, c, b_err, err_exp, 
                 n_rhs += ns
                 for i in range(ny):
                     acc = y[i]
-                    for s in range(ns):
-                        acc += hh * b[s] * K[s, i]
+                    for stage in range(ns):
+                        acc += hh * b[stage] * K[stage, i]
                     y[i] = acc
                     if not math.isfinite(acc):
                         return Y, n_acc, n_rej, n_rhs, max_err, 2
@@ -249,9 +249,9 @@ def _rk_kernel(rhs, t_eval, y0, tgrid, curves, params, A, b, c, b_err, err_exp, 
                 for i in range(ny):
                     acc = y[i]
                     e = 0.0
-                    for s in range(ns):
-                        acc += h_step * b[s] * K[s, i]
-                        e += h_step * b_err[s] * K[s, i]
+                    for stage in range(ns):
+                        acc += h_step * b[stage] * K[stage, i]
+                        e += h_step * b_err[stage] * K[stage, i]
                     ynew[i] = acc
                     err[i] = e
                     if not (math.isfinite(acc) and math.isfinite(e)):

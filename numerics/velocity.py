@@ -25,11 +25,11 @@ __all__ = ["interval_velocity_coefficients", "velocity_table", "schedule_breakpo
 
 
 def _coef(it, tau, speed):
-    a, b = np.asarray(it.alpha(tau), float), np.asarray(it.beta(tau), float)
-    da, db = np.asarray(it.dalpha(tau), float) * speed, np.asarray(it.dbeta(tau), float) * speed
-    if np.any(a <= 0):
+    alpha, beta = np.asarray(it.alpha(tau), float), np.asarray(it.beta(tau), float)
+    dalpha, dbeta = np.asarray(it.dalpha(tau), float) * speed, np.asarray(it.dbeta(tau), float) * speed
+    if np.any(alpha <= 0):
         raise ValueError("the grid reaches alpha = 0 (tau = 1): the velocity is singular there")
-    return da / a, db - da * b / a
+    return dalpha / alpha, dbeta - dalpha * beta / alpha
 
 
 def interval_velocity_coefficients(problem: Problem, ts: Sequence[float]):
@@ -72,7 +72,7 @@ def velocity_table(problem: Problem, t_lo: float, t_hi: float, nodes):
     nodes = np.asarray(nodes, dtype=float)
     if not t_lo < t_hi or np.any(nodes < t_lo) or np.any(nodes > t_hi):
         raise ValueError("nodes must lie in the leg [t_lo, t_hi] with t_lo < t_hi")
-    eps = 1e-12 * max(1.0, abs(t_hi))
-    speed = np.asarray(problem.schedule.dtau(np.clip(nodes, t_lo + eps, t_hi - eps)), dtype=float)
+    nudge = 1e-12 * max(1.0, abs(t_hi))
+    speed = np.asarray(problem.schedule.dtau(np.clip(nodes, t_lo + nudge, t_hi - nudge)), dtype=float)
     tau = np.asarray(problem.tau(nodes), dtype=float)
     return _coef(problem.interpolant, tau, speed)

@@ -157,26 +157,27 @@ def cui_learned_parameters(data_coef: float, noise_coef: float, n: float, sigma:
         At ``n = inf``: ``c = alpha sigma^2/(alpha^2 sigma^2 + beta^2)``,
         ``m = beta^2/(alpha^2 sigma^2 + beta^2)``, ``q_xi = q_eta = 0`` and A, B, D divided by n.
     """
-    a = _nonnegative("data_coef", data_coef)
-    b = _nonnegative("noise_coef", noise_coef)
+    # Cui's alpha (data) and beta (noise) are called data / noise here: alpha, beta keep flowphase's meaning
+    data = _nonnegative("data_coef", data_coef)
+    noise = _nonnegative("noise_coef", noise_coef)
     n = _sample_size("n", n)
     sigma = _positive("sigma", sigma)
     lam = _nonnegative("lam", lam)
     s2 = sigma * sigma
     if math.isinf(n):
         A, B = s2, 1.0
-        D = a * a * A + b * b * B
+        D = data * data * A + noise * noise * B
         if not D > 0.0:
             raise ValueError("data_coef and noise_coef must not both vanish")
-        return {"c": a * A / D, "m": b * b * B / D, "q_xi": 0.0, "q_eta": 0.0, "A": A, "B": B, "D": D}
+        return {"c": data * A / D, "m": noise * noise * B / D, "q_xi": 0.0, "q_eta": 0.0, "A": A, "B": B, "D": D}
     A = lam * (1.0 + s2) + (n - 1.0) * s2
     B = lam + n - 1.0
-    D = a * a * A + b * b * B
+    D = data * data * A + noise * noise * B
     if not D > 0.0:
         raise ValueError(f"degenerate ridge problem (D = {D}) for n={n}, lam={lam}; use n >= 2 or lam > 0")
-    c = a * A / D
-    m = n / (n + lam) * b * b * B / D
-    return {"c": c, "m": m, "q_xi": -b * c / (n + lam), "q_eta": m / n, "A": A, "B": B, "D": D}
+    c = data * A / D
+    m = n / (n + lam) * noise * noise * B / D
+    return {"c": c, "m": m, "q_xi": -noise * c / (n + lam), "q_eta": m / n, "A": A, "B": B, "D": D}
 
 
 # ----------------------------------------------------------------------------- Bayes denoiser

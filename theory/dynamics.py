@@ -39,25 +39,25 @@ effective-potential minimisers (phase 1) and the fresh-noise ridge (phase 2, PAP
 
 Gradient flow and its time unit
 -------------------------------
-ODE time ``s``: ``du/ds = -d grad_u Lbar``, ``dw/ds = -d grad_w Lbar``,
-``dc/ds = -rho_c dLbar/dc``, ``db/ds = -rho_b dLbar/db``.  Then (``L_x = dLbar/dx``)::
+ODE time ``ode_t``: ``du/d(ode_t) = -d grad_u Lbar``, ``dw/d(ode_t) = -d grad_w Lbar``,
+``dc/d(ode_t) = -rho_c dLbar/dc``, ``db/d(ode_t) = -rho_b dLbar/db``.  Then (``L_x = dLbar/dx``)::
 
-    dm/ds = -(L_m + 2 m L_q)          da/ds = -(L_a + 2 a L_q)
-    dq/ds = -2 (m L_m + a L_a + 2 q L_q)
-    domega/ds = -(L_omega + 2 omega L_r)   dr/ds = -2 (omega L_omega + 2 r L_r)
-    dv/ds = -(omega L_m + m L_omega + 2 v (L_q + L_r))
-    d(r - omega^2)/ds = -4 (r - omega^2) L_r       (the orthogonal part of w decays at rate 4 L_r).
+    dm/d(ode_t) = -(L_m + 2 m L_q)          da/d(ode_t) = -(L_a + 2 a L_q)
+    dq/d(ode_t) = -2 (m L_m + a L_a + 2 q L_q)
+    domega/d(ode_t) = -(L_omega + 2 omega L_r)   dr/d(ode_t) = -2 (omega L_omega + 2 r L_r)
+    dv/d(ode_t) = -(omega L_m + m L_omega + 2 v (L_q + L_r))
+    d(r - omega^2)/d(ode_t) = -4 (r - omega^2) L_r       (the orthogonal part of w decays at rate 4 L_r).
 
 Finite batches.  A gradient estimated on B independent rows (fresh data or fresh noise) adds to
 ``|w|^2/d`` the variance term ``lr^2 d/B E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` per step
-(``g_z = 2 (R.u/d) tanh'`` the per-row derivative in the preactivation), i.e. ``dr/ds`` gains
+(``g_z = 2 (R.u/d) tanh'`` the per-row derivative in the preactivation), i.e. ``dr/d(ode_t)`` gains
 ``sgd E[g_z^2] (alpha^2 + beta^2 (1 + sigma^2))`` with ``sgd = lr d / B`` (balanced convention): it
 does not vanish as d -> inf at fixed B, and the pure gradient flow is the limit ``lr d / B -> 0``.
 The analogous terms of q (O(lr/B)) and v (O(lr sqrt(d)/B)) are smaller by 1/d and 1/sqrt(d) and are
 dropped; c, b, m, omega get zero-mean noise only.
 
 One step of full-batch **gradient descent** with learning rate ``lr`` on the PAPER §2.3 loss
-``L = n Lbar`` (sum over samples, theory units) advances ``s`` by ``lr n / d`` with
+``L = n Lbar`` (sum over samples, theory units) advances ``ode_t`` by ``lr n / d`` with
 ``rho_c = rho_b = d``; on the authors' normalisation ``L / T`` (T grid times, PAPER §2.3) by
 ``lr n / (d T)``; on ``Lbar`` by ``lr / d``; "balanced" GD on ``Lbar`` (learning rate ``d lr`` for
 u, w and ``lr`` for c, b) by ``lr`` with ``rho = 1``.  GD itself is the exact map
@@ -67,7 +67,7 @@ u, w and ``lr`` for c, b) by ``lr`` with ``rho = 1``.  GD itself is the exact ma
 not on their second moments only.  The closest closed statement: when each coordinate's gradient is
 dominated by the fresh-noise batch noise, of one RMS ``sigma_w`` for all coordinates of w, Adam moves w
 like SGD with step ``lr / sigma_w`` (whatever the loss normalisation), i.e. this flow on the clock
-``ds/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` (:func:`flowphase.numerics.dynamics.adam_epochs`).
+``d(ode_t)/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` (:func:`flowphase.numerics.dynamics.adam_epochs`).
 It predicts the encoder overlaps (omega, r); u, c, b run on their own Adam clocks.
 
 The expressions are compiled into ``numerics/_generated_dynamics.py`` by ``python -m flowphase.numerics._codegen``
@@ -220,7 +220,7 @@ def preactivation_gradient_second_moment() -> sp.Expr:
 
 @functools.lru_cache(maxsize=None)
 def flow_expressions() -> Dict[sp.Symbol, sp.Expr]:
-    """d(state)/ds under gradient flow (module docstring), keyed by the state symbol."""
+    """d(state)/d(ode_t) under gradient flow (module docstring), keyed by the state symbol."""
     G, gu, gw = _param_gradients()
     U = {"u": sp.Integer(1)}
     W = {"w": sp.Integer(1)}
@@ -283,10 +283,10 @@ def ode_time_per_step(lr: float, n: float, d: float, loss: str = "theory", n_tim
     d : float
         Dimension.
     loss : {'theory', 'authors', 'mean', 'balanced'}
-        ``theory``: GD on ``L = sum_nu |.|^2/d + penalties/d`` (PAPER §2.3), ``ds = lr n / d``;
-        ``authors``: GD on ``L / T`` (their MSE normalisation), ``ds = lr n / (d T)``;
-        ``mean``: GD on ``Lbar = L / n``, ``ds = lr / d``; these three have ``rho_c = rho_b = d``.
-        ``balanced``: learning rate ``d lr`` on u, w and ``lr`` on c, b, ``ds = lr``, ``rho = 1``.
+        ``theory``: GD on ``L = sum_nu |.|^2/d + penalties/d`` (PAPER §2.3), ``d(ode_t) = lr n / d``;
+        ``authors``: GD on ``L / T`` (their MSE normalisation), ``d(ode_t) = lr n / (d T)``;
+        ``mean``: GD on ``Lbar = L / n``, ``d(ode_t) = lr / d``; these three have ``rho_c = rho_b = d``.
+        ``balanced``: learning rate ``d lr`` on u, w and ``lr`` on c, b, ``d(ode_t) = lr``, ``rho = 1``.
     """
     import math
 

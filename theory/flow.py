@@ -110,8 +110,8 @@ def _learned_on_path(sol: Dict[str, sp.Expr], data: sp.Expr, noise: sp.Expr, lam
 
 
 def _AB_phase_two(noise_conv: str):
-    n, s, lu = der.n, der.sigma, der.lam_u
-    A = lu + s ** 2 * (n + lu - 1)
+    n, sigma, lu = der.n, der.sigma, der.lam_u
+    A = lu + sigma ** 2 * (n + lu - 1)
     B = n + lu + noise_convention(noise_conv).ridge_shift
     return A, B
 
@@ -129,11 +129,11 @@ def phase_two_closed_forms(noise_conv: str = "fresh", data: sp.Expr = None, nois
         raise ValueError(f"noise_conv must be 'fixed', 'fresh' or 'notebook', got {noise_conv!r}")
     data = T if data is None else data
     noise = 1 - T if noise is None else noise
-    n, s, lu = der.n, der.sigma, der.lam_u
+    n, sigma, lu = der.n, der.sigma, der.lam_u
     A, B = _AB_phase_two(noise_conv)
     D = data ** 2 * A + B * noise ** 2
     sgn = -NOISE_CONVENTIONS[noise_conv].ridge_shift
-    return {"S_mu": n * data / (n + lu), "S_eta": s * data / (n + lu),
+    return {"S_mu": n * data / (n + lu), "S_eta": sigma * data / (n + lu),
             "S_xi": sgn * (noise - sp.sqrt(D / B)) / (n + lu), "P": D / B, "D": D, "A": A, "B": B}
 
 
@@ -147,8 +147,8 @@ def cui_closed_forms(alpha: sp.Expr = None, beta: sp.Expr = None) -> Dict[str, s
     """
     alpha = sp.Function("alpha")(T) if alpha is None else alpha
     beta = sp.Function("beta")(T) if beta is None else beta
-    n, s, lam = der.n, der.sigma, der.lam
-    A = lam * (1 + s ** 2) + (n - 1) * s ** 2
+    n, sigma, lam = der.n, der.sigma, der.lam
+    A = lam * (1 + sigma ** 2) + (n - 1) * sigma ** 2
     B = lam + n - 1
     D = alpha ** 2 * A + beta ** 2 * B
     return {"S_mu": n * alpha / (n + lam), "S_eta": alpha / (n + lam),

@@ -123,10 +123,10 @@ class KMixture:
         G = _check_gram(self.gram, len(w))
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "gram", tuple(tuple(float(x) for x in row) for row in G))
-        s = _real("sigma", self.sigma)
-        if not 0.0 < s < math.inf:
-            raise ValueError(f"sigma must lie in (0, inf), got {s!r}")
-        object.__setattr__(self, "sigma", s)
+        sigma = _real("sigma", self.sigma)
+        if not 0.0 < sigma < math.inf:
+            raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
+        object.__setattr__(self, "sigma", sigma)
         object.__setattr__(self, "d", _check_d(self.d))
         tree = agglomerative_tree(G) if self.tree is None else self._check_tree(self.tree, len(w))
         object.__setattr__(self, "tree", tree)
@@ -261,7 +261,7 @@ class KMixture:
     def to_dict(self) -> dict:
         return {"weights": list(self.weights), "gram": [list(r) for r in self.gram], "sigma": self.sigma,
                 "d": "inf" if math.isinf(self.d) else int(self.d),
-                "tree": [[list(ch) for ch in s] for s in self.tree],
+                "tree": [[list(ch) for ch in split] for split in self.tree],
                 **({"names": list(self.names)} if self.names else {})}
 
 
@@ -311,9 +311,9 @@ class Hierarchy:
         if np.any(~np.isfinite(eps)) or np.any(eps <= 0) or np.any(eps > 1):
             raise ValueError(f"eps must lie in (0, 1], got {np.asarray(self.eps).tolist()}")
         object.__setattr__(self, "eps", tuple(float(e) for e in eps))
-        s = _real("sigma", self.sigma)
-        if not 0 < s < math.inf:
-            raise ValueError(f"sigma must lie in (0, inf), got {s!r}")
+        sigma = _real("sigma", self.sigma)
+        if not 0 < sigma < math.inf:
+            raise ValueError(f"sigma must lie in (0, inf), got {sigma!r}")
         g = _real("gamma", self.gamma)
         if not 0 <= g < math.inf:
             raise ValueError(f"gamma must lie in [0, inf), got {g!r}")

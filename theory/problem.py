@@ -525,8 +525,8 @@ class Problem:
         ``a_f = beta' - alpha' beta / alpha``.  For the linear interpolant this is
         ``tau'/(1 - tau) (f - x)``.
         """
-        a, b, da, db = self.coefficients(t)
-        return da / a, db - da * b / a
+        alpha, beta, dalpha, dbeta = self.coefficients(t)
+        return dalpha / alpha, dbeta - dalpha * beta / alpha
 
     def to_dict(self) -> dict:
         """Every parameter, JSON-serialisable (inf as the string 'inf')."""

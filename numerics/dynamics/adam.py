@@ -37,7 +37,7 @@ def adam_epochs(problem: Problem, t: float, trajectory: OverlapTrajectory, lr: f
     rows make it isotropic in the coordinates orthogonal to mu), Adam's ``m_hat / sqrt(v_hat)`` is
     ``g / sigma_w``: SGD with step ``lr / sigma_w`` whatever the loss normalisation.  With
     ``sigma_w^2 = gam_x E[g_z^2] / (rows d)`` (``gam_x = alpha^2 + beta^2 (1 + sigma^2)``) this is the
-    balanced convention with ``ds/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` for the w block.
+    balanced convention with ``d(ode_t)/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` for the w block.
     Returns the cumulative epochs at the trajectory's times (trapezoid rule in the ODE time).  An
     approximation: u, c, b run on their own Adam clocks, which the single-rate ODE does not follow.
     """

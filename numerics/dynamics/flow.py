@@ -1,9 +1,9 @@
 """Gradient flow and gradient descent of the overlaps: trajectories, loss, stationary point, convergence time.
 
 State ``y = (c, b, m, a, q, omega, r, v)`` (:data:`~flowphase.numerics.dynamics.params.STATE_NAMES`) in the
-ODE time of :mod:`flowphase.theory.dynamics` (``du/ds = -d grad_u Lbar``; ``dc/ds = -rho dLbar/dc``; the
-letter ``s`` of that time appears only in the public names ``s_eval``, ``s_max`` and
-:attr:`OverlapTrajectory.s`); use :func:`flowphase.theory.dynamics.ode_time_per_step` to convert simulator
+ODE time ``ode_t`` of :mod:`flowphase.theory.dynamics` (``du/d(ode_t) = -d grad_u Lbar``,
+``dc/d(ode_t) = -rho dLbar/dc``; the former letter ``s`` of that time survives only in the public names
+``s_eval``, ``s_max``, ``s_end`` and :attr:`OverlapTrajectory.s`, the JSON key ``"s"``); use :func:`flowphase.theory.dynamics.ode_time_per_step` to convert simulator
 epochs to it.  The right-hand side is the generated :mod:`flowphase.numerics._generated_dynamics` with the
 kernels of :mod:`flowphase.numerics.dynamics.kernels`, integrated by the tableau Runge-Kutta engine
 :func:`flowphase.numerics.rk.solve` (Dormand-Prince 5(4) with error control).
@@ -108,10 +108,10 @@ def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, re
     check_saturated(params, y)
     Y = gd_iterate(y, params.to_array(), float(step), int(n_steps), int(record_every))
     ok = bool(np.all(np.isfinite(Y)))
-    s = np.arange(Y.shape[0]) * record_every * float(step)
+    times = np.arange(Y.shape[0]) * record_every * float(step)
     res = OverlapTrajectory(value=Y, converged=ok, iterations=int(n_steps), residual=0.0,
                             message="success" if ok else "non-finite overlaps (step too large?)",
-                            info={"s": s, "t": float(t), "rho": float(rho), "step": float(step)})
+                            info={"s": times, "t": float(t), "rho": float(rho), "step": float(step)})
     return res.raise_if_failed("gradient-descent overlap map")
 
 
@@ -126,11 +126,11 @@ def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None,
 
 def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, finite_d: Optional[bool] = None,
                      tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 151, throw: bool = True) -> SolverResult:
-    """Long-time limit of the gradient flow: integrate until ``max|dy/ds| < tol``.
+    """Long-time limit of the gradient flow: integrate until ``max|dy/d(ode_t)| < tol``.
 
     ``y0`` defaults to the informed start (:func:`initial_overlaps` ``'informed'``).  Returns a
     :class:`SolverResult` whose ``value`` is a dict of the overlaps plus ``q_eta = a / sqrt(n)`` and whose
-    ``residual`` is ``max|dy/ds|`` at the end; raises :class:`ConvergenceError` (``throw``) if the flow is not
+    ``residual`` is ``max|dy/d(ode_t)|`` at the end; raises :class:`ConvergenceError` (``throw``) if the flow is not
     stationary by ``s_max``.
     """
     params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
@@ -193,8 +193,8 @@ def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = N
                             info={"target": float(target), "s_end": float(s_end), "quantity": quantity})
 
     while True:
-        s = np.linspace(0.0, s_end, n_grid)
-        tr = integrate_overlaps(problem, t, y0, s, **kw)
+        times = np.linspace(0.0, s_end, n_grid)
+        tr = integrate_overlaps(problem, t, y0, times, **kw)
         steps += tr.iterations
         err = np.abs(tr.value[:, iq] - target)
         bad = np.nonzero(err >= tol)[0]
@@ -203,7 +203,7 @@ def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = N
         last = bad[-1]
         if last < n_grid - 1:
             # refine the last crossing on a fine grid, then interpolate linearly inside it
-            sub = np.linspace(s[last], s[last + 1], n_grid)
+            sub = np.linspace(times[last], times[last + 1], n_grid)
             tr2 = integrate_overlaps(problem, t, tr.value[last], sub, **kw)
             steps += tr2.iterations
             err2 = np.abs(tr2.value[:, iq] - target)

@@ -143,7 +143,7 @@ def gd_iterate(y0, params, step, n_steps, record_every):
 
 
 def rhs_norm(params: np.ndarray, y) -> float:
-    """``max |dy/ds|`` at ``y`` (flat parameter vector)."""
+    """``max |dy/d(ode_t)|`` at ``y`` (flat parameter vector)."""
     out = np.empty(y.shape[0])
     overlap_rhs(0.0, y, np.zeros(1), np.zeros((1, 1)), params, out)
     return float(np.max(np.abs(out)))

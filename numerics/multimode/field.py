@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.mixtures import KMixture
 from flowphase.theory.problem import LinearInterpolant
 
@@ -36,9 +37,9 @@ def coefficients(tau, sigma: float, interpolant=None):
     tau = float(tau)
     if not 0.0 <= tau < 1.0:
         raise ValueError(f"tau must lie in [0, 1), got {tau!r}")
-    a, b = float(it.alpha(tau)), float(it.beta(tau))
-    D = a * a + b * b * sigma * sigma
-    return a, b, D, b * sigma * sigma / D, a * a / D, float(it.dalpha(tau)), float(it.dbeta(tau))
+    alpha, beta = float(it.alpha(tau)), float(it.beta(tau))
+    bc = bayes_coefficients(alpha, beta, sigma)        # the Bayes denoiser (PAPER §2.1), written once
+    return alpha, beta, bc["D"], bc["c"], bc["m"], float(it.dalpha(tau)), float(it.dbeta(tau))
 
 
 def softmax(logits):
@@ -50,8 +51,8 @@ def softmax(logits):
 
 def posterior(mixture: KMixture, x, tau, means, interpolant=None):
     """pi_k(x) for points x (N, d) with explicit means (K, d) (module notes)."""
-    _, b, D, *_ = coefficients(tau, mixture.sigma, interpolant)
-    return softmax(np.log(mixture.p)[None, :] + (b / D) * (np.asarray(x) @ np.asarray(means).T))
+    _, beta, D, *_ = coefficients(tau, mixture.sigma, interpolant)
+    return softmax(np.log(mixture.p)[None, :] + (beta / D) * (np.asarray(x) @ np.asarray(means).T))
 
 
 def bayes_denoiser(mixture: KMixture, x, tau, means, interpolant=None):
@@ -62,21 +63,22 @@ def bayes_denoiser(mixture: KMixture, x, tau, means, interpolant=None):
 
 def velocity(mixture: KMixture, x, tau, means, interpolant=None):
     """Probability-flow velocity in tau, ``(alpha'/alpha) x + (beta' - alpha' beta/alpha) f*(x)``."""
-    a, b, _, _, _, da, db = coefficients(tau, mixture.sigma, interpolant)
-    return (da / a) * np.asarray(x) + (db - da * b / a) * bayes_denoiser(mixture, x, tau, means, interpolant)
+    alpha, beta, _, _, _, dalpha, dbeta = coefficients(tau, mixture.sigma, interpolant)
+    return (dalpha / alpha) * np.asarray(x) + (dbeta - dalpha * beta / alpha) * bayes_denoiser(mixture, x, tau, means,
+                                                                                              interpolant)
 
 
 def posterior_z(mixture: KMixture, z, tau, d: float, interpolant=None):
     """pi_k from the projections z (N, r): logits ``log p + (beta sqrt(d)/D) A z``."""
-    _, b, D, *_ = coefficients(tau, mixture.sigma, interpolant)
+    _, beta, D, *_ = coefficients(tau, mixture.sigma, interpolant)
     A = mixture.factor
-    return softmax(np.log(mixture.p)[None, :] + (b * np.sqrt(d) / D) * (np.asarray(z) @ A.T))
+    return softmax(np.log(mixture.p)[None, :] + (beta * np.sqrt(d) / D) * (np.asarray(z) @ A.T))
 
 
 def velocity_z(mixture: KMixture, z, tau, d: float, interpolant=None):
     """Projected velocity ``(alpha'/alpha) z + (beta' - alpha' beta/alpha)(c z + m sqrt(d) A^T pi)``."""
-    a, b, D, c, m, da, db = coefficients(tau, mixture.sigma, interpolant)
+    alpha, beta, D, c, m, dalpha, dbeta = coefficients(tau, mixture.sigma, interpolant)
     A = mixture.factor
     z = np.asarray(z)
-    pi = softmax(np.log(mixture.p)[None, :] + (b * np.sqrt(d) / D) * (z @ A.T))
-    return (da / a) * z + (db - da * b / a) * (c * z + m * np.sqrt(d) * (pi @ A))
+    pi = softmax(np.log(mixture.p)[None, :] + (beta * np.sqrt(d) / D) * (z @ A.T))
+    return (dalpha / alpha) * z + (dbeta - dalpha * beta / alpha) * (c * z + m * np.sqrt(d) * (pi @ A))

@@ -44,6 +44,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from flowphase.numerics.results import check_finite
+from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.mixtures import KMixture
 from flowphase.theory.problem import LinearInterpolant
 
@@ -191,18 +192,18 @@ def bayes_mse_k(mixture: KMixture, tau, d: Optional[float] = None, interpolant=N
     if np.any(~np.isfinite(t)) or np.any(t < 0) or np.any(t >= 1):
         raise ValueError(f"tau must lie in [0, 1), got {tau!r}")
     it = LinearInterpolant() if interpolant is None else interpolant
-    a, b = np.asarray(it.alpha(t), float), np.asarray(it.beta(t), float)
-    D = a * a + b * b * mixture.sigma ** 2
-    mm = a * a / D
-    s = b * np.sqrt(d / D)
+    alpha, beta = np.asarray(it.alpha(t), float), np.asarray(it.beta(t), float)
+    bc = bayes_coefficients(alpha, beta, mixture.sigma)     # the Bayes denoiser (PAPER §2.1), written once
+    D, mm = bc["D"], bc["m"]
+    snr = beta * np.sqrt(d / D)
     if curves is None:
-        c = mode_curves(mixture, s, **kw)
+        c = mode_curves(mixture, snr, **kw)
         U, Use = c.U, c.U_se
     else:
         ls = np.log(np.maximum(curves.snr, 1e-300))
-        U = np.interp(np.log(np.maximum(s, 1e-300)), ls, curves.U, left=curves.U[0], right=curves.U[-1])
-        Use = np.interp(np.log(np.maximum(s, 1e-300)), ls, curves.U_se)
-    eps = mixture.sigma ** 2 * a * a / D + mm * mm * U
+        U = np.interp(np.log(np.maximum(snr, 1e-300)), ls, curves.U, left=curves.U[0], right=curves.U[-1])
+        Use = np.interp(np.log(np.maximum(snr, 1e-300)), ls, curves.U_se)
+    eps = mixture.sigma ** 2 * alpha * alpha / D + mm * mm * U
     return eps, mm * mm * Use
 
 

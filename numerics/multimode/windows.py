@@ -134,15 +134,15 @@ def analyse_windows(mixture: KMixture, d: Optional[float] = None, snr=None, tau_
             merged.append({"s_start": w["s_start"], "s_end": w["s_end"], "size": w["size"], "splits": [w["split"]]})
     windows = []
     for m in merged:
-        a = float(min(tau_of_snr(m["s_start"], d, mixture.sigma), tau_cap))
-        b = float(min(tau_of_snr(m["s_end"], d, mixture.sigma), tau_cap))
-        if windows and a <= windows[-1]["end"]:          # merged after the map (tau saturates at small d)
-            windows[-1]["end"] = max(windows[-1]["end"], b)
+        tau_lo = float(min(tau_of_snr(m["s_start"], d, mixture.sigma), tau_cap))
+        tau_hi = float(min(tau_of_snr(m["s_end"], d, mixture.sigma), tau_cap))
+        if windows and tau_lo <= windows[-1]["end"]:          # merged after the map (tau saturates at small d)
+            windows[-1]["end"] = max(windows[-1]["end"], tau_hi)
             windows[-1]["size"] += m["size"]
             windows[-1]["splits"] += m["splits"]
             continue
-        if b > a:
-            windows.append({"start": a, "end": b, "size": m["size"], "splits": list(m["splits"]),
+        if tau_hi > tau_lo:
+            windows.append({"start": tau_lo, "end": tau_hi, "size": m["size"], "splits": list(m["splits"]),
                             "s_start": m["s_start"], "s_end": m["s_end"]})
     raw = [{"s_start": float(np.exp(w.start)), "s_end": float(np.exp(w.end)), "size": w.size}
            for w in detect_windows(ls, cur.W)]
