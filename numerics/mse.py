@@ -31,6 +31,7 @@ from typing import List
 
 import numpy as np
 
+from flowphase.numerics.quadrature import gauss_hermite
 from flowphase.numerics.results import ScalarResult, check_finite
 from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.problem import Problem, TimeDilation, UniformSchedule
@@ -44,8 +45,7 @@ DEFAULT_QUAD = 241
 def _gh(n_quad: int):
     if int(n_quad) < 2:
         raise ValueError(f"n_quad must be >= 2, got {n_quad!r}")
-    x, w = np.polynomial.hermite_e.hermegauss(int(n_quad))
-    return x, w / w.sum()
+    return gauss_hermite(int(n_quad), normalized=True)
 
 
 def _sech2(z):

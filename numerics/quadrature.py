@@ -49,16 +49,19 @@ DEFAULT_TRAPEZOID_NODES = 121
 
 
 @functools.lru_cache(maxsize=32)
-def _gh(degree: int):
+def _gh(degree: int, normalized: bool):
     x, w = np.polynomial.hermite_e.hermegauss(degree)
-    w = w / math.sqrt(2.0 * math.pi)
+    w = w / w.sum() if normalized else w / math.sqrt(2.0 * math.pi)
     x.setflags(write=False)
     w.setflags(write=False)
     return x, w
 
 
-def gauss_hermite(degree: int = DEFAULT_DEGREE):
+def gauss_hermite(degree: int = DEFAULT_DEGREE, normalized: bool = False):
     """Nodes and weights of the ``degree``-point rule for ``E[f(g)]``, ``g ~ N(0, 1)``.
+
+    The one Gauss-Hermite rule of the package.  ``normalized``: weights divided by their sum instead of by
+    sqrt(2 pi) (the two differ by rounding; the MSE and multimode expectations use this form).
 
     Returns
     -------
@@ -67,7 +70,7 @@ def gauss_hermite(degree: int = DEFAULT_DEGREE):
     """
     if isinstance(degree, bool) or int(degree) != degree or int(degree) < 1:
         raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
-    return _gh(int(degree))
+    return _gh(int(degree), bool(normalized))
 
 
 @functools.lru_cache(maxsize=32)

@@ -27,20 +27,14 @@ from scipy.integrate import quad
 from scipy.special import expit
 
 from flowphase.numerics.results import ConvergenceError, check_finite
+from flowphase.theory import checks
 
 __all__ = ["speciation_time", "speciation_time_linear", "cloning_probability", "collapse_time",
            "collapse_time_linear", "ou_to_linear", "collapse_criterion"]
 
 
 def _pos(name, v, allow_zero=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a real number, got {v!r}")
-    try:
-        v = float(v)
-    except OverflowError:
-        raise ValueError(f"{name} is too large for a double: {v!r}") from None
-    if math.isnan(v):
-        raise ValueError(f"{name} must be a real number, got {v!r}")
+    v = checks.real(name, v)          # the one check module (type, overflow, NaN)
     ok = (v >= 0.0) if allow_zero else (v > 0.0)
     if not ok or not v <= MAX_VALUE:
         raise ValueError(f"{name} must lie in {'[0' if allow_zero else '(0'}, {MAX_VALUE:g}], got {v!r}")

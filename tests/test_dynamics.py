@@ -366,3 +366,12 @@ def test_adam_clock_follows_an_adam_simulation_of_the_encoder():
     assert np.max(np.abs(r - h[:, 5] ** 2)) < 0.06
     assert np.max(np.abs((r - om ** 2) - (h[:, 5] ** 2 - h[:, 2] ** 2))) < 0.06
     assert h[-1, 5] ** 2 - h[-1, 2] ** 2 < 0.5 * h[0, 5] ** 2           # the orthogonal part did move
+
+
+def test_cli_payload_lives_in_validation_and_problem_keys_in_theory():
+    from flowphase.theory.records import problem_from_keys
+
+    assert not any(hasattr(D, k) for k in ("dynamics_json", "problem_from_args"))   # no CLI code in numerics
+    pr = problem_from_keys({"p": 0.7, "n": "inf", "d": 1000.0, "lam_u": None, "sigma": 2})
+    assert pr.p == 0.7 and math.isinf(pr.n) and pr.d == 1000 and isinstance(pr.d, int) and pr.sigma == 2.0
+    assert pr.training.lam_u == Problem.dilated().training.lam_u

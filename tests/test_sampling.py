@@ -68,6 +68,8 @@ def test_bayes_flow_with_dilation_recovers_p(p):
     h, kappa = math.atanh(2 * p - 1), 2.0
     thr = p * norm.cdf(kappa + h / kappa) + (1 - p) * norm.cdf(h / kappa - kappa)
     assert abs(g.mean("p_hat") - thr) < 4 * g.stderr("p_hat") + 0.01
+    # the result follows the solver-result style: 79 Euler steps on the 80-point grid, finite samples
+    assert g.converged and g.iterations == 79 and g.residual == 0.0 and g.value["p_hat"] == g.mean("p_hat")
 
 
 def test_bayes_flow_generated_mean_and_variance_heun():

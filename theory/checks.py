@@ -31,14 +31,19 @@ SIZE_MAX = 1e15
 
 
 # ----------------------------------------------------------------------------- scalar ranges
-def real(name: str, value) -> float:
-    """A real number (not bool, not a string, not NaN; inf allowed)."""
+def _to_float(name: str, value) -> float:
+    """``float(value)`` for a real number (not bool, not a string), refusing what overflows a double."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
-        v = float(value)
+        return float(value)
     except OverflowError:
         raise ValueError(f"{name} is too large for a double: {value!r}") from None
+
+
+def real(name: str, value) -> float:
+    """A real number (not bool, not a string, not NaN; inf allowed)."""
+    v = _to_float(name, value)
     if math.isnan(v):
         raise ValueError(f"{name} must not be NaN")
     return v
@@ -148,12 +153,7 @@ def as_real(name: str, value, lo: float = -math.inf, hi: float = math.inf, *, lo
             allow_inf: bool = False) -> float:
     """A real number (not bool, not a string), finite unless ``allow_inf``, in ``[lo, hi]`` (``(lo, hi]``
     with ``lo_open``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:
-        raise ValueError(f"{name} is too large for a double: {value!r}") from None
+    v = _to_float(name, value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if v < lo or v > hi or (lo_open and v == lo):

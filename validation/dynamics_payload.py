@@ -15,6 +15,7 @@ import numpy as np
 from flowphase.numerics.dynamics import (ADAM_S_MAX, MAX_EPOCHS, MAX_STIFF_TIME, STATE_NAMES, adam_epochs,
                                          initial_overlaps, integrate_overlaps)
 from flowphase.numerics.results import ConvergenceError
+from flowphase.theory.checks import as_int, as_real
 from flowphase.theory.dynamics import ode_time_per_step
 from flowphase.theory.records import problem_from_keys
 
@@ -25,21 +26,11 @@ CONVENTIONS = ("balanced", "theory", "authors", "mean", "adam")
 
 
 def _real_arg(name, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {v!r}")
-    try:
-        v = float(v)
-    except OverflowError:
-        raise ValueError(f"{name} is too large: {v!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return v
+    return as_real(name, v)                 # a finite real (theory/checks.py)
 
 
 def _int_arg(name, v, lo, hi) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
-    return int(v)
+    return as_int(name, v, lo, hi)
 
 
 def dynamics_payload(args: dict) -> dict:

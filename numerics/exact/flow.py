@@ -51,6 +51,7 @@ from scipy.special import ndtr
 from flowphase.numerics import rk
 from flowphase.numerics.exact._flow_quadrature import inner_rule, separatrix
 from flowphase.numerics.exact.fields import FIELD_ARRAYS
+from flowphase.numerics.quadrature import gauss_hermite
 from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
 from flowphase.numerics.velocity import interval_velocity_coefficients, schedule_breakpoints, velocity_table
 from flowphase.theory.problem import Problem
@@ -423,8 +424,7 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
     fld = prepare_field(curve, d_eval)
     flow = _Flow(fld, problem, method, n_fine, rtol, atol)
     if fld.coupled:
-        g, wg = np.polynomial.hermite_e.hermegauss(int(n_outer))
-        wg = wg / wg.sum()
+        g, wg = gauss_hermite(int(n_outer), normalized=True)
         ep0, em0 = (v.ravel() for v in np.meshgrid(g, g, indexing="ij"))
         wo = np.outer(wg, wg).ravel()
     else:  # y does not see e: one outer node, the e(0) variance enters in closed form (A^2 = P)

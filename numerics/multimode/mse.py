@@ -43,6 +43,7 @@ from typing import List, Optional
 import numpy as np
 from scipy.special import ndtri
 
+from flowphase.numerics.quadrature import gauss_hermite
 from flowphase.numerics.results import check_finite
 from flowphase.theory.closed_forms import bayes_coefficients
 from flowphase.theory.mixtures import KMixture
@@ -75,8 +76,7 @@ def gaussian_points(r: int, method: str = "qmc", m: int = DEFAULT_QMC_M, reps: i
     if method == "gh":
         if int(n_quad) ** r > 3_000_000:
             raise ValueError(f"a tensor Gauss-Hermite rule with {n_quad}^{r} nodes is too large; use method='qmc'")
-        x, w = np.polynomial.hermite_e.hermegauss(int(n_quad))
-        w = w / w.sum()
+        x, w = gauss_hermite(int(n_quad), normalized=True)
         grids = np.meshgrid(*([x] * r), indexing="ij")
         wg = np.meshgrid(*([w] * r), indexing="ij")
         g = np.stack([gg.ravel() for gg in grids], axis=-1)[None]
