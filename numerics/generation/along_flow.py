@@ -56,7 +56,7 @@ def generated_along_flow(problem, ts, transition: str = "exact", *, n_nodes: int
         ys = solve_curves(t_eval, x, tg, cv, rtol, atol).value if t_eval.size > 1 else x[None, :]
         ys = ys[-one.size:]
         for t, y in zip(one, ys):
-            p_pos = 0.5 if t == 0.0 else separatrix_fraction(0.0, [(tg, cv, 0.0, float(t))])[0]
+            p_pos = 0.5 if t == 0.0 else separatrix_fraction(0.0, [(tg, cv, 0.0, float(t))]).value
             mean = float(np.sum(wts * y))
             var = float(np.sum(wts * (y - mean) ** 2))
             rows[float(t)] = {"t": float(t), "phase": 1, "p_positive": float(p_pos), "y_mean": mean,

@@ -100,12 +100,13 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
     nodes, weights, y1, res1 = phase_one_transport(problem, n_nodes, curves=(tg, cv), rtol=rtol, atol=atol)
     y1_mean = float(np.sum(weights * y1))
     phase1 = (tg, cv, 0.0, 1.0)
-    p_pos, _, _ = separatrix_fraction(0.0, [phase1])
+    p_pos = separatrix_fraction(0.0, [phase1]).value
     info = {"n_nodes": int(n_nodes), "phase1_steps": res1.iterations}
     if transition == "euler":
         om1, b1 = cv[1, -1], cv[2, -1]
         if om1 > 0.0:
-            p_hat, y0s, steps = separatrix_fraction(-b1 / om1, [phase1])
+            sep = separatrix_fraction(-b1 / om1, [phase1])
+            p_hat, y0s, steps = sep.value, sep.info["y0_star"], sep.iterations
         else:  # omega_1 = 0: every sample follows sign(b_1)
             p_hat, y0s, steps = (1.0 if b1 > 0 else 0.0 if b1 < 0 else 0.5), math.nan, 0
         info.update(threshold_y1=(-b1 / om1 if om1 > 0 else None), omega_1=float(om1), b_1=float(b1))
@@ -116,7 +117,8 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
         om_e, b_e = wc[1, -1], wc[2, -1]
         if not om_e > 0.0:
             raise ConvergenceError(f"the window field has omega = {om_e} at sigma' = {end}: no saturation")
-        p_hat, y0s, steps = separatrix_fraction(-b_e / om_e, [phase1, (grid, wc, problem.kappa, end)])
+        sep = separatrix_fraction(-b_e / om_e, [phase1, (grid, wc, problem.kappa, end)])
+        p_hat, y0s, steps = sep.value, sep.info["y0_star"], sep.iterations
         info.update(window_end=end, sigma_max=end, window=("bayes" if not learned else "learned"))
     info.update(y0_star=y0s, separatrix_steps=steps)
     tr = problem.training

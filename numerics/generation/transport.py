@@ -14,7 +14,7 @@ from scipy.special import ndtr
 from flowphase.numerics import rk
 from flowphase.numerics.generation.curves import phase_one_curves
 from flowphase.numerics.quadrature import trapezoid_rule
-from flowphase.numerics.results import check_finite
+from flowphase.numerics.results import ScalarResult, check_finite
 from flowphase.theory.problem import Problem
 
 __all__ = ["solve_curves", "phase_one_transport", "separatrix_fraction", "euler_threshold_fraction"]
@@ -47,21 +47,31 @@ def phase_one_transport(problem: Problem, n_nodes: int = 401, n_grid: int = 101,
     return x, w, res.value[-1], res
 
 
-def separatrix_fraction(y_threshold: float, legs, rtol: float = 1e-11, atol: float = 1e-13):
+def separatrix_fraction(y_threshold: float, legs, rtol: float = 1e-11, atol: float = 1e-13,
+                        throw: bool = True) -> ScalarResult:
     """``P(y_final > y_threshold)`` for y(0) ~ N(0, 1) pushed through monotone 1-D flows.
 
     ``legs`` is a list of ``(grid, curves, t_start, t_end)`` in forward order; the threshold is
     integrated backward through them to ``y0*`` and ``P = Phi(-y0*)`` (the flow map of a 1-D ODE is
-    increasing).  Returns ``(p, y0_star, total_steps)``.
+    increasing).  Returns a :class:`ScalarResult`: ``value = P`` (``float(result)``), ``iterations`` the
+    accepted Runge-Kutta steps of all legs, ``residual`` their largest final error estimate,
+    ``info['y0_star']``; a leg that does not converge raises :class:`ConvergenceError` (``throw``).
     """
     y = float(y_threshold)
-    steps = 0
+    steps, resid, ok = 0, 0.0, True
     for grid, curves, t0, t1 in reversed(legs):
         r = solve_curves([t1, t0], [y], grid, curves, rtol, atol)
         y = float(r.value[-1, 0])
         steps += r.iterations
+        resid = max(resid, float(r.residual))
+        ok = ok and bool(r.converged)
     check_finite("separatrix", y)
-    return float(ndtr(-y)), y, steps
+    out = ScalarResult(value=float(ndtr(-y)), converged=ok, iterations=steps, residual=resid,
+                       message="separatrix integrated back to t = 0" if ok else "a leg did not converge",
+                       info={"y0_star": y})
+    if throw:
+        out.raise_if_failed("separatrix")
+    return out
 
 
 def euler_threshold_fraction(kappa: float, p: float) -> float:
