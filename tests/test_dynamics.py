@@ -373,5 +373,5 @@ def test_cli_payload_lives_in_validation_and_problem_keys_in_theory():
 
     assert not any(hasattr(D, k) for k in ("dynamics_json", "problem_from_args"))   # no CLI code in numerics
     pr = problem_from_keys({"p": 0.7, "n": "inf", "d": 1000.0, "lam_u": None, "sigma": 2})
-    assert pr.p == 0.7 and math.isinf(pr.n) and pr.d == 1000 and isinstance(pr.d, int) and pr.sigma == 2.0
+    assert pr.p == 0.7 and math.isinf(pr.n) and pr.d == 1000 and pr.sigma == 2.0
     assert pr.training.lam_u == Problem.dilated().training.lam_u

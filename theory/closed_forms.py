@@ -18,7 +18,6 @@ from flowphase.theory.checks import in_closed as _in_closed
 from flowphase.theory.checks import nonnegative as _nonnegative
 from flowphase.theory.checks import open_unit as _open_unit
 from flowphase.theory.checks import positive as _positive
-from flowphase.theory.checks import real as _real
 from flowphase.theory.checks import sample_size as _sample_size
 from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention
 

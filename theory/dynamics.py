@@ -76,7 +76,7 @@ The expressions are compiled into ``numerics/_generated_dynamics.py`` by ``pytho
 from __future__ import annotations
 
 import functools
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import sympy as sp
 
@@ -129,17 +129,28 @@ def _inner(x: Dict[str, sp.Expr], y: Dict[str, sp.Expr], gram: Dict[tuple, sp.Ex
     return sp.expand(out)
 
 
-def _reduce_and_average(expr: sp.Expr, Msf, M2f) -> sp.Expr:
-    """s^2 = 1, then E over s and the activation: s phi -> M_s, phi^2 -> M_2 (no other moment occurs)."""
+def _average(expr: sp.Expr, table: Dict[tuple, sp.Expr], what: str) -> sp.Expr:
+    """s^2 = 1, then E over the label s and the activation phi: the monomial ``s^ks phi^kp`` becomes
+    ``table[(ks mod 2, kp)]`` (no other moment may occur in ``what``)."""
     poly = sp.Poly(sp.expand(expr), s_lab, phi)
-    table = {(0, 0): sp.Integer(1), (1, 1): Msf, (0, 2): M2f}
     out = sp.Integer(0)
     for (ks, kp), coef in poly.terms():
         val = table.get((ks % 2, kp))
         if val is None:
-            raise ValueError(f"unexpected moment s^{ks} phi^{kp} in the loss")
+            raise ValueError(f"unexpected moment s^{ks} phi^{kp} in {what}")
         out += coef * val
     return sp.expand(out)
+
+
+def _reduce_and_average(expr: sp.Expr, Msf, M2f) -> sp.Expr:
+    """s^2 = 1, then E over s and the activation: s phi -> M_s, phi^2 -> M_2 (no other moment occurs)."""
+    return _average(expr, {(0, 0): sp.Integer(1), (1, 1): Msf, (0, 2): M2f}, "the loss")
+
+
+def _residual() -> Dict[str, sp.Expr]:
+    """``f - x1 = c x_t + phi u - x1`` in the directions of :data:`GRAM` (PAPER §2.1-§2.3)."""
+    return {"x0": c * sp.sqrt(alpha2), "mu": c * beta * s_lab + phi * m - s_lab, "eta": (c * beta - 1) * sigma,
+            "eta_hat": phi * a, "u_perp": phi}
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,14 +166,7 @@ def overlap_loss(with_functions: bool = False) -> sp.Expr:
         M2f = sp.Function("M_2")(om, b, r)
     else:
         Msf, M2f = Ms, M2
-    alpha = sp.sqrt(alpha2)
-    res = {
-        "x0": c * alpha,
-        "mu": c * beta * s_lab + phi * m - s_lab,
-        "eta": (c * beta - 1) * sigma,
-        "eta_hat": phi * a,
-        "u_perp": phi,
-    }
+    res = _residual()
     sq = _inner(res, res, GRAM)
     loss = _reduce_and_average(sq, Msf, M2f) + inv_sqrt_n ** 2 * (lam_u * q + lam_w * r)
     return sp.expand(loss)
@@ -200,22 +204,11 @@ def preactivation_gradient_second_moment() -> sp.Expr:
     ``R.u/d`` is built from :data:`GRAM` (u = m mu + a eta_hat + U_perp); after ``s^2 = 1`` the moments
     ``E[tanh'^2] -> Ka``, ``E[s tanh tanh'^2] -> Kb``, ``E[tanh^2 tanh'^2] -> Kc``.
     """
-    alpha = sp.sqrt(alpha2)
-    res = {"x0": c * alpha, "mu": c * beta * s_lab + phi * m - s_lab, "eta": (c * beta - 1) * sigma,
-           "eta_hat": phi * a, "u_perp": phi}
     uvec = {"mu": m, "eta_hat": a, "u_perp": sp.Integer(1)}
     gram = dict(GRAM)
     gram[("u_perp", "u_perp")] = q - m ** 2 - a ** 2
-    ru = _inner(res, uvec, gram)
-    poly = sp.Poly(sp.expand(ru ** 2), s_lab, phi)
-    table = {(0, 0): Ka, (1, 1): Kb, (0, 2): Kc}
-    out = sp.Integer(0)
-    for (ks, kp), coef in poly.terms():
-        val = table.get((ks % 2, kp))
-        if val is None:
-            raise ValueError(f"unexpected moment s^{ks} phi^{kp} in E[g_z^2]")
-        out += coef * val
-    return sp.expand(4 * out)
+    ru = _inner(_residual(), uvec, gram)
+    return sp.expand(4 * _average(ru ** 2, {(0, 0): Ka, (1, 1): Kb, (0, 2): Kc}, "E[g_z^2]"))
 
 
 @functools.lru_cache(maxsize=None)

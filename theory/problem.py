@@ -28,13 +28,12 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from flowphase.theory.conventions import NOISE_CONVENTIONS
-from flowphase.theory.checks import SIZE_MAX
+from flowphase.theory.checks import SIZE_MAX  # noqa: F401  (public here before the check module existed)
 from flowphase.theory.checks import count as _check_count
 from flowphase.theory.checks import in_range as _check_range
 from flowphase.theory.checks import nonnegative as _check_nonnegative
 from flowphase.theory.checks import open_unit as _check_open_unit
 from flowphase.theory.checks import positive as _check_positive
-from flowphase.theory.checks import real as _real
 from flowphase.theory.checks import size as _check_size
 
 __all__ = [

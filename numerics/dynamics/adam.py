@@ -13,8 +13,8 @@ import numpy as np
 
 from flowphase.numerics import _generated_dynamics as _gen
 from flowphase.numerics.dynamics.flow import OverlapTrajectory
-from flowphase.numerics.dynamics.kernels import kernels_from_params
-from flowphase.numerics.dynamics.params import N_GENERATED, N_KERNELS, as_state, dynamics_params
+from flowphase.numerics.dynamics.kernels import at_state
+from flowphase.numerics.dynamics.params import as_state, dynamics_params
 from flowphase.theory.problem import Problem
 
 __all__ = ["gz_second_moment", "adam_epochs", "adam_min_epochs"]
@@ -22,11 +22,8 @@ __all__ = ["gz_second_moment", "adam_epochs", "adam_min_epochs"]
 
 def gz_second_moment(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
     """``E[g_z^2]``, the per-row second moment of ``d loss / d z`` (:mod:`flowphase.theory.dynamics`); closed form."""
-    params = dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array()
-    y = as_state(y)
-    kin = np.empty(N_KERNELS)
-    kernels_from_params(y, params, kin)
-    return float(_gen.gz_second_moment(y, kin, params[:N_GENERATED]))
+    return at_state(_gen.gz_second_moment, dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array(),
+                    as_state(y))
 
 
 def adam_epochs(problem: Problem, t: float, trajectory: OverlapTrajectory, lr: float, rows: int,
@@ -51,10 +48,8 @@ def adam_epochs(problem: Problem, t: float, trajectory: OverlapTrajectory, lr: f
     gam_x = par.alpha2 + par.beta ** 2 * (1.0 + par.sig2)
     Y = trajectory.value
     rate = np.empty(Y.shape[0])
-    kin = np.empty(N_KERNELS)
     for i in range(Y.shape[0]):
-        kernels_from_params(Y[i], params, kin)
-        g2 = max(float(_gen.gz_second_moment(Y[i], kin, params[:N_GENERATED])), 1e-300)
+        g2 = max(at_state(_gen.gz_second_moment, params, Y[i]), 1e-300)
         rate[i] = math.sqrt(d * gam_x * g2) / (lr * math.sqrt(int(rows)))   # epochs per unit ODE time
     times = trajectory.s
     return np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(times))])

@@ -18,9 +18,8 @@ import numpy as np
 
 from flowphase.numerics import _generated_dynamics as _gen
 from flowphase.numerics.dynamics.initial import initial_overlaps
-from flowphase.numerics.dynamics.kernels import gd_iterate, kernels_from_params, overlap_rhs, rhs_norm
-from flowphase.numerics.dynamics.params import (N_GENERATED, N_KERNELS, STATE_NAMES, as_state, check_saturated,
-                                                dynamics_params)
+from flowphase.numerics.dynamics.kernels import at_state, gd_iterate, overlap_rhs, rhs_norm
+from flowphase.numerics.dynamics.params import STATE_NAMES, as_state, check_saturated, dynamics_params
 from flowphase.numerics.results import ConvergenceError, ScalarResult, SolverResult, check_finite
 from flowphase.numerics.rk import solve as rk_solve
 from flowphase.theory.problem import Problem
@@ -117,11 +116,8 @@ def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, re
 
 def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
     """The per-sample loss Lbar at overlaps ``y`` (:func:`flowphase.theory.dynamics.overlap_loss`); closed form."""
-    params = dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array()
-    y = as_state(y)
-    kin = np.empty(N_KERNELS)
-    kernels_from_params(y, params, kin)
-    return float(_gen.loss_value(y, kin, params[:N_GENERATED]))
+    return at_state(_gen.loss_value, dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array(),
+                    as_state(y))
 
 
 def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, finite_d: Optional[bool] = None,

@@ -27,7 +27,7 @@ from flowphase.numerics.dynamics.params import (DYNAMICS_HALF_WIDTH, I_GAM, I_K,
                                                 N_GENERATED, N_KERNELS)
 from flowphase.numerics.quadrature import trapezoid_rule
 
-__all__ = ["gaussian_kernels", "kernels_from_params", "overlap_rhs", "gd_iterate", "rhs_norm"]
+__all__ = ["gaussian_kernels", "kernels_from_params", "overlap_rhs", "gd_iterate", "rhs_norm", "at_state"]
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -140,6 +140,13 @@ def gd_iterate(y0, params, step, n_steps, record_every):
             Y[k] = y
             k += 1
     return Y
+
+
+def at_state(fn, params: np.ndarray, y) -> float:
+    """A generated scalar ``fn(y, kin, par)`` (loss, E[g_z^2]) at state ``y`` (flat parameter vector)."""
+    kin = np.empty(N_KERNELS)
+    kernels_from_params(y, params, kin)
+    return float(fn(y, kin, params[:N_GENERATED]))
 
 
 def rhs_norm(params: np.ndarray, y) -> float:
