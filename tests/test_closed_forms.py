@@ -151,3 +151,17 @@ def test_bayes_denoiser_phase_one_limit():
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_noise_conventions_table_is_the_paper_table():
+    # PAPER §3.4: B = n + lam_u - 1 (fixed), n + lam_u (fresh), n + lam_u + 1 (notebook); q_xi has the sign of
+    # the shift (the notebook keeps q_xi = +c(1-t')/(lam+n)); n = 128, lam_u = 50
+    from flowphase.theory.conventions import NOISE_CONVENTIONS
+
+    assert tuple(NOISE_CONVENTIONS) == ("fresh", "fixed", "notebook")
+    for noise, B in (("fixed", 177.0), ("fresh", 178.0), ("notebook", 179.0)):
+        r = phase_two_ridge(0.5, 128.0, 1.0, 50.0, noise)
+        assert r["B"] == B
+        assert r["q_xi"] == pytest.approx((B - 178.0) * r["c"] * 0.5 / 178.0, rel=1e-15, abs=1e-300)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        phase_two_ridge(0.5, 128.0, 1.0, 50.0, "frozen")
