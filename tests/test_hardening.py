@@ -116,7 +116,7 @@ def test_exit_status_counts_tasks_not_done(tmp_path, monkeypatch):
             rec["status"] = "weird"
         return rec
 
-    monkeypatch.setattr(sw, "run_task", odd_status)
+    monkeypatch.setattr(sw.worker, "run_task", odd_status)   # the driver runs tasks through sweep.worker
     rc, _, err = run_cli(["sweep", spec, "--out", tmp_path / "out", "--no-progress"])
     assert rc == 3 and "1 task(s) have no record" in err, err
 

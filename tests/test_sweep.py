@@ -324,7 +324,7 @@ def test_dask_scheduler_address_warms_each_worker_once(tmp_path):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(sw, "SCHEDULER_TIMEOUT", "1s")
+    monkeypatch.setattr(sw.executors, "SCHEDULER_TIMEOUT", "1s")
     spec = write(tmp_path, PHASE_TWO)
     rc = main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
     assert rc == 2

@@ -5,11 +5,15 @@ Every writer goes through a temporary file in the destination folder, ``fsync`` 
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import socket
 import tempfile
 from pathlib import Path
+
+from flowphase.theory.checks import DOCUMENTED_INF_KEYS as INF_KEYS
 
 def _file_mode() -> int:
     mask = os.umask(0)
@@ -20,7 +24,7 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig", "atomic_write_group",
-           "clean_stale_temps", "figure_bytes"]
+           "clean_stale_temps", "figure_bytes", "dump_json", "json_default", "strict_output", "INF_KEYS"]
 
 #: temporaries are named ``.NAME.<host>-<pid>.<random>.tmp`` so that a later run can tell its own crash
 #: leftovers (dead pid on this host, or older than a day) from files another live writer is using
@@ -140,10 +144,82 @@ def atomic_write_text(path, text: str, fsync: bool = True) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 
+# ----------------------------------------------------------------------------- JSON text
+def json_default(obj):
+    """``json.dumps`` default: numpy scalars and arrays as Python numbers and lists."""
+    import numpy as np
+
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _finite_or_none(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+#: set by :func:`strict_output` (the CLI's ``main`` while a command runs): JSON is then checked by default
+_STRICT_OUTPUT = False
+
+
+@contextlib.contextmanager
+def strict_output():
+    """Within the block, :func:`dump_json` (``strict=None``) refuses undocumented non-finite numbers."""
+    global _STRICT_OUTPUT
+    previous, _STRICT_OUTPUT = _STRICT_OUTPUT, True
+    try:
+        yield
+    finally:
+        _STRICT_OUTPUT = previous
+
+
+def dump_json(obj, strict: "bool | None" = None) -> str:
+    """JSON text with NaN/inf mapped to null/'inf' so the output is always strict JSON.
+
+    ``strict=True`` refuses NaN anywhere and inf outside :data:`INF_KEYS` with a
+    :class:`~flowphase.numerics.results.ConvergenceError` naming the key, so a successful command never
+    prints a non-finite number it did not document.  ``strict=None`` (the default) is strict inside
+    :func:`strict_output` (the command line's stdout), lenient otherwise (files written by the library map
+    NaN to null, see :func:`json_bytes`).
+    """
+    if strict is None:
+        strict = _STRICT_OUTPUT
+
+    def clean(o, key=None, path="$"):
+        if isinstance(o, dict):
+            return {str(k): clean(v, str(k), f"{path}.{k}") for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o)]
+        try:
+            import numpy as np
+
+            if isinstance(o, np.ndarray):
+                return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o.tolist())]
+            if isinstance(o, np.generic):
+                o = o.item()
+        except ImportError:  # pragma: no cover
+            pass
+        if strict and isinstance(o, float) and not math.isfinite(o) and (math.isnan(o) or key not in INF_KEYS):
+            from flowphase.numerics.results import ConvergenceError
+
+            raise ConvergenceError(f"the result holds a non-finite number ({o}) at {path}")
+        if strict and isinstance(o, str) and o in ("inf", "-inf", "nan") and key not in INF_KEYS:
+            from flowphase.numerics.results import ConvergenceError
+
+            raise ConvergenceError(f"the result holds a non-finite number ({o!r}) at {path}")
+        return _finite_or_none(o)
+
+    return json.dumps(clean(obj), default=json_default)
+
+
 def json_bytes(obj) -> bytes:
     """Indented strict JSON (NaN -> null, inf -> "inf") as UTF-8 bytes."""
-    from flowphase.validation.cli import dump_json
-
     return (json.dumps(json.loads(dump_json(obj, strict=False)), indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 

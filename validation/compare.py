@@ -90,7 +90,7 @@ class ComparisonTable:
         return text
 
     def to_json(self, path=None) -> str:
-        from flowphase.validation.cli import dump_json
+        from flowphase.validation._io import dump_json
 
         text = dump_json({"problem": self.problem, "config": self.config, "rows": self.rows})
         if path is not None:

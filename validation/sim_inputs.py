@@ -211,7 +211,7 @@ def save_npz(result, path) -> str:
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"the export file must end in .npz, got {path!r}")
-    from flowphase.validation.cli import dump_json
+    from flowphase.validation._io import dump_json
 
     meta = dump_json({"problem": result.problem.to_dict(), "config": result.config})
     arrays = dict(c=result.params["c"], b=result.params["b"], u=result.params["u"], w=result.params["w"],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import math
 import sys
 
@@ -26,70 +25,8 @@ from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_
                     finite_float, bounded_int)
 
 
-def json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _finite_or_none(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
-
-
-#: keys whose value may legitimately be infinite in command output (written as the string "inf"):
-#: n = inf (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
-#: t_c / t_s = inf (no collapse / no speciation at that n, d)
-from flowphase.theory.checks import DOCUMENTED_INF_KEYS as INF_KEYS  # noqa: E402
-
-
-#: set by :func:`main` while a command runs: its printed JSON is checked (``dump_json(strict=None)``)
-_STRICT_OUTPUT = False
-
-
-def dump_json(obj, strict: "bool | None" = None) -> str:
-    """JSON text with NaN/inf mapped to null/'inf' so the output is always strict JSON.
-
-    ``strict=True`` refuses NaN anywhere and inf outside :data:`INF_KEYS` with a
-    :class:`~flowphase.numerics.results.ConvergenceError` naming the key, so a successful command never
-    prints a non-finite number it did not document.  ``strict=None`` (the default) is strict while a
-    command of :func:`main` runs (its stdout), lenient otherwise (files written by the library map
-    NaN to null, see :func:`flowphase.validation._io.json_bytes`).
-    """
-    if strict is None:
-        strict = _STRICT_OUTPUT
-    def clean(o, key=None, path="$"):
-        if isinstance(o, dict):
-            return {str(k): clean(v, str(k), f"{path}.{k}") for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o)]
-        try:
-            import numpy as np
-
-            if isinstance(o, np.ndarray):
-                return [clean(v, key, f"{path}[{i}]") for i, v in enumerate(o.tolist())]
-            if isinstance(o, np.generic):
-                o = o.item()
-        except ImportError:  # pragma: no cover
-            pass
-        if strict and isinstance(o, float) and not math.isfinite(o) and (math.isnan(o) or key not in INF_KEYS):
-            from flowphase.numerics.results import ConvergenceError
-
-            raise ConvergenceError(f"the result holds a non-finite number ({o}) at {path}")
-        if strict and isinstance(o, str) and o in ("inf", "-inf", "nan") and key not in INF_KEYS:
-            from flowphase.numerics.results import ConvergenceError
-
-            raise ConvergenceError(f"the result holds a non-finite number ({o!r}) at {path}")
-        return _finite_or_none(o)
-
-    return json.dumps(clean(obj), default=json_default)
+# JSON output lives in the library (validation/_io.py); re-exported here for the command modules
+from flowphase.validation._io import INF_KEYS, dump_json, json_default, strict_output  # noqa: E402,F401
 
 
 def parse_n(text: str) -> float:
@@ -137,10 +74,8 @@ def main(argv=None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     from flowphase.numerics.results import ConvergenceError
 
-    global _STRICT_OUTPUT
-    _STRICT_OUTPUT = True
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), strict_output():
             # extreme inputs are refused or reported as errors; numpy's RuntimeWarnings on the way
             # would only add lines to stderr (issue 12, class 17)
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -173,8 +108,6 @@ def main(argv=None) -> int:
         print(f"flowphase: internal error: {type(exc).__name__}: {_first_line(exc)} "
               "(FLOWPHASE_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
-    finally:
-        _STRICT_OUTPUT = False
 
 
 def _os_error(exc: OSError) -> str:
