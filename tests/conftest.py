@@ -22,3 +22,17 @@ def _keep_numba_thread_count_env():
         os.environ.pop("NUMBA_NUM_THREADS", None)
     else:
         os.environ["NUMBA_NUM_THREADS"] = before
+
+
+@pytest.fixture(scope="session")
+def quick_reproduction(tmp_path_factory):
+    """``reproduce('all', quick=True)`` built once per test session: ``(out_dir, {name: FigureOutput})``.
+
+    Shared by every test that needs the quick figures (tests/test_reproduce.py; the notebook tests can reuse
+    the files instead of rebuilding them, about 120 s of the suite).
+    """
+    from flowphase.validation.reproduce import reproduce
+
+    out = tmp_path_factory.mktemp("reproduce")
+    outputs = reproduce("all", out, quick=True, progress=False)
+    return out, {o.name: o for o in outputs}

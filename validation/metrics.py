@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-__all__ = ["OVERLAP_KEYS", "theory_curves", "trained_test_mse", "sign_aligned_mean_error", "fine_split_errors"]
+__all__ = ["OVERLAP_KEYS", "theory_curves", "trained_test_mse", "sign_aligned_mean_error", "fine_split_errors",
+           "weighted_slope"]
 
 OVERLAP_KEYS = ("c", "m", "omega", "b")
 
@@ -48,16 +49,19 @@ def trained_test_mse(sim, n_test: int = 400, seed: int = 12345) -> tuple:
 
 
 def sign_aligned_mean_error(samples) -> tuple:
-    """``(|mu_hat - mu|^2 / d, cos(mu_hat, mu))`` of the sign-aligned sample mean, mu = 1_d (PREDECESSOR §2.3).
+    """``(|mu_hat - mu|^2 / d, its stderr, cos(mu_hat, mu))`` of the sign-aligned sample mean, mu = 1_d
+    (PREDECESSOR §2.3).
 
     Each sample is flipped onto the + mode (the sign of its sum) before averaging, as for Cui et al.'s
-    symmetric mixture.
+    symmetric mixture; the standard error is that of the mean over the d coordinates of ``(mu_hat_i - 1)^2``.
     """
     X = np.asarray(samples, dtype=float)
     d = X.shape[1]
     s = np.where(X.sum(axis=1) >= 0, 1.0, -1.0)
     mu_hat = (s[:, None] * X).mean(axis=0)
-    return float(np.mean((mu_hat - 1.0) ** 2)), float(mu_hat.sum() / (np.linalg.norm(mu_hat) * math.sqrt(d)))
+    sq = (mu_hat - 1.0) ** 2
+    return (float(np.mean(sq)), float(np.std(sq, ddof=1) / math.sqrt(d)),
+            float(mu_hat.sum() / (np.linalg.norm(mu_hat) * math.sqrt(d))))
 
 
 def fine_split_errors(mixture, p_hat) -> dict:
@@ -70,3 +74,15 @@ def fine_split_errors(mixture, p_hat) -> dict:
         out[" | ".join(",".join(mixture.names[k] for k in ch) for ch in sp)] = float(
             np.max(np.abs(qh / qh.sum() - q / q.sum())))
     return out
+
+
+def weighted_slope(x, y, stderr) -> tuple:
+    """Weighted least-squares slope of ``y`` against ``x`` (weights 1/stderr^2) and its standard error."""
+    x, y, se = (np.asarray(v, dtype=float) for v in (x, y, stderr))
+    if x.size < 2:
+        raise ValueError("weighted_slope needs at least two points")
+    w = 1.0 / np.maximum(se, 1e-300) ** 2
+    xm = np.sum(w * x) / np.sum(w)
+    sxx = float(np.sum(w * (x - xm) ** 2))
+    slope = float(np.sum(w * (x - xm) * y) / sxx)
+    return slope, float(math.sqrt(1.0 / sxx))

@@ -1,9 +1,11 @@
 """``flowphase reproduce``: every theorem plot, as PNG + PDF + JSON, and a computed ``REPORT.md``.
 
-A figure is a function ``build(out_dir, quick) -> FigureOutput`` registered under its name in
-:data:`FIGURES`.  It writes ``<name>.png``, ``<name>.pdf`` and ``<name>.json`` (the plotted numbers
-and every parameter that produced them) atomically, and returns the rows of its theory-vs-simulation
-table and the paper claims it checks, each with a verdict **computed** from the numbers it plotted.
+A figure is a callable ``build(out_dir, quick) -> FigureOutput`` registered under its name in
+:data:`FIGURES` (the figure modules are in :mod:`flowphase.validation.figures`).  It writes ``<name>.png``,
+``<name>.pdf`` and ``<name>.json`` (the plotted numbers and every parameter that produced them) atomically, and
+returns the rows of its theory-vs-simulation table and the paper claims it checks, each with a three-valued
+verdict (confirmed / refuted / inconclusive at this size, :mod:`flowphase.validation.claims`) **computed** from
+the numbers it plotted.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from ._io import atomic_write_text, clean_stale_temps
-from .claims import Claim, FigureOutput
+from .claims import VERDICTS, Claim, FigureOutput, verdict_counts
 from .figures import (cui, dynamics, finite_n, hierarchy, mode_fraction, mse, overlaps, simplification,
                       speciation, uturn)
 from .figures._common import save_figure
@@ -118,15 +120,26 @@ def _fmt(x) -> str:
 
 
 def write_report(outputs: List[FigureOutput], out_dir, quick: bool) -> Path:
-    """REPORT.md: each figure, its theory-vs-simulation table, and one computed verdict per claim."""
+    """REPORT.md: verdict counts, one computed verdict per claim, each figure and its theory-vs-simulation table.
+
+    Verdicts are three-valued (:mod:`flowphase.validation.claims`): CONFIRMED, REFUTED, or INCONCLUSIVE with the
+    reason the run's size cannot decide.
+    """
+    counts = verdict_counts(outputs)
     lines = ["# flowphase reproduction report", "",
              f"Mode: {'quick' if quick else 'default'} sizes. Every verdict below is computed from the numbers "
-             "plotted in the figure (see each figure's JSON).", "", "## Claims", "",
-             "| figure | claim | verdict | detail |", "|---|---|---|---|"]
+             "plotted in the figure (see each figure's JSON): CONFIRMED, REFUTED (the numbers contradict the claim "
+             "beyond its tolerance and standard-error budget) or INCONCLUSIVE (the difference lies within the "
+             "standard-error budget: this size cannot decide; the reason is given).", "",
+             "## Verdicts", "", "| figure | " + " | ".join(VERDICTS) + " |", "|---|" + "---|" * len(VERDICTS)]
+    for name, c in counts.items():
+        lines.append(f"| {name} | " + " | ".join(str(c[v]) for v in VERDICTS) + " |")
+    lines.append("| **all** | " + " | ".join(str(sum(c[v] for c in counts.values())) for v in VERDICTS) + " |")
+    lines += ["", "## Claims", "", "| figure | claim | verdict | detail |", "|---|---|---|---|"]
     for o in outputs:
         for c in o.claims:
-            lines.append(f"| {o.name} | {_cell(c.text)} | {'CONFIRMED' if c.confirmed else 'NOT CONFIRMED'} | "
-                         f"{_cell(c.detail)} |")
+            detail = c.detail + (f" — inconclusive: {c.reason}" if c.reason else "")
+            lines.append(f"| {o.name} | {_cell(c.text)} | {c.verdict.upper()} | {_cell(detail)} |")
     lines.append("")
     for o in outputs:
         lines += [f"## {o.name}", "", f"![{o.name}]({o.name}.png)", ""]

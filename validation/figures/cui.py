@@ -1,11 +1,12 @@
-"""The ``cui-flow`` and ``cui-mse`` figures: Cui et al.'s summary-statistics flow and end-of-flow error (PREDECESSOR §2, §5)."""
+"""The ``cui-flow`` and ``cui-mse`` figures: Cui et al.'s summary statistics and end-of-flow error (PREDECESSOR §2, §5)."""
 from __future__ import annotations
 
 import numpy as np
 
 from flowphase.theory.problem import Problem
-from flowphase.validation.claims import Claim, FigureOutput
+from flowphase.validation.claims import Claim, FigureOutput, combine, within
 from flowphase.validation.metrics import sign_aligned_mean_error
+from flowphase.validation.tolerances import claim_limit, claim_noise
 
 from ._common import SIM_BACKEND, plt, save_figure
 
@@ -58,14 +59,16 @@ def cui_flow_figure(out_dir, quick: bool = False) -> FigureOutput:
             {"quantity": "Q(1)", "theory": 3.7900, "simulation": data["closed_form"]["Q"][-1], "stderr": None},
             {"quantity": "Euler-100 M(0.99)", "theory": 0.97284, "simulation": e_end["M"], "stderr": None},
             {"quantity": "Euler-100 P(0.99)", "theory": 2.24843, "simulation": e_end["P"], "stderr": None}]
+    lim_q, lim_t, lim_e = claim_limit("claim_cui_q_min"), claim_limit("claim_cui_t_q_min"), claim_limit("claim_cui_euler")
     claims = [
-        Claim("the summary-statistics ODE has the closed-form solution (PREDECESSOR §2.2)", gap < 1e-6,
-              f"max |RK − closed form| = {gap:.1e}"),
-        Claim("Q_t dips to 0.779 at t ≈ 0.22 and ends at 3.79", abs(ex["Q_min"] - 0.779) < 1e-3
-              and abs(ex["t_Q_min"] - 0.220) < 2e-3 and abs(data["closed_form"]["Q"][-1] - 3.79) < 1e-3,
+        Claim("the summary-statistics ODE has the closed-form solution (PREDECESSOR §2.2)",
+              within(gap, claim_limit("claim_ode_closed_form")), f"max |RK − closed form| = {gap:.1e}"),
+        Claim("Q_t dips to 0.779 at t ≈ 0.22 and ends at 3.79",
+              combine([within(abs(ex["Q_min"] - 0.779), lim_q), within(abs(ex["t_Q_min"] - 0.220), lim_t),
+                       within(abs(data["closed_form"]["Q"][-1] - 3.79), lim_q)]),
               f"Q_min = {ex['Q_min']:.4f} at t = {ex['t_Q_min']:.4f}; Q(1) = {data['closed_form']['Q'][-1]:.4f}"),
         Claim("the authors' 100-step Euler stops at M = 0.97284, P = 2.24843",
-              abs(e_end["M"] - 0.97284) < 5e-5 and abs(e_end["P"] - 2.24843) < 5e-5,
+              combine([within(abs(e_end["M"] - 0.97284), lim_e), within(abs(e_end["P"] - 2.24843), lim_e)]),
               f"M = {e_end['M']:.5f}, P = {e_end['P']:.5f}"),
     ]
     return FigureOutput("cui-flow", paths, data, rows=rows, claims=claims,
@@ -94,14 +97,16 @@ def cui_mse_data(quick: bool = False, sigma: float = 1.5, lam: float = 0.1) -> d
     data["params"].update({"sim_d": d, "sim_n_times": n_times, "sim_epochs": epochs, "n_gen": n_gen,
                            "model": "sign (tied)", "noise": "fixed", "init": "informed"})
     data["n_sim"], data["sim_mse"], data["sim_cos"], data["theory_at_sim"] = n_sim, [], [], []
+    data["sim_mse_se"] = []
     for n in n_sim:
         pr = Problem.undilated(p=0.5, sigma=sigma, n=n, lam_u=lam, lam_w=lam, noise="fixed")
         ts = pr.schedule.grid(n_times)
         sim = simulate(pr, d=d, ts=ts, seeds=(0,), epochs=epochs, model="sign", init="informed", optimizer="adam",
                        lr=1e-2, lr_final=1e-4, draws=1, progress=False, backend=SIM_BACKEND)
         g = generate(sim, n_gen=n_gen, seed=5, method="euler", keep_samples=True, backend=SIM_BACKEND)
-        mse_hat, cos_hat = sign_aligned_mean_error(g.samples)
+        mse_hat, mse_se, cos_hat = sign_aligned_mean_error(g.samples)
         data["sim_mse"].append(mse_hat)
+        data["sim_mse_se"].append(mse_se)
         data["sim_cos"].append(cos_hat)
         end = cui_end_of_flow(float(n), sigma, lam)
         # the same Euler grid as the sampler (network at t_k drives step k, stops at the last grid point)
@@ -141,13 +146,18 @@ def cui_mse_figure(out_dir, quick: bool = False) -> FigureOutput:
     big = n >= 32
     slope = float(np.polyfit(np.log(n[big]), np.log(mse[big]), 1)[0])
     th = np.array([t["mse_plus_sampling"] for t in data["theory_at_sim"]])
-    rel = np.abs(np.array(data["sim_mse"]) - th) / th
-    rows = [{"quantity": f"MSE n={int(k)}", "theory": t_, "simulation": s_, "stderr": None}
-            for k, t_, s_ in zip(ns, th, data["sim_mse"])]
+    sim, sim_se = np.array(data["sim_mse"]), np.array(data["sim_mse_se"])
+    rel = np.abs(sim - th) / th
+    rows = [{"quantity": f"MSE n={int(k)}", "theory": t_, "simulation": s_, "stderr": e_}
+            for k, t_, s_, e_ in zip(ns, th, sim, sim_se)]
+    lim_slope, lim_ratio = claim_limit("claim_one_over_n_slope"), claim_limit("claim_cui_ratio")
+    trained = combine(within(abs(s_ - t_), claim_limit("claim_cui_trained", t_), claim_noise("claim_cui_trained", e_),
+                             "|trained − theory|") for s_, t_, e_ in zip(sim, th, sim_se))
     claims = [
-        Claim("the flow model's MSE decays as Θ(1/n)", abs(slope + 1) < 0.05, f"log–log slope {slope:.3f}"),
-        Claim("MSE / MSE_Bayes → 2", bool(abs(ratio - 2) < 0.05), f"ratio at n = {int(n[-1])}: {ratio:.3f}"),
-        Claim("trained tied sign model matches the theory MSE within 15%", bool(np.all(rel < 0.15)),
-              "relative gaps: " + ", ".join(f"n={int(k)}: {r:.3f}" for k, r in zip(ns, rel))),
+        Claim("the flow model's MSE decays as Θ(1/n)", within(abs(slope + 1), lim_slope), f"log–log slope {slope:.3f}"),
+        Claim("MSE / MSE_Bayes → 2", within(abs(ratio - 2), lim_ratio), f"ratio at n = {int(n[-1])}: {ratio:.3f}"),
+        Claim("trained tied sign model matches the theory MSE within 15%", trained,
+              "relative gaps: " + ", ".join(f"n={int(k)}: {r:.3f}" for k, r in zip(ns, rel)),
+              size=f"1 seed, d = {data['params']['sim_d']}, {data['params']['n_gen']} generated samples"),
     ]
     return FigureOutput("cui-mse", paths, data, rows=rows, claims=claims)

@@ -1,4 +1,4 @@
-"""The ``dynamics`` figure: overlap ODE lines over finite-d GD points (issue 7, :mod:`~flowphase.validation.dynamics_compare`)."""
+"""The ``dynamics`` figure: overlap ODE lines over finite-d GD points (issue 7, ``validation/dynamics_compare.py``)."""
 from __future__ import annotations
 
 from flowphase.validation.claims import Claim, FigureOutput
@@ -11,7 +11,8 @@ def dynamics_figure(out_dir, quick: bool = False) -> FigureOutput:
     from flowphase.validation.dynamics_compare import make_dynamics_figure
 
     res = make_dynamics_figure(out_dir, quick=quick)
-    claims = [Claim(c["text"], bool(c["confirmed"]), c.get("detail", "")) for c in res.get("claims", [])]
+    claims = [Claim(c["text"], c.get("verdict", bool(c.get("confirmed"))), c.get("detail", ""), c.get("reason", ""))
+              for c in res.get("claims", [])]
     data = {k: v for k, v in res.items() if k not in ("paths", "claims", "rows", "caption")}
     return FigureOutput("dynamics", [str(p) for p in res["paths"]], data, rows=list(res.get("rows", [])),
                         claims=claims, caption=res.get("caption", ""))

@@ -12,14 +12,16 @@ import math
 import numpy as np
 
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
-from flowphase.validation.claims import Claim, FigureOutput
+from flowphase.validation.claims import Claim, FigureOutput, combine, exceeds, within
 from flowphase.validation.metrics import theory_curves
+from flowphase.validation.tolerances import claim_limit, claim_noise
 
 from ._common import OVERLAP_COLORS as _COLORS
 from ._common import OVERLAP_KEYS as _NAMES
 from ._common import SIM_BACKEND, plt, save_figure
 
-__all__ = ["OVERLAPS_SIZES", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows"]
+__all__ = ["OVERLAPS_SIZES", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows",
+           "overlaps_claims", "authors_claims"]
 
 #: simulation sizes of the overlaps figures: quick (CI) and default (the README's main job)
 OVERLAPS_SIZES = {
@@ -126,6 +128,90 @@ def agreement_rows(data):
     return rows
 
 
+def _arr(data, key, k, sel=None):
+    v = np.array(data[key][k], dtype=float)
+    return v if sel is None else v[sel]
+
+
+def _size(P) -> str:
+    return f"{len(P['seeds'])} seeds, d = {P['d']}, n = {P['n']}"
+
+
+def overlaps_claims(data) -> list:
+    """The four claims of the ``overlaps`` figure, decided from its numbers (tolerances ``claim_*``)."""
+    P = data["params"]
+    ts = np.array(data["t_sim"])
+    ph1 = (ts > 0.05) & (ts <= 1.0)
+    ph2 = ts > 1.0
+    size = _size(P)
+    # skip connection off on phase 1: c* ~ kappa t sigma^2 / sqrt(d) <= kappa/sqrt(d)
+    c1, c1_se = np.abs(_arr(data, "sim_mean", "c", ph1)), _arr(data, "sim_stderr", "c", ph1)
+    c_bound = claim_limit("claim_phase1_c_off", P["kappa"] / math.sqrt(P["d"]))
+    dec_c = combine(within(c, c_bound, claim_noise("claim_phase1_c_off", e), "|c|") for c, e in zip(c1, c1_se))
+    # phase 2: c and m against the ridge theory at the actual tau
+    dev2, se2 = [], []
+    for k in ("c", "m"):
+        dev2 += list(np.abs(_arr(data, "sim_mean", k, ph2) - _arr(data, "theory_at_sim_times", k, ph2)))
+        se2 += list(_arr(data, "sim_stderr", k, ph2))
+    lim2 = claim_limit("claim_phase2_ridge")
+    dec2 = combine(within(v, lim2, claim_noise("claim_phase2_ridge", e), "|sim − theory|") for v, e in zip(dev2, se2))
+    # phase 1: omega against the finite-n effective potential
+    om, om_th = _arr(data, "sim_mean", "omega", ph1), _arr(data, "theory_at_sim_times", "omega", ph1)
+    om_se = _arr(data, "sim_stderr", "omega", ph1)
+    lim1 = [claim_limit("claim_phase1_omega", t) for t in om_th]
+    dec1 = combine(within(abs(a - t), lim, claim_noise("claim_phase1_omega", e), "|Δω|")
+                   for a, t, lim, e in zip(om, om_th, lim1, om_se))
+    rel1 = float(np.max(np.abs(om - om_th) / np.array(lim1))) if ph1.any() else math.nan
+    dev2_max = float(np.max(dev2)) if dev2 else math.nan
+    claims = [
+        Claim("skip connection off in phase 1 (c ≈ 0, O(κ/√d))", dec_c,
+              f"max |c| on phase 1 = {c1.max():.3f}, limit 2κ/√d = {c_bound:.3f}", size=size),
+        Claim("phase-2 c, m follow the ridge theory", dec2,
+              f"max |sim − theory| over phase-2 times = {dev2_max:.3f} (limit {lim2:g})", size=size),
+        Claim("phase-1 ω follows the finite-n effective potential", dec1,
+              f"max |Δω| / limit on phase 1 = {rel1:.3f} (limit 0.03 + 15 % of the theory)", size=size),
+    ]
+    # exact finite-n theory vs the paper's ansatz, against the same simulation (c, m, omega where both exist):
+    # the difference of the mean squared residuals, its seed noise propagated linearly (independent stderr)
+    res = {"exact": [], "paper": []}
+    gap, grad = {}, []
+    for k in ("c", "m", "omega", "b"):
+        ex_k, pa_k = _arr(data, "theory_at_sim_times", k), _arr(data, "theory_paper_at_sim_times", k)
+        both = np.isfinite(ex_k) & np.isfinite(pa_k)
+        gap[k] = float(np.max(np.abs(ex_k[both] - pa_k[both]))) if both.any() else math.nan
+        if k == "b":
+            continue
+        sim_k, se_k = _arr(data, "sim_mean", k), _arr(data, "sim_stderr", k)
+        res["exact"] += list((sim_k - ex_k)[both])
+        res["paper"] += list((sim_k - pa_k)[both])
+        grad += list((2.0 * (pa_k - ex_k) * se_k)[both])   # d(mse_paper - mse_exact)/d sim_i * stderr_i
+    ex_r, pa_r = np.array(res["exact"]), np.array(res["paper"])
+    n_pts = max(len(ex_r), 1)
+    diff = float(np.mean(pa_r ** 2) - np.mean(ex_r ** 2))
+    diff_se = float(np.sqrt(np.sum(np.square(grad)))) / n_pts
+    rms = {"exact": float(np.sqrt(np.mean(ex_r ** 2))), "paper": float(np.sqrt(np.mean(pa_r ** 2)))}
+    data["theory_difference_exact_vs_paper"] = gap
+    claims.append(Claim("the exact finite-n theory at the simulated d fits better than the paper's ansatz",
+                        exceeds(diff, 0.0, claim_noise("claim_theory_fit", diff_se), "MSE(paper) − MSE(exact)"),
+                        f"RMS |sim − theory| over c, m, ω: exact {rms['exact']:.4f}, paper {rms['paper']:.4f} "
+                        f"(MSE difference {diff:.2e} ± {diff_se:.1e}); max |exact − paper| over the grid: "
+                        + ", ".join(f"{k} {v:.3f}" for k, v in gap.items()), size=size))
+    return claims
+
+
+def authors_claims(data) -> list:
+    """The claim of ``overlaps-authors``: the lam_u = 50 theory's phase-1 m lies below the lam ~ 2 simulation."""
+    ts = np.array(data["t_sim"])
+    ph1 = (ts > 0.3) & (ts <= 1.0)
+    m_sim, m_th = _arr(data, "sim_mean", "m", ph1), _arr(data, "theory_at_sim_times", "m", ph1)
+    m_se = _arr(data, "sim_stderr", "m", ph1)
+    dec = combine(exceeds(a - t, 0.0, claim_noise("claim_authors_m_below", e), "m_sim − m_theory")
+                  for a, t, e in zip(m_sim, m_th, m_se))
+    return [Claim("with the authors' λ_u = 50 the theory's phase-1 m lies below the λ ≈ 2 experiment", dec,
+                  f"mean m on t ∈ (0.3, 1]: theory {m_th.mean():.3f}, simulation {m_sim.mean():.3f}",
+                  size=_size(data["params"]))]
+
+
 def overlaps_figure(out_dir, quick: bool = False) -> FigureOutput:
     data = overlaps_data(quick)
     P = data["params"]
@@ -136,47 +222,7 @@ def overlaps_figure(out_dir, quick: bool = False) -> FigureOutput:
                f"effect (PAPER §8 row 16) that the exact theory at finite d contains.")
     fig = _plot_overlaps(data, "Learned overlaps vs time (same λ in theory and simulation)", caption)
     rows = agreement_rows(data)
-    ts = np.array(data["t_sim"])
-    ph1 = (ts > 0.05) & (ts <= 1.0)
-    ph2 = ts > 1.0
-    c1 = np.abs(np.array(data["sim_mean"]["c"])[ph1])
-    kappa, d = P["kappa"], P["d"]
-    c_bound = 2.0 * kappa * 1.0 / math.sqrt(d)  # c* ~ kappa t sigma^2 / sqrt(d) <= kappa/sqrt(d) on phase 1
-    m2_sim = np.array(data["sim_mean"]["m"])[ph2]
-    m2_th = np.array(data["theory_at_sim_times"]["m"])[ph2]
-    c2_sim = np.array(data["sim_mean"]["c"])[ph2]
-    c2_th = np.array(data["theory_at_sim_times"]["c"])[ph2]
-    dev2 = float(np.max(np.abs(np.r_[m2_sim - m2_th, c2_sim - c2_th]))) if ph2.any() else math.nan
-    om = np.array(data["sim_mean"]["omega"])[ph1]
-    om_th = np.array(data["theory_at_sim_times"]["omega"])[ph1]
-    rel1 = float(np.max(np.abs(om - om_th) / np.maximum(om_th, 0.2))) if ph1.any() else math.nan
-    claims = [
-        Claim("skip connection off in phase 1 (c ≈ 0, O(κ/√d))", bool(np.all(c1 < c_bound)),
-              f"max |c| on phase 1 = {c1.max():.3f} < 2κ/√d = {c_bound:.3f}"),
-        Claim("phase-2 c, m follow the ridge theory", dev2 < 0.1,
-              f"max |sim − theory| over phase-2 times = {dev2:.3f}"),
-        Claim("phase-1 ω follows the finite-n effective potential", rel1 < 0.15,
-              f"max relative deviation of ω on phase 1 = {rel1:.3f}"),
-    ]
-    # exact finite-n theory vs the paper's ansatz, against the same simulation (c, m, omega where both exist)
-    sq = {"exact": [], "paper": []}
-    gap = {}
-    for k in ("c", "m", "omega", "b"):
-        ex_k = np.array(data["theory_at_sim_times"][k], dtype=float)
-        pa_k = np.array(data["theory_paper_at_sim_times"][k], dtype=float)
-        both = np.isfinite(ex_k) & np.isfinite(pa_k)
-        gap[k] = float(np.max(np.abs(ex_k[both] - pa_k[both]))) if both.any() else math.nan
-        if k == "b":
-            continue
-        sim_k = np.array(data["sim_mean"][k], dtype=float)
-        sq["exact"] += list((sim_k - ex_k)[both])
-        sq["paper"] += list((sim_k - pa_k)[both])
-    rms = {key: float(np.sqrt(np.mean(np.square(v)))) for key, v in sq.items()}
-    data["theory_difference_exact_vs_paper"] = gap
-    claims.append(Claim("the exact finite-n theory at the simulated d fits better than the paper's ansatz",
-                        rms["exact"] < rms["paper"],
-                        f"RMS |sim − theory| over c, m, ω: exact {rms['exact']:.4f}, paper {rms['paper']:.4f}; "
-                        "max |exact − paper| over the grid: " + ", ".join(f"{k} {v:.3f}" for k, v in gap.items())))
+    claims = overlaps_claims(data)
     paths = save_figure(fig, out_dir, "overlaps", data)
     return FigureOutput("overlaps", paths, data, rows=rows, claims=claims, caption=caption)
 
@@ -194,13 +240,7 @@ def overlaps_authors_figure(out_dir, quick: bool = False, size=None, progress: b
                "m and ω are pulled down by the large λ_u in the theory only.")
     fig = _plot_overlaps(data, "Learned overlaps, the authors' parameter choice (λ mismatch)", caption)
     paths = save_figure(fig, out_dir, "overlaps-authors", data)
-    ts = np.array(data["t_sim"])
-    ph1 = (ts > 0.3) & (ts <= 1.0)
-    m_sim = np.array(data["sim_mean"]["m"])[ph1]
-    m_th = np.array(data["theory_at_sim_times"]["m"])[ph1]
-    claims = [Claim("with the authors' λ_u = 50 the theory's phase-1 m lies below the λ ≈ 2 experiment",
-                    bool(np.all(m_th < m_sim)),
-                    f"mean m on t ∈ (0.3, 1]: theory {m_th.mean():.3f}, simulation {m_sim.mean():.3f}")]
+    claims = authors_claims(data)
     return FigureOutput("overlaps-authors", paths, data, rows=agreement_rows(data), claims=claims, caption=caption)
 
 

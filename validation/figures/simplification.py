@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from flowphase.theory.problem import Problem
-from flowphase.validation.claims import Claim, FigureOutput
+from flowphase.validation.claims import Claim, FigureOutput, within
+from flowphase.validation.tolerances import claim_limit
 
 from ._common import plt, save_figure, spread
 
@@ -82,13 +83,15 @@ def simplification_figure(out_dir, quick: bool = False) -> FigureOutput:
     sp2 = max(spread(np.array(data["phase2"][lab][k])[:, j]) for lab in ("finite_n", "infinite_n")
               for k in ("c", "m") for j in range(len(data["params"]["t_phase2"])))
     n = data["params"]["n"]
+    lim_inf, lim_fin, lim_p = (claim_limit("claim_sigma_blind"), claim_limit("claim_sigma_finite_n", 1.0 / n),
+                               claim_limit("claim_p_blind"))
     claims = [
-        Claim("phase 1 does not see σ² (n = ∞)", inf1 < 1e-6,
-              f"max spread of ω, b, m over σ ∈ [0.3, 2]: {inf1:.2e}"),
-        Claim("phase 1 sees σ² only at O(1/n) (finite n)", fin1 < 10.0 / n,
-              f"max spread over σ at n = {n}: {fin1:.3e} (10/n = {10.0 / n:.3e})"),
-        Claim("phase 2 does not see p (any n)", sp2 < 1e-12,
-              f"max spread of c, m over p ∈ [0.55, 0.95]: {sp2:.2e}"),
+        Claim("phase 1 does not see σ² (n = ∞)", within(inf1, lim_inf),
+              f"max spread of ω, b, m over σ ∈ [0.3, 2]: {inf1:.2e} (limit {lim_inf:g})"),
+        Claim("phase 1 sees σ² only at O(1/n) (finite n)", within(fin1, lim_fin),
+              f"max spread over σ at n = {n}: {fin1:.3e} (10/n = {lim_fin:.3e})"),
+        Claim("phase 2 does not see p (any n)", within(sp2, lim_p),
+              f"max spread of c, m over p ∈ [0.55, 0.95]: {sp2:.2e} (limit {lim_p:g})"),
     ]
     return FigureOutput("simplification", paths, data, claims=claims,
                         caption="Solid: finite-n theory (n = 128, λ = 2); dashed: n = ∞.")

@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-from flowphase.validation.claims import Claim, FigureOutput
+from flowphase.validation.claims import CONFIRMED, Claim, FigureOutput, within
+from flowphase.validation.tolerances import claim_limit
 
 from ._common import plt, save_figure
 
@@ -46,10 +47,13 @@ def speciation_figure(out_dir, quick: bool = False) -> FigureOutput:
     drops = [data["phi"][str(d)][lo] - data["phi"][str(d)][hi] for d in data["d"]]
     rows = [{"quantity": f"t_S (d={d})", "theory": 0.5 * math.log(d + 1.0), "simulation": data["t_s"][str(d)],
              "stderr": None} for d in data["d"]]
+    lin = [data["t_s_linear"][str(d)] * math.sqrt(d) for d in data["d"]]
+    lim = claim_limit("claim_speciation_linear")
     claims = [Claim("φ(t) sharpens into a step at t_S as d grows", bool(np.all(np.diff(drops) > 0)),
                     "drop of φ over t/t_S ∈ [0.8, 1.2]: " + ", ".join(f"d={d}: {v:.3f}" for d, v in zip(data["d"], drops))),
-              Claim("speciation on the linear interpolant at t_s ≈ 1/√d (√d·t_s → 1)", bool(np.all(np.diff(
-                  [abs(data["t_s_linear"][str(d)] * math.sqrt(d) - 1) for d in data["d"]]) < 0)) and abs(
-                  data["t_s_linear"][str(data["d"][-1])] * math.sqrt(data["d"][-1]) - 1) < 0.01,
-                  ", ".join(f"d={d}: √d·t_s = {data['t_s_linear'][str(d)] * math.sqrt(d):.4f}" for d in data["d"]))]
+              Claim("speciation on the linear interpolant at t_s ≈ 1/√d (√d·t_s → 1)",
+                    bool(np.all(np.diff([abs(v - 1) for v in lin]) < 0))
+                    and within(abs(lin[-1] - 1), lim)[0] == CONFIRMED,
+                    ", ".join(f"d={d}: √d·t_s = {v:.4f}" for d, v in zip(data["d"], lin))
+                    + f" (limit |√d·t_s − 1| ≤ {lim:g})")]
     return FigureOutput("speciation", paths, data, rows=rows, claims=claims)
