@@ -45,9 +45,32 @@ Moments enter through symbols (numerics computes them by quadrature): ``M_k, Q_k
 E (tanh^2)''`` (Stein; regular at r = 0).  At d = inf in phase 2 (B = inf) the tanh saturates, all derivatives
 vanish and the numerics pass ``B = 0`` with zero derivatives (the products ``B * Mk_b`` are 0).
 
-Adam is not closed in these coordinates (its per-coordinate normalisation sees the empirical distribution of
-``(u_i, w_i, eta_i)``, :mod:`flowphase.theory.dynamics`); the finite-batch noise term of that module is not
-carried over here (GD with ``draws=0`` is what this flow describes).
+Finite batches and Adam (issue 14; numerics: :mod:`flowphase.numerics.exact.stochastic`)
+-----------------------------------------------------------------------------------------
+With ``K`` fresh draws of x0 per point and step the gradient is unbiased with per-coordinate second moments
+(:func:`noise_second_moments`, leading orders in 1/sqrt(d) kept where they lead in one of the phases; each a
+Gaussian expectation reduced by Stein's lemma ``E[H F] = v alpha E[D F]``, ``E[H^2 F] = q E F + v^2 alpha^2
+E[D^2 F]``, ``D = (1 - phi^2) d/dphi``, to the power moments ``T_k = E phi^k``, k <= 6):
+``<Var g_u,i> = V_u/(K d^2)``, ``<Var g_w,i> = V_w/(K d)``, ``<Cov> = C_uw/(K d^{3/2})``, ``Var g_c = V_c/K``,
+``Var g_b = V_b/K``.  Their variance goes into the perpendicular norms (``rho_u += eta_u^2 <Var g_u,i>``, ...;
+the noise directions inside span{x1} are O(n/d) of it for u and w in phase 1; in phase 2 the w-noise along the
+data moves z_nu, which this assigns to rho_w), the mean follows the drift.  The w-noise is O(1/sqrt(d)) per
+coordinate against an O(1/d) drift: in phase 1 it dominates Adam's normalisation of w.
+
+What of Adam closes:
+
+* exactly: the scalars c, b (one coordinate each: ``v = EMA(E g^2) = EMA((E g)^2 + Var g)``, closed in the
+  overlaps; the first-moment EMA only delays the drift by ~1/(1 - beta1) steps);
+* the mu-component of u and w: common to all coordinates, so every coordinate's ``v_i`` contains the same
+  ``(E g)_mu``; kept exactly per coordinate class;
+* the perpendicular coordinates: independent of mu and of the data to leading order and exchangeable, so their
+  law (a 2-D law of ``(u_perp,i, w_perp,i)`` with each class's own Adam ``v_i``) closes; it is carried by a
+  Gauss-Hermite tensor rule of the initial Gaussian law, pushed forward (exact for any per-class map);
+* surrogate: the data directions' share of ``v_i`` (``sum_nu A_nu eta^nu_i``, a Gaussian over coordinates) enters
+  every class by its mean square (``isotropic`` in that part), the noise-accumulated part of the perpendicular
+  norms is contracted at the class-averaged step, and the z_nu / a_nu components move with the class-averaged
+  step.  ``adam_law='isotropic'`` replaces every ``v_i`` by its coordinate average (the cruder surrogate: it
+  misses Adam's sign-descent of the large random-init coordinates and errs by up to 0.4 in b, 0.3 in sqrt_q).
 """
 from __future__ import annotations
 
@@ -59,7 +82,7 @@ import sympy as sp
 from flowphase.theory import exact as ex
 
 __all__ = ["STATE", "PARAMS", "MOMENTS", "generic_loss", "loss_gradient", "flow_expressions", "gd_map_expressions",
-           "state_loss", "step", "point_partials", "POINT_ARGS"]
+           "state_loss", "step", "point_partials", "POINT_ARGS", "noise_second_moments", "NOISE_ARGS"]
 
 c, m, a_plus, a_minus = ex.c, ex.m, ex.a_plus, ex.a_minus
 omega, z_plus, z_minus = ex.omega, ex.z_plus, ex.z_minus
@@ -227,3 +250,74 @@ def point_partials(label: int) -> Tuple[sp.Expr, ...]:
         L = L.subs({a_minus: a_plus, ex.M_minus: ex.M_plus, ex.Q_minus: ex.Q_plus}, simultaneous=True)
     L = sp.expand(L)
     return (L,) + tuple(sp.expand(sp.diff(L, x)) for x in (c, m, a_plus, ex.M_plus, ex.Q_plus, Q_, V_))
+
+
+# ----------------------------------------------------------------------------- finite-batch noise (issue 14)
+_phi = sp.Symbol("phi", real=True)
+T_k = sp.symbols("T1:7", real=True)            # E phi^k, k = 1..6
+S_, W_, v_ = sp.symbols("S W v", real=True)    # u.x1/d = s m + sigma a_nu, w.x1/d = s omega + sigma z_nu, u.w/d
+#: arguments of :func:`noise_second_moments`, in order
+NOISE_ARGS = (ex.alpha, ex.beta, ex.inv_sqrt_d, ex.sigma, c, S_, W_, Q_, v_) + T_k
+
+
+def _E(expr) -> sp.Expr:
+    """E over phi of a polynomial in phi: phi^k -> T_k."""
+    poly = sp.Poly(sp.expand(expr), _phi)
+    out = sp.Integer(0)
+    for (k,), coef in poly.terms():
+        out += coef * (sp.Integer(1) if k == 0 else T_k[k - 1])
+    return out
+
+
+def _D(expr) -> sp.Expr:
+    """d/dz of a function of phi = tanh(z): (1 - phi^2) d/dphi."""
+    return sp.expand((1 - _phi ** 2) * sp.diff(expr, _phi))
+
+
+@functools.lru_cache(maxsize=None)
+def noise_second_moments() -> Dict[str, sp.Expr]:
+    """Per-point second moments of the one-draw gradient (module docstring "Finite batches and Adam").
+
+    One point, ``x = alpha x0 + beta x1``, ``phi = tanh(alpha G + mean)``, ``G = w.x0/sqrt(d)``,
+    ``H = u.x0/sqrt(d)``, ``e1 = x0.x1/sqrt(d (1 + sigma^2))`` (jointly Gaussian: var r, q, 1; covariances v,
+    W/sqrt(1 + sigma^2), S/sqrt(1 + sigma^2)).  Per coordinate, ``x0_i = xi_i + (w_i G/r + ...)/sqrt(d)``:
+
+    * ``g_u,i = (2/d) phi (c alpha x0_i + (c beta - 1) x1_i + u_i phi)`` -> ``V_u`` (coordinate average, x1_i^2 ->
+      1 + sigma^2, x1_i u_i -> S);
+    * ``g_w,i = (2/sqrt d) psi (alpha x0_i + beta x1_i)``, ``psi = (R.u/d) phi'``,
+      ``R.u/d = (c beta - 1) S + q phi + c alpha H/sqrt(d)`` -> ``V_w``; ``g_b = 2 psi`` -> ``V_b``;
+    * ``C_uw`` (with the ``x0_i``-``G`` correlation, leading in phase 1);
+    * ``g_c = 2 R.x/d`` -> ``V_c`` (the ``|x0|^2``, ``x0.x1`` and ``H`` fluctuations, O(1/d), lead in phase 1).
+    """
+    al, be, isd, sig = ex.alpha, ex.beta, ex.inv_sqrt_d, ex.sigma
+    q = Q_
+    x2 = 1 + sig ** 2
+    cb1 = c * be - 1
+    ph = _phi
+    var = lambda f: _E(f ** 2) - _E(f) ** 2                      # noqa: E731
+    cov = lambda f, g: _E(f * g) - _E(f) * _E(g)                  # noqa: E731
+    Vu = 4 * (c ** 2 * al ** 2 * _E(ph ** 2) + cb1 ** 2 * x2 * var(ph) + q * var(ph ** 2) + 2 * cb1 * S_ * cov(ph, ph ** 2))
+    dphi = 1 - ph ** 2
+    psi0 = (cb1 * S_ + q * ph) * dphi
+    ca = c * al * isd
+    # E psi, E psi^2 with the c alpha H/sqrt(d) phi' part (Stein in G)
+    Epsi = _E(psi0) + ca * v_ * al * _E(_D(dphi))
+    Epsi2 = _E(psi0 ** 2) + ca ** 2 * (q * _E(dphi ** 2) + v_ ** 2 * al ** 2 * _E(_D(_D(dphi ** 2)))) \
+        + 2 * ca * v_ * al * _E(_D(psi0 * dphi))
+    varpsi = Epsi2 - Epsi ** 2
+    Vw = 4 * (al ** 2 * Epsi2 + be ** 2 * x2 * varpsi)
+    Vb = 4 * varpsi
+    Cuw = 4 * (c * al ** 2 * _E(ph * psi0) + be * (cb1 * x2 * cov(ph, psi0) + S_ * cov(ph ** 2, psi0))) \
+        + 4 * isd * al ** 2 * (v_ * _E(_D(ph ** 2 * psi0)) + (2 * c * be - 1) * W_ * _E(_D(ph * psi0)))
+    # c: delta g_c / 2 = A0 e0 + A1 e1 + (alpha/sqrt d)(H phi - E H phi) + beta S (phi - M)
+    sx = sp.sqrt(x2)
+    A0 = c * al ** 2 * sp.sqrt(2) * isd
+    A1 = al * sx * (2 * c * be - 1) * isd
+    EHphi = v_ * al * _E(_D(ph))
+    EH2phi2 = q * _E(ph ** 2) + v_ ** 2 * al ** 2 * _E(_D(_D(ph ** 2)))
+    Ee1Hphi = (W_ / sx) * al * v_ * al * _E(_D(_D(ph))) + (S_ / sx) * _E(ph)     # Cov(e1,G) E[d_G(H phi)] + Cov(e1,H) E phi
+    cov_e1phi = (W_ / sx) * al * _E(_D(ph))
+    cov_Hphi_phi = v_ * al * _E(_D(ph ** 2)) - EHphi * _E(ph)
+    Vc = 4 * (A0 ** 2 + A1 ** 2 + al ** 2 * isd ** 2 * (EH2phi2 - EHphi ** 2) + be ** 2 * S_ ** 2 * var(ph)
+              + 2 * A1 * al * isd * Ee1Hphi + 2 * A1 * be * S_ * cov_e1phi + 2 * al * isd * be * S_ * cov_Hphi_phi)
+    return {k: sp.expand(e) for k, e in (("V_u", Vu), ("V_w", Vw), ("C_uw", Cuw), ("V_c", Vc), ("V_b", Vb))}

@@ -90,6 +90,7 @@ def noise_terms(alpha, beta, isd, sigma, c, S, W, q, v, M, Q, T3, T4, T5, T6):
     K2 = Q - 2.0 * T4 + T6
     Epsi2 = cb1 * cb1 * S * S * K0 + 2.0 * cb1 * S * q * K1 + q * q * K2
     Epsi = cb1 * S * (1.0 - Q) + q * (M - T3)
+    Epsi0 = Epsi
     # the c alpha H / sqrt(d) part of R.u/d (H = u.x0/sqrt(d)), by Stein in G = w.x0/sqrt(d)
     ca = c * alpha * isd
     Eg1 = q * (1.0 - 3.0 * Q + 3.0 * T4 - T6) - 4.0 * cb1 * S * K1 - 4.0 * q * K2
@@ -99,7 +100,7 @@ def noise_terms(alpha, beta, isd, sigma, c, S, W, q, v, M, Q, T3, T4, T5, T6):
     Vw = 4.0 * (al2 * Epsi2 + beta * beta * x2 * varpsi)
     Ephipsi = cb1 * S * (M - T3) + q * (Q - T4)
     Ephi2psi = cb1 * S * (Q - T4) + q * (T3 - T5)
-    Cuw = 4.0 * (c * al2 * Ephipsi + beta * (cb1 * x2 * (Ephipsi - M * Epsi) + S * (Ephi2psi - Q * Epsi)))
+    Cuw = 4.0 * (c * al2 * Ephipsi + beta * (cb1 * x2 * (Ephipsi - M * Epsi0) + S * (Ephi2psi - Q * Epsi0)))
     # x0_i correlates with G (w_i/sqrt d): E[F x0_i] = (w_i/sqrt d) alpha E F'(z) (Stein; leading in phase 1)
     kk = cb1 * S
     D2 = 2.0 * kk * (M - T3) + 3.0 * q * (Q - T4) - 4.0 * kk * (T3 - T5) - 5.0 * q * (T4 - T6)   # E (phi^2 psi)'
