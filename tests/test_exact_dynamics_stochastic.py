@@ -172,3 +172,26 @@ def test_adam_agreement_shrinks_with_d():
             assert v <= allowed_deviation("exact_adam_sim", 0.0, row["dev_se"][nm], d=row["d"]), row
     worst = [max(max(row["dev"].values()) for row in tab["rows"] if row["d"] == d) for d in (1000, 2000)]
     assert worst[1] < worst[0], worst
+
+
+def test_cli_exact_adam_convention():
+    """``theory dynamics --theory exact --convention adam``: the stochastic map from the class-symmetric random start;
+    a finite d is required."""
+    from flowphase.numerics.exact.dynamics import exact_dynamics_json
+
+    args = dict(t=0.5, epochs=400, convention="adam", lr=1e-3, d=500, n=8, init="random", points=3, lam_u=2.0,
+                lam_w=2.0, theory="exact")
+    out = exact_dynamics_json(dict(args))
+    assert out["epochs"] == [0, 200, 400] and out["convention"] == "adam" and out["theory"] == "exact"
+    assert out["sqrt_r"][-1] < out["sqrt_r"][0]            # Adam shrinks the random init's perpendicular part
+    s = np.r_[np.ones(out["n_plus"]), -np.ones(out["n_minus"])]
+    from flowphase.numerics.exact.dynamics import exact_initial_state
+    from flowphase.validation.exact_dynamics_compare import _draw  # noqa: F401  (module importable)
+
+    pr = Problem.dilated(n=8, d=500, lam_u=2.0, lam_w=2.0)
+    y = exact_initial_state("random", pr, 0.5, seed=0)
+    y0 = np.r_[[y["c"], y["b"], y["m"], y["omega"], y["rho_w"], y["rho_u"], y["nu"]], np.zeros(16)]
+    ref = iterate_stochastic(pr, 0.5, y0, s, 400, lr=1e-3, d=500, record_every=200, stride=20)["y"][-1]
+    assert abs(derived_overlaps(ref, 8)["sqrt_r"][0] - out["sqrt_r"][-1]) < 1e-12
+    with pytest.raises(ValueError, match="finite d"):
+        exact_dynamics_json(dict(args, d=float("inf")))

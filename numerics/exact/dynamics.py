@@ -309,8 +309,9 @@ def exact_initial_state(kind: str, problem: Problem, t: float, seed: int = 0, sc
 def exact_dynamics_json(args: dict) -> dict:
     """Payload of ``flowphase theory dynamics --theory exact ...`` (same keys as
     :func:`flowphase.numerics.dynamics.dynamics_json`, finite n required; ``convention`` balanced (default,
-    ``rho = 1``, one epoch = lr), theory / authors / mean (``rho = d``, finite d); Adam has no closed description
-    in these coordinates).  The theory is evaluated at the problem's d (``inf``: the d -> inf limit).
+    ``rho = 1``, one epoch = lr), theory / authors / mean (``rho = d``, finite d), adam (Adam with ``draws`` fresh
+    draws per point and step, finite d: :func:`_exact_adam_json`).  The theory is evaluated at the problem's d
+    (``inf``: the d -> inf limit).
 
     Returns the state columns of :data:`STATE_NAMES`, ``sqrt_q``, ``sqrt_r``, ``epochs``, ``s`` and the settings,
     sign-canonicalised so that the final omega is >= 0.
@@ -328,9 +329,11 @@ def exact_dynamics_json(args: dict) -> dict:
     if not math.isfinite(problem.n):
         raise ValueError("the exact dynamics need a finite n (pass --n), or use --theory paper")
     conv = args.get("convention") or "balanced"
+    if conv == "adam":
+        return _exact_adam_json(args, t, epochs, problem)
     if conv not in ("balanced", "theory", "authors", "mean"):
-        raise ValueError(f"convention must be balanced, theory, authors or mean for the exact dynamics, got {conv!r}"
-                         " (Adam has no closed description in the overlaps)")
+        raise ValueError(f"convention must be balanced, theory, authors, mean or adam for the exact dynamics, "
+                         f"got {conv!r}")
     if conv != "balanced" and not math.isfinite(problem.d):
         raise ValueError(f"convention {conv!r} needs a finite d (pass --d)")
     from flowphase.numerics.dynamics import MAX_STIFF_TIME
@@ -374,4 +377,60 @@ def exact_dynamics_json(args: dict) -> dict:
     out.update({k: np.asarray(v).tolist() for k, v in cols.items()})
     out.update({"t": t, "init": init, "lr": lr, "convention": conv, "ode_time_per_epoch": ds, "theory": "exact",
                 "n_plus": int(npl), "n_minus": int(nmi), "problem": problem.to_dict(), "nfev": tr.info["nfev"]})
+    return out
+
+
+#: work budget of the exact Adam map from the CLI: (epochs / stride) x n point evaluations
+MAX_ADAM_WORK = 4e8
+
+
+def _exact_adam_json(args: dict, t: float, epochs: float, problem: Problem) -> dict:
+    """``convention='adam'`` of :func:`exact_dynamics_json`: the stochastic exact map of
+    :mod:`flowphase.numerics.exact.stochastic` (Adam coordinate-class law, finite-batch noise term) from the
+    class-symmetric typical start of ``init`` (a_pm = z_pm = 0, per-point form), ``draws`` (default 1) fresh draws,
+    constant ``lr`` (default 1e-4), betas 0.9/0.999, eps 1e-8; one record every ``epochs // (points - 1)`` steps."""
+    from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
+
+    if not math.isfinite(problem.d):
+        raise ValueError("convention 'adam' needs a finite d (pass --d)")
+    if float(epochs) != int(epochs):
+        raise ValueError(f"epochs must be an integer for convention 'adam', got {epochs!r}")
+    steps = int(epochs)
+
+    def opt(key, default):
+        v = args.get(key)
+        return default if v is None else v
+
+    lr = float(opt("lr", 1e-4))
+    if not (0.0 < lr <= 1.0):
+        raise ValueError(f"lr must lie in (0, 1] for Adam, got {lr!r}")
+    draws = opt("draws", 1)
+    if isinstance(draws, bool) or int(draws) != draws or not 0 <= int(draws) <= 10 ** 6:
+        raise ValueError(f"draws must be an integer in [0, 1e6], got {draws!r}")
+    points = opt("points", 201)
+    if isinstance(points, bool) or int(points) != points or not 2 <= int(points) <= 100_000:
+        raise ValueError(f"points must be an integer in [2, 100000], got {points!r}")
+    every = max(1, steps // (int(points) - 1))
+    steps = every * (steps // every)
+    stride = next(k for k in (20, 10, 5, 2, 1) if every % k == 0)
+    n = int(problem.n)
+    if steps / stride * n > MAX_ADAM_WORK:
+        raise ValueError(f"epochs={steps} at n = {n} is over the work budget ({MAX_ADAM_WORK:.0e} point evaluations); "
+                         f"use at most {int(MAX_ADAM_WORK * stride / n)} epochs")
+    _, npl, nmi = _check(problem, problem.d, args.get("n_plus"))
+    init = opt("init", "random")
+    y = exact_initial_state(init, problem, t, seed=int(opt("seed", 0)), scale=float(opt("scale", 0.1)))
+    y0 = np.concatenate([[y["c"], y["b"], y["m"], y["omega"], y["rho_w"], y["rho_u"], y["nu"]], np.zeros(2 * n)])
+    labels = np.r_[np.ones(npl), -np.ones(nmi)]
+    run = iterate_stochastic(problem, t, y0, labels, steps, optimizer="adam", lr=lr, draws=int(draws), d=problem.d,
+                             record_every=every, stride=stride)
+    ov = derived_overlaps(run["y"], n)
+    if ov["m"][-1] + ov["omega"][-1] < 0:
+        for k in ("m", "omega", "b"):
+            ov[k] = -ov[k]
+    out = {"epochs": run["steps"].tolist()}
+    out.update({k: np.asarray(v).tolist() for k, v in ov.items()})
+    out.update({"t": t, "init": init, "lr": lr, "convention": "adam", "draws": int(draws), "theory": "exact",
+                "adam_law": run["adam_law"], "stride": stride, "n_plus": int(npl), "n_minus": int(nmi),
+                "problem": problem.to_dict()})
     return out
