@@ -170,8 +170,12 @@ def test_adam_agreement_shrinks_with_d():
     for row in tab["rows"]:
         for nm, v in row["dev"].items():
             assert v <= allowed_deviation("exact_adam_sim", 0.0, row["dev_se"][nm], d=row["d"]), row
-    worst = [max(max(row["dev"].values()) for row in tab["rows"] if row["d"] == d) for d in (1000, 2000)]
-    assert worst[1] < worst[0], worst
+    # mean over times and overlaps of the max-over-records deviation: measured 0.0161 (d = 1000), 0.0088 (2000),
+    # slope -0.88
+    mean = [np.mean([v for row in tab["rows"] if row["d"] == d for v in row["dev"].values()]) for d in (1000, 2000)]
+    from flowphase.validation.tolerances import loglog_slope
+
+    assert slope_ok("exact_adam_sim", loglog_slope((1000, 2000), mean)), mean
 
 
 def test_cli_exact_adam_convention():
