@@ -4,8 +4,8 @@ Equations: :func:`flowphase.theory.exact_dynamics.noise_second_moments` (the per
 the one-draw gradient estimator) and the update rules of the module docstring of
 :mod:`flowphase.theory.exact_dynamics` ("Finite batches and Adam").  State ``y`` as in
 :mod:`flowphase.numerics.exact.perpoint`, ``(c, b, m, omega, rho_w, rho_u, nu, a_1..a_n, z_1..z_n)``, plus the
-optimiser state ``o = (v_c, v_b, V_u, V_w)``: the Adam second-moment EMAs of c, b and the **coordinate averages**
-of those of u, w (``V_u = d^2 <v_u,i>_i``, ``V_w = d <v_w,i>_i``, both O(1)).
+optimiser state: the Adam second-moment EMAs of c, b, and per perpendicular coordinate class those of u, w (scaled
+``d^2 v_u``, ``d v_w``, both O(1)).
 
 One step (``K`` fresh draws per point, ``K = 0``: the exact expectation, no noise):
 
@@ -14,14 +14,19 @@ One step (``K`` fresh draws per point, ``K = 0``: the exact expectation, no nois
 * noise: ``<Var g_u,i> = V_u^noise / (K d^2)``, ``<Var g_w,i> = V_w^noise / (K d)``,
   ``<Cov> = C_uw / (K d^{3/2})``, ``Var g_c``, ``Var g_b`` (theory, summed over points);
 * optimiser: ``gd`` = the simulator's preconditioned GD (step ``lr/n`` on c, b and ``lr d/n`` on u, w);
-  ``adam`` = the isotropic surrogate: c, b by scalar Adam on ``E g`` with ``v = EMA(E g^2 + Var g)`` (closed),
-  u and w by GD with the block step ``lr / (sqrt(<v_i>) + eps)`` (the surrogate: Adam's per-coordinate
-  ``sqrt(v_i)`` replaced by the root of its coordinate average);
-* the vectors move by the exact GD map of their mean gradient (linear for the components, a 2x2 linear map of
-  the perpendicular parts ``u_perp, w_perp`` for ``rho_u, rho_w, nu``) and the noise adds its variance to the
-  perpendicular norms: ``rho_u += eta_u^2 <Var g_u,i>``, ``rho_w += eta_w^2 <Var g_w,i>``,
-  ``nu += eta_u eta_w <Cov>`` (the first moment's EMA delays the drift by ~1/(1-beta1) steps and filters the
-  noise, but leaves the accumulated variance per step unchanged; it is not carried).
+  ``adam``: c, b by scalar Adam on ``E g`` with ``v = EMA(E g^2 + Var g)`` (closed); u and w coordinate class by
+  coordinate class (``adam_law='coordinate'``, :func:`perpendicular_law`): class j has perpendicular coordinates
+  ``(U_j, W_j)`` and its own ``v_j = EMA((A_mu + 2 ell_q U_j + ell_v W_j)^2 + |A_eta|^2 + V_u/K)`` (u; w alike),
+  steps ``lr/(sqrt(v_j) + eps)``; the mu-components move by the class mean of the normalised gradient, the
+  eta-components (a_nu, z_nu) by the class-mean step, each class's perpendicular coordinates by its own step minus
+  the part of it along mu.  ``adam_law='isotropic'``: every class uses the class-mean ``v`` (one step per vector);
+* the noise adds its variance to the noise-accumulated perpendicular part ``N3 = (rho_u, rho_w, nu)``:
+  ``+= eta_u^2 <Var g_u,i>``, ``eta_w^2 <Var g_w,i>``, ``eta_u eta_w <Cov>`` (class means of the squared steps),
+  contracted with the class-mean step; the first moment's EMA delays the drift by ~1/(1-beta1) steps and filters
+  the noise but leaves the accumulated variance per step unchanged: it is not carried.  The totals
+  ``rho_w, rho_u, nu`` of the state are the class sums plus N3.
+
+What is exact and what is a surrogate: :mod:`flowphase.theory.exact_dynamics` ("Finite batches and Adam").
 
 ``stride`` > 1 takes macro steps of ``stride`` Adam steps (components by Euler with the stride, the perpendicular
 block by the per-step map applied ``stride`` times, the EMAs with ``beta2^stride``): for small learning rates
