@@ -316,7 +316,7 @@ def paper_figure(out_dir, progress: bool = True, size: dict = None):
     tr = data["trajectory"]
     for t_show, ls in ((0.5, "-"), (1.5, "--")):
         j = int(np.argmin(np.abs(ts - t_show)))
-        for k in ("m", "omega"):
+        for k in ("m", "omega", "sqrt_r"):
             y = np.array(tr[k])[:, j, :].mean(axis=0)
             ax2.plot(ep, y, ls, color=cols[k], label=f"{k}, t = {ts[j]:.2f} (sim)")
         if data["dynamics"]:
@@ -332,7 +332,7 @@ def paper_figure(out_dir, progress: bool = True, size: dict = None):
             y = np.mean([np.array(tr_[k])[keep] for tr_ in trs], axis=0)
             ax2.plot(ep_p[keep], y, ls, color=cols[k], lw=2.5, alpha=0.35)
     ax2.set_xlabel("Adam epoch")
-    ax2.set_ylabel("overlap (thick: simulation mean, thin: paper ODE, wide pale: exact + Adam + noise)")
+    ax2.set_ylabel("overlap (sim mean; thin: paper ODE; wide pale: exact + Adam + noise)", fontsize=8)
     ax2.legend(fontsize=7)
     caption = (f"Adam lr {P['lr']:g}, weight decay {P['weight_decay']:g} on u, w (λ = wd·d·T/2 = "
                f"{P['lam_simulation']:g}), random N(0,1) init, K = {P['draws']} fresh draw per point and step "
@@ -355,22 +355,25 @@ def paper_figure(out_dir, progress: bool = True, size: dict = None):
     from .tolerances import allowed_deviation
 
     pred = data["prediction"]
-    pdev = {}
+    pdev, n_out, n_all = {}, 0, 0
     for k in ("c", "m", "omega", "b", "sqrt_r"):
-        devs = [abs(data["sim_mean"][k][int(np.argmin(np.abs(ts - t)))] - pred["final_mean"][k][i]) for i, t in
-                enumerate(pred["t"])]
+        devs = []
+        for i, t in enumerate(pred["t"]):
+            j = int(np.argmin(np.abs(ts - t)))
+            dv = abs(data["sim_mean"][k][j] - pred["final_mean"][k][i])
+            devs.append(dv)
+            n_all += 1
+            n_out += int(dv > allowed_deviation("exact_adam_sim", 0.0, data["sim_stderr"][k][j], d=P["d"]))
         pdev[k] = float(max(devs))
-    p_allowed = allowed_deviation("exact_adam_sim", 0.0, float(np.max([np.max(data["sim_stderr"][k]) for k in pdev])),
-                                  d=P["d"])
     claims = [Claim(f"phase-2 c, m after {P['epochs']} Adam epochs follow the ridge theory at λ = wd·d·T/2", dev2 < 0.1,
                     f"max |sim − theory| over phase-2 times = {dev2:.3f}"),
               Claim("with the authors' λ_u = 50 the theory's phase-1 m lies below the experiment",
                     bool(np.all(m_auth < m_sim)),
                     f"mean m on t ∈ (0.3, 1]: authors'-λ theory {m_auth.mean():.3f}, simulation {m_sim.mean():.3f}"),
               Claim("the exact-coordinate Adam dynamics predicts the end-of-training overlaps at every grid time "
-                    "(exact_adam_sim)", max(pdev.values()) <= p_allowed,
-                    "max |sim − prediction| per overlap: " + ", ".join(f"{k} {v:.3f}" for k, v in pdev.items())
-                    + f" (allowed {p_allowed:.3f}); paper ODE on the Adam clock: "
+                    "(exact_adam_sim: floor + 3 s.e. per time and overlap)", n_out == 0,
+                    f"{n_out} of {n_all} (time, overlap) pairs outside; max |sim − prediction| per overlap: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in pdev.items()) + "; paper ODE on the Adam clock: "
                     + ", ".join(f"{k} {v:.3f}" for k, v in dyn_dev.items())
                     + (f"; its clock stalled at t = {', '.join(data['dynamics_failed'])}" if data["dynamics_failed"]
                        else ""))]
