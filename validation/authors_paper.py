@@ -241,9 +241,12 @@ def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
             dyn_failed[f"{t:g}"] = str(exc)
     pred = _prediction(out_dir, size, progress)
     pred_view = {"t": pred["t"], "final_mean": pred["final_mean"], "convergence_epoch_mean": pred["convergence_epoch_mean"],
+                 **{k: pred.get(k) for k in ("convergence_epoch_omega_1e-2_mean", "rho_w_below_epoch_mean")},
                  "per_seed": [{"seed": ps["seed"], "n_plus": ps["n_plus"],
                                "final": {nm: [j["final"][nm] for j in ps["jobs"]] for nm in ps["jobs"][0]["final"]},
-                               "convergence_epoch": [j["convergence_epoch"] for j in ps["jobs"]],
+                               **{key: [j.get(key) for j in ps["jobs"]] for key in
+                                  ("convergence_epoch", "convergence_epoch_omega_1e-2", "rho_w_below_epoch",
+                                   "omega_gap_at_horizon", "rho_w_at_horizon")},
                                "omega_star": [j["omega_star"] for j in ps["jobs"]],
                                "trajectory": [j["trajectory"] for j in ps["jobs"]]} for ps in pred["per_seed"]],
                  "config": pred["config"]}

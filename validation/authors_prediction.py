@@ -23,7 +23,8 @@ import numpy as np
 from flowphase.numerics.exact.perpoint import perpoint_state
 from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
 
-__all__ = ["paper_initial_states", "predict_job", "predict_run", "convergence_epoch", "checkpoint_overlaps",
+__all__ = ["paper_initial_states", "predict_job", "predict_run", "convergence_epoch", "convergence_fields",
+           "checkpoint_overlaps",
            "PRED_NAMES", "OMEGA_TOL", "RHO_W_TOL"]
 
 PRED_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r", "rho_w")
@@ -57,6 +58,16 @@ def convergence_epoch(epochs, omega, rho_w, omega_star: float, omega_tol: float 
         return None
     bad = np.nonzero(~ok)[0]
     return int(np.asarray(epochs)[0 if bad.size == 0 else bad[-1] + 1])
+
+
+def convergence_fields(tr: dict, omega_star: float) -> dict:
+    """``convergence_epoch`` (the issue's criterion), the same with ``|omega - omega*| < 1e-2``, the epoch from
+    which ``rho_w < 0.01`` alone holds, and ``|omega - omega*|``, ``rho_w`` at the horizon."""
+    ep, om, rw = tr["epochs"], tr["omega"], tr["rho_w"]
+    return {"convergence_epoch": convergence_epoch(ep, om, rw, omega_star),
+            "convergence_epoch_omega_1e-2": convergence_epoch(ep, om, rw, omega_star, omega_tol=1e-2),
+            "rho_w_below_epoch": convergence_epoch(ep, np.zeros(len(om)), rw, 0.0),
+            "omega_gap_at_horizon": float(abs(om[-1] - omega_star)), "rho_w_at_horizon": float(rw[-1])}
 
 
 def predict_job(problem, t: float, y0, labels, epochs: int, *, lr: float, record_every: int = 1000,
@@ -103,19 +114,24 @@ def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, s
                              stride=stride, rule=rule, draws=int(size["draws"]))
             star = solve_exact(problem, float(ts[k]), d=float(problem.d), n_plus=npl)
             om_star = abs(float(star.omega))
-            conv = convergence_epoch(tr["epochs"], tr["omega"], tr["rho_w"], om_star)
             i_end = tr["epochs"].index(epochs)
-            jobs.append({"t": float(ts[k]), "omega_star": om_star, "convergence_epoch": conv,
-                         "final": {nm: tr[nm][i_end] for nm in PRED_NAMES}, "trajectory": tr})
+            jobs.append(dict({"t": float(ts[k]), "omega_star": om_star,
+                              "final": {nm: tr[nm][i_end] for nm in PRED_NAMES}, "trajectory": tr},
+                             **convergence_fields(tr, om_star)))
         per_seed.append({"seed": int(sd), "n_plus": npl, "jobs": jobs})
     tsel = [j["t"] for j in per_seed[0]["jobs"]]
     mean = {nm: np.mean([[j["final"][nm] for j in ps["jobs"]] for ps in per_seed], axis=0).tolist()
             for nm in PRED_NAMES}
-    conv = []
-    for i in range(len(tsel)):
-        vals = [ps["jobs"][i]["convergence_epoch"] for ps in per_seed]
-        conv.append(None if any(v is None for v in vals) else float(np.mean(vals)))
-    return {"t": tsel, "final_mean": mean, "convergence_epoch_mean": conv, "per_seed": per_seed,
+    def seed_mean(key):
+        out = []
+        for i in range(len(tsel)):
+            vals = [ps["jobs"][i][key] for ps in per_seed]
+            out.append(None if any(v is None for v in vals) else float(np.mean(vals)))
+        return out
+
+    return {"t": tsel, "final_mean": mean, "convergence_epoch_mean": seed_mean("convergence_epoch"),
+            "convergence_epoch_omega_1e-2_mean": seed_mean("convergence_epoch_omega_1e-2"),
+            "rho_w_below_epoch_mean": seed_mean("rho_w_below_epoch"), "per_seed": per_seed,
             "config": {"size": {k: (list(v) if isinstance(v, tuple) else v) for k, v in size.items()},
                        "seeds": seeds, "horizon": horizon, "stride": int(stride), "quadrature_nodes": int(rule[0].size),
                        "omega_tol": OMEGA_TOL, "rho_w_tol": RHO_W_TOL, "adam_law": "coordinate", "draws": size["draws"],
