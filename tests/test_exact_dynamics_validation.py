@@ -68,3 +68,14 @@ def test_phase_two_random_init_needs_the_per_point_coordinates():
     cs = np.array([r["dev"] for r in runs])
     assert pp.mean() < allowed_deviation("exact_dynamics_gd", 0.0, pp.std(ddof=1) / 2, d=4000), pp
     assert cs.mean() > 5 * pp.mean(), (cs, pp)      # measured 0.087 vs 0.0034
+
+
+def test_dynamics_figure_quick_shows_both_theories(tmp_path):
+    """The ``dynamics`` figure (quick): exact-coordinate and paper dynamics over the simulator (GD) and the
+    stochastic exact map over Adam with one draw; every verdict computed from the plotted numbers holds."""
+    from flowphase.validation.figures.exact_dynamics import dynamics_figure
+
+    fo = dynamics_figure(tmp_path, quick=True)
+    assert (tmp_path / "dynamics.json").exists() and (tmp_path / "dynamics.png").exists()
+    assert all(c.confirmed for c in fo.claims), [(c.text, c.detail) for c in fo.claims if not c.confirmed]
+    assert {"exact", "paper", "sim"} <= set(fo.data["gd"][0]) and "exact_no_noise" in fo.data["adam"][0]

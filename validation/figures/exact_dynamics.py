@@ -24,7 +24,7 @@ __all__ = ["SIZES", "dynamics_figure_data", "dynamics_figure"]
 
 #: quick: seconds; full: a few minutes (2 cores)
 SIZES = {
-    True: dict(gd=dict(d=300, n=8, epochs=100, lr=0.05, record_every=20, seeds=(0,)),
+    True: dict(gd=dict(d=500, n=16, epochs=100, lr=0.05, record_every=20, seeds=(0,)),
                adam=dict(d=300, n=8, epochs=400, lr=1e-2, record_every=50, skip=100, seeds=(0,), ts=(0.5, 1.5))),
     False: dict(gd=dict(d=1000, n=16, epochs=400, lr=0.05, record_every=20, seeds=(0, 1, 2)),
                 adam=dict(d=1000, n=32, epochs=4000, lr=1e-3, record_every=200, skip=400, seeds=(0, 1, 2),
