@@ -12,9 +12,10 @@ data, initialisation, counters and kernels; the tests check equality) but stores
 from it when run again with the same configuration.  The figure puts the end-of-training overlaps
 beside the finite-n theory at the run's lam, the authors' theory lam (lam_u = 50, lam_w = 1), and the
 learning-dynamics predictions for the same number of Adam epochs: the paper's restricted ODE on the noise-dominated
-Adam clock (:func:`flowphase.validation.dynamics_payload.dynamics_payload`, ``convention='adam'``) and the stochastic exact map
-(Adam coordinate-class law + finite-batch noise term, every job from its own initial coordinates:
-:func:`flowphase.validation.authors_prediction.predict_run`, cached in ``overlaps-authors-prediction.json``), with
+Adam clock (:func:`flowphase.validation.dynamics_payload.dynamics_payload`, ``convention='adam'``) and the
+stochastic exact map (Adam coordinate-class law + finite-batch noise term, every job from its own initial
+coordinates: :func:`flowphase.validation.authors_prediction.predict_run`, cached in
+``overlaps-authors-prediction.json``), with
 the predicted convergence epoch per time, and the authors' published dots (PAPER §5 Figure A, read off the plot).
 """
 from __future__ import annotations
