@@ -405,8 +405,9 @@ def _exact_adam_json(args: dict, t: float, epochs: float, problem: Problem) -> d
     if not (0.0 < lr <= 1.0):
         raise ValueError(f"lr must lie in (0, 1] for Adam, got {lr!r}")
     draws = opt("draws", 1)
-    if isinstance(draws, bool) or int(draws) != draws or not 0 <= int(draws) <= 10 ** 6:
-        raise ValueError(f"draws must be an integer in [0, 1e6], got {draws!r}")
+    if isinstance(draws, bool) or int(draws) != draws or not 1 <= int(draws) <= 10 ** 6:
+        raise ValueError(f"draws must be an integer in [1, 1e6] for the adam convention (fresh draws per point and "
+                         f"step), got {draws!r}")
     points = opt("points", 201)
     if isinstance(points, bool) or int(points) != points or not 2 <= int(points) <= 100_000:
         raise ValueError(f"points must be an integer in [2, 100000], got {points!r}")
