@@ -101,6 +101,7 @@ def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, s
     epochs = int(size["epochs"])
     horizon = int(4 * epochs if horizon is None else horizon)
     rec = int(size["record_every"])
+    stride = math.gcd(math.gcd(int(stride), rec), horizon)      # macro steps must tile the records
     rule = trapezoid_rule(61) if rule is None else rule
     t0 = time.perf_counter()
     per_seed = []
