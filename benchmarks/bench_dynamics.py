@@ -27,7 +27,7 @@ import numpy as np
 from flowphase.numerics.dynamics import STATE_NAMES, integrate_overlaps, iterate_gd_map
 from flowphase.theory.problem import Problem
 from flowphase.validation.dynamics_compare import compare_with_simulator
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 
 
 def _best(fn, reps):

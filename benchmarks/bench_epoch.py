@@ -91,7 +91,7 @@ def _kernel_args(st, T, d):
 
 
 def time_numba(st, n, d, T, reps):
-    from flowphase.validation._sim_numba import train_kernel
+    from flowphase.validation.simulator.dense_numba import train_kernel
 
     seeds = np.array([0], dtype=np.int64)
     js, jt = np.zeros(T, dtype=np.int64), np.arange(T, dtype=np.int64)
@@ -110,8 +110,8 @@ def time_numba(st, n, d, T, reps):
 
 
 def time_projected(st, n, d, T, reps, dtype="float64", array=False):
-    from flowphase.validation._sim_proj import data_basis, train_projected
-    from flowphase.validation._sim_proj_array import train_projected_array
+    from flowphase.validation.simulator.projected_numba import data_basis, train_projected
+    from flowphase.validation.simulator.projected_array import train_projected_array
 
     dt = np.dtype(dtype)
     x1 = st["x1"].astype(dt)
@@ -141,7 +141,7 @@ def time_projected(st, n, d, T, reps, dtype="float64", array=False):
 
 
 def time_numba_exact(st, n, d, T, reps):
-    from flowphase.validation._sim_numba import train_expected_kernel
+    from flowphase.validation.simulator.dense_numba import train_expected_kernel
 
     gq, wq = np.polynomial.hermite_e.hermegauss(48)
     wq = wq / wq.sum()
@@ -160,7 +160,7 @@ def time_numba_exact(st, n, d, T, reps):
 
 
 def time_numpy_ref(st, n, d, T, reps, chunk=8):
-    from flowphase.validation._sim_array import train_array
+    from flowphase.validation.simulator.dense_array import train_array
 
     seeds = np.array([0], dtype=np.int64)
     js, jt = np.zeros(T, dtype=np.int64), np.arange(T, dtype=np.int64)

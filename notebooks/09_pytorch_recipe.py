@@ -32,9 +32,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from flowphase.theory.problem import Problem  # noqa: E402
-from flowphase.validation._sim_array import noise_rows  # noqa: E402
+from flowphase.validation.simulator.rng import noise_rows  # noqa: E402
 from flowphase.validation.pairing import overlaps_of, paired_comparison  # noqa: E402
-from flowphase.validation.simulate import OVERLAP_NAMES, simulate  # noqa: E402
+from flowphase.validation.simulator import OVERLAP_NAMES, simulate  # noqa: E402
 
 QUICK = os.environ.get("FLOWPHASE_QUICK", "1") == "1"
 OUT = Path(os.environ.get("FLOWPHASE_OUT", "notebook-output"))

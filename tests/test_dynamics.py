@@ -344,7 +344,7 @@ def test_adam_clock_follows_an_adam_simulation_of_the_encoder():
     (adam_epochs).  Against the project simulator's Adam (d = 1000, n = 64, one fresh noise per point,
     lr 1e-3, random init, t = 0.5), the encoder overlaps omega, r and r - omega^2 follow the ODE on that
     clock within 0.06 over 4000 epochs (u, c, b run on their own Adam clocks and are not compared)."""
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     d, n, lr, epochs, t = 1000, 64, 1e-3, 4000, 0.5
     problem = Problem.dilated(n=n, lam_u=2.0, lam_w=2.0)

@@ -13,7 +13,7 @@ import pytest
 from flowphase.numerics.exact import exact_energy, solve_exact
 from flowphase.theory.problem import Problem
 from flowphase.validation.compare import compare
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import agrees, allowed_deviation, loglog_slope, slope_ok
 
 FAST = "numpy" if numba.config.DISABLE_JIT else "numba"

@@ -172,7 +172,7 @@ def _wd_case(wd, d, T):
     val(8, 16, 2), val(4, 8))
 def _simulate_case(kw, d, n):
     from flowphase.theory.problem import Problem
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     def run():
         return simulate(Problem.dilated(), d=d, n=n, **{"ts": [0.5], "epochs": 5, **kw})

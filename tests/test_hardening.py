@@ -123,7 +123,7 @@ def test_exit_status_counts_tasks_not_done(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- class 2: divergence
 def test_diverged_training_raises_convergence_error():
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     prob = Problem.dilated(d=50, n=8)
     with pytest.raises(ConvergenceError, match="diverged"):
@@ -278,7 +278,7 @@ def test_problem_refuses_values_outside_its_range(kw):
 @pytest.mark.parametrize("kw,fragment", [(dict(seeds=[10 ** 23]), "seeds"), (dict(epochs=10 ** 20), "epochs"),
                                          (dict(d=10 ** 9), "GiB"), (dict(seeds=range(10 ** 9)), "seeds")])
 def test_simulate_bounds_sizes_before_allocating(kw, fragment):
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     kw = {"d": 16, **kw}
     with pytest.raises(ValueError, match=fragment):
@@ -447,7 +447,7 @@ def test_non_finite_values_raise():
                                 dict(train_c="no"), dict(betas=(2, 2)), dict(eps=-1), dict(lr=float("nan")),
                                 dict(ts=["0.5"]), dict(keep_params=1)])
 def test_simulate_refuses_loose_types(kw):
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     kw = {"ts": [0.5], **kw}
     with pytest.raises(ValueError):
@@ -488,7 +488,7 @@ def test_phase_two_n1_small_ridge_is_exact_or_refused():
     (["theory", "generated", "--n", "8"], "flowphase.numerics.learned:resolve_theory"),
     (["reproduce", "speciation", "--out", "{tmp}/o", "--quick"], "flowphase.validation.reproduce:reproduce"),
     (["theory", "dynamics", "--t", "0.5", "--epochs", "10"], "flowphase.validation.dynamics_payload:dynamics_payload"),
-    (["simulate", "--d", "8", "--n", "4", "--t", "0.5"], "flowphase.validation.simulate:simulate")])
+    (["simulate", "--d", "8", "--n", "4", "--t", "0.5"], "flowphase.validation.simulator:simulate")])
 def test_ctrl_c_is_exit_130_everywhere(tmp_path, monkeypatch, argv, target):
     import importlib
 
@@ -503,8 +503,8 @@ def test_ctrl_c_is_exit_130_everywhere(tmp_path, monkeypatch, argv, target):
 
 
 def test_simulate_kernel_loop_is_chunked_so_ctrl_c_is_delivered(monkeypatch):
-    import flowphase.validation._sim_numba as kern
-    from flowphase.validation.simulate import simulate
+    import flowphase.validation.simulator.dense_numba as kern
+    from flowphase.validation.simulator import simulate
 
     calls = []
 

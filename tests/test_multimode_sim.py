@@ -28,7 +28,7 @@ def test_numba_kernel_equals_array_path(optimizer, lr):
 
 def test_gradient_matches_finite_differences():
     """One GD step of lr h moves a parameter by -h * dL/dtheta (x d for U, W); L re-implemented here."""
-    from flowphase.validation._sim_array import noise_rows
+    from flowphase.validation.simulator.rng import noise_rows
 
     rng = np.random.default_rng(0)
     J, K, d, n, draws = 1, 4, 6, 3, 2

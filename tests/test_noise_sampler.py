@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from flowphase.theory.problem import Problem
-from flowphase.validation import _sim_proj as PJ
-from flowphase.validation._sim_array import row_keys, train_array, train_expected_array
-from flowphase.validation._sim_proj_array import gamma_counter_array, train_projected_array
-from flowphase.validation._ziggurat import ZIG_F, ZIG_X, zig_normal, zig_normals_array
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import projected_numba as PJ
+from flowphase.validation.simulator import simulate
+from flowphase.validation.simulator.dense_array import train_array, train_expected_array
+from flowphase.validation.simulator.projected_array import train_projected_array
+from flowphase.validation.simulator.rng import (ZIG_F, ZIG_X, chi2_counter, gamma_counter_array, row_keys, zig_normal,
+                                                zig_normals_array)
 from flowphase.validation.tolerances import agrees, tolerance
 
 JIT = not numba.config.DISABLE_JIT
@@ -53,7 +54,7 @@ def test_chi_square_counter_moments_and_twins(dof):
     assert abs(x.mean() - dof) < k * math.sqrt(2 * dof / x.size)
     assert abs(x.var() - 2 * dof) < k * math.sqrt((48 * dof + 8 * dof * dof) / x.size)   # var of s^2, chi^2 law
     with np.errstate(over="ignore"):
-        assert _close([PJ.chi2_counter(keys[i], dof) for i in range(5)], x[:5])
+        assert _close([chi2_counter(keys[i], dof) for i in range(5)], x[:5])
 
 
 # ----------------------------------------------------------------------------- implementations agree
@@ -99,7 +100,7 @@ def _one_step_gradients(sampler, d, n, K, J, x1, c0, b0, u0, w0, al, be, lam_u, 
     A, B = np.full(J, al), np.full(J, be)
     kw = dict(model=0, optimizer=1, K=K, step0=0, n_steps=1, lr=1.0, lr_decay_to=1.0, total_steps=1, beta1=0.9,
               beta2=0.999, eps=1e-8, lam_u=lam_u, lam_w=lam_w, use_fixed=False, train_c=True, train_b=True,
-              record_every=1, hist=h)
+              record_every=1, hist=h, gnorm2=np.zeros(J))
     with np.errstate(over="ignore"):
         if sampler == "projected":
             basis = PJ.data_basis(x1)
@@ -109,7 +110,7 @@ def _one_step_gradients(sampler, d, n, K, J, x1, c0, b0, u0, w0, al, be, lam_u, 
                 train_projected_array(np, x1, basis, js, jt, seeds, A, B, c, b, u, w, ss, sv, **kw)
         elif sampler == "dense":
             if JIT:
-                from flowphase.validation._sim_numba import train_kernel
+                from flowphase.validation.simulator.dense_numba import train_kernel
 
                 train_kernel(x1, np.zeros((1, 1, 1)), js, jt, seeds, A, B, c, b, u, w, ss, sv, *kw.values())
             else:
@@ -117,7 +118,8 @@ def _one_step_gradients(sampler, d, n, K, J, x1, c0, b0, u0, w0, al, be, lam_u, 
         else:
             gq, wq = np.polynomial.hermite_e.hermegauss(48)
             ekw = {k: kw[k] for k in ("optimizer", "step0", "n_steps", "lr", "lr_decay_to", "total_steps", "beta1",
-                                      "beta2", "eps", "lam_u", "lam_w", "train_c", "train_b", "record_every", "hist")}
+                                      "beta2", "eps", "lam_u", "lam_w", "train_c", "train_b", "record_every", "hist",
+                                      "gnorm2")}
             train_expected_array(np, x1, js, A, B, c, b, u, w, ss, sv, gq, wq / wq.sum(), **ekw)
     pv = d / n
     return np.c_[(c0 - c) * n, (b0 - b) * n, (u0 - u) / pv, (w0 - w) / pv, h[:, 0, 6]]

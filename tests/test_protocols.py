@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from flowphase.theory.problem import Problem
-from flowphase.validation.canonical import canonical_sign, sign_degenerate
+from flowphase.validation.simulator.canonical import canonical_sign, sign_degenerate
 from flowphase.validation.cli import main
 from flowphase.validation.protocols import PROTOCOLS, protocol_table, resolve_protocol
-from flowphase.validation.sim_inputs import load_npz
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator.inputs import load_npz
+from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import tolerance
 
 FAST = "numpy" if numba.config.DISABLE_JIT else "numba"

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from flowphase.theory.problem import Problem
-from flowphase.validation._sim_array import noise_rows
+from flowphase.validation.simulator.rng import noise_rows
 from flowphase.validation.pairing import overlaps_of, paired_comparison
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import tolerance
 
 torch = pytest.importorskip("torch")

@@ -10,7 +10,7 @@ from flowphase.theory.closed_forms import phase_two_ridge
 from flowphase.theory.problem import Problem
 from flowphase.validation.sampling import (generate, generate_bayes, generate_from_params, generated_statistics,
                                            interval_velocity_coefficients)
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import agrees, tolerance
 
 FAST = "numpy" if numba.config.DISABLE_JIT else "numba"

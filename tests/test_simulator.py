@@ -7,10 +7,10 @@ import pytest
 
 from flowphase.numerics.results import ConvergenceError
 from flowphase.theory.problem import Problem
-from flowphase.validation import _sim_numba as K
-from flowphase.validation._sim_array import noise_rows, row_keys
+from flowphase.validation.simulator import dense_numba as K, rng as RNG
+from flowphase.validation.simulator.rng import noise_rows, row_keys
 from flowphase.validation.compare import compare
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import agrees, allowed_deviation, loglog_slope, slope_ok, tolerance
 
 #: physics tests use numba unless the JIT is disabled (then the NumPy reference runs them)
@@ -66,11 +66,11 @@ def test_cupy_on_gpu_matches_numba():
 def test_counter_noise_numba_equals_numpy_and_is_standard_normal():
     d = 9
     with np.errstate(over="ignore"):                # uint64 arithmetic wraps by design (pure-Python mode)
-        key = K.row_key(np.uint64(7), np.uint64(3), np.uint64(2), np.uint64(5))
+        key = RNG.row_key(np.uint64(7), np.uint64(3), np.uint64(2), np.uint64(5))
         assert int(key) == int(row_keys(np, [7], 3, [2], [5])[0, 0])
         row = np.empty(d)
         for p in range((d + 1) // 2):
-            g0, g1 = K.normal_pair(key, p)
+            g0, g1 = RNG.normal_pair(key, p)
             row[2 * p] = g0
             if 2 * p + 1 < d:
                 row[2 * p + 1] = g1

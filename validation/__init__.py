@@ -5,14 +5,14 @@ Public API in :data:`__all__`, imported lazily (PEP 562) so that the CLI starts 
 from importlib import import_module
 from importlib.util import find_spec
 
-# ``simulate`` is bound eagerly so that ``flowphase.validation.simulate`` is the function whatever was
-# imported first (the simulator package of issue 11 removes this last function/module name clash); every
-# other public name of a sub-module is bound lazily and never under a sub-module's own name, so that
-# ``flowphase.validation.compare`` and ``flowphase.validation.reproduce`` are the modules
-from .simulate import simulate  # noqa: E402,F401
+# ``simulate`` is bound eagerly (the simulator lives in the package ``simulator``, so no sub-module is
+# named ``simulate``); every other public name of a sub-module is bound lazily and never under a
+# sub-module's own name, so that ``flowphase.validation.compare`` and ``flowphase.validation.reproduce``
+# are the modules
+from .simulator import simulate  # noqa: E402,F401
 
 _EXPORTS = {
-    "SimulationResult": "simulate", "OVERLAP_NAMES": "simulate",
+    "SimulationResult": "simulator", "OVERLAP_NAMES": "simulator", "SimulationConfig": "simulator",
     "generate": "sampling", "generate_bayes": "sampling", "generate_from_params": "sampling",
     "generated_statistics": "sampling", "GenerationResult": "sampling",
     "ComparisonTable": "compare", "theory_values": "compare",
@@ -24,8 +24,8 @@ _EXPORTS = {
     "run_uturn": "uturn", "make_uturn_figure": "uturn", "load_imbalanced_digits": "digits",
     "train_denoiser": "digits", "train_classifier": "digits", "read_idx": "mnist_idx", "load_mnist": "mnist_idx",
     "atomic_write_json": "_io", "atomic_write_text": "_io",
-    "PROTOCOLS": "protocols", "resolve_protocol": "protocols", "save_npz": "sim_inputs", "load_npz": "sim_inputs",
-    "paired_comparison": "pairing", "overlaps_of": "pairing", "canonical_sign": "canonical",
+    "PROTOCOLS": "protocols", "resolve_protocol": "protocols", "save_npz": "simulator", "load_npz": "simulator",
+    "paired_comparison": "pairing", "overlaps_of": "pairing", "canonical_sign": "simulator",
 }
 
 __all__ = sorted(set(_EXPORTS) | {"simulate"})

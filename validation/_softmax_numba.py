@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from flowphase.validation._sim_numba import normal_pair, row_key
+from flowphase.validation.simulator.rng import normal_pair, row_key
 
 __all__ = ["softmax_train_kernel", "OPT_ADAM", "OPT_GD"]
 

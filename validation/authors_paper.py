@@ -70,8 +70,8 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
     """
     from tqdm.auto import tqdm
 
-    from .sim_inputs import DATA_STREAM as _DATA_STREAM, INIT_STREAM as _INIT_STREAM, draw_init as _init_params
-    from ._sim_proj import data_basis, train_projected
+    from .simulator.inputs import DATA_STREAM as _DATA_STREAM, INIT_STREAM as _INIT_STREAM, draw_init as _init_params
+    from .simulator.projected_numba import data_basis, train_projected
 
     d, n = int(problem.d), int(problem.n)
     dtype = np.dtype(dtype)
@@ -145,7 +145,7 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
                          epoch=np.array(start))
                 atomic_write_bytes(ckpt, buf.getvalue())
     bar.close()
-    from .canonical import canonicalise_overlaps   # the simulator's sign rule (m + omega >= 0)
+    from .simulator.canonical import canonicalise_overlaps   # the simulator's sign rule (m + omega >= 0)
 
     ov = np.stack([c.astype(float), u.mean(axis=1, dtype=np.float64), w.mean(axis=1, dtype=np.float64),
                    b.astype(float), np.sqrt((u.astype(float) ** 2).sum(1) / d),

@@ -35,7 +35,7 @@ RHO_W_TOL = 0.01
 def paper_initial_states(size: dict, seed: int, problem=None):
     """``(labels (n,), y0 (T, 7 + 2n), ts)`` of one seed of the authors' run (module docstring)."""
     from flowphase.validation.authors_paper import paper_problem
-    from flowphase.validation.sim_inputs import DATA_STREAM, INIT_STREAM, draw_init
+    from flowphase.validation.simulator.inputs import DATA_STREAM, INIT_STREAM, draw_init
 
     problem = paper_problem(size) if problem is None else problem
     d, n, T = int(size["d"]), int(size["n"]), int(size["n_times"])
@@ -144,7 +144,7 @@ def checkpoint_overlaps(path) -> dict:
     """Overlaps of a :func:`~flowphase.validation.authors_paper.train_resumable` checkpoint (read only):
     ``{"epoch", "final" (J, 6) at the checkpoint, "history" (J, R, 7) up to it, "record_every" implied}``,
     canonicalised like the run (m + omega >= 0)."""
-    from flowphase.validation.canonical import canonicalise_overlaps
+    from flowphase.validation.simulator.canonical import canonicalise_overlaps
 
     with np.load(Path(path), allow_pickle=False) as z:
         epoch = int(z["epoch"])

@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from flowphase.theory.problem import Problem
-from flowphase.validation.simulate import OVERLAP_NAMES, SimulationResult, resolve_problem, simulate
+from flowphase.validation.simulator import OVERLAP_NAMES, SimulationResult, resolve_problem, simulate
 
 __all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES"]
 

@@ -205,8 +205,8 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     and v = m omega (both O(1/sqrt d) off for the small and random initialisations).  The finite-batch
     term uses ``sgd = lr d / (n draws)``.
     """
-    from flowphase.validation.canonical import canonical_sign
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator.canonical import canonical_sign
+    from flowphase.validation.simulator import simulate
 
     res = simulate(problem, d=int(d), ts=[float(t)], seeds=[int(seed)], epochs=int(epochs), optimizer="gd",
                    lr=float(lr), lr_final=float(lr), draws=int(draws), labels="exact", init=init,

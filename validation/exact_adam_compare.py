@@ -27,7 +27,7 @@ NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 
 def _canon(ov: dict) -> dict:
-    from flowphase.validation.canonical import canonical_sign
+    from flowphase.validation.simulator.canonical import canonical_sign
 
     out = dict(ov)
     flip = canonical_sign(np.asarray(ov["m"]), np.asarray(ov["omega"])) < 0
@@ -48,8 +48,8 @@ def compare_adam_with_simulator(problem: Problem, ts, d: int, epochs: int, *, lr
     """
     import importlib
 
-    from flowphase.validation.sim_inputs import setup_data_and_init
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator.inputs import setup_data_and_init
+    from flowphase.validation.simulator import simulate
 
     ts = [float(t) for t in ts]
     seeds = [int(s) for s in seeds]
@@ -62,7 +62,7 @@ def compare_adam_with_simulator(problem: Problem, ts, d: int, epochs: int, *, lr
     hist = np.asarray(res.history)                       # (S, T, R, 7): c, m, omega, b, sqrt_q, sqrt_r, loss
     steps = np.asarray(res.record_steps, dtype=int)
     pr = res.problem
-    sm = importlib.import_module("flowphase.validation.simulate")
+    sm = importlib.import_module("flowphase.validation.simulator")
     pr_d = sm.resolve_problem(problem, int(d), None)
     x1, s, c, b, u, w, _ = setup_data_and_init(pr_d, seeds, T, labels=labels, init=init, init_scale=init_scale,
                                                model="tanh", lam=pr_d.training.lam_u, dtype=np.float64)

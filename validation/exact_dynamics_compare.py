@@ -63,9 +63,9 @@ def _draw(problem: Problem, d: int, seed: int, init: str, init_scale: float, lab
     """The simulator's data and initial parameters of one job (one time, one seed): ``(x1, s, c, b, u, w)``."""
     import importlib
 
-    from flowphase.validation.sim_inputs import setup_data_and_init
+    from flowphase.validation.simulator.inputs import setup_data_and_init
 
-    sm = importlib.import_module("flowphase.validation.simulate")   # the module (the package exports the function)
+    sm = importlib.import_module("flowphase.validation.simulator")   # the module (the package exports the function)
     pr = sm.resolve_problem(problem, d, None)
     x1, s, c, b, u, w, _ = setup_data_and_init(pr, [int(seed)], 1, labels=labels, init=init, init_scale=init_scale,
                                                model="tanh", lam=pr.training.lam_u, dtype=np.float64)
@@ -81,7 +81,7 @@ def simulator_initial_coordinates(problem: Problem, d: int, seed: int, init: str
 
 def _canon(tr: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     """Flip (u, w, b) record by record to ``m + omega >= 0`` (the simulator's rule, :mod:`..canonical`)."""
-    from flowphase.validation.canonical import canonical_sign
+    from flowphase.validation.simulator.canonical import canonical_sign
 
     out = dict(tr)
     flip = canonical_sign(tr["m"], tr["omega"]) < 0
@@ -106,7 +106,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     Returns ``{"sim", "exact_gd", "exact_flow", "paper_gd", "max_dev": {name: ...}, "max_dev_paper",
     "dev": max over HIST_NAMES of the exact GD map's deviation, "dev_paper", "final": {...}, "seconds"}``.
     """
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     t0 = time.perf_counter()
     res = simulate(problem, d=int(d), ts=[float(t)], seeds=[int(seed)], epochs=int(epochs), optimizer="gd",

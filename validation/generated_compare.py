@@ -131,7 +131,7 @@ def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20,
         stderr over seeds of the flow of each seed's projected field).
     """
     from flowphase.validation.sampling import generate
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     pr = problem.replace(d=float(d), n=int(n))
     if sim is None:

@@ -42,7 +42,7 @@ def train_array(xp, x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, U, W,
 
     ``state`` is a dict of the Adam moments (``mc, vc, mb, vb, mU, vU, mW, vW``); returns the last losses (J,).
     """
-    from flowphase.validation._sim_array import noise_rows
+    from flowphase.validation.simulator.rng import noise_rows
 
     J, K, d = U.shape
     n = x1.shape[1]
@@ -186,7 +186,7 @@ def simulate_softmax(mixture: KMixture, schedule: Schedule, d: int, n: int, n_ti
                                  float(lr), float(lam_u), float(lam_w), OPT_GD if optimizer == "gd" else OPT_ADAM,
                                  beta1, beta2, adam_eps, loss)
         else:
-            from flowphase.validation.simulate import _to_numpy, get_array_module
+            from flowphase.validation.simulator.backends import get_array_module, to_numpy as _to_numpy
 
             xp = get_array_module(backend, array_module)
             for j0 in range(0, J, int(job_chunk)):

@@ -19,8 +19,8 @@ from typing import List
 
 import numpy as np
 
-from flowphase.validation.canonical import canonicalise_params
-from flowphase.validation.simulate import OVERLAP_NAMES
+from flowphase.validation.simulator.canonical import canonicalise_params
+from flowphase.validation.simulator import OVERLAP_NAMES
 
 __all__ = ["overlaps_of", "PairedComparison", "paired_comparison"]
 

@@ -159,12 +159,12 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
     X = _initial(n_gen, d, seed)
     mdl = 0 if model == "tanh" else 1
     if backend == "numba":
-        from flowphase.validation._sim_numba import sample_kernel
+        from flowphase.validation.simulator.sampling_kernels import sample_kernel
 
         sample_kernel(X, c, b, u, w, ax, af, ax2, af2, dt, mdl, heun)
     else:
-        from flowphase.validation._sim_array import sample_array
-        from flowphase.validation.simulate import _to_numpy, get_array_module
+        from flowphase.validation.simulator.sampling_kernels import sample_array
+        from flowphase.validation.simulator.backends import get_array_module, to_numpy as _to_numpy
 
         xp = get_array_module(backend, array_module)
         X = _to_numpy(sample_array(xp, xp.asarray(X), xp.asarray(c), xp.asarray(b), xp.asarray(u), xp.asarray(w),
@@ -213,8 +213,8 @@ def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: in
     :class:`ConvergenceError` (``throw``, default) or returns with ``converged=False``.
     """
     heun = _check_method(method)
-    from flowphase.validation._sim_array import sample_bayes_array
-    from flowphase.validation.simulate import _to_numpy, get_array_module
+    from flowphase.validation.simulator.sampling_kernels import sample_bayes_array
+    from flowphase.validation.simulator.backends import get_array_module, to_numpy as _to_numpy
 
     if d is None:
         d = problem.d
@@ -237,7 +237,7 @@ def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: in
     steps = (len(ts) - 1) * (2 if method == "heun" else 1)
     for sd in seeds:
         if backend == "numba":
-            from flowphase.validation._sim_numba import sample_bayes_kernel
+            from flowphase.validation.simulator.sampling_kernels import sample_bayes_kernel
 
             X = _initial(n_gen, d, sd)
             sample_bayes_kernel(X, al[:-1].copy(), be[:-1].copy(), al[1:].copy(), be[1:].copy(), ax, af, ax2, af2,

@@ -49,7 +49,7 @@ def _bounded(name, v, lo, hi):
 def _run(args):
     from flowphase.theory.problem import Problem
     from flowphase.validation.sampling import generate_from_params
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     if args.d is None or args.d < 2:
         raise ValueError(f"--d must be an integer >= 2, got {args.d!r}")
@@ -59,7 +59,7 @@ def _run(args):
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     if args.generate is not None and args.generate < 2:
         raise ValueError(f"--generate must be >= 2, got {args.generate}")
-    from flowphase.validation.simulate import MAX_EPOCHS, MAX_SEEDS
+    from flowphase.validation.simulator import MAX_EPOCHS, MAX_SEEDS
 
     _bounded("--seeds", args.seeds, 1, MAX_SEEDS)
     _bounded("--epochs", args.epochs, 1, MAX_EPOCHS)

@@ -82,7 +82,7 @@ def cui_mse_data(quick: bool = False, sigma: float = 1.5, lam: float = 0.1) -> d
     trained at finite d (fixed noise, informed initialisation, PREDECESSOR §2.6)."""
     from flowphase.numerics.cui import cui_end_of_flow, cui_flow
     from flowphase.validation.sampling import generate
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     n_th = np.unique(np.round(np.geomspace(2, 1024, 30)).astype(int))
     ends = [cui_end_of_flow(float(n), sigma, lam) for n in n_th]

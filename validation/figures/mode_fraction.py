@@ -47,7 +47,7 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
             out[f"sim_{key}_se"].append(math.sqrt(ph * (1 - ph) / n_gen))
     # trained denoisers (n = 128, exact class counts, exact fresh-noise expectation, GD) then the same sampler
     from flowphase.validation.sampling import generate
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     d_learn = [250, 1000] if quick else [250, 1000, 4000]
     seeds = (0, 1) if quick else (0, 1, 2, 3)

@@ -17,7 +17,7 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
     """eps(t) dilated (kappa = 1, 2, 3) vs undilated at d = inf, finite-d Bayes MSE, and the per-time test
     MSE of denoisers trained at finite d (PAPER §4)."""
     from flowphase.numerics.mse import bayes_mse, mse_curve, mse_jumps
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     kappas = (1.0, 2.0, 3.0)
     t_dil = np.linspace(0.0, 1.995, 400)

@@ -38,7 +38,7 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
     sets the simulation's lam through lam = wd d T / 2 (PAPER §2.3) with T = 80 as in the
     authors' code; otherwise lam_sim = lam_theory.
     """
-    from flowphase.validation.simulate import simulate
+    from flowphase.validation.simulator import simulate
 
     sz = OVERLAPS_SIZES[bool(quick)]
     d, n = sz["d"], sz["n"]
@@ -53,7 +53,7 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
     sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], optimizer="adam", lr=sz["lr"],
                    lr_final=sz["lr"] / 100, draws=0, init="small", progress=progress, backend=SIM_BACKEND)
     mean, se = sim.mean(), sim.stderr()
-    from flowphase.validation.simulate import OVERLAP_NAMES
+    from flowphase.validation.simulator import OVERLAP_NAMES
 
     idx = [OVERLAP_NAMES.index(k) for k in _NAMES]
     fine = np.linspace(0.0, 1.995, 160 if quick else 400)

@@ -152,7 +152,7 @@ def check_simulation(**params) -> None:
 
 
 @task("simulation", {"t": _T, **_PROBLEM_PARAMS, **_SIM_PARAMS},
-      requires=("flowphase.validation.simulate",), check=check_simulation,
+      requires=("flowphase.validation.simulator",), check=check_simulation,
       doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss")
 def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, optimizer, lr, draws,
                labels, init, backend) -> dict:
@@ -161,7 +161,7 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
     Adapter around ``flowphase.validation.simulate.simulate``; returns the canonicalised overlaps
     ``c, m, omega, b, sqrt_q, sqrt_r`` and the final training loss.
     """
-    from flowphase.validation.simulate import OVERLAP_NAMES, simulate
+    from flowphase.validation.simulator import OVERLAP_NAMES, simulate
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
     r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr, lr_final=lr / 100.0,

@@ -3,7 +3,7 @@
 Derivation (PAPER §2.3, fresh noise, K draws per point and step)
 -----------------------------------------------------------------
 For one job (one time t, ``x = alpha x0 + beta y``, ``y = x1^nu``) the loss and the gradients of
-:func:`flowphase.validation._sim_numba.train_kernel` use a noise row ``x0`` (row ``(nu, k)``) only through
+:func:`.dense_numba.train_kernel` use a noise row ``x0`` (row ``(nu, k)``) only through
 
 * the scalars ``w.x0``, ``u.x0``, ``y^nu.x0`` and ``|x0|^2`` (preactivation, ``u.r``, ``r.x``, ``|r|^2``), and
 * the two aggregated d-vectors ``sum_rows a x0`` and ``sum_rows g x0`` (``g = (u.r)(1 - a^2)/sqrt(d)``)
@@ -49,8 +49,8 @@ read twice per seed and step instead of reading ``n`` data rows and drawing ``n 
 Implementation: three numba ``prange`` kernels per step (fresh ``z`` and its dot products; the per-row
 work and the coefficients of the gradients; the gradient assembly and the optimiser step) around the
 BLAS products, driven by :func:`train_projected`.  The NumPy/CuPy twin is
-:mod:`flowphase.validation._sim_proj_array`; both use the same counter-based random numbers
-(:mod:`flowphase.validation._sim_numba`), so they agree to rounding for the same seeds.
+:mod:`.projected_array`; both use the same counter-based random numbers (:mod:`.rng`) and the optimiser
+step of :mod:`.update`, so they agree to rounding for the same seeds.
 """
 from __future__ import annotations
 
@@ -59,11 +59,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._sim_numba import MODEL_TANH, _adam_or_gd, _job_overlaps, mix64, normal_pair, row_key
-from ._ziggurat import ZIG_F, ZIG_X, zig_normal
+from .rng import ZIG_F, ZIG_X, chi2_counter, row_key, zig_normal
+from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at
 
-__all__ = ["XI_ROW0", "Z_ROW0", "CHI_ROW", "DEGENERATE_REL", "data_basis", "seed_blocks", "gamma_counter",
-           "chi2_counter", "train_projected"]
+__all__ = ["XI_ROW0", "Z_ROW0", "CHI_ROW", "DEGENERATE_REL", "data_basis", "seed_blocks", "train_projected"]
 
 #: counter-stream rows of the projected sampler (disjoint from the dense sampler's rows 0..nK-1)
 XI_ROW0 = 1 << 40
@@ -74,9 +73,6 @@ DEGENERATE_REL = 1e-12
 #: BLAS threads per product and Python threads running the products of a projected step
 BLAS_THREADS = 1
 GEMM_WORKERS = 2
-_GAMMA_SALT = np.uint64(0x5DEECE66D)
-_INV53 = 1.0 / 9007199254740992.0
-_S11 = np.uint64(11)
 
 
 def data_basis(x1):
@@ -111,42 +107,6 @@ def seed_blocks(job_seed_index):
     if len({s for s, _, _ in out}) != len(out):
         raise ValueError("the jobs of one seed must be contiguous")
     return out
-
-
-@njit(cache=True)
-def _uniform(key, idx):
-    z = mix64((np.uint64(key) ^ _GAMMA_SALT) + (np.uint64(idx) + np.uint64(1)) * np.uint64(0x94D049BB133111EB))
-    return (float(z >> _S11) + 0.5) * _INV53
-
-
-@njit(cache=True)
-def gamma_counter(key, shape):
-    """Gamma(shape, 1) from the counter stream ``key`` (Marsaglia--Tsang; boost U^(1/k) for k < 1)."""
-    if shape <= 0.0:
-        return 0.0
-    k = shape if shape >= 1.0 else shape + 1.0
-    dd = k - 1.0 / 3.0
-    cc = 1.0 / math.sqrt(9.0 * dd)
-    out = 0.0
-    for att in range(1000):
-        x, _ = normal_pair(key, att)
-        v = 1.0 + cc * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        lu = math.log(_uniform(key, att))
-        if lu < 0.5 * x * x + dd - dd * v + dd * math.log(v):
-            out = dd * v
-            break
-    if shape < 1.0:
-        out *= _uniform(key, 1000) ** (1.0 / shape)
-    return out
-
-
-@njit(cache=True)
-def chi2_counter(key, dof):
-    """chi-square with ``dof`` degrees of freedom, ``2 Gamma(dof / 2)``."""
-    return 2.0 * gamma_counter(key, 0.5 * dof)
 
 
 @njit(cache=True, parallel=True)
@@ -405,12 +365,12 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
         SC[j, 1] = inv * g_b
         SC[j, 2] = loss
         if (step % record_every) == 0:
-            _job_overlaps(j, c, b, u, w, hist, step // record_every, loss)
+            job_overlaps(j, c, b, u, w, hist, step // record_every, loss)
 
 
 @njit(cache=True, parallel=True)
 def _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, lr_k, tstep, beta1, beta2, eps,
-                 n, train_c, train_b):
+                 n, train_c, train_b, gnorm2):
     """Assemble dL/du, dL/dw from the Q_Y products and the (w, u, z1, z2) coefficients; optimiser step."""
     J, d = u.shape
     for j in prange(J):
@@ -425,21 +385,17 @@ def _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, 
             z2 = float(Z[j, 1, i])
             gu[i] = GQ[j, 0, i] + k0[0] * wi + k0[1] * ui + k0[2] * z1 + k0[3] * z2
             gw[i] = GQ[j, 1, i] + k1[0] * wi + k1[1] * ui + k1[2] * z1 + k1[3] * z2
-        if model == MODEL_TANH:
-            _adam_or_gd(j, c, b, u, w, state_s, state_v, SC[j, 0], SC[j, 1], gu, gw, optimizer, lr_k, tstep,
-                        beta1, beta2, eps, n, train_c, train_b)
-        else:
-            _adam_or_gd(j, c, b, u, w, state_s, state_v, SC[j, 0], 0.0, gu, gu, optimizer, lr_k, tstep,
-                        beta1, beta2, eps, n, train_c, False)
-            for i in range(d):
-                w[j, i] = u[j, i]
+        tanh_model = model == MODEL_TANH
+        adam_or_gd(j, c, b, u, w, state_s, state_v, SC[j, 0], SC[j, 1] if tanh_model else 0.0, gu, gw, optimizer,
+                   lr_k, tstep, beta1, beta2, eps, n, train_c, train_b and tanh_model, not tanh_model, gnorm2)
 
 
 def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
                     model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps,
-                    lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist):
-    """Projected-sampler twin of :func:`flowphase.validation._sim_numba.train_kernel` (same arguments,
-    plus ``basis = (QY, RY, YY)`` of :func:`data_basis`; fresh noise only).
+                    lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, gnorm2=None):
+    """Projected-sampler twin of :func:`.dense_numba.train_kernel` (same arguments,
+    plus ``basis = (QY, RY, YY)`` of :func:`data_basis`; fresh noise only; ``gnorm2`` (J,) float64 receives
+    the squared gradient norm of the last step, a scratch array when None).
 
     Per step: :func:`_draw_z`; GEMMs ``[w; u; z1; z2] Q_Y^T`` per seed; :func:`_proj_rows`; GEMM
     ``[p_u; p_w] Q_Y``; :func:`_proj_update` (see the module docstring).
@@ -461,10 +417,12 @@ def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b
     KC = np.empty((J, 2, 4))
     SC = np.empty((J, 3))
     GQ = np.empty((J, 2, d), dtype=dt)
+    if gnorm2 is None:
+        gnorm2 = np.empty(J)
     with _blas_limit():
         _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
                model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps, lam_u, lam_w,
-               train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ)
+               train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ, gnorm2)
 
 
 _POOL = []
@@ -501,15 +459,12 @@ def _blas_limit():
 
 def _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
            model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps, lam_u, lam_w,
-           train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ):
+           train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ, gnorm2):
     S, n, d = x1.shape
     dt = u.dtype
     for k in range(n_steps):
         step = step0 + k
-        if total_steps > 1 and lr_decay_to != lr:
-            lr_k = lr * math.exp(math.log(lr_decay_to / lr) * step / (total_steps - 1))
-        else:
-            lr_k = lr
+        lr_k = lr_at(step, lr, lr_decay_to, total_steps)
         _draw_z(Z, DOTS, u, w, job_seed_index, job_tix, seeds, step, ZIG_X, ZIG_F)
         tasks = []
         for s, j0, j1 in blocks:
@@ -523,4 +478,4 @@ def _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta,
         Pd = P.astype(dt, copy=False)
         _gemms([(Pd[j0:j1].reshape(-1, n), QYd[s], GQ[j0:j1].reshape(-1, d)) for s, j0, j1 in blocks], split=True)
         _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, lr_k, step + 1, beta1, beta2,
-                     eps, n, train_c, train_b)
+                     eps, n, train_c, train_b, gnorm2)

@@ -1,7 +1,7 @@
-"""Array-module (NumPy / CuPy) twin of the projected fresh-noise sampler (:mod:`._sim_proj`).
+"""Array-module (NumPy / CuPy) twin of the projected fresh-noise sampler (:mod:`.projected_numba`).
 
-Same derivation, algorithm and counter-based random numbers as
-:func:`flowphase.validation._sim_proj.train_projected` (see its module docstring, PAPER §2.3),
+Same derivation, algorithm, counter-based random numbers (:mod:`.rng`) and optimiser step (:mod:`.update`) as
+:func:`.projected_numba.train_projected` (see its module docstring, PAPER §2.3),
 vectorised over the jobs of one seed: the rows' V-coordinates are a (jobs, nK, n + 2) array, the
 products with the seed's data basis ``Q_Y`` are batched matrix products.  With ``xp = numpy`` it is
 the reference the numba kernels are tested against; with ``xp = cupy`` it runs on a GPU unchanged.
@@ -12,88 +12,11 @@ import math
 
 import numpy as np
 
-from ._sim_array import _mix64, _u64, overlaps_array, row_keys
-from ._sim_proj import CHI_ROW, DEGENERATE_REL, XI_ROW0, Z_ROW0, seed_blocks
-from ._ziggurat import zig_normals_array
+from .projected_numba import CHI_ROW, DEGENERATE_REL, XI_ROW0, Z_ROW0, seed_blocks
+from .rng import gamma_counter_array, row_keys, zig_normals_array
+from .update import MODEL_TANH, adam_or_gd_array, lr_at, overlaps_array
 
-__all__ = ["gamma_counter_array", "train_projected_array"]
-
-_GOLD = 0x9E3779B97F4A7C15
-_M2 = 0x94D049BB133111EB
-_SALT = 0x5DEECE66D
-
-
-def _normal_first(xp, keys, att):
-    z = _mix64(xp, keys + _u64(xp, (att + 1) * _GOLD % (1 << 64)))
-    u1 = ((z >> _u64(xp, 32)).astype(xp.float64) + 0.5) * (1.0 / 4294967296.0)
-    u2 = ((z & _u64(xp, 0xFFFFFFFF)).astype(xp.float64) + 0.5) * (1.0 / 4294967296.0)
-    return xp.sqrt(-2.0 * xp.log(u1)) * xp.cos((2.0 * math.pi) * u2)
-
-
-def _uniform(xp, keys, idx):
-    z = _mix64(xp, (keys ^ _u64(xp, _SALT)) + _u64(xp, (idx + 1) * _M2 % (1 << 64)))
-    return ((z >> _u64(xp, 11)).astype(xp.float64) + 0.5) * (1.0 / 9007199254740992.0)
-
-
-def gamma_counter_array(xp, keys, shape):
-    """Gamma(shape, 1) per key, the numbers of :func:`flowphase.validation._sim_proj.gamma_counter`."""
-    keys = _u64(xp, keys)
-    shape = xp.asarray(shape, dtype=xp.float64) * xp.ones(keys.shape)
-    k = xp.where(shape >= 1.0, shape, shape + 1.0)
-    dd = k - 1.0 / 3.0
-    cc = 1.0 / xp.sqrt(9.0 * xp.maximum(dd, 1e-300))
-    out = xp.zeros(keys.shape)
-    done = shape <= 0.0
-    for att in range(1000):
-        if bool(done.all()):
-            break
-        x = _normal_first(xp, keys, att)
-        v = 1.0 + cc * x
-        ok = v > 0.0
-        v3 = xp.where(ok, v, 1.0) ** 3
-        lu = xp.log(_uniform(xp, keys, att))
-        acc = (~done) & ok & (lu < 0.5 * x * x + dd - dd * v3 + dd * xp.log(v3))
-        out = xp.where(acc, dd * v3, out)
-        done = done | acc
-    small = (shape > 0.0) & (shape < 1.0)
-    if bool(small.any()):
-        out = xp.where(small, out * _uniform(xp, keys, 1000) ** (1.0 / xp.where(small, shape, 1.0)), out)
-    return out
-
-
-def _opt_step(xp, sl, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, cj, bj, uj, wj, optimizer, model, lr_k,
-              tstep, beta1, beta2, eps, n, d, train_c, train_b):
-    dt = u.dtype
-    if optimizer == 0:
-        bc1 = 1.0 - beta1 ** tstep
-        bc2 = 1.0 - beta2 ** tstep
-        if train_c:
-            state_s[sl, 0] = beta1 * state_s[sl, 0] + (1.0 - beta1) * g_c
-            state_s[sl, 1] = beta2 * state_s[sl, 1] + (1.0 - beta2) * g_c * g_c
-            c[sl] = (cj - lr_k * (state_s[sl, 0] / bc1) / (xp.sqrt(state_s[sl, 1] / bc2) + eps)).astype(dt)
-        if model == 0 and train_b:
-            state_s[sl, 2] = beta1 * state_s[sl, 2] + (1.0 - beta1) * g_b
-            state_s[sl, 3] = beta2 * state_s[sl, 3] + (1.0 - beta2) * g_b * g_b
-            b[sl] = (bj - lr_k * (state_s[sl, 2] / bc1) / (xp.sqrt(state_s[sl, 3] / bc2) + eps)).astype(dt)
-        state_v[sl, 0] = beta1 * state_v[sl, 0] + (1.0 - beta1) * gu
-        state_v[sl, 1] = beta2 * state_v[sl, 1] + (1.0 - beta2) * gu * gu
-        u[sl] = (uj - lr_k * (state_v[sl, 0] / bc1) / (xp.sqrt(state_v[sl, 1] / bc2) + eps)).astype(dt)
-        if model == 0:
-            state_v[sl, 2] = beta1 * state_v[sl, 2] + (1.0 - beta1) * gw
-            state_v[sl, 3] = beta2 * state_v[sl, 3] + (1.0 - beta2) * gw * gw
-            w[sl] = (wj - lr_k * (state_v[sl, 2] / bc1) / (xp.sqrt(state_v[sl, 3] / bc2) + eps)).astype(dt)
-        else:
-            w[sl] = u[sl]
-    else:
-        ps = lr_k / n
-        pv = lr_k * d / n
-        if train_c:
-            c[sl] = (cj - ps * g_c).astype(dt)
-        if model == 0 and train_b:
-            b[sl] = (bj - ps * g_b).astype(dt)
-        u[sl] = (uj - pv * gu).astype(dt)
-        w[sl] = (wj - pv * gw).astype(dt) if model == 0 else u[sl]
-
+__all__ = ["train_projected_array"]
 
 def _add_e1(xp, vec, s, has1, nw, cw, n):
     f = xp.where(has1, s / nw, 0.0)
@@ -117,8 +40,9 @@ def _add_zperp(xp, vec, s, r, cz, e1z, e2z, has1, has2, nw, nuu, t1, cw, cu, n):
 
 def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s,
                           state_v, model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2,
-                          eps, lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, job_chunk=None):
-    """Array-module twin of :func:`flowphase.validation._sim_proj.train_projected` (same arguments;
+                          eps, lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, gnorm2=None,
+                          job_chunk=None):
+    """Array-module twin of :func:`.projected_numba.train_projected` (same arguments;
     ``basis = (QY, RY, YY)`` as ``xp`` arrays, QY in the parameters' dtype)."""
     if use_fixed:
         raise ValueError("noise_sampler='projected' is for fresh noise")
@@ -135,13 +59,13 @@ def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, 
     chunk = J if job_chunk is None else max(1, int(job_chunk))
     xi_rows = XI_ROW0 + np.arange(nK, dtype=np.uint64)
     z_rows = Z_ROW0 + np.arange(2, dtype=np.uint64)
-    lam_dec = lam_u if model == 0 else lam_w
+    tanh_model = model == MODEL_TANH
+    lam_dec = lam_u if tanh_model else lam_w
+    if gnorm2 is None:
+        gnorm2 = xp.empty(J)
     for k in range(n_steps):
         step = step0 + k
-        if total_steps > 1 and lr_decay_to != lr:
-            lr_k = lr * math.exp(math.log(lr_decay_to / lr) * step / (total_steps - 1))
-        else:
-            lr_k = lr
+        lr_k = lr_at(step, lr, lr_decay_to, total_steps)
         for s, b0, b1 in seed_blocks(sidx_np):
             R = RY[s]
             Rrep = xp.repeat(R.T, K, axis=0)                                  # (nK, n): R[:, nu] per row
@@ -191,13 +115,13 @@ def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, 
                 sxx = al * al * xx + 2.0 * al * be * py + be * be * yyr[None]
                 sxy = al * py + be * yyr[None]
                 zpre = swx / sqd + bj[:, None]
-                a = xp.tanh(zpre) if model == 0 else xp.sign(zpre)
+                a = xp.tanh(zpre) if tanh_model else xp.sign(zpre)
                 c_ = cj[:, None]
                 ur = c_ * sux + a * uu[:, None] - suy
                 loss = (c_ * c_ * sxx + a * a * uu[:, None] + yyr[None] + 2.0 * c_ * a * sux - 2.0 * c_ * sxy
                         - 2.0 * a * suy).sum(1)
                 g_c = (c_ * sxx + a * sux - sxy).sum(1)
-                if model == 0:
+                if tanh_model:
                     gz = ur * (1.0 - a * a)
                     g_b = gz.sum(1)
                     gzs = gz / sqd
@@ -246,7 +170,7 @@ def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, 
                 KC = xp.stack([inv * c_ * al * vA[:, n:], inv * al * vG[:, n:]], axis=1)   # (Tb, 2, 4)
                 KC[:, 0, 1] += inv * Gaa + 2.0 * lam_dec / d
                 KC[:, 1, 0] += 2.0 * lam_w / d
-                loss = loss / (K * d) + ((lam_u * uu + lam_w * ww) / d if model == 0 else lam_w * uu / d)
+                loss = loss / (K * d) + ((lam_u * uu + lam_w * ww) / d if tanh_model else lam_w * uu / d)
                 if step % record_every == 0:
                     rec = step // record_every
                     hist[sl, rec, :6] = overlaps_array(xp, c[sl], b[sl], u[sl], w[sl])
@@ -255,7 +179,6 @@ def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, 
                 V4 = (wj, uj, Z[:, 0], Z[:, 1])
                 gu = GQ[:, 0] + sum(KC[:, 0, q][:, None] * V4[q] for q in range(4))
                 gw = GQ[:, 1] + sum(KC[:, 1, q][:, None] * V4[q] for q in range(4))
-                if model != 0:
-                    gw = gu
-                _opt_step(xp, sl, c, b, u, w, state_s, state_v, inv * g_c, inv * g_b, gu, gw, cj, bj, uj, wj,
-                          optimizer, model, lr_k, step + 1, beta1, beta2, eps, n, d, train_c, train_b)
+                adam_or_gd_array(xp, sl, c, b, u, w, state_s, state_v, inv * g_c, inv * g_b, gu, gw, cj, bj, uj, wj,
+                                 optimizer, lr_k, step + 1, beta1, beta2, eps, n, train_c, train_b and tanh_model,
+                                 not tanh_model, gnorm2)

@@ -2,7 +2,7 @@
 
 :func:`setup_data_and_init` produces, for every seed, the training data ``x1 = s mu + sigma eta``
 (PAPER §1.1) and the initial ``(c, b, u, w)`` of every job (seed, time) that
-:func:`flowphase.validation.simulate.simulate` hands to its kernels.  Either may be **given** by the
+:func:`flowphase.validation.simulator.simulate` hands to its kernels.  Either may be **given** by the
 user (a paired comparison with another implementation needs both the same data and the same
 initial parameters):
 
@@ -199,7 +199,7 @@ def setup_data_and_init(problem, seeds, T, *, labels, init, init_scale, model, l
 
 # ----------------------------------------------------------------------------- NPZ export
 def save_npz(result, path) -> str:
-    """Write a :class:`~flowphase.validation.simulate.SimulationResult` to ``path`` (atomically).
+    """Write a :class:`~flowphase.validation.simulator.SimulationResult` to ``path`` (atomically).
 
     Layout (``numpy.load``): ``c, b`` (S, T) and ``u, w`` (S, T, d) — the final, sign-canonicalised
     parameters; ``x1`` (S, n, d) and ``s`` (S, n) — the training data; ``ts`` (T,), ``seeds`` (S,);

@@ -1,0 +1,167 @@
+"""What every training kernel does with its gradient: learning-rate schedule, Adam / GD step, records.
+
+One definition per backend (numba kernels: :func:`adam_or_gd`, :func:`job_overlaps`; NumPy/CuPy:
+:func:`adam_or_gd_array`, :func:`overlaps_array`) shared by the dense, projected and exact-expectation
+training paths, and one schedule :func:`lr_at` for all of them.
+
+Optimiser (PAPER §2.3, theory-unit loss): Adam with bias correction (``beta1, beta2, eps``; moments of
+``(c, b)`` in ``state_s[:, 0:4]``, of ``(u, w)`` in ``state_v[:, 0:4]``), or gradient descent with the
+per-block preconditioner ``lr/n`` (scalars c, b) and ``lr d/n`` (vectors u, w), which makes all
+curvatures O(1).  ``tied`` (Cui's sign model, PREDECESSOR §1.3): w is u, so w is not updated but copied.
+
+Stationarity: each update also writes the squared Euclidean norm of the gradient in the trained
+parameters (c if trained, b if trained, u, and w unless tied) into ``gnorm2[j]``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["OPT_ADAM", "OPT_GD", "MODEL_TANH", "MODEL_SIGN", "N_OVERLAPS", "lr_at", "adam_or_gd",
+           "job_overlaps", "adam_or_gd_array", "overlaps_array"]
+
+from .config import MODEL_SIGN, MODEL_TANH, N_OVERLAPS, OPT_ADAM, OPT_GD  # noqa: F401  (re-exported)
+
+
+@njit(cache=True)
+def lr_at(step, lr, lr_final, total_steps):
+    """Learning rate of global step ``step``: geometric decay from ``lr`` to ``lr_final`` over ``total_steps``."""
+    if total_steps > 1 and lr_final != lr:
+        return lr * math.exp(math.log(lr_final / lr) * step / (total_steps - 1))
+    return lr
+
+
+# ============================================================================ numba
+@njit(cache=True)
+def adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_k, tstep,
+               beta1, beta2, eps, n, train_c, train_b, tied, gnorm2):
+    """One Adam / preconditioned-GD update of job j from the gradients (g_c, g_b, gu, gw); ``tstep`` = step + 1.
+
+    ``gu, gw`` are float64 d-vectors; with ``tied`` w is set to the updated u (gw unused).
+    """
+    d = u.shape[1]
+    g2 = 0.0
+    if train_c:
+        g2 += g_c * g_c
+    if train_b:
+        g2 += g_b * g_b
+    if optimizer == OPT_ADAM:
+        bc1 = 1.0 - beta1 ** tstep
+        bc2 = 1.0 - beta2 ** tstep
+        if train_c:
+            state_s[j, 0] = beta1 * state_s[j, 0] + (1.0 - beta1) * g_c
+            state_s[j, 1] = beta2 * state_s[j, 1] + (1.0 - beta2) * g_c * g_c
+            c[j] = c[j] - lr_k * (state_s[j, 0] / bc1) / (math.sqrt(state_s[j, 1] / bc2) + eps)
+        if train_b:
+            state_s[j, 2] = beta1 * state_s[j, 2] + (1.0 - beta1) * g_b
+            state_s[j, 3] = beta2 * state_s[j, 3] + (1.0 - beta2) * g_b * g_b
+            b[j] = b[j] - lr_k * (state_s[j, 2] / bc1) / (math.sqrt(state_s[j, 3] / bc2) + eps)
+        for i in range(d):
+            mu_ = beta1 * state_v[j, 0, i] + (1.0 - beta1) * gu[i]
+            vu_ = beta2 * state_v[j, 1, i] + (1.0 - beta2) * gu[i] * gu[i]
+            state_v[j, 0, i] = mu_
+            state_v[j, 1, i] = vu_
+            u[j, i] = u[j, i] - lr_k * (mu_ / bc1) / (math.sqrt(vu_ / bc2) + eps)
+            g2 += gu[i] * gu[i]
+            if tied:
+                w[j, i] = u[j, i]
+            else:
+                mw_ = beta1 * state_v[j, 2, i] + (1.0 - beta1) * gw[i]
+                vw_ = beta2 * state_v[j, 3, i] + (1.0 - beta2) * gw[i] * gw[i]
+                state_v[j, 2, i] = mw_
+                state_v[j, 3, i] = vw_
+                w[j, i] = w[j, i] - lr_k * (mw_ / bc1) / (math.sqrt(vw_ / bc2) + eps)
+                g2 += gw[i] * gw[i]
+    else:
+        ps = lr_k / n
+        pv = lr_k * d / n
+        if train_c:
+            c[j] = c[j] - ps * g_c
+        if train_b:
+            b[j] = b[j] - ps * g_b
+        for i in range(d):
+            u[j, i] = u[j, i] - pv * gu[i]
+            g2 += gu[i] * gu[i]
+            if tied:
+                w[j, i] = u[j, i]
+            else:
+                w[j, i] = w[j, i] - pv * gw[i]
+                g2 += gw[i] * gw[i]
+    gnorm2[j] = g2
+
+
+@njit(cache=True)
+def job_overlaps(j, c, b, u, w, hist, rec, loss):
+    """Record job j's overlaps (c, m, omega, b, sqrt_q, sqrt_r; PAPER §2.2) and its loss into ``hist[j, rec]``."""
+    J, d = u.shape
+    su = 0.0
+    sw = 0.0
+    quu = 0.0
+    qww = 0.0
+    for i in range(d):
+        su += u[j, i]
+        sw += w[j, i]
+        quu += u[j, i] * u[j, i]
+        qww += w[j, i] * w[j, i]
+    hist[j, rec, 0] = c[j]
+    hist[j, rec, 1] = su / d
+    hist[j, rec, 2] = sw / d
+    hist[j, rec, 3] = b[j]
+    hist[j, rec, 4] = math.sqrt(quu / d)
+    hist[j, rec, 5] = math.sqrt(qww / d)
+    hist[j, rec, 6] = loss
+
+
+# ============================================================================ NumPy / CuPy
+def overlaps_array(xp, c, b, u, w):
+    """(J, 6) overlaps c, m, omega, b, sqrt_q, sqrt_r (PAPER §2.2)."""
+    d = u.shape[1]
+    return xp.stack([c.astype(xp.float64), u.mean(axis=1, dtype=xp.float64), w.mean(axis=1, dtype=xp.float64),
+                     b.astype(xp.float64), xp.sqrt((u.astype(xp.float64) ** 2).sum(1) / d),
+                     xp.sqrt((w.astype(xp.float64) ** 2).sum(1) / d)], axis=1)
+
+
+def adam_or_gd_array(xp, sl, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, cj, bj, uj, wj, optimizer, lr_k,
+                     tstep, beta1, beta2, eps, n, train_c, train_b, tied, gnorm2):
+    """:func:`adam_or_gd` for the jobs ``sl`` at once (``cj, bj, uj, wj``: their float64 parameters)."""
+    dt = u.dtype
+    d = u.shape[1]
+    g2 = (gu * gu).sum(axis=1)
+    if not tied:
+        g2 = g2 + (gw * gw).sum(axis=1)
+    if train_c:
+        g2 = g2 + g_c * g_c
+    if train_b:
+        g2 = g2 + g_b * g_b
+    gnorm2[sl] = g2
+    if optimizer == OPT_ADAM:
+        bc1 = 1.0 - beta1 ** tstep
+        bc2 = 1.0 - beta2 ** tstep
+        if train_c:
+            state_s[sl, 0] = beta1 * state_s[sl, 0] + (1.0 - beta1) * g_c
+            state_s[sl, 1] = beta2 * state_s[sl, 1] + (1.0 - beta2) * g_c * g_c
+            c[sl] = (cj - lr_k * (state_s[sl, 0] / bc1) / (xp.sqrt(state_s[sl, 1] / bc2) + eps)).astype(dt)
+        if train_b:
+            state_s[sl, 2] = beta1 * state_s[sl, 2] + (1.0 - beta1) * g_b
+            state_s[sl, 3] = beta2 * state_s[sl, 3] + (1.0 - beta2) * g_b * g_b
+            b[sl] = (bj - lr_k * (state_s[sl, 2] / bc1) / (xp.sqrt(state_s[sl, 3] / bc2) + eps)).astype(dt)
+        state_v[sl, 0] = beta1 * state_v[sl, 0] + (1.0 - beta1) * gu
+        state_v[sl, 1] = beta2 * state_v[sl, 1] + (1.0 - beta2) * gu * gu
+        u[sl] = (uj - lr_k * (state_v[sl, 0] / bc1) / (xp.sqrt(state_v[sl, 1] / bc2) + eps)).astype(dt)
+        if tied:
+            w[sl] = u[sl]
+        else:
+            state_v[sl, 2] = beta1 * state_v[sl, 2] + (1.0 - beta1) * gw
+            state_v[sl, 3] = beta2 * state_v[sl, 3] + (1.0 - beta2) * gw * gw
+            w[sl] = (wj - lr_k * (state_v[sl, 2] / bc1) / (xp.sqrt(state_v[sl, 3] / bc2) + eps)).astype(dt)
+    else:
+        ps = lr_k / n
+        pv = lr_k * d / n
+        if train_c:
+            c[sl] = (cj - ps * g_c).astype(dt)
+        if train_b:
+            b[sl] = (bj - ps * g_b).astype(dt)
+        u[sl] = (uj - pv * gu).astype(dt)
+        w[sl] = u[sl] if tied else (wj - pv * gw).astype(dt)
