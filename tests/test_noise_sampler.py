@@ -71,6 +71,7 @@ def test_projected_numba_matches_array_reference(draws, optimizer, model):
     for key in ("c", "b", "u", "w"):
         assert _close(a.params[key], b.params[key]) and _close(c.params[key], b.params[key]), key
     assert _close(a.history, b.history)
+    assert _close(a.grad_norm, b.grad_norm) and _close(c.grad_norm, b.grad_norm)
     d0 = simulate(pr, backend="numpy", **dict(kw, noise_sampler="dense"))
     assert np.max(np.abs(d0.params["u"] - b.params["u"])) > 1e-6     # other random numbers than the dense sampler
 

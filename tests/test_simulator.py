@@ -36,6 +36,7 @@ def test_numba_matches_numpy_reference(noise, draws, optimizer, model):
     for key in ("c", "b", "u", "w"):
         assert _close(a.params[key], b.params[key]), key
     assert _close(a.history, b.history)
+    assert _close(a.grad_norm, b.grad_norm) and np.all(a.grad_norm > 0)       # stationarity diagnostic, both twins
     # the training changed the parameters (the comparison is not between two initial states)
     init = simulate(pr, backend="numpy", **dict(kw, epochs=1, lr=1e-12, lr_final=1e-12))
     assert np.max(np.abs(a.params["u"] - init.params["u"])) > 1e-3
@@ -301,3 +302,74 @@ def test_phase2_c_at_d2000_and_cui_sign_model():
     for k, t in enumerate((0.25, 0.5, 0.75)):
         ref = cui_learned_parameters(t, 1 - t, 8, 1.5, 0.1)
         assert abs(sim.mean()[k, 0] - ref["c"]) < 0.02 * ref["c"], (t, sim.mean()[k, 0], ref["c"])
+
+
+# ----------------------------------------------------------------------------- stationarity diagnostic
+def _loss_np(theta, X, Y, d, K, lam_u, lam_w, model, keep):
+    """The training loss (PAPER §2.3) in plain NumPy; ``theta`` holds the trained parameters named in ``keep``."""
+    p = dict(zip(keep, np.split(theta, np.cumsum([1 if k in "cb" else d for k in keep])[:-1])))
+    c = float(p["c"][0]) if "c" in p else _loss_np.frozen["c"]
+    b = float(p["b"][0]) if "b" in p else _loss_np.frozen["b"]
+    u = p["u"]
+    if model == "tanh":
+        w = p["w"]
+        R = c * X + np.tanh(X @ w / math.sqrt(d) + b)[:, None] * u - Y
+        return (R * R).sum() / (K * d) + (lam_u * u @ u + lam_w * w @ w) / d
+    R = c * X + np.sign(X @ u / math.sqrt(d))[:, None] * u - Y       # Cui's tied sign model, w = u
+    return (R * R).sum() / (K * d) + lam_w * u @ u / d
+
+
+@pytest.mark.parametrize("noise,draws,model,train_c,train_b,epochs", [
+    ("fixed", 1, "tanh", True, True, 4), ("fixed", 1, "tanh", True, False, 4), ("fresh", 2, "tanh", False, True, 3),
+    ("fixed", 1, "sign", True, False, 5)])
+def test_grad_norm_is_the_norm_of_the_finite_difference_gradient_at_the_final_parameters(noise, draws, model,
+                                                                                         train_c, train_b, epochs):
+    """``grad_norm`` = |grad L| at the final parameters, in the trained parameters only (NumPy central FD).
+
+    The loss is rebuilt independently: fixed noise from its counter (step 2^62), fresh noise of the
+    evaluation step (global step ``epochs``) from :func:`noise_rows`.
+    """
+    d, n, lam_u, lam_w, seed = 10, 4, 1.5, 2.0, 3
+    pr = Problem.dilated(d=d, n=n, lam_u=lam_u, lam_w=lam_w, noise=noise)
+    ts = [0.4, 1.2]
+    r = simulate(pr, ts=ts, seeds=[seed], epochs=epochs, optimizer="gd", lr=0.2, lr_final=0.2, draws=draws,
+                 init="random", model=model, train_c=train_c, train_b=train_b, noise_sampler="dense", backend=FAST)
+    x1 = r.data["x1"][0]
+    al, be, _, _ = pr.coefficients(np.asarray(ts))
+    keep = [k for k, on in (("c", train_c), ("b", train_b and model == "tanh"), ("u", True),
+                            ("w", model == "tanh")) if on]
+    for k in range(len(ts)):
+        if noise == "fixed":
+            X0 = noise_rows(np, [seed], 2 ** 62, [0], np.arange(n), d)[0]
+        else:
+            X0 = noise_rows(np, [seed], epochs, [k], np.arange(n * draws), d)[0]
+        Y = np.repeat(x1, draws, axis=0)
+        X = al[k] * X0 + be[k] * Y
+        P = {q: r.params[q][0, k] for q in "cbuw"}
+        _loss_np.frozen = {"c": float(P["c"]), "b": float(P["b"])}
+        theta = np.concatenate([np.atleast_1d(P[q]).astype(float) for q in keep])
+        h, E = 1e-6, np.eye(theta.size)
+        fd = np.array([(_loss_np(theta + h * E[i], X, Y, d, draws, lam_u, lam_w, model, keep)
+                        - _loss_np(theta - h * E[i], X, Y, d, draws, lam_u, lam_w, model, keep)) / (2 * h)
+                       for i in range(theta.size)])
+        ref = float(np.linalg.norm(fd))
+        assert ref > 0.05                                            # a few steps: far from stationary
+        assert agrees("gradient_fd", r.grad_norm[0, k], ref), (k, r.grad_norm[0, k], ref)
+
+
+def test_grad_norm_tells_a_converged_run_from_a_stopped_one():
+    """GD to convergence (fixed noise and exact expectation, b frozen) has |grad L| ~ 1e-15 at the end;
+    the same run stopped after 3 steps has |grad L| ~ 1; with b trained, b drifts (the loss keeps
+    falling as tanh saturates) and the diagnostic shows the run is not stationary after 500 steps."""
+    floor = tolerance("stationary_grad_norm").abs_floor
+    for noise, draws in (("fixed", 1), ("fresh", 0)):
+        pr = Problem.dilated(d=12, n=6, lam_u=2.0, lam_w=2.0, noise=noise)
+        kw = dict(ts=[0.4, 1.2], seeds=[1], optimizer="gd", lr=0.3, lr_final=0.3, draws=draws, init="small",
+                  init_scale=0.5, backend=FAST)
+        done = simulate(pr, epochs=500, train_b=False, **kw)
+        early = simulate(pr, epochs=3, train_b=False, **kw)
+        drifting = simulate(Problem.dilated(d=12, n=4, lam_u=2.0, lam_w=2.0, noise=noise), epochs=500, **kw)
+        assert np.all(done.grad_norm < floor), (noise, done.grad_norm)
+        assert np.all(early.grad_norm > 0.1), (noise, early.grad_norm)
+        assert np.all(drifting.grad_norm > 1e3 * floor), (noise, drifting.grad_norm)
+        assert set(done.to_dict()["grad_norm"]) == {"0.4", "1.2"}

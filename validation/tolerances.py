@@ -49,6 +49,10 @@ TOLERANCES = {
                                    reference="numba vs NumPy reference, same seeds and noise"),
     "float32_vs_float64": Tolerance(k=0.0, abs_floor=2e-4, rel=2e-4, reference="float32 storage, float64 accumulation"),
     "gradient_fd": Tolerance(k=0.0, abs_floor=1e-6, rel=1e-6, reference="central finite differences, h = 1e-6"),
+    # issue 11: stationarity diagnostic of a simulation (gradient norm at the final parameters), GD run to a
+    # stationary point of a deterministic loss (fixed noise or the exact expectation); measured ~1e-15
+    "stationary_grad_norm": Tolerance(k=0.0, abs_floor=1e-10, rel=0.0,
+                                      reference="final gradient norm of GD run to convergence (float64)"),
     "expected_loss_mc": Tolerance(k=4.0, reference="exact fresh-noise expectation vs Monte-Carlo draws"),
     "noise_moments": Tolerance(k=5.0, reference="counter-based N(0,1) moments"),
     # issue 16: a PyTorch loop fed the simulator's own noise (float64; Adam eps rescaled by 1/T)
