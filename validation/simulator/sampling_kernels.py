@@ -113,7 +113,7 @@ def sample_bayes_kernel(X, al, be, al2, be2, ax, af, ax2, af2, dt, h, sigma, heu
 
 
 def sample_array(xp, X, c, b, u, w, ax, af, ax2, af2, dt, model, heun):
-    """Array-module twin of :func:`flowphase.validation._sim_numba.sample_kernel`; returns X."""
+    """Array-module twin of :func:`sample_kernel`; returns X."""
     d = X.shape[1]
     sqd = math.sqrt(d)
     X = X.astype(xp.float64, copy=True)
