@@ -373,3 +373,24 @@ def test_grad_norm_tells_a_converged_run_from_a_stopped_one():
         assert np.all(early.grad_norm > 0.1), (noise, early.grad_norm)
         assert np.all(drifting.grad_norm > 1e3 * floor), (noise, drifting.grad_norm)
         assert set(done.to_dict()["grad_norm"]) == {"0.4", "1.2"}
+
+
+# ----------------------------------------------------------------------------- configuration object
+def test_frozen_config_runs_like_the_keyword_front_and_records_itself():
+    import dataclasses
+    import json
+
+    from flowphase.validation.simulator import SimulationConfig
+
+    pr = Problem.dilated(d=16, n=4, lam_u=1.0, lam_w=1.0)
+    kw = dict(ts=[0.5, 1.5], seeds=[2, 7], epochs=6, draws=2, optimizer="adam", lr=1e-2, init="random",
+              record_every=2, backend=FAST)
+    cfg = SimulationConfig.create(pr, **kw)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 1.0
+    a, b = simulate(cfg), simulate(pr, **kw)
+    assert np.array_equal(a.history, b.history) and np.array_equal(a.params["u"], b.params["u"])
+    assert a.config == b.config == dict(cfg.to_dict(), data="drawn", init_params="drawn", noise_sampler="projected")
+    assert json.loads(json.dumps(cfg.to_dict()))["overrides"] == sorted(["epochs", "draws", "optimizer", "lr", "init"])
+    with pytest.raises(ValueError, match="configuration"):
+        simulate(cfg, epochs=3)
