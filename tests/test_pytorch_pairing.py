@@ -72,7 +72,7 @@ def test_torch_loop_with_flowphase_noise_reproduces_the_simulator(experiment):
     pr, data, init = experiment
     seed, T = 7, len(TS)
     sim = simulate(pr, ts=TS, seeds=[seed], protocol="authors", epochs=EPOCHS, data=data, init_params=init,
-                   backend="numpy", progress=False)
+                   backend="numpy", progress=False, noise_sampler="dense")   # the rows torch is fed
     noise = lambda step: noise_rows(np, [seed] * T, step, np.arange(T), np.arange(N), D)   # noqa: E731
     got = torch_train(pr, data["x1"], init, TS, EPOCHS, LR, LAM, noise=noise)
     ref = overlaps_of(*(got[k] for k in "cbuw"))
