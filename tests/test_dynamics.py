@@ -13,7 +13,7 @@ from flowphase.theory.closed_forms import phase_one_population, phase_two_ridge
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
 from flowphase.validation.dynamics_payload import dynamics_payload
 from flowphase.validation.dynamics_compare import TOL_FLOW, TOL_GD_MAP, make_dynamics_figure, simulate_gd_overlaps
-from flowphase.validation.tolerances import loglog_slope, slope_ok
+from flowphase.validation.tolerances import allowed_deviation, loglog_slope, slope_ok
 
 NQ = 121  # trapezoid nodes (h = 0.15: error ~1e-13 at sd = 2) -- keeps NUMBA_DISABLE_JIT runs fast
 KEYS = ("c", "b", "m", "omega", "q", "r")
@@ -198,6 +198,13 @@ def test_ode_follows_finite_d_gradient_descent_at_d2000(t, init, steps, batch, e
         assert np.max(np.abs(flow[k] - sim[k])) < TOL_FLOW, k
     # the run really moved (not a trivially constant trajectory)
     assert abs(sim["m"][-1] - sim["m"][0]) > 0.3
+    if t <= 1.0:
+        # phase 1: dropping the finite-batch noise term (the wrong implementation) fails both checks
+        # (measured max |GD map - sim| 0.13 / 0.06 in b, 0.52 / 0.22 in r for batch 128 / 512)
+        gd0 = D.iterate_gd_map(pd, t, y0, eta, steps, record_every=5, sgd=0.0).as_dict()
+        flow0 = D.integrate_overlaps(pd, t, y0, sim["s"], sgd=0.0).as_dict()
+        assert any(np.max(np.abs(gd0[k] - sim[k])) >= TOL_GD_MAP[k] for k in KEYS)
+        assert any(np.max(np.abs(flow0[k] - sim[k])) >= TOL_FLOW for k in KEYS)
 
 
 def test_agreement_with_the_d_infinity_ode_improves_with_d():
@@ -318,11 +325,16 @@ def test_ode_follows_the_project_simulator_finite_n():
     from flowphase.validation.dynamics_compare import compare_with_simulator
 
     problem = Problem.dilated(n=128, lam_u=2.0, lam_w=2.0)
+    tol = allowed_deviation("dynamics_simulator_finite_n", 0.0)
     res = compare_with_simulator(problem, 0.5, 2000, 120, lr=0.02, init="random", draws=2, record_every=10,
                                  backend="numpy")
     for k in KEYS:
-        assert res["max_dev"][k] < TOL_GD_MAP[k], (k, res["max_dev"])
+        assert res["max_dev"][k] <= tol, (k, res["max_dev"])      # measured max 0.011 (omega)
     assert res["sim"]["omega"][-1] > 0.3                     # it moved
+    # the wrong implementation (finite-batch noise term dropped) fails: r is off by 0.038
+    wrong = compare_with_simulator(problem, 0.5, 2000, 120, lr=0.02, init="random", draws=2, record_every=10,
+                                   backend="numpy", noise_term=False)
+    assert max(wrong["max_dev"].values()) > tol, wrong["max_dev"]
 
 
 @pytest.mark.parametrize("t", [0.3, 0.8, 1.5])
@@ -362,9 +374,10 @@ def test_adam_clock_follows_an_adam_simulation_of_the_encoder():
     y = tr.as_dict()
     om = np.abs(np.interp(steps, ep, y["omega"]))
     r = np.interp(steps, ep, y["r"])
-    assert np.max(np.abs(om - np.abs(h[:, 2]))) < 0.06
-    assert np.max(np.abs(r - h[:, 5] ** 2)) < 0.06
-    assert np.max(np.abs((r - om ** 2) - (h[:, 5] ** 2 - h[:, 2] ** 2))) < 0.06
+    tol = allowed_deviation("dynamics_adam_clock", 0.0)
+    assert np.max(np.abs(om - np.abs(h[:, 2]))) < tol
+    assert np.max(np.abs(r - h[:, 5] ** 2)) < tol
+    assert np.max(np.abs((r - om ** 2) - (h[:, 5] ** 2 - h[:, 2] ** 2))) < tol
     assert h[-1, 5] ** 2 - h[-1, 2] ** 2 < 0.5 * h[0, 5] ** 2           # the orthogonal part did move
 
 

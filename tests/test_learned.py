@@ -10,7 +10,10 @@ from flowphase.numerics.learned import learned_curve, learned_parameters
 from flowphase.numerics.phase_one import solve_phase_one
 from flowphase.theory.closed_forms import phase_one_population, phase_two_ridge
 from flowphase.theory.problem import Problem
+from flowphase.validation.tolerances import loglog_slope, slope_ok
 
+#: accuracy of a converged solve (the exact solver stops at |grad E|/n <= 1e-10; Newton converges quadratically)
+TOL_SOLVER = 1e-9
 AUTHORS = Problem.dilated(n=128, lam_u=50, lam_w=1, noise="fixed")
 
 
@@ -72,14 +75,21 @@ def test_sign_canonicalised_omega_nonnegative():
         assert r.omega > 0 and math.copysign(1, r.b) == math.copysign(1, p - 0.5)
 
 
-@settings(max_examples=25, deadline=None)
-@given(s1=st.floats(0.1, 5.0), s2=st.floats(0.1, 5.0), t=st.floats(0.0, 1.0), p=st.floats(0.05, 0.95))
-def test_phase_one_at_n_inf_does_not_see_sigma(s1, s2, t, p):
-    # PAPER §3.1 / §8 row 21
-    r1 = learned_parameters(Problem.dilated(p=p, sigma=s1), t)
-    r2 = learned_parameters(Problem.dilated(p=p, sigma=s2), t)
-    assert (r1.omega, r1.b, r1.m, r1.c) == (r2.omega, r2.b, r2.m, r2.c)
-    assert r1.omega == pytest.approx(2.0 * t) and r1.b == pytest.approx(math.atanh(2 * p - 1))
+def test_phase_one_sigma_dependence_vanishes_like_one_over_n_in_the_exact_theory():
+    """PAPER §3.1 / §8 row 21 ("phase 1 does not see sigma") through code that receives sigma: the exact
+    finite-n potential (EXACT_FINITE_N).  The sigma = 1.5 vs 0.5 gap of the phase-1 omega, b at t = 0.5 falls
+    like 1/n (measured b gap 0.029, 0.0084, 0.0022, 0.00057 at n = 64 ... 4096), while phase 2 sees sigma at O(1)."""
+    ns = (64, 256, 1024, 4096)
+    gaps = {"omega": [], "b": []}
+    for n in ns:
+        r = {s: learned_parameters(Problem.dilated(n=n, sigma=s), 0.5, "exact") for s in (0.5, 1.5)}
+        for q in gaps:
+            gaps[q].append(abs(getattr(r[1.5], q) - getattr(r[0.5], q)))
+    for q, g in gaps.items():
+        assert slope_ok("phase1_sigma_blind", loglog_slope(ns, g)), (q, g)
+        assert g[0] > 1e2 * TOL_SOLVER          # the gap is resolved, not solver noise
+    two = {s: learned_parameters(Problem.dilated(n=4096, sigma=s), 1.5, "exact") for s in (0.5, 1.5)}
+    assert abs(two[1.5].c - two[0.5].c) > 0.1     # phase 2 (the ridge) does see sigma
 
 
 @settings(max_examples=8, deadline=None)
@@ -93,14 +103,23 @@ def test_phase_one_sigma_enters_only_at_order_one_over_n(s1, s2):
     assert abs(w1 - 1.0) > 1e-4  # while the 1/n effect itself is visible (4.9e-4)
 
 
-@settings(max_examples=25, deadline=None)
-@given(p1=st.floats(0.05, 0.95), p2=st.floats(0.05, 0.95), t=st.floats(1.0001, 2.0),
-       n=st.one_of(st.integers(2, 5000).map(float), st.just(math.inf)))
-def test_phase_two_does_not_see_p(p1, p2, t, n):
-    # through the exact theory, which receives p as the realised class count n_plus = round(p n)
-    r1 = learned_parameters(Problem.dilated(p=p1, n=n), t)
-    r2 = learned_parameters(Problem.dilated(p=p2, n=n), t)
-    assert (r1.c, r1.m) == pytest.approx((r2.c, r2.m), rel=1e-12, abs=1e-14)
+def test_phase_two_p_dependence_vanishes_like_one_over_d_while_phase_one_sees_p():
+    """PAPER §3.3 / §8 row 20 ("phase 2 does not see p") through the exact finite-d potential, which receives p
+    as the class counts n_plus = round(p n): the p = 0.6 vs 0.9 gap of phase-2 c, m at t = 1.5 (n = 64) falls like
+    1/d (measured in m: 1.8e-3, 1.9e-4, 1.5e-5 at d = 1e3, 1e4, 1e5), the phase-1 omega gap stays ~0.12."""
+    ds = (1e3, 1e4, 1e5)
+    gaps = {"c": [], "m": []}
+    for d in ds:
+        r = {p: learned_parameters(Problem.dilated(n=64, p=p), 1.5, "exact", d=d) for p in (0.6, 0.9)}
+        for q in gaps:
+            gaps[q].append(abs(getattr(r[0.9], q) - getattr(r[0.6], q)))
+        one = {p: learned_parameters(Problem.dilated(n=64, p=p), 0.5, "exact", d=d) for p in (0.6, 0.9)}
+        assert abs(one[0.9].omega - one[0.6].omega) > 0.1
+    for q, g in gaps.items():
+        assert slope_ok("phase2_p_gap_exact", loglog_slope(ds, g)), (q, g)
+    # at d = inf the phase-2 values of the two p agree to solver tolerance
+    inf = {p: learned_parameters(Problem.dilated(n=64, p=p), 1.5, "exact") for p in (0.6, 0.9)}
+    assert abs(inf[0.9].m - inf[0.6].m) <= TOL_SOLVER and abs(inf[0.9].c - inf[0.6].c) <= TOL_SOLVER
 
 
 def test_bad_times():

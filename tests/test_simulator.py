@@ -13,6 +13,8 @@ from flowphase.validation.compare import compare
 from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import agrees, allowed_deviation, loglog_slope, slope_ok, tolerance
 
+from _match import whole_word
+
 #: physics tests use numba unless the JIT is disabled (then the NumPy reference runs them)
 FAST = "numpy" if numba.config.DISABLE_JIT else "numba"
 GD = dict(optimizer="gd", lr=0.25, lr_final=0.25, draws=0)
@@ -61,7 +63,7 @@ def test_cupy_on_gpu_matches_numba():
     kw = dict(ts=[0.5, 1.5], seeds=[0, 1], epochs=20, draws=2, init="random")
     a = simulate(pr, backend="numba", **kw)
     b = simulate(pr, backend="cupy", **kw)
-    assert np.max(np.abs(a.params["u"] - b.params["u"])) < 1e-9
+    assert np.max(np.abs(a.params["u"] - b.params["u"])) <= allowed_deviation("cupy_vs_numba", 0.0)
 
 
 def test_counter_noise_numba_equals_numpy_and_is_standard_normal():
@@ -169,11 +171,11 @@ def test_stochastic_kernel_gradient_matches_finite_differences_of_sampled_loss()
     step_w = (r0.params["w"][0, 0] - r1.params["w"][0, 0]) / (lr * d / n)
     step_c = (r0.params["c"][0, 0] - r1.params["c"][0, 0]) / (lr / n)
     # canonicalisation may flip (u, w, b) identically in both runs (same sign of omega)
-    assert np.allclose(step_u, g_u, rtol=1e-4, atol=1e-5)
-    assert np.allclose(step_w, g_w, rtol=1e-4, atol=1e-5)
-    assert abs(step_c - g_c) < 1e-4 * (1 + abs(g_c))
+    for got, ref in ((step_u, g_u), (step_w, g_w), (step_c, g_c)):
+        assert np.all(np.abs(got - ref) <= allowed_deviation("sampled_step_fd", 0.0) + tolerance("sampled_step_fd").rel
+                      * np.abs(ref))
     # the recorded loss at step 0 is the sampled loss
-    assert abs(r1.history[0, 0, 0, 6] - loss(c, b, u, w)) < 1e-10 * loss(c, b, u, w)
+    assert abs(r1.history[0, 0, 0, 6] - loss(c, b, u, w)) <= allowed_deviation("kernel_crosscheck", loss(c, b, u, w))
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -184,7 +186,7 @@ def test_stochastic_kernel_gradient_matches_finite_differences_of_sampled_loss()
     (dict(seeds=[]), "seeds"), (dict(lr=-1.0), "lr")])
 def test_bad_input_raises_value_error(kw, word):
     base = dict(d=10, n=3, ts=[0.5], epochs=2)
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(ValueError, match=whole_word(word)):
         simulate(Problem.dilated(), **{**base, **kw})
 
 
@@ -218,18 +220,26 @@ def test_phase2_c_matches_ridge_at_actual_tau(runs):
     assert agrees("phase2_c_finite_d", row["sim_mean"], row["theory"], row["sim_stderr"]), row
 
 
+PHASE1_ROWS = [(t, q) for t in (0.25, 0.5, 1.0) for q in ("omega", "b", "m")]
+
+
 def test_phase1_matches_finite_n_theory_at_d1000(runs):
-    """PAPER §3.9.1: omega, b, m within 5-7 % of the effective-potential minimiser (d = 1000, n = 64)."""
+    """omega, b, m and the skip connection c of phase 1 vs the exact finite-n theory at d = 1000, n = 64
+    (measured: within 0.31 %, |z| <= 2.4; the paper's ansatz was within its 5-7 %, PAPER §3.9.1)."""
     tab = compare(Problem.dilated(n=64), d=1000, simulation=runs[1000])
-    for t in (0.25, 0.5, 1.0):
-        for q in ("omega", "b", "m"):
-            row = tab.row(t, q)
-            assert agrees("phase1_finite_n", row["sim_mean"], row["theory"], row["sim_stderr"]), row
-    # the phase-1 skip connection is the finite-d Bayes value c* = tau sigma^2 / D_tau (PAPER §8 check 16)
-    for t in (0.5, 1.0):
-        tau = 2 * t / math.sqrt(1000)
-        c_star = tau / ((1 - tau) ** 2 + tau ** 2)
-        assert agrees("phase1_finite_n", tab.row(t, "c")["sim_mean"], c_star, tab.row(t, "c")["sim_stderr"])
+    for t, q in PHASE1_ROWS + [(0.5, "c"), (1.0, "c")]:
+        row = tab.row(t, q)
+        assert agrees("phase1_finite_n", row["sim_mean"], row["theory"], row["sim_stderr"]), row
+
+
+@pytest.mark.parametrize("lam", [4.0, 1.0])
+def test_phase1_comparison_rejects_a_wrong_lambda(runs, lam):
+    """The wrong implementation: the theory at lam = 4 (or 1) for a lam = 2 run.  Measured at 4: every one of
+    the 9 omega/b/m rows off by 1.7-16 % (|z| 11-169); at 1: 7 of 9 (m at t = 0.5, 1 move by < 0.5 %)."""
+    wrong = compare(Problem.dilated(n=64, lam_u=lam, lam_w=lam), d=1000, simulation=runs[1000])
+    fails = sum(not agrees("phase1_finite_n", r["sim_mean"], r["theory"], r["sim_stderr"])
+                for r in (wrong.row(t, q) for t, q in PHASE1_ROWS))
+    assert fails >= (9 if lam == 4.0 else 7), fails
 
 
 def test_deviation_from_infinite_d_theory_shrinks_like_inverse_sqrt_d(runs):
@@ -301,7 +311,7 @@ def test_phase2_c_at_d2000_and_cui_sign_model():
                    optimizer="adam", lr=1e-2, lr_final=1e-4, draws=1, progress=False)
     for k, t in enumerate((0.25, 0.5, 0.75)):
         ref = cui_learned_parameters(t, 1 - t, 8, 1.5, 0.1)
-        assert abs(sim.mean()[k, 0] - ref["c"]) < 0.02 * ref["c"], (t, sim.mean()[k, 0], ref["c"])
+        assert agrees("cui_sign_model_c", sim.mean()[k, 0], ref["c"]), (t, sim.mean()[k, 0], ref["c"])
 
 
 # ----------------------------------------------------------------------------- stationarity diagnostic

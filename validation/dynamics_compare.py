@@ -195,7 +195,8 @@ def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: floa
 
 def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: float = 0.02,
                            init: str = "small", init_scale: float = 0.1, seed: int = 0, draws: int = 4,
-                           record_every: int = 10, finite_d: bool = True, backend: str = "numba") -> dict:
+                           record_every: int = 10, finite_d: bool = True, backend: str = "numba",
+                           noise_term: bool = True) -> dict:
     """Overlay the ODE on the project simulator (:func:`flowphase.validation.simulate.simulate`).
 
     The simulator's ``optimizer='gd'`` (step ``lr/n`` on c, b and ``lr d/n`` on u, w of the theory-unit
@@ -203,7 +204,7 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     Its history records ``c, m, omega, b, sqrt_q, sqrt_r`` canonicalised record by record to
     ``m + omega >= 0`` (the ODE output is canonicalised the same way), not a, v: the ODE starts from a = 0
     and v = m omega (both O(1/sqrt d) off for the small and random initialisations).  The finite-batch
-    term uses ``sgd = lr d / (n draws)``.
+    term uses ``sgd = lr d / (n draws)`` (``noise_term=False`` drops it: the plain gradient flow).
     """
     from flowphase.validation.simulator.canonical import canonical_sign
     from flowphase.validation.simulator import simulate
@@ -225,7 +226,7 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
           "v": sim["m"][0] * sim["omega"][0]}
     prob = problem.replace(d=int(d)) if finite_d else problem.replace(d=math.inf)
     rows = int(res.problem.n) * int(draws)
-    sgd = float(lr) * int(d) / rows
+    sgd = float(lr) * int(d) / rows if noise_term else 0.0
     tr = integrate_overlaps(prob, t, y0, sim["s"] - sim["s"][0], rho=1.0, finite_d=finite_d, sgd=sgd)
     ode = tr.as_dict()
     # the simulator canonicalises every record to m + omega >= 0 (PAPER §7.12, validation.canonical): same on the ODE

@@ -26,7 +26,9 @@ class Tolerance:
     abs_floor, rel : float
         Absolute and relative floors (systematic effects not in the standard error).
     exponent : float, optional
-        Expected finite-size scaling exponent (e.g. -1/2 for d^(-1/2)).
+        Expected finite-size scaling exponent (e.g. -1/2 for d^(-1/2)).  Used twice: it must lie inside
+        ``window`` (checked when the entry is built), and with ``floor_d_ref`` it scales the floor with d.
+        An entry without a window or a d-dependent floor has no exponent (it would have no effect).
     window : (float, float), optional
         Admissible interval for a fitted log-log slope.
     reference : str
@@ -41,6 +43,18 @@ class Tolerance:
     reference: str = ""
     #: if set, the absolute floor is ``abs_floor * (d / floor_d_ref) ** exponent`` (a floor that shrinks with d)
     floor_d_ref: Optional[float] = None
+
+    def __post_init__(self):
+        if self.exponent is not None and self.window is None and self.floor_d_ref is None:
+            raise ValueError("a tolerance exponent needs a slope window or a d-dependent floor (floor_d_ref)")
+        if self.floor_d_ref is not None and self.exponent is None:
+            raise ValueError("a d-dependent floor (floor_d_ref) needs its exponent")
+        if self.window is not None:
+            lo, hi = self.window
+            if not lo < hi:
+                raise ValueError(f"slope window must be increasing, got {self.window}")
+            if self.exponent is not None and not lo <= self.exponent <= hi:
+                raise ValueError(f"the expected exponent {self.exponent} lies outside its window {self.window}")
 
 
 TOLERANCES = {
@@ -58,6 +72,16 @@ TOLERANCES = {
     # issue 16: a PyTorch loop fed the simulator's own noise (float64; Adam eps rescaled by 1/T)
     "torch_same_noise": Tolerance(k=0.0, abs_floor=1e-8, rel=1e-8,
                                   reference="PyTorch authors' loop vs simulate(), same data, init and noise"),
+    # one tiny GD step of the sampled-loss kernel vs central finite differences of the same sampled loss
+    "sampled_step_fd": Tolerance(k=0.0, abs_floor=1e-5, rel=1e-4, reference="central FD, h = 1e-6, lr = 1e-7"),
+    # CuPy on a GPU vs numba on the CPU (different reduction orders)
+    "cupy_vs_numba": Tolerance(k=0.0, abs_floor=1e-9, reference="same seeds and noise, float64"),
+    # VP forward noise of the digits pipeline: mean and variance of the noised pixels
+    "vp_forward_moments": Tolerance(k=4.0, reference="Gaussian sampling error"),
+    # U-Turn: the two class curves agree at a large U-Turn time (two-proportion z-test at the 1e-3 level)
+    "uturn_forgotten": Tolerance(k=3.3, reference="two-proportion z-test, two-sided 1e-3"),
+    # Cui's tied sign model trained with Adam vs PREDECESSOR Result 2.1 (c within 2 %)
+    "cui_sign_model_c": Tolerance(k=0.0, rel=0.02, reference="PREDECESSOR §2.7 Result 2.1, d = 20000"),
     # issue 16: paired runs (same data and init, independent noise): |z| of the mean difference
     "paired_noise_floor": Tolerance(k=5.0, reference="other trainer vs flowphase noise streams, z of the difference"),
     # projected vs dense fresh-noise sampler (issue 13): same law, different random numbers
@@ -65,8 +89,12 @@ TOLERANCES = {
     "sampler_trajectory": Tolerance(k=4.0, reference="Adam overlap trajectories, two-sample over seeds"),
     # phase 2 (PAPER §3.4, §3.9.1): c at the actual tau, d = 1000, within 0.5 %
     "phase2_c_finite_d": Tolerance(k=4.0, abs_floor=0.0, rel=5e-3, reference="PAPER §3.9.1 (0.5 % at t = 1.5, d = 1000)"),
-    # phase 1 vs the finite-n effective potential (PAPER §3.2, §3.9.1: within 5-7 %)
-    "phase1_finite_n": Tolerance(k=4.0, abs_floor=0.0, rel=0.07, reference="PAPER §3.9.1 (5-7 % at d = 1000, n = 64)"),
+    # phase 1 (omega, b, m, c) vs the exact finite-n theory at the simulator's d (EXACT_FINITE_N; issue 11):
+    # measured at d = 1000, n = 64, 4 seeds: |rel. deviation| <= 0.31 %, |z| <= 2.4.  A 2x error in lambda
+    # (theory at lam = 4 for a lam = 2 run) moves them by 1.7-16 % (|z| 11-169) and fails all 9 omega/b/m rows
+    # (the former rel = 0.07, from the paper's 5-7 % with its own ansatz, passed 7 of 9).
+    "phase1_finite_n": Tolerance(k=4.0, abs_floor=0.0, rel=0.01,
+                                 reference="EXACT_FINITE_N at d = 1000, n = 64 (issue 11: 2x lambda fails 9/9)"),
     # deviation from the d = inf theory shrinks like d^(-1/2) (PAPER §8 check 16, issue 3)
     "phase1_d_scaling": Tolerance(exponent=-0.5, window=(-0.75, -0.25), reference="finite-d corrections O(kappa/sqrt(d))"),
     # "phase 1 does not see sigma" (PAPER §3.1, §8.21): the sigma = 1.5 vs 0.5 difference of the
@@ -80,14 +108,33 @@ TOLERANCES = {
                                 window=(-1.3, -0.35), reference="EXACT_FINITE_N §2-4, issue 10 item 5(b)"),
     # sigma = 1.5 vs 0.5 difference of the phase-1 omega, b: simulation vs the exact theory at the same d, n
     # (EXACT_FINITE_N §4.4: the restricted ansatz of PAPER §3.2 under-predicts it ~10x and misses its sign in omega)
-    "exact_sigma_gap": Tolerance(k=4.0, abs_floor=0.005, reference="EXACT_FINITE_N §4.4, issue 10 item 5(a)"),
+    # ... and the b gap falls like 1/n (slope of log gap vs log n over n = 16, 64, 256)
+    "exact_sigma_gap": Tolerance(k=4.0, abs_floor=0.005, exponent=-1.0, window=(-1.3, -0.7),
+                                 reference="EXACT_FINITE_N §4.4, issue 10 item 5(a)"),
+    # phase-2 bias after 600 GD epochs still this many seed standard errors from the exact theory's b (flat
+    # direction, EXACT_FINITE_N §4.2, issue 10 item 5(d))
+    "phase2_b_not_relaxed": Tolerance(k=10.0, reference="EXACT_FINITE_N §4.2: b relaxes over n/(lr E_bb) steps"),
     # "phase 2 does not see p" (PAPER §3.3, §8.20): exactly at every n
     "phase2_p_blind": Tolerance(k=4.0, abs_floor=1e-3, reference="PAPER §3.3, §8 check 20"),
+    # ... through the exact finite-d potential: the p = 0.6 vs 0.9 gap of phase-2 c, m falls like 1/d
+    "phase2_p_gap_exact": Tolerance(exponent=-1.0, window=(-1.3, -0.7), reference="EXACT_FINITE_N §4, issue 11"),
     # generated mode fraction with dilation (issue 3: within 0.03 of p)
     "p_hat_dilated": Tolerance(k=0.0, abs_floor=0.03, reference="PAPER §3.5, §3.7, §8 check 12"),
+    # Euler threshold formula of PAPER §3.5 for p_hat of the Bayes flow (finite-grid correction in the floor)
+    "p_hat_euler_threshold": Tolerance(k=4.0, abs_floor=0.01, reference="PAPER §3.5, §8 check 12"),
+    # a claimed drift of p_hat (undilated, growing d): the drift must exceed k standard errors
+    "p_hat_drift": Tolerance(k=4.0, reference="PAPER §3.7 (p_hat -> 1 without dilation)"),
+    # statistics of samples of a known Gaussian mixture (generated_statistics): k standard errors; the mode
+    # mean carries an O(1/d) bias of the sign estimate in its floor
+    "mixture_statistics": Tolerance(k=5.0, reference="binomial / Gaussian sampling error"),
+    "mixture_mode_mean": Tolerance(k=5.0, abs_floor=1e-3, reference="Gaussian sampling error + O(1/d) sign bias"),
     # generated phase-2 statistics vs closed forms R = n tau/(n+lam), P = D/B (PAPER §3.5)
-    "generated_mean": Tolerance(k=4.0, abs_floor=5e-3, exponent=-1.0, reference="PAPER §3.5 (Theta(1/n))"),
-    "generated_variance": Tolerance(k=4.0, abs_floor=1e-2, exponent=-1.0, reference="PAPER §3.5 (Theta(1/n))"),
+    "generated_mean": Tolerance(k=4.0, abs_floor=5e-3, reference="PAPER §3.5 (Theta(1/n))"),
+    # variance: k standard errors over the generated samples plus a floor below the measured systematic offset
+    # (+0.0006 at n = 16, 64, 256, d = 10^4, 600 samples, se 0.0006); rejects the n = inf value at n = 256
+    # (0.0043 away) and the fixed-noise closed form at n = 16, 64 (0.059, 0.014 away); the former abs 0.01
+    # without the stderr accepted both
+    "generated_variance": Tolerance(k=4.0, abs_floor=5e-4, reference="PAPER §3.5 (Theta(1/n)), issue 11"),
     # Bayes-velocity generation vs the n = inf closed forms at the stopping point (Heun)
     "bayes_generated": Tolerance(k=4.0, abs_floor=3e-3, reference="PAPER §3.5 at n = inf, tau_end"),
     # generated distribution of a reduced field (EXACT_FINITE_N §5): 3-D flow quadrature vs d-dim samples of the
@@ -97,11 +144,18 @@ TOLERANCES = {
     # flow of the exact finite-n field at the same d, n_+, grid and sampler; stderr over seeds, floored by sampling
     "generated_exact_flow": Tolerance(k=4.0, reference="EXACT_FINITE_N §5, issue 10 item 5(c)"),
     # learning dynamics (issue 7): max |theory - finite-d GD| over a whole run, d = 1000-2000
-    "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08, exponent=-0.5,
+    "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08,
                                reference="gradient-flow overlap ODE vs finite-d GD (O(eta) and O(1/sqrt(d)))"),
-    **{f"dynamics_gd_map_{q}": Tolerance(k=0.0, abs_floor=v, exponent=-0.5,
+    **{f"dynamics_gd_map_{q}": Tolerance(k=0.0, abs_floor=v,
                                          reference="exact one-step GD map of the overlaps vs finite-d GD")
        for q, v in (("c", 0.02), ("b", 0.04), ("m", 0.04), ("omega", 0.06), ("q", 0.04), ("r", 0.04))},
+    # the ODE vs the project simulator's preconditioned GD at finite n (n = 128, 2 draws, d = 2000, random init):
+    # measured max deviation 0.011 (omega); without the finite-batch noise term r is off by 0.038 -- which the
+    # per-quantity GD-map floors (0.04) accepted (issue 11)
+    "dynamics_simulator_finite_n": Tolerance(k=0.0, abs_floor=0.02,
+                                             reference="overlap ODE vs simulate(), finite n (issue 7, issue 11)"),
+    # Adam clock of the encoder (noise-dominated Adam moves w like SGD with step lr / sigma_w), 4000 epochs
+    "dynamics_adam_clock": Tolerance(k=0.0, abs_floor=0.06, reference="adam_epochs clock vs simulate() Adam"),
     # K-mode hierarchy (issue 15): exact flow and trained softmax models
     "multimode_designed_p_hat": Tolerance(k=0.0, abs_floor=0.01,
                                           reference="designed schedule, exact flow, Euler T = 80: every p_hat_k"),
@@ -110,6 +164,8 @@ TOLERANCES = {
     "multimode_projection": Tolerance(k=0.0, abs_floor=1e-9, rel=1e-9,
                                       reference="projection-space flow vs the d-dimensional flow, same initial points"),
     "multimode_mse_qmc": Tolerance(k=5.0, abs_floor=2e-5, reference="randomised QMC vs Gauss-Hermite expectation"),
+    "multimode_bayes_flow_p_hat": Tolerance(k=4.0, abs_floor=1e-3,
+                                            reference="d-dim samples of the Bayes-point flow vs the projection flow"),
     "multimode_trained_p_hat": Tolerance(k=4.0, abs_floor=0.03,
                                          reference="trained softmax p_hat vs the exact flow on the same grid, n = 256"),
     "multimode_asymptotic": Tolerance(exponent=-0.5, window=(-0.65, -0.35),
