@@ -7,6 +7,8 @@ import pytest
 from flowphase.theory.closed_forms import (bayes_denoiser, cui_learned_parameters, phase_one_population,
                                            phase_two_ridge)
 
+from _match import whole_word
+
 
 def test_phase_one_population_values():
     r = phase_one_population(2.0, 0.5, 0.8)
@@ -149,7 +151,7 @@ def test_bayes_denoiser_phase_one_limit():
     (lambda: bayes_denoiser(0.5, 1.0, float("nan")), "p"),
 ])
 def test_bad_input(call, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=whole_word(name)):
         call()
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from flowphase.validation import digits as D
+from flowphase.validation.tolerances import agrees
 from flowphase.validation.digits import (MLPDenoiser, forward_noise, load_imbalanced_digits, sample_reverse,
                                          train_classifier, train_denoiser, vp_coefficients)
 
@@ -94,8 +95,8 @@ def test_forward_noise_moments():
     beta, alpha, _ = vp_coefficients(s)
     xs = forward_noise(x, s, np.random.default_rng(2))
     n = xs.size
-    assert abs(xs.mean() - 0.5 * beta) < 4 * alpha / math.sqrt(n)
-    assert abs(xs.var() - alpha * alpha) < 4 * alpha * alpha * math.sqrt(2 / n)
+    assert agrees("vp_forward_moments", xs.mean(), 0.5 * beta, alpha / math.sqrt(n))
+    assert agrees("vp_forward_moments", xs.var(), alpha * alpha, alpha * alpha * math.sqrt(2 / n))
 
 
 def test_training_reduces_loss_and_samples_look_like_digits(data):

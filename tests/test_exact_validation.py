@@ -101,7 +101,7 @@ def test_phase_one_sigma_dependence_matches_exact_theory_not_the_paper():
             else:
                 assert np.sign(pa_gap) != np.sign(ex_gap)       # ... and has the wrong sign in omega
     assert misses >= 3, misses
-    assert -1.3 < loglog_slope((16, 64, 256), gaps) < -0.7, gaps
+    assert slope_ok("exact_sigma_gap", loglog_slope((16, 64, 256), gaps)), gaps
 
 
 def test_phase_two_bias_is_an_almost_flat_direction():
@@ -129,4 +129,4 @@ def test_phase_two_bias_is_an_almost_flat_direction():
     sims = [simulate(PR, d=1000, ts=(1.5,), seeds=range(2), epochs=ep, **GD) for ep in (150, 600)]
     b_sim = [s.mean()[0, 3] for s in sims]
     assert abs(r2.b - b_sim[1]) < abs(r2.b - b_sim[0])          # moving towards the theory's b ...
-    assert abs(r2.b - b_sim[1]) > 10 * sims[1].stderr()[0, 3]    # ... but far from it after 600 epochs
+    assert not agrees("phase2_b_not_relaxed", b_sim[1], r2.b, sims[1].stderr()[0, 3])   # ... but far from it

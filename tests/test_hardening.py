@@ -29,6 +29,8 @@ from flowphase.theory.problem import Problem
 from flowphase.validation import sweep as sw
 from flowphase.validation.cli import dump_json, main
 
+from _match import whole_word
+
 TINY_SPEC = textwrap.dedent("""\
     task = "theory.closed_forms.phase_two"
     [grid]
@@ -271,7 +273,7 @@ def test_malformed_csv_is_one_line(tmp_path, content):
                                 dict(noise=["fresh"])])
 def test_problem_refuses_values_outside_its_range(kw):
     name = next(iter(kw))
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=whole_word(name)):
         Problem.dilated(**kw)
 
 
@@ -325,7 +327,7 @@ SPEC_HEAD = {"theory": 'task = "theory.overlaps"\n[grid]\nt = [0.5]\n',
                                            ("simulation", "lr = 1e300\n", "lr"),
                                            ("compare", "n_seeds = 100000\n", "n_seeds")])
 def test_spec_values_have_upper_bounds(head, tail, key):
-    with pytest.raises(sw.SpecError, match=key):
+    with pytest.raises(sw.SpecError, match=whole_word(key)):
         sw.parse_spec(SPEC_HEAD[head] + tail)
 
 
