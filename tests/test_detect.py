@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from flowphase.numerics.detect import detect_windows, gmm_bayes_mse, read_curve_csv
+from flowphase.validation.tolerances import agrees
 from flowphase.numerics.schedules import PiecewiseSchedule, design_schedule
 from flowphase.theory.problem import TimeDilation, log_odds
 
@@ -103,7 +104,7 @@ def _mc_bayes_mse(tau, d, p, sigma, n, rng):
                                            (0.6, 4, 0.8, 1.5)])
 def test_gmm_bayes_mse_monte_carlo(tau, d, p, sigma):
     mean, se = _mc_bayes_mse(tau, d, p, sigma, 100000, np.random.default_rng(1))
-    assert abs(gmm_bayes_mse(tau, d, p, sigma) - mean) < 4 * se + 1e-12
+    assert agrees("bayes_mse_mc", gmm_bayes_mse(tau, d, p, sigma), mean, se)
 
 
 def test_gmm_bayes_mse_limits():

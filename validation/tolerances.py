@@ -74,6 +74,8 @@ TOLERANCES = {
                                   reference="PyTorch authors' loop vs simulate(), same data, init and noise"),
     # one tiny GD step of the sampled-loss kernel vs central finite differences of the same sampled loss
     "sampled_step_fd": Tolerance(k=0.0, abs_floor=1e-5, rel=1e-4, reference="central FD, h = 1e-6, lr = 1e-7"),
+    # the simulator's Adam + geometric lr decay vs a textbook Adam (Kingma & Ba Alg. 1) on the same exact gradients
+    "optimizer_reference": Tolerance(k=0.0, abs_floor=1e-10, rel=1e-9, reference="textbook Adam, np.geomspace lr"),
     # CuPy on a GPU vs numba on the CPU (different reduction orders)
     "cupy_vs_numba": Tolerance(k=0.0, abs_floor=1e-9, reference="same seeds and noise, float64"),
     # VP forward noise of the digits pipeline: mean and variance of the noised pixels
@@ -135,6 +137,8 @@ TOLERANCES = {
     # (0.0043 away) and the fixed-noise closed form at n = 16, 64 (0.059, 0.014 away); the former abs 0.01
     # without the stderr accepted both
     "generated_variance": Tolerance(k=4.0, abs_floor=5e-4, reference="PAPER §3.5 (Theta(1/n)), issue 11"),
+    # Bayes-denoiser MSE at finite d (Gauss-Hermite) vs a Monte-Carlo estimate of the written-out posterior mean
+    "bayes_mse_mc": Tolerance(k=4.0, abs_floor=1e-12, reference="PAPER §1.4, §4; Monte-Carlo standard error"),
     # Bayes-velocity generation vs the n = inf closed forms at the stopping point (Heun)
     "bayes_generated": Tolerance(k=4.0, abs_floor=3e-3, reference="PAPER §3.5 at n = inf, tau_end"),
     # generated distribution of a reduced field (EXACT_FINITE_N §5): 3-D flow quadrature vs d-dim samples of the
