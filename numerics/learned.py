@@ -16,6 +16,12 @@ phases, evaluated at d = inf or at a finite d); ``'paper'`` is the paper's restr
   ``b -> inf``, ``m = n|2p-1|/(lam_u + n)``, PAPER §3.1, §3.7), branch ``'degenerate'``.
 
 Signs are canonicalised to ``omega >= 0`` (PAPER §2.2).
+
+Results (:mod:`flowphase.numerics.results`): :class:`LearnedParameters` is a ``SolverResult`` and
+:class:`LearnedCurve` a ``CurveResult``; ``residual`` is the solver's own: ``|grad E|_2 / n`` (exact), the
+projected gradient norm of ``E/(n + sigma^2)`` (paper, phase 1), 0 for the phase-2 closed form.  ``throw=True``
+(default) raises :class:`~flowphase.numerics.results.ConvergenceError` where a solve fails, ``throw=False``
+returns ``converged=False`` there.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ import numpy as np
 
 from flowphase.numerics.phase_one import Jump, phase_one_curve, solve_phase_one
 from flowphase.numerics.phase_two import phase_two_arrays, phase_two_coefficients
-from flowphase.numerics.results import SolverResult
+from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult
 
 __all__ = ["LearnedParameters", "LearnedCurve", "learned_parameters", "learned_curve", "resolve_theory", "THEORIES"]
 
@@ -80,8 +86,13 @@ class LearnedParameters(SolverResult):
 
 
 @dataclass
-class LearnedCurve:
-    """Arrays of the learned parameters along ``t`` (``omega``/``b`` NaN where flat, see ``phase``)."""
+class LearnedCurve(CurveResult):
+    """Arrays of the learned parameters along ``t`` (``omega``/``b`` NaN where flat, see ``phase``).
+
+    ``converged``, ``iterations``, ``residual`` per time (the point solver's meaning, module docstring);
+    ``value`` (= :meth:`as_dict`), ``message`` and ``raise_if_failed`` from
+    :class:`~flowphase.numerics.results.CurveResult`.
+    """
 
     t: np.ndarray
     tau: np.ndarray
@@ -178,7 +189,7 @@ def _paper_extras(res: LearnedParameters) -> LearnedParameters:
     return res
 
 
-def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=None, n_plus=None,
+def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=None, n_plus=None, throw: bool = True,
                        **solver_kw) -> LearnedParameters:
     """Learned parameters of ``problem`` at schedule time ``t`` (one entry point for both phases).
 
@@ -194,6 +205,8 @@ def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=Non
         The paper's theory uses the problem's d for the phase-2 tau only.
     n_plus : int, optional
         Realised count of the + class for the exact theory (default ``round(p n)``).
+    throw : bool
+        Raise :class:`ConvergenceError` where the solve fails (else return ``converged=False``).
     **solver_kw
         Passed to :func:`flowphase.numerics.exact.solve_exact` (exact) or
         :func:`flowphase.numerics.phase_one.solve_phase_one` (paper, phase 1 only).
@@ -207,7 +220,7 @@ def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=Non
     if resolve_theory(problem, theory) == "exact":
         from flowphase.numerics.exact import solve_exact
 
-        r = solve_exact(problem, t, _theory_d(problem, d), n_plus, **solver_kw)
+        r = solve_exact(problem, t, _theory_d(problem, d), n_plus, throw=throw, **solver_kw)
         return _from_exact(r, problem.phase(float(t)))
     if n_plus is not None:
         raise ValueError("n_plus applies to theory='exact' only")
@@ -218,11 +231,20 @@ def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=Non
     tr = problem.training
     if kind in ("one", "degenerate"):
         kt = problem.kappa * t if kind == "one" else 0.0
-        r = solve_phase_one(kt, problem.p, tr.n, problem.sigma, tr.lam_u, tr.lam_w, t=t, **solver_kw)
+        r = solve_phase_one(kt, problem.p, tr.n, problem.sigma, tr.lam_u, tr.lam_w, t=t, throw=throw, **solver_kw)
+        if not r.converged:
+            return LearnedParameters(value=None, converged=False, iterations=r.iterations, residual=r.residual,
+                                     message=r.message, t=t, tau=tau, phase=int(phase), branch=r.branch)
         res = _paper_extras(_phase_one_result(problem, t, r, tau, phase, None if kind == "one" else "degenerate"))
     else:
         _, beta, alpha = phase_two_coefficients(problem, t)
-        row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+        try:
+            row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+        except ConvergenceError as exc:
+            if throw:
+                raise
+            return LearnedParameters(value=None, converged=False, iterations=0, residual=math.inf, message=str(exc),
+                                     t=t, tau=tau, phase=int(phase), branch="ridge")
         res = LearnedParameters(value=None, converged=True, iterations=0, residual=0.0,
                                 message="ridge closed form (PAPER §3.4)", t=t, tau=tau, phase=int(phase),
                                 c=float(row[0]), m=float(row[1]), omega=None, b=None, q_eta=float(row[2]),
@@ -232,11 +254,15 @@ def learned_parameters(problem, t: float, theory: Optional[str] = None, *, d=Non
     return res
 
 
-def learned_curve(problem, ts, theory: Optional[str] = None, *, d=None, n_plus=None, **solver_kw) -> LearnedCurve:
+def learned_curve(problem, ts, theory: Optional[str] = None, *, d=None, n_plus=None, throw: bool = True,
+                  refine_jumps: bool = True, **solver_kw) -> LearnedCurve:
     """Learned parameters at many times (any order), by continuation with jump detection.
 
-    ``theory``, ``d``, ``n_plus`` as in :func:`learned_parameters`; keywords go to the solver
-    (:func:`flowphase.numerics.exact.exact_curve` or :func:`flowphase.numerics.phase_one.phase_one_curve`).
+    ``theory``, ``d``, ``n_plus``, ``throw`` and the solver keywords as in :func:`learned_parameters` (``tol``,
+    ``rule``, ``max_iter``, ``max_step``; paper: also ``b_cap``, ``step_tol``; exact: also ``check_every``),
+    forwarded to :func:`flowphase.numerics.exact.exact_curve` or
+    :func:`flowphase.numerics.phase_one.phase_one_curve` and from there to the solver at every time
+    (``starts`` are chosen by the continuation and refused here).  ``refine_jumps``: bisect the jump times.
 
     Returns
     -------
@@ -247,8 +273,13 @@ def learned_curve(problem, ts, theory: Optional[str] = None, *, d=None, n_plus=N
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError("ts must be a non-empty 1-d array of times")
     problem.schedule.check_t(ts)
+    if "starts" in solver_kw:
+        raise ValueError("starts are chosen by the continuation along the curve; use learned_parameters for one time")
     if resolve_theory(problem, theory) == "exact":
-        return _exact_learned_curve(problem, ts, _theory_d(problem, d), n_plus, **solver_kw)
+        return _exact_learned_curve(problem, ts, _theory_d(problem, d), n_plus, throw=throw,
+                                    refine_jumps=refine_jumps, **solver_kw)
+    if "check_every" in solver_kw:
+        raise ValueError("check_every applies to theory='exact' only")
     if n_plus is not None:
         raise ValueError("n_plus applies to theory='exact' only")
     N = ts.size
@@ -265,7 +296,7 @@ def learned_curve(problem, ts, theory: Optional[str] = None, *, d=None, n_plus=N
     one = np.flatnonzero(kinds == "one")
     if one.size:
         order = one[np.argsort(ts[one], kind="stable")]
-        curve = phase_one_curve(problem, ts[order], **solver_kw)
+        curve = phase_one_curve(problem, ts[order], throw=throw, refine_jumps=refine_jumps, **solver_kw)
         for j, k in enumerate(order):
             r = curve.results[j]
             out["c"][k], out["m"][k], out["omega"][k], out["b"][k] = 0.0, r.m, r.omega, r.b
@@ -273,17 +304,23 @@ def learned_curve(problem, ts, theory: Optional[str] = None, *, d=None, n_plus=N
             converged[k], iterations[k], branch[k] = r.converged, r.iterations, r.branch
         jumps = curve.jumps
     for k in np.flatnonzero(kinds == "degenerate"):
-        r = learned_parameters(problem, ts[k], theory="paper", **solver_kw)
+        r = learned_parameters(problem, ts[k], theory="paper", throw=throw, **solver_kw)
         for key in ("c", "m", "omega", "b", "q_eta", "q_xi", "sqrt_q", "residual"):
             out[key][k] = getattr(r, key)
         converged[k], iterations[k], branch[k] = r.converged, r.iterations, r.branch
     two = np.flatnonzero(kinds == "two")
     if two.size:
         _, beta, alpha = phase_two_coefficients(problem, ts[two])
-        rows = phase_two_arrays(beta, alpha, tr.n, problem.sigma, tr.lam_u, tr.noise)
+        try:
+            rows = phase_two_arrays(beta, alpha, tr.n, problem.sigma, tr.lam_u, tr.noise)
+        except ConvergenceError:
+            if throw:
+                raise
+            rows = np.full((two.size, 5), np.nan)
+            converged[two] = False
         for key, col in (("c", 0), ("m", 1), ("q_eta", 2), ("q_xi", 3), ("sqrt_q", 4)):
             out[key][two] = rows[:, col]
-        out["residual"][two] = 0.0
+        out["residual"][two] = np.where(converged[two], 0.0, np.inf)
         for k in two:
             branch[k] = "ridge"
     sat = np.isnan(out["omega"])

@@ -38,7 +38,7 @@ from numba import njit
 
 from flowphase.numerics import _generated as G
 from flowphase.numerics.quadrature import default_rule, gaussian_moments_hessian
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.checks import check_training as check_training_params
 
 __all__ = ["PhaseOneResult", "PhaseOneCurve", "Jump", "solve_phase_one", "phase_one_solution", "phase_one_curve",
@@ -228,8 +228,13 @@ class Jump:
 
 
 @dataclass
-class PhaseOneCurve:
-    """Arrays of :class:`PhaseOneResult` fields along ``t`` plus the detected jumps."""
+class PhaseOneCurve(CurveResult):
+    """Arrays of :class:`PhaseOneResult` fields along ``t`` plus the detected jumps.
+
+    ``residual`` is ``grad_norm`` (the projected gradient norm of ``E / (n + sigma^2)``, the residual of
+    :func:`solve_phase_one`); ``value`` / ``message`` / ``raise_if_failed`` as in
+    :class:`~flowphase.numerics.results.CurveResult`.
+    """
 
     t: np.ndarray
     omega: np.ndarray
@@ -245,6 +250,16 @@ class PhaseOneCurve:
     branch: List[str]
     jumps: List[Jump] = field(default_factory=list)
     results: List[PhaseOneResult] = field(default_factory=list)
+
+    @property
+    def residual(self) -> np.ndarray:
+        return self.grad_norm
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in ("t", "omega", "b", "m", "q_eta", "sqrt_q", "c", "energy", "grad_norm",
+                                              "iterations", "converged")}
+        out.update(residual=self.grad_norm, branch=list(self.branch), jumps=[vars(j).copy() for j in self.jumps])
+        return out
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -417,7 +432,7 @@ def phase_one_solution(problem, t: float, **kw) -> PhaseOneResult:
 
 
 def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-11, rule=None,
-                    throw: bool = True) -> PhaseOneCurve:
+                    throw: bool = True, **solver_kw) -> PhaseOneCurve:
     """Phase-1 minimisers along sorted times ``ts in [0, 1]`` with continuation and jump detection.
 
     Each time is solved from the previous informative solution and ``(kappa t, h)`` (from the
@@ -425,7 +440,11 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
     the global minimum switches branch between consecutive times a :class:`Jump` is recorded,
     its location refined by bisection on ``E_informative(t) - E_trivial(t)`` (PAPER §3.2:
     for (n, lam_u, lam_w) = (128, 50, 1) omega jumps from 0 to ~0.73 between t = 0.14 and 0.15).
+    ``solver_kw`` (``max_iter``, ``b_cap``, ``max_step``, ``step_tol``) go to every :func:`solve_phase_one`
+    (the starts are chosen by the continuation).
     """
+    if "starts" in solver_kw:
+        raise ValueError("starts are chosen by the continuation along the curve; use solve_phase_one for one time")
     ts = np.asarray(ts, dtype=float)
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError("ts must be a non-empty 1-d array")
@@ -444,7 +463,8 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
             starts = [(kt, hh), (0.5 * kt + 0.2, hh + 1.0), (1.5 * kt + 0.2, 0.5 * hh)]
         else:  # continuation: the previous informative minimiser and the population point
             starts = [prev, (kt, hh)]
-        r = solve_phase_one(kt, p, n, sigma, lu, lw, starts=starts, tol=tol, rule=rule, t=float(t), throw=throw)
+        r = solve_phase_one(kt, p, n, sigma, lu, lw, starts=starts, tol=tol, rule=rule, t=float(t), throw=throw,
+                            **solver_kw)
         if r.branch == "informative" or (math.isfinite(r.energy_informative) and r.branch == "trivial"):
             prev = _informative_point(r, kt, p, n, sigma, lu, lw, rule, tol, prev)
         results.append(r)

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
-from flowphase.numerics.results import check_finite
+from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
 from flowphase.theory.checks import check_training as check_training_params
 from flowphase.theory.conventions import NOISE_CONVENTIONS, noise_convention
 
@@ -65,21 +65,23 @@ def _phase_two_kernel(data_coef, noise_coef, n, sigma, lam_u, code, out):
 
 
 @dataclass
-class PhaseTwoResult:
-    """Phase-2 closed-form learned parameters at one time (PAPER §3.4).
+class PhaseTwoResult(SolverResult):
+    """Phase-2 closed-form learned parameters at one time (PAPER §3.4), a :class:`SolverResult`.
 
     ``sqrt_q = sqrt(m^2 + n q_eta^2 + n q_xi^2)`` (``|eta_tilde|^2/d = |xi_tilde|^2/d = n``);
     ``omega`` and ``b`` are flat directions (tanh saturated) and are not part of the result.
+    ``value`` holds ``c, m, q_eta, q_xi, sqrt_q``; a closed form: ``iterations = 0`` and ``residual = 0``
+    (converged) or ``inf`` (non-finite closed form, ``converged = False``, only with ``throw=False``).
     """
 
-    t: float
-    tau: float
-    c: float
-    m: float
-    q_eta: float
-    q_xi: float
-    sqrt_q: float
-    noise: str
+    t: float = math.nan
+    tau: float = math.nan
+    c: float = math.nan
+    m: float = math.nan
+    q_eta: float = math.nan
+    q_xi: float = math.nan
+    sqrt_q: float = math.nan
+    noise: str = "fresh"
 
 
 def _validate(n, sigma, lam_u, noise):
@@ -126,14 +128,25 @@ def phase_two_coefficients(problem, t):
     return tau, it.beta(tau), it.alpha(tau)
 
 
-def phase_two_parameters(problem, t: float) -> PhaseTwoResult:
+def phase_two_parameters(problem, t: float, *, throw: bool = True) -> PhaseTwoResult:
     """Phase-2 learned parameters of a :class:`~flowphase.theory.problem.Problem` at time t.
 
     Any t of the schedule's range is accepted (the formula is the phase-2 one; callers decide
-    which phase applies, see :func:`flowphase.numerics.learned.learned_parameters`).
+    which phase applies, see :func:`flowphase.numerics.learned.learned_parameters`).  ``throw=False``
+    returns ``converged=False`` instead of raising :class:`ConvergenceError` on a non-finite closed form.
     """
     tau, beta, alpha = phase_two_coefficients(problem, float(t))
     tr = problem.training
-    row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
-    return PhaseTwoResult(t=float(t), tau=float(tau), c=float(row[0]), m=float(row[1]), q_eta=float(row[2]),
-                          q_xi=float(row[3]), sqrt_q=float(row[4]), noise=tr.noise)
+    try:
+        row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+    except ConvergenceError as exc:
+        if throw:
+            raise
+        return PhaseTwoResult(value=None, converged=False, iterations=0, residual=math.inf, message=str(exc),
+                              t=float(t), tau=float(tau), noise=tr.noise)
+    res = PhaseTwoResult(value=None, converged=True, iterations=0, residual=0.0,
+                         message="ridge closed form (PAPER §3.4)", t=float(t), tau=float(tau), c=float(row[0]),
+                         m=float(row[1]), q_eta=float(row[2]), q_xi=float(row[3]), sqrt_q=float(row[4]),
+                         noise=tr.noise)
+    res.value = {k: getattr(res, k) for k in ("c", "m", "q_eta", "q_xi", "sqrt_q")}
+    return res

@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "check_finite"]
+__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "CurveResult", "check_finite"]
 
 
 class ConvergenceError(RuntimeError):
@@ -64,6 +64,37 @@ class ScalarResult(SolverResult):
 
     def __float__(self) -> float:
         return float(self.value)
+
+
+class CurveResult:
+    """The same style along a curve of times (mixin of ``LearnedCurve``, ``PhaseOneCurve``, ``ExactCurve``).
+
+    A curve holds per-time arrays ``converged`` (bool), ``iterations`` (int) and ``residual`` (float, the
+    point solver's residual, one meaning per solver); :attr:`value` is the dict of the arrays
+    (``as_dict()``), :attr:`message` a one-line summary, :meth:`raise_if_failed` raises
+    :class:`ConvergenceError` naming the times that did not converge.
+    """
+
+    @property
+    def value(self) -> dict:
+        return self.as_dict()
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(np.all(np.asarray(self.converged, dtype=bool)))
+
+    @property
+    def message(self) -> str:
+        conv = np.asarray(self.converged, dtype=bool)
+        if conv.all():
+            return f"all {conv.size} times converged"
+        bad = np.asarray(self.t, dtype=float)[~conv]
+        return f"{bad.size} of {conv.size} times did not converge: t = " + ", ".join(f"{x:g}" for x in bad[:10])
+
+    def raise_if_failed(self, what: str = "curve") -> "CurveResult":
+        if not self.all_converged:
+            raise ConvergenceError(f"{what}: {self.message}")
+        return self
 
 
 def check_finite(name: str, value) -> None:

@@ -528,7 +528,14 @@ class Problem:
         return dalpha / alpha, dbeta - dalpha * beta / alpha
 
     def to_dict(self) -> dict:
-        """Every parameter, JSON-serialisable (inf as the string 'inf')."""
+        """Every parameter, JSON-serialisable (inf as the string 'inf'); :meth:`from_dict` rebuilds the problem.
+
+        The built-in schedules (``dilated``, ``uniform``) and interpolants (``linear``, ``trigonometric``) are
+        named; any other schedule (e.g. :class:`flowphase.numerics.schedules.PiecewiseSchedule`, windows and
+        ``t_max``) adds ``schedule_params`` and any other interpolant ``interpolant_params`` (its class and
+        fields; functions as ``"module:qualname"`` references, importable when defined at module level).  Keys
+        are added only when they carry information, so the dict of a built-in problem is unchanged.
+        """
         def f(x):
             return "inf" if isinstance(x, float) and math.isinf(x) else x
         out = {
@@ -539,4 +546,98 @@ class Problem:
         }
         if self.kappa is not None:
             out["kappa"] = self.kappa
+        if not isinstance(self.schedule, (TimeDilation, UniformSchedule)):
+            out["schedule_params"] = dict(self.schedule.to_dict(), **{"class": _class_path(type(self.schedule))})
+        if not isinstance(self.interpolant, (LinearInterpolant, TrigonometricInterpolant)):
+            out["interpolant_params"] = _interpolant_params(self.interpolant)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Problem":
+        """Inverse of :meth:`to_dict` (``ValueError`` naming what is missing or not rebuildable)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"Problem.from_dict needs a dict, got {type(data).__name__}")
+        known = {"p", "sigma", "d", "n", "lam_u", "lam_w", "noise", "schedule", "interpolant", "kappa",
+                 "schedule_params", "interpolant_params"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown problem key(s): {unknown}")
+        missing = [k for k in ("p", "sigma", "d", "n", "lam_u", "lam_w", "noise", "schedule", "interpolant")
+                   if k not in data]
+        if missing:
+            raise ValueError(f"problem dict lacks {missing}")
+
+        def num(k):
+            v = data[k]
+            return math.inf if v == "inf" else v
+        mix = Mixture(p=data["p"], sigma=data["sigma"], d=num("d"))
+        tr = TrainingSetup(n=num("n"), lam_u=data["lam_u"], lam_w=data["lam_w"], noise=data["noise"])
+        kind = data["schedule"]
+        if kind == TimeDilation.name:
+            if "kappa" not in data:
+                raise ValueError("a dilated problem dict needs 'kappa'")
+            sched = TimeDilation(kappa=data["kappa"], d=mix.d)
+        elif kind == UniformSchedule.name:
+            sched = UniformSchedule()
+        else:
+            params = data.get("schedule_params")
+            if not isinstance(params, dict) or "class" not in params:
+                raise ValueError(f"schedule {kind!r} needs 'schedule_params' with its 'class'")
+            sc = _import_path(params["class"], Schedule, "schedule")
+            body = {k: v for k, v in params.items() if k != "class"}
+            sched = sc.from_json(body) if hasattr(sc, "from_json") else sc(**body)
+        name = data["interpolant"]
+        if name == LinearInterpolant.name and "interpolant_params" not in data:
+            interp = LinearInterpolant()
+        elif name == TrigonometricInterpolant.name and "interpolant_params" not in data:
+            interp = TrigonometricInterpolant()
+        else:
+            interp = _interpolant_from_params(data.get("interpolant_params"), name)
+        return cls(mixture=mix, schedule=sched, training=tr, interpolant=interp)
+
+
+def _class_path(obj) -> str:
+    return f"{obj.__module__}:{obj.__qualname__}"
+
+
+def _import_path(path, base=None, what="object"):
+    """Import ``"module:qualname"`` (refusing anything that is not one, or not a ``base`` subclass)."""
+    import importlib
+
+    if not isinstance(path, str) or path.count(":") != 1 or "<" in path:
+        raise ValueError(f"{what} reference {path!r} is not an importable 'module:qualname' (a lambda or a local "
+                         "function cannot be rebuilt from a dict; define it at module level)")
+    mod, qual = path.split(":")
+    try:
+        obj = importlib.import_module(mod)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot import {what} {path!r}: {exc}") from None
+    if base is not None and not (isinstance(obj, type) and issubclass(obj, base)):
+        raise ValueError(f"{path!r} is not a {base.__name__}")
+    return obj
+
+
+def _interpolant_params(it) -> dict:
+    import dataclasses
+
+    out = {"class": _class_path(type(it))}
+    if dataclasses.is_dataclass(it):
+        for fl in dataclasses.fields(it):
+            v = getattr(it, fl.name)
+            out[fl.name] = {"callable": _class_path(v)} if callable(v) else v
+    return out
+
+
+def _interpolant_from_params(params, name):
+    if not isinstance(params, dict) or "class" not in params:
+        raise ValueError(f"interpolant {name!r} needs 'interpolant_params' with its 'class'")
+    ic = _import_path(params["class"], Interpolant, "interpolant")
+    kw = {}
+    for k, v in params.items():
+        if k == "class":
+            continue
+        kw[k] = _import_path(v["callable"], None, f"interpolant function {k!r}") if isinstance(v, dict) \
+            and set(v) == {"callable"} else v
+    return ic(**kw)

@@ -33,7 +33,7 @@ import numpy as np
 from flowphase.numerics.exact import _kernels as K
 from flowphase.numerics.phase_one import Jump
 from flowphase.numerics.quadrature import default_rule
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.problem import Problem
 
 __all__ = ["ExactParameters", "ExactCurve", "ExactJump", "solve_exact", "exact_curve", "time_coefficients",
@@ -295,8 +295,9 @@ ExactJump = Jump
 
 
 @dataclass
-class ExactCurve:
-    """Arrays of :class:`ExactParameters` fields along ``t`` (see :data:`FIELDS`) plus the jumps."""
+class ExactCurve(CurveResult):
+    """Arrays of :class:`ExactParameters` fields along ``t`` (see :data:`FIELDS`) plus the jumps
+    (``value`` / ``message`` / ``raise_if_failed``: :class:`~flowphase.numerics.results.CurveResult`)."""
 
     t: np.ndarray
     d: float
@@ -336,14 +337,17 @@ def _outer(r: ExactParameters):
 
 
 def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refine_jumps: bool = True,
-                rule=None, tol: float = 1e-10, check_every: int = 10, throw: bool = True) -> ExactCurve:
+                rule=None, tol: float = 1e-10, check_every: int = 10, throw: bool = True,
+                max_iter: int = 200, max_step: float = 1.0) -> ExactCurve:
     """Exact finite-n learned parameters at many times (any order), by continuation in t, with jumps.
 
     Each time is solved from the previous informative minimiser (warm start); the multi-start search of
     :func:`solve_exact` is run as well where the continuation ends off the informative branch and at every
     ``check_every``-th time (a lower minimum found there replaces the continuation); where the
     global minimum switches branch between consecutive times an :class:`ExactJump` is recorded and
-    (``refine_jumps``) located by bisection on the energy difference of the two branches.
+    (``refine_jumps``) located by bisection on the energy difference of the two branches.  ``tol``,
+    ``max_iter``, ``max_step`` as in :func:`solve_exact` (for every time); ``throw=False`` returns
+    ``converged=False`` at the times that failed instead of raising.
     """
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     if ts.ndim != 1 or ts.size == 0:
@@ -351,20 +355,22 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
     problem.schedule.check_t(ts)
     d, npl, nmi = _check(problem, d, n_plus)
     coeffs = _curve_coefficients(problem, ts, d)
+    opts = dict(max_iter=max_iter, max_step=max_step)
     order = np.argsort(ts, kind="stable")
     results: List[Optional[ExactParameters]] = [None] * ts.size
     prev = None
     for j, k in enumerate(order):
         if prev is None or npl is None:
-            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw)
+            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw, **opts)
         else:
             # warm start from the previous informative minimiser; the default (multi-start) search is
             # added when the continuation loses the informative branch and every `check_every` times
             r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, starts=[prev], rule=rule, tol=tol,
-                          throw=False)
+                          throw=False, **opts)
             if (not r.converged or r.branch != "informative" or j % check_every == 0) and \
                     math.isfinite(r.B):
-                alt = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw)
+                alt = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw,
+                                **opts)
                 if not r.converged or alt.energy < r.energy - 1e-12 * abs(r.energy):
                     r = alt
             if not r.converged and throw:
