@@ -26,6 +26,9 @@ The global minimum is the lower of the two; along a curve the solver reports whe
 switches branch (a first-order jump of omega) and refines the switching time by bisection.
 For ``p < 1/2`` the mirror symmetry ``E(omega, b; p) = E(omega, -b; 1-p)`` is used (b <= 0).
 At ``n = inf`` the minimiser is the population fixed point (PAPER §3.1) and no solve is done.
+
+Residual (one meaning): the projected gradient norm of ``E / (n + sigma^2)`` at the reported minimum
+(``grad_norm``; 0 on the trivial asymptote and at n = inf, ``inf`` when no start converged).
 """
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ population limit of PAPER §3.3.
 The physical time is ``tau(t)`` of the problem's schedule: ``t - 1`` for the dilated schedule at
 ``d = inf``, the actual ``tau = kappa/sqrt d + (1 - kappa/sqrt d)(t - 1)`` at finite d (PAPER §3.9),
 and ``tau = t`` for the undilated schedule.
+
+Residual (one meaning): 0 -- a closed form, no iteration (:class:`PhaseTwoResult`).
 """
 from __future__ import annotations
 

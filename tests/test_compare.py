@@ -88,3 +88,18 @@ def test_cli_simulate_generate_and_errors(capsys):
         assert main(["simulate", *argv, "--json"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("flowphase: error:") and "\n" not in err
+
+
+def test_tolerance_exponents_are_used_or_refused():
+    """An exponent needs a slope window (it must lie inside) or a d-dependent floor (which it scales)."""
+    from flowphase.validation.tolerances import Tolerance
+
+    for bad in (dict(exponent=-1.0), dict(exponent=-1.0, window=(-0.9, -0.5)), dict(floor_d_ref=1000.0),
+                dict(window=(0.5, -0.5))):
+        with pytest.raises(ValueError):
+            Tolerance(**bad)
+    for name, tol in TOLERANCES.items():
+        if tol.exponent is not None:
+            assert tol.window is not None or tol.floor_d_ref is not None, name
+    # the d-dependent floor shrinks with d by its exponent
+    assert allowed_deviation("exact_finite_d", 0.0, d=4000) == pytest.approx(0.01 * 4 ** -0.5)
