@@ -41,7 +41,7 @@ import numpy as np
 from flowphase.numerics.learned import learned_curve
 from flowphase.theory.problem import Problem
 from flowphase.validation.compare import compare
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 
 # problem: two-mode mixture (p, sigma), time dilation (kappa), n training points, ridge lambda
 problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=32, lam_u=2.0, lam_w=2.0)

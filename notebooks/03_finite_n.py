@@ -39,7 +39,7 @@ import numpy as np
 from flowphase.numerics.learned import learned_curve, learned_parameters
 from flowphase.theory.problem import Problem
 from flowphase.validation.compare import compare
-from flowphase.validation.simulate import simulate
+from flowphase.validation.simulator import simulate
 
 # solve: the phase-1 learned encoder overlap omega(t) at several n (exact finite-n theory, d = inf)
 ts = np.linspace(0.02, 1.0, 30)

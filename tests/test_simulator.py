@@ -199,7 +199,7 @@ def test_adam_and_learning_rate_decay_match_a_textbook_adam_on_the_same_gradient
     loss is checked against Monte Carlo and whose gradient against finite differences above) minimised by a
     textbook Adam written here, with the geometric decay lr -> lr_final as ``np.geomspace`` over the epochs.
     Measured: equal to 1.3e-15; the same Adam with a linear decay ends 0.25 away in u."""
-    from flowphase.validation.canonical import canonical_sign
+    from flowphase.validation.simulator.canonical import canonical_sign
 
     d, n, t, epochs, lr, lr_final = 9, 3, 0.6, 30, 0.05, 0.002
     pr = Problem.dilated(d=d, n=n, lam_u=1.5, lam_w=0.7)
