@@ -15,7 +15,7 @@ from typing import Callable, Dict, List
 
 from ._io import atomic_write_text, clean_stale_temps
 from .claims import VERDICTS, Claim, FigureOutput, verdict_counts
-from .figures import (cui, exact_dynamics, finite_n, hierarchy, mode_fraction, mse, overlaps, simplification,
+from .figures import (cui, dynamics, finite_n, hierarchy, mode_fraction, mse, overlaps, simplification,
                       speciation, uturn)
 from .figures._common import save_figure
 
@@ -34,7 +34,7 @@ FIGURES: Dict[str, Callable[..., FigureOutput]] = {
     "cui-flow": cui.cui_flow_figure,
     "cui-mse": cui.cui_mse_figure,
     "speciation": speciation.speciation_figure,
-    "dynamics": exact_dynamics.dynamics_figure,
+    "dynamics": dynamics.dynamics_figure,
     "uturn": uturn.uturn_figure,
     "hierarchy": hierarchy.hierarchy_figure,
 }
