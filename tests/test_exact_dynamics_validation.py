@@ -73,7 +73,7 @@ def test_phase_two_random_init_needs_the_per_point_coordinates():
 def test_dynamics_figure_quick_shows_both_theories(tmp_path):
     """The ``dynamics`` figure (quick): exact-coordinate and paper dynamics over the simulator (GD) and the
     stochastic exact map over Adam with one draw; every verdict computed from the plotted numbers holds."""
-    from flowphase.validation.figures.exact_dynamics import dynamics_figure
+    from flowphase.validation.figures.dynamics import dynamics_figure
 
     fo = dynamics_figure(tmp_path, quick=True)
     assert (tmp_path / "dynamics.json").exists() and (tmp_path / "dynamics.png").exists()
