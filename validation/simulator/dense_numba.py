@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from .rng import normal_pair, row_key
-from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at
+from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at, row_terms
 
 __all__ = ["train_kernel", "expected_point", "train_expected_kernel"]
 
@@ -132,19 +132,11 @@ def train_kernel(x1, fixed_x0, job_seed_index, job_tix, seeds, alpha, beta,
                     sxx += xi * xi
                     sxy += xi * yi
                     syy += yi * yi
-                z = swx / sqd + bj
-                if tanh_model:
-                    a = math.tanh(z)
-                else:
-                    a = 1.0 if z > 0.0 else (-1.0 if z < 0.0 else 0.0)
-                ur = cj * sux + a * uu - suy
-                rx = cj * sxx + a * sux - sxy
-                rr = cj * cj * sxx + a * a * uu + syy + 2.0 * cj * a * sux - 2.0 * cj * sxy - 2.0 * a * suy
+                a, rr, rx, gz = row_terms(cj, swx / sqd + bj, tanh_model, sux, uu, suy, sxx, sxy, syy)
                 loss += rr
                 g_c += rx
                 sum_a2 += a * a
                 if tanh_model:
-                    gz = ur * (1.0 - a * a)
                     g_b += gz
                     gzs = gz / sqd
                 else:

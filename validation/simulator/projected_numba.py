@@ -60,7 +60,7 @@ import numpy as np
 from numba import njit, prange
 
 from .rng import ZIG_F, ZIG_X, chi2_counter, row_key, zig_normal
-from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at
+from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at, row_terms
 
 __all__ = ["XI_ROW0", "Z_ROW0", "CHI_ROW", "DEGENERATE_REL", "data_basis", "seed_blocks", "train_projected"]
 
@@ -282,16 +282,10 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
             suy = uy[nu]
             sxx = al * al * xx + 2.0 * al * be * py + be * be * yy
             sxy = al * py + be * yy
-            z = swx / sqd + bj
+            a, rr, rx, gz = row_terms(cj, swx / sqd + bj, model == MODEL_TANH, sux, uu, suy, sxx, sxy, yy)
+            loss += rr
+            g_c += rx
             if model == MODEL_TANH:
-                a = math.tanh(z)
-            else:
-                a = 1.0 if z > 0.0 else (-1.0 if z < 0.0 else 0.0)
-            ur = cj * sux + a * uu - suy
-            loss += cj * cj * sxx + a * a * uu + yy + 2.0 * cj * a * sux - 2.0 * cj * sxy - 2.0 * a * suy
-            g_c += cj * sxx + a * sux - sxy
-            if model == MODEL_TANH:
-                gz = ur * (1.0 - a * a)
                 g_b += gz
                 gzs = gz / sqd
             else:

@@ -19,10 +19,27 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["OPT_ADAM", "OPT_GD", "MODEL_TANH", "MODEL_SIGN", "N_OVERLAPS", "lr_at", "adam_or_gd",
+__all__ = ["OPT_ADAM", "OPT_GD", "MODEL_TANH", "MODEL_SIGN", "N_OVERLAPS", "lr_at", "row_terms", "adam_or_gd",
            "job_overlaps", "adam_or_gd_array", "overlaps_array"]
 
 from .config import MODEL_SIGN, MODEL_TANH, N_OVERLAPS, OPT_ADAM, OPT_GD  # noqa: F401  (re-exported)
+
+
+@njit(cache=True)
+def row_terms(cj, z, tanh_model, sux, uu, suy, sxx, sxy, yy):
+    """One noise row of the per-point loss ``|c x + u a - y|^2`` (PAPER §2.3), shared by the dense and projected
+    numba kernels: ``a`` (tanh or sign of the preactivation ``z``), the loss ``rr``, ``dL/dc`` term ``rx`` and
+    the preactivation factor ``gz = (u.r)(1 - a^2)`` (0 for the sign model), from the row's scalars
+    ``u.x, |u|^2, u.y, |x|^2, x.y, |y|^2``."""
+    if tanh_model:
+        a = math.tanh(z)
+    else:
+        a = 1.0 if z > 0.0 else (-1.0 if z < 0.0 else 0.0)
+    ur = cj * sux + a * uu - suy
+    rx = cj * sxx + a * sux - sxy
+    rr = cj * cj * sxx + a * a * uu + yy + 2.0 * cj * a * sux - 2.0 * cj * sxy - 2.0 * a * suy
+    gz = ur * (1.0 - a * a) if tanh_model else 0.0
+    return a, rr, rx, gz
 
 
 @njit(cache=True)
