@@ -24,6 +24,7 @@ from typing import List, Optional
 import numpy as np
 
 from flowphase.theory.closed_forms import bayes_coefficients
+from flowphase.numerics.exact.solver import ReducedFieldArrays
 from flowphase.theory.problem import Problem
 
 __all__ = ["FieldCurve", "FIELD_ARRAYS", "paper_field", "bayes_field", "default_n_plus"]
@@ -34,25 +35,9 @@ FIELD_ARRAYS = ("t", "tau", "alpha", "beta", "B", "c", "m", "a_plus", "a_minus",
 
 
 @dataclass
-class FieldCurve:
+class FieldCurve(ReducedFieldArrays):
     """A learned field on a grid in the reduced coordinates (the attribute set of ``ExactCurve``)."""
 
-    t: np.ndarray
-    tau: np.ndarray
-    alpha: np.ndarray
-    beta: np.ndarray
-    B: np.ndarray
-    c: np.ndarray
-    m: np.ndarray
-    a_plus: np.ndarray
-    a_minus: np.ndarray
-    omega: np.ndarray
-    b: np.ndarray
-    z_plus: np.ndarray
-    z_minus: np.ndarray
-    sqrt_r: np.ndarray
-    sqrt_q: np.ndarray
-    converged: np.ndarray
     n_plus: int = 0
     n_minus: int = 0
     d: float = math.inf

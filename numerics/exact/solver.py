@@ -295,14 +295,12 @@ ExactJump = Jump
 
 
 @dataclass
-class ExactCurve(CurveResult):
-    """Arrays of :class:`ExactParameters` fields along ``t`` (see :data:`FIELDS`) plus the jumps
-    (``value`` / ``message`` / ``raise_if_failed``: :class:`~flowphase.numerics.results.CurveResult`)."""
+class ReducedFieldArrays:
+    """A learned field along ``t`` in the reduced coordinates of EXACT_FINITE_N §2 (time, interpolant
+    coefficients, ``B = beta sqrt(d)``, the overlaps) -- the attribute set shared by :class:`ExactCurve` and
+    :class:`~flowphase.numerics.exact.fields.FieldCurve`, which the generated flow reads."""
 
     t: np.ndarray
-    d: float
-    n_plus: int
-    n_minus: int
     tau: np.ndarray
     alpha: np.ndarray
     beta: np.ndarray
@@ -317,9 +315,19 @@ class ExactCurve(CurveResult):
     z_minus: np.ndarray
     sqrt_r: np.ndarray
     sqrt_q: np.ndarray
+    converged: np.ndarray
+
+
+@dataclass
+class ExactCurve(ReducedFieldArrays, CurveResult):
+    """Arrays of :class:`ExactParameters` fields along ``t`` (see :data:`FIELDS`) plus the jumps
+    (``value`` / ``message`` / ``raise_if_failed``: :class:`~flowphase.numerics.results.CurveResult`)."""
+
+    d: float
+    n_plus: int
+    n_minus: int
     energy: np.ndarray
     residual: np.ndarray
-    converged: np.ndarray
     iterations: np.ndarray
     branch: List[str]
     jumps: List[ExactJump] = field(default_factory=list)

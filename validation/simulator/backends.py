@@ -53,7 +53,7 @@ def engine_of(backend: str) -> str:
 class Jobs:
     """The arrays of one run (J = seeds x times jobs), in the engine's array module where marked ``xp``.
 
-    ``x1`` (S, n, d) xp; ``fixed_x0`` (S, n, d) xp (fixed noise) or a (1, 1, 1) placeholder; ``basis``
+    ``x1`` (S, n, d) xp; ``fixed_x0`` (S, n, d) xp (fixed noise) or, for fresh noise, an unused (1, 1, 1) array (the kernels' fixed signature); ``basis``
     (QY, RY, YY) of :func:`.projected_numba.data_basis` (xp; projected sampler only); ``job_seed, job_tix``
     (J,) int64, ``seeds`` (S,) int64, ``alpha, beta`` (J,) float64 (NumPy); ``c, b`` (J,), ``u, w`` (J, d),
     ``state_s`` (J, 8), ``state_v`` (J, 4, d), ``hist`` (J, R, 7), ``gnorm2`` (J,) xp; ``gq, wq``
