@@ -15,7 +15,9 @@ later record up to the horizon, ``omega*`` the exact finite-n fixed point at the
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -86,10 +88,11 @@ def predict_job(problem, t: float, y0, labels, epochs: int, *, lr: float, record
 
 
 def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, stride: int = 20, rule=None,
-                progress: bool = True) -> dict:
+                progress: bool = True, workers: int = None) -> dict:
     """Predicted overlaps after ``size['epochs']`` epochs at every grid time (per seed, and their mean), and the
     predicted convergence epoch per time (module docstring), the map run to ``horizon`` epochs (default
-    ``4 x epochs``).  ``ts_index`` restricts to some grid indices (tests)."""
+    ``4 x epochs``).  ``ts_index`` restricts to some grid indices (tests); ``workers`` threads (default: the
+    CPU count) run the jobs of a seed side by side (same numbers as one thread)."""
     from tqdm.auto import tqdm
 
     from flowphase.numerics.exact.solver import solve_exact
@@ -97,6 +100,7 @@ def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, s
     from flowphase.validation.authors_paper import paper_problem
 
     problem = paper_problem(size)
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
     seeds = list(size["seeds"] if seeds is None else seeds)
     epochs = int(size["epochs"])
     horizon = int(4 * epochs if horizon is None else horizon)
@@ -109,16 +113,21 @@ def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, s
         labels, y0, ts = paper_initial_states(size, sd, problem)
         idx = range(len(ts)) if ts_index is None else list(ts_index)
         npl = int(np.sum(labels > 0))
-        jobs = []
-        for k in tqdm(idx, disable=not progress, desc=f"authors' run predicted, seed {sd}", unit="time"):
+
+        def one(k, labels=labels, y0=y0, ts=ts, npl=npl):
             tr = predict_job(problem, float(ts[k]), y0[k], labels, horizon, lr=float(size["lr"]), record_every=rec,
                              stride=stride, rule=rule, draws=int(size["draws"]))
             star = solve_exact(problem, float(ts[k]), d=float(problem.d), n_plus=npl)
             om_star = abs(float(star.omega))
             i_end = tr["epochs"].index(epochs)
-            jobs.append(dict({"t": float(ts[k]), "omega_star": om_star,
-                              "final": {nm: tr[nm][i_end] for nm in PRED_NAMES}, "trajectory": tr},
-                             **convergence_fields(tr, om_star)))
+            return dict({"t": float(ts[k]), "omega_star": om_star,
+                         "final": {nm: tr[nm][i_end] for nm in PRED_NAMES}, "trajectory": tr},
+                        **convergence_fields(tr, om_star))
+
+        # the map of one job runs in numba without the GIL: the jobs of a seed share the cores as threads
+        with ThreadPoolExecutor(max(1, int(workers))) as pool:
+            jobs = list(tqdm(pool.map(one, idx), total=len(idx), disable=not progress,
+                             desc=f"authors' run predicted, seed {sd}", unit="time"))
         per_seed.append({"seed": int(sd), "n_plus": npl, "jobs": jobs})
     tsel = [j["t"] for j in per_seed[0]["jobs"]]
     mean = {nm: np.mean([[j["final"][nm] for j in ps["jobs"]] for ps in per_seed], axis=0).tolist()

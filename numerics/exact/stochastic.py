@@ -306,7 +306,7 @@ def _step(y, o, X, wts, N3, s, prm, d, opt, lr, K, beta2, eps, tstep, stride, is
     y[6] = tn
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _iterate(y0, X0, wts, s, prm, d, opt, lr, K, beta2, eps, n_macro, stride, record_every, isotropic):
     nrec = n_macro // record_every + 1
     Y = np.empty((nrec, y0.shape[0]))

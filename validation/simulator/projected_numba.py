@@ -59,7 +59,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rng import ZIG_F, ZIG_X, chi2_counter, row_key, zig_normal
+from .rng import ZIG_F, ZIG_X, chi2_counter, row_key, zig_fill
 from .update import MODEL_TANH, adam_or_gd, job_overlaps, lr_at, row_terms
 
 __all__ = ["XI_ROW0", "Z_ROW0", "CHI_ROW", "DEGENERATE_REL", "data_basis", "seed_blocks", "train_projected"]
@@ -109,6 +109,35 @@ def seed_blocks(job_seed_index):
     return out
 
 
+@njit(cache=True, fastmath={"reassoc"})
+def _gram(w, u, z1, z2):
+    """``(w.w, u.u, u.w, w.z1, w.z2, u.z1, u.z2, z1.z1, z2.z2)`` in float64, any order of summation (vectorised)."""
+    ww = 0.0
+    uu = 0.0
+    uw = 0.0
+    wz1 = 0.0
+    wz2 = 0.0
+    uz1 = 0.0
+    uz2 = 0.0
+    z11 = 0.0
+    z22 = 0.0
+    for i in range(w.shape[0]):
+        wi = float(w[i])
+        ui = float(u[i])
+        a = float(z1[i])
+        e = float(z2[i])
+        ww += wi * wi
+        uu += ui * ui
+        uw += ui * wi
+        wz1 += wi * a
+        wz2 += wi * e
+        uz1 += ui * a
+        uz2 += ui * e
+        z11 += a * a
+        z22 += e * e
+    return ww, uu, uw, wz1, wz2, uz1, uz2, z11, z22
+
+
 @njit(cache=True, parallel=True)
 def _draw_z(Z, DOTS, u, w, job_seed_index, job_tix, seeds, step, zx, zf):
     """Two fresh Gaussian d-vectors per job into Z (J, 2, d) and their dot products into DOTS (J, 9).
@@ -119,33 +148,12 @@ def _draw_z(Z, DOTS, u, w, job_seed_index, job_tix, seeds, step, zx, zf):
     for j in prange(J):
         seed = seeds[job_seed_index[j]]
         tix = job_tix[j]
+        hs = np.empty(d, dtype=np.uint64)
+        us = np.empty(d)
+        bad = np.empty(d, dtype=np.int64)
         for r in range(2):
-            key = row_key(seed, step, tix, Z_ROW0 + r)
-            for i in range(d):
-                Z[j, r, i] = zig_normal(key, i, zx, zf)
-        ww = 0.0
-        uu = 0.0
-        uw = 0.0
-        wz1 = 0.0
-        wz2 = 0.0
-        uz1 = 0.0
-        uz2 = 0.0
-        z11 = 0.0
-        z22 = 0.0
-        for i in range(d):
-            wi = float(w[j, i])
-            ui = float(u[j, i])
-            z1 = float(Z[j, 0, i])
-            z2 = float(Z[j, 1, i])
-            ww += wi * wi
-            uu += ui * ui
-            uw += ui * wi
-            wz1 += wi * z1
-            wz2 += wi * z2
-            uz1 += ui * z1
-            uz2 += ui * z2
-            z11 += z1 * z1
-            z22 += z2 * z2
+            zig_fill(Z[j, r], row_key(seed, step, tix, Z_ROW0 + r), zx, zf, hs, us, bad)
+        ww, uu, uw, wz1, wz2, uz1, uz2, z11, z22 = _gram(w[j], u[j], Z[j, 0], Z[j, 1])
         DOTS[j, 0] = ww
         DOTS[j, 1] = uu
         DOTS[j, 2] = uw
@@ -164,6 +172,30 @@ def _dot(a, b):
         s += a[i] * b[i]
     return s
 
+
+@njit(cache=True, fastmath={"reassoc"})
+def _dot_head(a, b, m):
+    """``sum_{k < m} a[k] b[k]`` in any order of summation (``reassoc``: the loop is vectorised; the
+    per-row sums of :func:`_proj_rows` are otherwise bound by the latency of one chain of additions)."""
+    s = 0.0
+    for k in range(m):
+        s += a[k] * b[k]
+    return s
+
+
+@njit(cache=True)
+def _triangular_products(R, RT, x, y, ox, oy, transpose):
+    """``ox = R x, oy = R y`` (``transpose``: ``R^T x, R^T y``) for the upper-triangular ``R`` (``RT = R^T``),
+    one :func:`_dot_head` per entry over the nonzero part of a row (slices from index 0, so that the loops
+    vectorise)."""
+    n = x.shape[0]
+    for k in range(n):
+        if transpose:      # (R^T x)_k = sum_{q <= k} RT[k, q] x_q
+            ox[k] = _dot_head(RT[k, : k + 1], x[: k + 1], k + 1)
+            oy[k] = _dot_head(RT[k, : k + 1], y[: k + 1], k + 1)
+        else:              # (R x)_k = sum_{q >= k} R[k, q] x_q
+            ox[k] = _dot_head(R[k, k:], x[k:], n - k)
+            oy[k] = _dot_head(R[k, k:], y[k:], n - k)
 
 
 @njit(cache=True)
@@ -198,7 +230,7 @@ def _add_zperp(vec, s, r, cz, e1z, e2z, has1, has2, nw, nuu, t1, cw, cu, n):
 
 
 @njit(cache=True, parallel=True)
-def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, CW, CU, CZ, DOTS, model, K, step,
+def _proj_rows(RY, RYT, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, CW, CU, CZ, DOTS, model, K, step,
                d, lam_u, lam_w, record_every, hist, P, KC, SC, zx, zf):
     """Per job: draw the rows' V-coordinates, compute a, g, the loss and the gradient coefficients.
 
@@ -225,6 +257,7 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
         cw = CW[j]
         cu = CU[j]
         R = RY[sidx]
+        RT = RYT[sidx]
         # Gram--Schmidt of w, u against the data span, through Gram identities
         nw2 = ww - _dot(cw, cw)
         has1 = ww > 0.0 and nw2 > DEGENERATE_REL * ww
@@ -235,17 +268,15 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
         nuu = math.sqrt(nu2) if has2 else 1.0
         snw = nw if has1 else 0.0
         snu = nuu if has2 else 0.0
-        wy = np.zeros(n)
-        uy = np.zeros(n)
-        for nu in range(n):
-            sw = 0.0
-            su = 0.0
-            for k in range(nu + 1):
-                sw += R[k, nu] * cw[k]
-                su += R[k, nu] * cu[k]
-            wy[nu] = sw
-            uy[nu] = su
+        wy = np.empty(n)
+        uy = np.empty(n)
+        ra_ = np.empty(n)
+        rg_ = np.empty(n)
+        _triangular_products(R, RT, cw, cu, wy, uy, True)
         xi = np.empty(m2)
+        hs = np.empty(m2, dtype=np.uint64)
+        us = np.empty(m2)
+        bad = np.empty(m2, dtype=np.int64)
         SA = np.zeros(m2)
         SG = np.zeros(m2)
         aagg = np.zeros(n)
@@ -258,24 +289,15 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
         g_b = 0.0
         for row in range(nK):
             nu = row // K
-            key = row_key(seed, step, tix, XI_ROW0 + row)
-            for k in range(m2):
-                xi[k] = zig_normal(key, k, zx, zf)
+            zig_fill(xi, row_key(seed, step, tix, XI_ROW0 + row), zx, zf, hs, us, bad)
             if not has1:
                 xi[n] = 0.0
             if not has2:
                 xi[n + 1] = 0.0
-            pw = snw * xi[n]
-            pu = t1 * xi[n] + snu * xi[n + 1]
-            xx = xi[n] * xi[n] + xi[n + 1] * xi[n + 1]
-            for k in range(n):
-                xk = xi[k]
-                pw += cw[k] * xk
-                pu += cu[k] * xk
-                xx += xk * xk
-            py = 0.0
-            for k in range(nu + 1):
-                py += R[k, nu] * xi[k]
+            pw = snw * xi[n] + _dot_head(cw, xi, n)
+            pu = t1 * xi[n] + snu * xi[n + 1] + _dot_head(cu, xi, n)
+            xx = xi[n] * xi[n] + xi[n + 1] * xi[n + 1] + _dot_head(xi, xi, n)
+            py = _dot_head(RT[nu], xi, nu + 1)
             yy = YY[sidx, nu]
             swx = al * pw + be * wy[nu]
             sux = al * pu + be * uy[nu]
@@ -340,12 +362,10 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
         # dL/du = inv (c (al A + be Y^T aagg) + Gaa u - Y^T aagg) + 2 lam u / d, Y^T v = Q_Y^T (R v)
         # dL/dw = inv (al G + be Y^T gagg) + 2 lam_w w / d
         lam_dec = lam_u if model == MODEL_TANH else lam_w
+        _triangular_products(R, RT, aagg, gagg, ra_, rg_, False)
         for k in range(n):
-            ra = 0.0
-            rg = 0.0
-            for q in range(k, n):
-                ra += R[k, q] * aagg[q]
-                rg += R[k, q] * gagg[q]
+            ra = ra_[k]
+            rg = rg_[k]
             P[j, 0, k] = inv * (cj * al * vA[k] + (cj * be - 1.0) * ra)
             P[j, 1, k] = inv * (al * vG[k] + be * rg)
         for q in range(4):
@@ -362,6 +382,17 @@ def _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, 
             job_overlaps(j, c, b, u, w, hist, step // record_every, loss)
 
 
+@njit(cache=True)
+def _combine(g, gq, k, w, u, z1, z2):
+    """``g = gq + k_0 w + k_1 u + k_2 z1 + k_3 z2`` (float64; one output array, so LLVM vectorises the loop)."""
+    k0 = k[0]
+    k1 = k[1]
+    k2 = k[2]
+    k3 = k[3]
+    for i in range(g.shape[0]):
+        g[i] = float(gq[i]) + k0 * float(w[i]) + k1 * float(u[i]) + k2 * float(z1[i]) + k3 * float(z2[i])
+
+
 @njit(cache=True, parallel=True)
 def _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, lr_k, tstep, beta1, beta2, eps,
                  n, train_c, train_b, gnorm2):
@@ -370,15 +401,8 @@ def _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, 
     for j in prange(J):
         gu = np.empty(d)
         gw = np.empty(d)
-        k0 = KC[j, 0]
-        k1 = KC[j, 1]
-        for i in range(d):
-            wi = float(w[j, i])
-            ui = float(u[j, i])
-            z1 = float(Z[j, 0, i])
-            z2 = float(Z[j, 1, i])
-            gu[i] = GQ[j, 0, i] + k0[0] * wi + k0[1] * ui + k0[2] * z1 + k0[3] * z2
-            gw[i] = GQ[j, 1, i] + k1[0] * wi + k1[1] * ui + k1[2] * z1 + k1[3] * z2
+        _combine(gu, GQ[j, 0], KC[j, 0], w[j], u[j], Z[j, 0], Z[j, 1])
+        _combine(gw, GQ[j, 1], KC[j, 1], w[j], u[j], Z[j, 0], Z[j, 1])
         tanh_model = model == MODEL_TANH
         adam_or_gd(j, c, b, u, w, state_s, state_v, SC[j, 0], SC[j, 1] if tanh_model else 0.0, gu, gw, optimizer,
                    lr_k, tstep, beta1, beta2, eps, n, train_c, train_b and tanh_model, not tanh_model, gnorm2)
@@ -401,6 +425,7 @@ def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b
     J = c.shape[0]
     dt = u.dtype
     QYd = QY.astype(dt, copy=False)
+    RYT = np.ascontiguousarray(RY.transpose(0, 2, 1))
     blocks = seed_blocks(job_seed_index)
     Z = np.empty((J, 2, d), dtype=dt)
     DOTS = np.empty((J, 9))
@@ -414,7 +439,7 @@ def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b
     if gnorm2 is None:
         gnorm2 = np.empty(J)
     with _blas_limit():
-        _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
+        _steps(x1, QYd, RY, RYT, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
                model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps, lam_u, lam_w,
                train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ, gnorm2)
 
@@ -451,7 +476,7 @@ def _blas_limit():
     return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
-def _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
+def _steps(x1, QYd, RY, RYT, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
            model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps, lam_u, lam_w,
            train_c, train_b, record_every, hist, Z, DOTS, CW, CU, CZ, P, KC, SC, GQ, gnorm2):
     S, n, d = x1.shape
@@ -466,7 +491,7 @@ def _steps(x1, QYd, RY, YY, blocks, job_seed_index, job_tix, seeds, alpha, beta,
             tasks += [(w[j0:j1], Qt, CW[j0:j1]), (u[j0:j1], Qt, CU[j0:j1]),
                       (Z[j0:j1].reshape(-1, d), Qt, CZ[j0:j1].reshape(-1, n))]
         _gemms(tasks)
-        _proj_rows(RY, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, CW.astype(np.float64, copy=False),
+        _proj_rows(RY, RYT, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, CW.astype(np.float64, copy=False),
                    CU.astype(np.float64, copy=False), CZ.astype(np.float64, copy=False), DOTS, model, K, step, d,
                    lam_u, lam_w, record_every, hist, P, KC, SC, ZIG_X, ZIG_F)
         Pd = P.astype(dt, copy=False)

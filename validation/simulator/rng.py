@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["mix64", "row_key", "normal_pair", "row_keys", "noise_rows", "ZIG_X", "ZIG_F", "zig_normal",
-           "zig_normals_array", "gamma_counter", "chi2_counter", "gamma_counter_array", "u64", "mix64_array"]
+           "zig_normals_array", "zig_fill", "gamma_counter", "chi2_counter", "gamma_counter_array", "u64", "mix64_array"]
 
 _GOLD_INT = 0x9E3779B97F4A7C15
 _M1_INT = 0xBF58476D1CE4E5B9
@@ -41,6 +41,7 @@ _S8 = np.uint64(8)
 _S11 = np.uint64(11)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _MASK8 = np.uint64(0xFF)
+_MASK9 = np.uint64(0x1FF)
 _ONE = np.uint64(1)
 _INV32 = 1.0 / 4294967296.0
 _INV53 = 1.0 / 9007199254740992.0
@@ -173,6 +174,36 @@ def zig_normal(key, idx, zx, zf):
                 return -x if neg else x
         h = mix64(h ^ _SALT_RETRY)
     return 0.0
+
+
+@njit(cache=True)
+def zig_fill(out, key, zx, zf, hs, us, bad):
+    """``out[k] = zig_normal(key, k, zx, zf)`` for ``k < out.shape[0]``, bit for bit, in three passes.
+
+    The first pass hashes all counters and keeps the layer-and-sign bits and the uniform ``U`` (a loop
+    without branches or table reads, which LLVM vectorises), the second forms the candidate ``x = U x_i``
+    and lists the ~1 % of draws that are not accepted at once (branch-free: the index is written, the count
+    advances by the test), the third redraws those with :func:`zig_normal`.  Scratch arrays at least as
+    long as ``out``: ``hs`` (uint64), ``us`` (float64), ``bad`` (int64).  About 3.5x faster than a loop of
+    :func:`zig_normal` (``benchmarks/bench_epoch.py``).
+    """
+    m = out.shape[0]
+    k0 = np.uint64(key)
+    for k in range(m):
+        h = mix64(k0 + (np.uint64(k) + _ONE) * _GOLDZ)
+        hs[k] = h & _MASK9
+        us[k] = _u53(h)
+    nbad = 0
+    for k in range(m):
+        h = hs[k]
+        i = h & _MASK8
+        x = us[k] * zx[i]
+        out[k] = (1.0 - 2.0 * float(h >> _S8)) * x
+        bad[nbad] = k
+        nbad += x >= zx[i + _ONE]
+    for q in range(nbad):
+        k = bad[q]
+        out[k] = zig_normal(key, k, zx, zf)
 
 
 def zig_normals_array(xp, keys, count, dtype=np.float64):

@@ -51,6 +51,31 @@ def lr_at(step, lr, lr_final, total_steps):
 
 
 # ============================================================================ numba
+@njit(cache=True, fastmath={"reassoc"})
+def _sum_squares(g):
+    """``sum_i g_i^2`` in any order of summation (``reassoc`` lets LLVM vectorise it; kept out of the update
+    loop, which then vectorises too)."""
+    s = 0.0
+    for i in range(g.shape[0]):
+        s += g[i] * g[i]
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def _adam_vector(p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps):
+    """Adam on one parameter vector ``p`` with moments ``m, v`` (bias corrections ``bc1, bc2``).
+
+    ``error_model='numpy'``: no zero-division checks (the denominators are > 0), so LLVM vectorises the loop
+    (2x faster at d = 5000); the numbers are those of the scalar loop."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        mi = beta1 * m[i] + (1.0 - beta1) * gi
+        vi = beta2 * v[i] + (1.0 - beta2) * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] - lr_k * (mi / bc1) / (math.sqrt(vi / bc2) + eps)
+
+
 @njit(cache=True)
 def adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_k, tstep,
                beta1, beta2, eps, n, train_c, train_b, tied, gnorm2):
@@ -75,22 +100,12 @@ def adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_
             state_s[j, 2] = beta1 * state_s[j, 2] + (1.0 - beta1) * g_b
             state_s[j, 3] = beta2 * state_s[j, 3] + (1.0 - beta2) * g_b * g_b
             b[j] = b[j] - lr_k * (state_s[j, 2] / bc1) / (math.sqrt(state_s[j, 3] / bc2) + eps)
-        for i in range(d):
-            mu_ = beta1 * state_v[j, 0, i] + (1.0 - beta1) * gu[i]
-            vu_ = beta2 * state_v[j, 1, i] + (1.0 - beta2) * gu[i] * gu[i]
-            state_v[j, 0, i] = mu_
-            state_v[j, 1, i] = vu_
-            u[j, i] = u[j, i] - lr_k * (mu_ / bc1) / (math.sqrt(vu_ / bc2) + eps)
-            g2 += gu[i] * gu[i]
-            if tied:
+        _adam_vector(u[j], state_v[j, 0], state_v[j, 1], gu, lr_k, bc1, bc2, beta1, beta2, eps)
+        if tied:
+            for i in range(d):
                 w[j, i] = u[j, i]
-            else:
-                mw_ = beta1 * state_v[j, 2, i] + (1.0 - beta1) * gw[i]
-                vw_ = beta2 * state_v[j, 3, i] + (1.0 - beta2) * gw[i] * gw[i]
-                state_v[j, 2, i] = mw_
-                state_v[j, 3, i] = vw_
-                w[j, i] = w[j, i] - lr_k * (mw_ / bc1) / (math.sqrt(vw_ / bc2) + eps)
-                g2 += gw[i] * gw[i]
+        else:
+            _adam_vector(w[j], state_v[j, 2], state_v[j, 3], gw, lr_k, bc1, bc2, beta1, beta2, eps)
     else:
         ps = lr_k / n
         pv = lr_k * d / n
@@ -100,12 +115,13 @@ def adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_
             b[j] = b[j] - ps * g_b
         for i in range(d):
             u[j, i] = u[j, i] - pv * gu[i]
-            g2 += gu[i] * gu[i]
             if tied:
                 w[j, i] = u[j, i]
             else:
                 w[j, i] = w[j, i] - pv * gw[i]
-                g2 += gw[i] * gw[i]
+    g2 += _sum_squares(gu)
+    if not tied:
+        g2 += _sum_squares(gw)
     gnorm2[j] = g2
 
 
