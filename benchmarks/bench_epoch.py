@@ -90,7 +90,8 @@ def _setup(n, d, T, seed=0):
 
 
 def _kernel_args(st, T, d):
-    return dict(state_s=np.zeros((T, 8)), state_v=np.zeros((T, 4, d)), hist=np.zeros((T, 1, 7)))
+    # Adam moments of u, w in the storage dtype (as the simulator and the authors' PyTorch run)
+    return dict(state_s=np.zeros((T, 8)), state_v=np.zeros((T, 4, d), dtype=st["u"].dtype), hist=np.zeros((T, 1, 7)))
 
 
 def _cast(st, dtype):

@@ -43,6 +43,11 @@ def test_predict_run_tiny():
     assert job["trajectory"]["epochs"] == list(range(0, 81, 10))
     assert job["final"]["c"] == job["trajectory"]["c"][4]           # epoch 40 = TINY["epochs"]
     assert job["convergence_epoch"] is None or 0 <= job["convergence_epoch"] <= 80
+    # the jobs of a seed run in threads (the map releases the GIL): the same numbers as one thread, in order
+    one = predict_run(TINY, ts_index=[1, 3], horizon=80, stride=10, progress=False, workers=1)
+    two = predict_run(TINY, ts_index=[1, 3], horizon=80, stride=10, progress=False, workers=2)
+    assert one["final_mean"] == two["final_mean"] == res["final_mean"]
+    assert [j["t"] for j in two["per_seed"][0]["jobs"]] == [0.5, 1.5]
 
 
 @pytest.mark.slow

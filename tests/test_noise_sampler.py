@@ -46,6 +46,59 @@ def test_ziggurat_numba_equals_array_and_is_standard_normal():
         assert abs(freq - p) < k * math.sqrt(p * (1 - p) / N), (lo, hi, freq, p)
 
 
+def test_vectorised_ziggurat_fill_gives_the_scalar_numbers_bit_for_bit():
+    """zig_fill (three passes, the projected kernels' generator) = zig_normal number by number, rejected draws
+    (wedge and tail: ~1.2 % of the numbers) included; float32 storage rounds the same numbers."""
+    from flowphase.validation.simulator.rng import zig_fill
+
+    keys = row_keys(np, [11], 2, [5], np.arange(3))[0]
+    m = 6000
+    hs, us, bad = np.empty(m, np.uint64), np.empty(m), np.empty(m, np.int64)
+    redrawn = 0
+    for key in keys:
+        out = np.empty(m)
+        zig_fill(out, key, ZIG_X, ZIG_F, hs, us, bad)
+        with np.errstate(over="ignore"):
+            ref = np.array([zig_normal(key, i, ZIG_X, ZIG_F) for i in range(m)])
+        assert np.array_equal(out, ref)
+        # the draws that went through the fix-up pass: candidate x >= x_{i+1}
+        h = (np.uint64(key) + (np.arange(m, dtype=np.uint64) + np.uint64(1)) * np.uint64(0xD1B54A32D192ED03))
+        with np.errstate(over="ignore"):
+            from flowphase.validation.simulator.rng import mix64_array
+
+            h = mix64_array(np, h)
+        layer = (h & np.uint64(0xFF)).astype(np.int64)
+        cand = ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0 ** 53 * ZIG_X[layer]
+        redrawn += int(np.sum(cand >= ZIG_X[layer + 1]))
+        out32 = np.empty(m, np.float32)
+        zig_fill(out32, key, ZIG_X, ZIG_F, hs, us, bad)
+        assert np.array_equal(out32, ref.astype(np.float32))
+        short = np.empty(7)                                  # a row shorter than the scratch arrays
+        zig_fill(short, key, ZIG_X, ZIG_F, hs, us, bad)
+        assert np.array_equal(short, ref[:7])
+    assert 0.005 * 3 * m < redrawn < 0.03 * 3 * m            # the fix-up pass was exercised (~1.2 %)
+
+
+def test_triangular_products_of_the_projected_kernel_match_numpy():
+    rng = np.random.default_rng(4)
+    n = 37
+    R = np.triu(rng.standard_normal((n, n)))
+    RT = np.ascontiguousarray(R.T)
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    ox, oy = np.empty(n), np.empty(n)
+    for transpose, M in ((False, R), (True, R.T)):
+        PJ._triangular_products(R, RT, x, y, ox, oy, transpose)
+        assert np.allclose(ox, M @ x, rtol=1e-13, atol=1e-13) and np.allclose(oy, M @ y, rtol=1e-13, atol=1e-13)
+    g, gq, k = np.empty(50), rng.standard_normal(50).astype(np.float32), rng.standard_normal(4)
+    w, u, z1, z2 = (rng.standard_normal(50).astype(np.float32) for _ in range(4))
+    PJ._combine(g, gq, k, w, u, z1, z2)
+    ref = gq.astype(float) + k[0] * w + k[1] * u + k[2] * z1 + k[3] * z2
+    assert np.allclose(g, ref, rtol=1e-14, atol=1e-14)
+    gram = PJ._gram(w, u, z1, z2)
+    W, U, A, B = (v.astype(float) for v in (w, u, z1, z2))
+    assert np.allclose(gram, [W @ W, U @ U, U @ W, W @ A, W @ B, U @ A, U @ B, A @ A, B @ B], rtol=1e-13)
+
+
 @pytest.mark.parametrize("dof", [1.0, 3.0, 40.0, 2.0e5])
 def test_chi_square_counter_moments_and_twins(dof):
     keys = row_keys(np, [1], 2, [0], np.arange(20000))[0]

@@ -43,8 +43,9 @@ __all__ = ["PAPER_SIZE", "paper_problem", "train_resumable", "paper_data"]
 PAPER_SIZE = dict(d=5000, n=128, n_times=80, epochs=40000, lr=1e-4, weight_decay=1e-5, seeds=(0, 1, 2), draws=1,
                   init="random", checkpoint_every=1000, record_every=1000, p=0.8, sigma=1.0, kappa=2.0,
                   dtype="float32")
-#: the full-size run trains in float32 (parameters and data basis; Adam moments and all reductions of the
-#: projected kernels in float64): 1.6x faster than float64 on the 2-core machine (benchmarks/bench_epoch.py)
+#: the full-size run trains in float32 (parameters, Adam moments of u, w and the data basis, as the authors'
+#: PyTorch float32 run; the reductions of the projected kernels in float64): faster than float64 on the 2-core
+#: machine (benchmarks/bench_epoch.py)
 #: times at which the learning-dynamics ODE is integrated for the figure
 DYNAMICS_TIMES = (0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9)
 
@@ -85,7 +86,8 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
     S, T = len(seeds), len(ts)
     J = S * T
     cfg = dict(problem=problem.to_dict(), ts=ts.tolist(), seeds=seeds, epochs=epochs, lr=float(lr), draws=int(draws),
-               init=init, record_every=record_every, dtype=str(dtype), optimizer="adam", noise_sampler="projected")
+               init=init, record_every=record_every, dtype=str(dtype), optimizer="adam", noise_sampler="projected",
+               moments_dtype=str(dtype))
     key = _config_key(cfg)
     al, be, _, _ = problem.coefficients(ts)
     alpha_j = np.tile(np.broadcast_to(np.asarray(al, float), (T,)), S).astype(np.float64)
@@ -104,7 +106,7 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
         c[i * T:(i + 1) * T], b[i * T:(i + 1) * T] = ci, bi
         u[i * T:(i + 1) * T], w[i * T:(i + 1) * T] = ui, wi
     state_s = np.zeros((J, 8))
-    state_v = np.zeros((J, 4, d))
+    state_v = np.zeros((J, 4, d), dtype=dtype)        # Adam moments of u, w in the storage dtype (as PyTorch)
     n_rec = (epochs - 1) // record_every + 1
     hist = np.zeros((J, n_rec, 7))
     start = 0
@@ -114,7 +116,7 @@ def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draw
             if str(z["key"]) != key:
                 raise ValueError(f"checkpoint {ckpt} holds another configuration; remove it or use another --out")
             c, b, u, w = z["c"].astype(dtype), z["b"].astype(dtype), z["u"].astype(dtype), z["w"].astype(dtype)
-            state_s, state_v, hist, start = z["state_s"], z["state_v"], z["hist"], int(z["epoch"])
+            state_s, state_v, hist, start = z["state_s"], z["state_v"].astype(dtype), z["hist"], int(z["epoch"])
     resumed_from = start
     basis = data_basis(x1)
     basis = (basis[0].astype(dtype), basis[1], basis[2])

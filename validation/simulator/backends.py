@@ -56,7 +56,8 @@ class Jobs:
     ``x1`` (S, n, d) xp; ``fixed_x0`` (S, n, d) xp (fixed noise) or, for fresh noise, an unused (1, 1, 1) array (the kernels' fixed signature); ``basis``
     (QY, RY, YY) of :func:`.projected_numba.data_basis` (xp; projected sampler only); ``job_seed, job_tix``
     (J,) int64, ``seeds`` (S,) int64, ``alpha, beta`` (J,) float64 (NumPy); ``c, b`` (J,), ``u, w`` (J, d),
-    ``state_s`` (J, 8), ``state_v`` (J, 4, d), ``hist`` (J, R, 7), ``gnorm2`` (J,) xp; ``gq, wq``
+    ``state_s`` (J, 8), ``state_v`` (J, 4, d) (the Adam moments of u, w, in the storage dtype of u as in
+    PyTorch), ``hist`` (J, R, 7), ``gnorm2`` (J,) xp; ``gq, wq``
     Gauss--Hermite nodes and normalised weights (NumPy; expectation only).
     """
 
@@ -138,7 +139,7 @@ def jobs_for(xp, sampler: str, x1, fixed_x0, job_seed, job_tix, seeds, alpha, be
                 job_tix=np.ascontiguousarray(job_tix, dtype=np.int64),
                 seeds=np.ascontiguousarray(seeds, dtype=np.int64), alpha=np.ascontiguousarray(alpha, dtype=np.float64),
                 beta=np.ascontiguousarray(beta, dtype=np.float64), c=xp.asarray(c), b=xp.asarray(b),
-                u=xp.asarray(u), w=xp.asarray(w), state_s=xp.zeros((J, 8)), state_v=xp.zeros((J, 4, d)),
+                u=xp.asarray(u), w=xp.asarray(w), state_s=xp.zeros((J, 8)), state_v=xp.zeros((J, 4, d), dtype=u.dtype),
                 hist=xp.zeros((J, int(n_records), 7)), gnorm2=xp.zeros(J), gq=gq, wq=wq / wq.sum())
 
 

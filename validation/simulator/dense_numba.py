@@ -46,7 +46,7 @@ def train_kernel(x1, fixed_x0, job_seed_index, job_tix, seeds, alpha, beta,
         Interpolant coefficients of each job's time (``x_t = alpha x0 + beta x1``).
     c, b : (J,) ; u, w : (J, d)
         Parameters, updated in place.
-    state_s : (J, 8) float64 ; state_v : (J, 4, d) float64
+    state_s : (J, 8) float64 ; state_v : (J, 4, d) float64 or float32 (the storage dtype of u)
         Adam moments of (c, b) and of (u, w) (:func:`.update.adam_or_gd`).
     model : 0 tanh (untied, bias), 1 Cui's tied sign model (u is w, no bias).
     optimizer : 0 Adam, 1 gradient descent (preconditioned, :mod:`.update`).

@@ -48,7 +48,11 @@ read twice per seed and step instead of reading ``n`` data rows and drawing ``n 
 
 Implementation: three numba ``prange`` kernels per step (fresh ``z`` and its dot products; the per-row
 work and the coefficients of the gradients; the gradient assembly and the optimiser step) around the
-BLAS products, driven by :func:`train_projected`.  The NumPy/CuPy twin is
+BLAS products, driven by :func:`train_projected`.  Their inner loops are written so that LLVM vectorises
+them: the normal numbers come from :func:`.rng.zig_fill` (the numbers of ``zig_normal``, in three passes),
+the sums over d and over a row's V-coordinates are helpers compiled with ``fastmath={'reassoc'}`` (any
+order of summation, nothing else relaxed), the triangular products with ``R_Y`` run over slices from index
+0, and the Adam step is one loop per vector (:func:`.update.adam_or_gd`).  The NumPy/CuPy twin is
 :mod:`.projected_array`; both use the same counter-based random numbers (:mod:`.rng`) and the optimiser
 step of :mod:`.update`, so they agree to rounding for the same seeds.
 """
@@ -90,7 +94,7 @@ def data_basis(x1):
     for s in range(S):
         q, r = np.linalg.qr(np.asarray(x1[s], dtype=np.float64).T)
         QY[s] = q.T
-        RY[s] = r
+        RY[s] = np.triu(r)          # exactly upper-triangular (the kernels rely on the zeros)
     YY = (np.asarray(x1, dtype=np.float64) ** 2).sum(axis=2)
     return QY, RY, YY
 
@@ -122,10 +126,10 @@ def _gram(w, u, z1, z2):
     z11 = 0.0
     z22 = 0.0
     for i in range(w.shape[0]):
-        wi = float(w[i])
-        ui = float(u[i])
-        a = float(z1[i])
-        e = float(z2[i])
+        wi = np.float64(w[i])      # (numba's float() keeps a float32 a float32)
+        ui = np.float64(u[i])
+        a = np.float64(z1[i])
+        e = np.float64(z2[i])
         ww += wi * wi
         uu += ui * ui
         uw += ui * wi
@@ -181,6 +185,23 @@ def _dot_head(a, b, m):
     for k in range(m):
         s += a[k] * b[k]
     return s
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _row_dots(cw, cu, rt, xi, n):
+    """``(cw.xi_Y, cu.xi_Y, |xi_Y|^2, R[:, nu].xi_Y)`` of one row in one vectorised pass (``rt = R^T[nu]``, zero
+    beyond ``nu``: R is upper-triangular), any order of summation."""
+    a = 0.0
+    b = 0.0
+    q = 0.0
+    e = 0.0
+    for k in range(n):
+        x = xi[k]
+        a += cw[k] * x
+        b += cu[k] * x
+        q += x * x
+        e += rt[k] * x
+    return a, b, q, e
 
 
 @njit(cache=True)
@@ -249,8 +270,8 @@ def _proj_rows(RY, RYT, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u
         tix = job_tix[j]
         al = alpha[j]
         be = beta[j]
-        cj = float(c[j])
-        bj = float(b[j])
+        cj = np.float64(c[j])
+        bj = np.float64(b[j])
         ww = DOTS[j, 0]
         uu = DOTS[j, 1]
         uw = DOTS[j, 2]
@@ -294,10 +315,10 @@ def _proj_rows(RY, RYT, YY, job_seed_index, job_tix, seeds, alpha, beta, c, b, u
                 xi[n] = 0.0
             if not has2:
                 xi[n + 1] = 0.0
-            pw = snw * xi[n] + _dot_head(cw, xi, n)
-            pu = t1 * xi[n] + snu * xi[n + 1] + _dot_head(cu, xi, n)
-            xx = xi[n] * xi[n] + xi[n + 1] * xi[n + 1] + _dot_head(xi, xi, n)
-            py = _dot_head(RT[nu], xi, nu + 1)
+            cwx, cux, xx, py = _row_dots(cw, cu, RT[nu], xi, n)
+            pw = snw * xi[n] + cwx
+            pu = t1 * xi[n] + snu * xi[n + 1] + cux
+            xx += xi[n] * xi[n] + xi[n + 1] * xi[n + 1]
             yy = YY[sidx, nu]
             swx = al * pw + be * wy[nu]
             sux = al * pu + be * uy[nu]
@@ -390,7 +411,7 @@ def _combine(g, gq, k, w, u, z1, z2):
     k2 = k[2]
     k3 = k[3]
     for i in range(g.shape[0]):
-        g[i] = float(gq[i]) + k0 * float(w[i]) + k1 * float(u[i]) + k2 * float(z1[i]) + k3 * float(z2[i])
+        g[i] = np.float64(gq[i]) + k0 * w[i] + k1 * u[i] + k2 * z1[i] + k3 * z2[i]
 
 
 @njit(cache=True, parallel=True)

@@ -7,7 +7,8 @@ a number inside its loops, and the array implementation (:func:`row_keys`, :func
 reproduces exactly the same numbers.  Three generators:
 
 * :func:`normal_pair` -- Box--Muller on the pair ``idx // 2`` (the dense sampler's rows);
-* :func:`zig_normal` -- Marsaglia & Tsang's ziggurat, one hash per number (the projected sampler);
+* :func:`zig_normal` -- Marsaglia & Tsang's ziggurat, one hash per number (the projected sampler), and
+  :func:`zig_fill`, which writes numbers ``0..m-1`` of a stream, the same numbers, in vectorised passes;
 * :func:`gamma_counter` / :func:`chi2_counter` -- Marsaglia--Tsang Gamma variates (its chi-square).
 
 Ziggurat: 256 layers of equal area ``v`` under ``f(x) = exp(-x^2/2)`` (``r = 3.6541528853610088``,
@@ -184,8 +185,8 @@ def zig_fill(out, key, zx, zf, hs, us, bad):
     without branches or table reads, which LLVM vectorises), the second forms the candidate ``x = U x_i``
     and lists the ~1 % of draws that are not accepted at once (branch-free: the index is written, the count
     advances by the test), the third redraws those with :func:`zig_normal`.  Scratch arrays at least as
-    long as ``out``: ``hs`` (uint64), ``us`` (float64), ``bad`` (int64).  About 3.5x faster than a loop of
-    :func:`zig_normal` (``benchmarks/bench_epoch.py``).
+    long as ``out``: ``hs`` (uint64), ``us`` (float64), ``bad`` (int64).  Speed against a loop of
+    :func:`zig_normal`: ``benchmarks/bench_normals.py``.
     """
     m = out.shape[0]
     k0 = np.uint64(key)
