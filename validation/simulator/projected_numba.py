@@ -446,8 +446,8 @@ def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b
     J = c.shape[0]
     dt = u.dtype
     QYd = QY.astype(dt, copy=False)
-    # Q_Y^T stored contiguously (d, n) for the products [w; u; z] Q_Y^T: ~20 % faster in OpenBLAS than the
-    # transposed view (benchmarks/bench_epoch.py times the whole step)
+    # Q_Y^T stored contiguously (d, n) for the products [w; u; z] Q_Y^T (OpenBLAS's single-threaded sgemm is
+    # faster on it than on the transposed view of Q_Y; benchmarks/bench_epoch.py times the whole step)
     QYt = np.ascontiguousarray(QYd.transpose(0, 2, 1))
     RYT = np.ascontiguousarray(RY.transpose(0, 2, 1))
     blocks = seed_blocks(job_seed_index)
