@@ -156,6 +156,16 @@ def overlaps_array(xp, c, b, u, w):
                      xp.sqrt((w.astype(xp.float64) ** 2).sum(1) / d)], axis=1)
 
 
+def _adam_vector_array(xp, state_v, sl, k, p, g, lr_k, bc1, bc2, beta1, beta2, eps):
+    """:func:`_adam_vector` for the rows ``sl``: moments ``state_v[sl, k], state_v[sl, k + 1]`` updated (stored in
+    their dtype), the new parameters returned from the float64 moments, as in the numba kernel."""
+    m = beta1 * state_v[sl, k].astype(xp.float64, copy=False) + (1.0 - beta1) * g
+    v = beta2 * state_v[sl, k + 1].astype(xp.float64, copy=False) + (1.0 - beta2) * g * g
+    state_v[sl, k] = m
+    state_v[sl, k + 1] = v
+    return p - lr_k * (m / bc1) / (xp.sqrt(v / bc2) + eps)
+
+
 def adam_or_gd_array(xp, sl, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, cj, bj, uj, wj, optimizer, lr_k,
                      tstep, beta1, beta2, eps, n, train_c, train_b, tied, gnorm2):
     """:func:`adam_or_gd` for the jobs ``sl`` at once (``cj, bj, uj, wj``: their float64 parameters)."""
@@ -180,15 +190,11 @@ def adam_or_gd_array(xp, sl, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, cj,
             state_s[sl, 2] = beta1 * state_s[sl, 2] + (1.0 - beta1) * g_b
             state_s[sl, 3] = beta2 * state_s[sl, 3] + (1.0 - beta2) * g_b * g_b
             b[sl] = (bj - lr_k * (state_s[sl, 2] / bc1) / (xp.sqrt(state_s[sl, 3] / bc2) + eps)).astype(dt)
-        state_v[sl, 0] = beta1 * state_v[sl, 0] + (1.0 - beta1) * gu
-        state_v[sl, 1] = beta2 * state_v[sl, 1] + (1.0 - beta2) * gu * gu
-        u[sl] = (uj - lr_k * (state_v[sl, 0] / bc1) / (xp.sqrt(state_v[sl, 1] / bc2) + eps)).astype(dt)
+        u[sl] = _adam_vector_array(xp, state_v, sl, 0, uj, gu, lr_k, bc1, bc2, beta1, beta2, eps).astype(dt)
         if tied:
             w[sl] = u[sl]
         else:
-            state_v[sl, 2] = beta1 * state_v[sl, 2] + (1.0 - beta1) * gw
-            state_v[sl, 3] = beta2 * state_v[sl, 3] + (1.0 - beta2) * gw * gw
-            w[sl] = (wj - lr_k * (state_v[sl, 2] / bc1) / (xp.sqrt(state_v[sl, 3] / bc2) + eps)).astype(dt)
+            w[sl] = _adam_vector_array(xp, state_v, sl, 2, wj, gw, lr_k, bc1, bc2, beta1, beta2, eps).astype(dt)
     else:
         ps = lr_k / n
         pv = lr_k * d / n
