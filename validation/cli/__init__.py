@@ -12,7 +12,7 @@ import math
 import sys
 
 #: command-family modules, imported lazily so that one family's import cost is not paid by another
-COMMAND_MODULES = ("theory", "simulate", "reproduce", "schedule", "sweep", "uturn")
+COMMAND_MODULES = ("theory", "simulate", "reproduce", "schedule", "sweep", "uturn", "shared_network")
 
 
 class CLIError(ValueError):
