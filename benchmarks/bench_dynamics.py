@@ -1,4 +1,4 @@
-"""One overlap-ODE trajectory vs the simulator run it replaces (issue 7 benchmark), same run.
+"""One overlap-ODE trajectory vs the simulator run it replaces, same run.
 
 The run: one per-time denoiser (t = 0.5, phase 1) of the dilated problem, n = 128, lam = 2, the
 authors' random initialisation, preconditioned full-batch GD (``optimizer='gd'``, lr 0.02: one epoch =

@@ -1,4 +1,4 @@
-"""One full training epoch over all grid times at the authors' size (issue 3 and issue 13 benchmark).
+"""One full training epoch over all grid times at the authors' size.
 
 n = 128, d = 5000, T = 80 times, fresh noise (one new x0 per point and time), Adam step included.
 Compares, in the same run:
@@ -21,7 +21,7 @@ The memory-bandwidth floor is ``bytes / bandwidth`` with bytes = 16 n d T (read 
 the noise row per point and time, f64; PAPER ENGINEERING notes) and the bandwidth measured here by
 a parallel numba read and a STREAM triad (the larger of the two).  Every implementation runs in float64 and in
 float32 (storage; the kernels accumulate in float64), each **in its own subprocess**, so that its peak memory
-(peak RSS, VmHWM, of that process: interpreter, libraries, data and set-up included) is its own.  The four ratios of issue 13 item 3 are
+(peak RSS, VmHWM, of that process: interpreter, libraries, data and set-up included) is its own.  The four ratios are
 printed per dtype: dense / projected, projected / floor, torch / projected, NumPy (plain) / projected.
 
 Run: ``python benchmarks/bench_epoch.py [--n 128 --d 5000 --T 80 --reps 3]``.  The machine is usually shared:

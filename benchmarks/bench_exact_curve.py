@@ -2,7 +2,7 @@
 
 Same run, same problem (n = 128, fresh noise, 200 times over [0, 2]): ``learned_curve(..., theory='exact')``
 against ``learned_curve(..., theory='paper')`` (projected Newton on the 2-variable PAPER §3.2 potential plus
-the phase-2 closed forms).  Target (issue 10): exact within 2x of the paper's solver.  Also the exact curve
+the phase-2 closed forms).  Target: exact within 2x of the paper's solver.  Also the exact curve
 evaluated at a finite d (every time is a 4-variable minimisation there, no closed-form phase 2).
 
 Usage::

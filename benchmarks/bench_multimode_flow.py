@@ -1,4 +1,4 @@
-"""Exact-flow weights in the projection space vs the d-dimensional flow (issue 15 benchmark), same run.
+"""Exact-flow weights in the projection space vs the d-dimensional flow, same run.
 
 Times, warm and in one process:
 

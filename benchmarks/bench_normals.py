@@ -1,4 +1,4 @@
-"""The projected sampler's normal numbers: the vectorised ziggurat fill vs one call per number (issue 13).
+"""The projected sampler's normal numbers: the vectorised ziggurat fill vs one call per number.
 
 Prints nanoseconds per N(0, 1) number (single thread, best of ``--reps``) for
 

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # Learning dynamics in overlap space (issue 7)
+# # Learning dynamics in overlap space
 #
 # Gradient-flow ODE trajectories of the overlaps against the simulator, epoch by epoch.
 #

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # Beyond two modes: a hierarchy, several decision windows and a designed schedule (issue 15)
+# # Beyond two modes: a hierarchy, several decision windows and a designed schedule
 #
 # A 4-mode two-level mixture (parents 0.6/0.4, children 0.8/0.2 and 0.6/0.4, sibling separations
 # ε = 0.15 and 0.02) has one decision window per split: the coarse split at τ ~ 1/√d and the sibling

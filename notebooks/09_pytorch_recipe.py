@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # Compare flowphase with your own PyTorch trainer (issue 16)
+# # Compare flowphase with your own PyTorch trainer
 #
 # A paired replication (docs/pytorch_recipe.md): the authors' training loop written in PyTorch and flowphase's
 # simulator train on **the same data and the same N(0, 1) initial parameters**; flowphase runs several noise

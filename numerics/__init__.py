@@ -36,7 +36,7 @@ _EXPORTS = {
     "schedule_from_json": "schedules", "LogNormalDensity": "schedules", "LogitNormalDensity": "schedules",
     "UniformDensity": "schedules", "LossWeight": "schedules", "TrainingObjective": "schedules",
     "detect_windows": "detect", "DetectedWindow": "detect", "read_curve_csv": "detect",
-    # learning dynamics (issue 7)
+    # learning dynamics
     "integrate_overlaps": "dynamics", "iterate_gd_map": "dynamics", "stationary_point": "dynamics",
     "convergence_time": "dynamics", "initial_overlaps": "dynamics", "OverlapTrajectory": "dynamics",
     "DynamicsParams": "dynamics", "dynamics_params": "dynamics",

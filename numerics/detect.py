@@ -79,7 +79,7 @@ class DetectedWindow:
                 "sharpness": self.sharpness, "resolution": self.resolution, "resolved": self.resolved}
 
 
-#: largest |t| and |y| the detector accepts: differences and slopes stay finite (issue 12, class 12)
+#: largest |t| and |y| the detector accepts: differences and slopes stay finite
 MAX_ABS = 1e150
 
 

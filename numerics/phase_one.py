@@ -51,7 +51,7 @@ _STATUS = {0: "converged", 1: "maximum number of iterations reached", 2: "ran of
            3: "non-finite value", 4: "line search failed"}
 
 
-#: validated range of the signal strength kappa t and of p (issue 12, class 11): solved and tested up to
+#: validated range of the signal strength kappa t and of p: solved and tested up to
 #: kt = 1e6; p within 1e-12 of 0 or 1 makes atanh(2p - 1) infinite
 KT_MAX = 1e6
 P_MIN = 1e-12
@@ -342,7 +342,7 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         starts = [(kt, h), (0.5 * kt + 0.2, h + 1.0), (1.5 * kt + 0.2, 0.5 * h)]
     if kt > 20.0:
         # large signal: the informative minimiser has omega ~ 5/kt (omega kappa t grows only like log kt),
-        # out of reach of capped Newton steps from omega ~ kt (issue 12, class 11)
+        # out of reach of capped Newton steps from omega ~ kt
         starts = list(starts) + [(5.0 / kt, h), (5.0 / kt, h + 1.0), (2.0 / kt, 0.5 * h)]
     best = None
     total_it = 0
@@ -365,7 +365,7 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
         # -(E[s]^2 + kt^2 (1-E[s]^2))/(1 + kt^2 (1-E[s]^2))
         # (E[s] = 2p-1; the maximal ratio M_s^2/M_2 of the linearised tanh), below the trivial branch, without
         # being attained (m = M_s/M_2 diverges there).  A minimiser exists only if an informative point beats
-        # that limit (issue 12, class 11).
+        # that limit.
         k2 = kt * kt * (1.0 - mean_label * mean_label)
         e_origin = -(mean_label * mean_label + k2) / (1.0 + k2)
         if best is None or not best_e < e_origin:  # (the Newton runs drift towards the origin)

@@ -93,7 +93,7 @@ def _validate(n, sigma, lam_u, noise):
         raise ValueError("the phase-2 ridge is degenerate for n = 1 and lam_u = 0 (A = 0, and B = 0 for fixed "
                          "noise); use n >= 2 or lam_u > 0")
     if n == 1.0 and lam_u < LAM_U_MIN_N1:
-        # n + lam_u - 1 cancels to lam_u with relative error ~1e-16 / lam_u (issue 12, class 14)
+        # n + lam_u - 1 cancels to lam_u with relative error ~1e-16 / lam_u
         raise ValueError(f"for n = 1 the phase-2 closed form needs lam_u >= {LAM_U_MIN_N1:g} (n + lam_u - 1 = lam_u "
                          f"loses digits to cancellation below it), got lam_u = {lam_u!r}")
 

@@ -157,7 +157,7 @@ def _rms_norm(e, y, ynew, rtol, atol):
 
 # The two kernels below take the right-hand side as a first-class function argument.  They are
 # compiled once per (signature, RHS function) in a process, but NOT cached on disk: numba's on-disk
-# cache of functions with dispatcher-typed arguments is unreliable (numba issues #2956, #6251; here a
+# cache of functions with dispatcher-typed arguments is unreliable (numba/numba#2956 and numba/numba#6251 on GitHub; here a
 # cache index holding several RHS types raised "ReferenceError: underlying object has vanished"
 # when a second RHS was compiled in a later process).  Every other kernel keeps cache=True.
 @njit(cache=False)

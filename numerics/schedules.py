@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-#: most points a schedule samples or grids in one call (bounds memory; issue 12, class 7)
+#: most points a schedule samples or grids in one call (bounds memory)
 MAX_POINTS = 10 ** 8
 
 

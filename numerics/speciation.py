@@ -41,7 +41,7 @@ def _pos(name, v, allow_zero=False):
     return v
 
 
-#: largest d, n, sigma, m_tilde accepted: their squares stay finite (issue 12, class 7)
+#: largest d, n, sigma, m_tilde accepted: their squares stay finite
 MAX_VALUE = 1e150
 
 

@@ -1,4 +1,4 @@
-"""The one module of parameter checks, for every layer (issues 11, 12).
+"""The one module of parameter checks, for every layer.
 
 Every check raises ``ValueError`` naming the parameter and its allowed range; nothing is truncated or
 coerced silently (``2.7`` is not an integer, ``"no"`` is not a bool, a short array is not broadcast).
@@ -133,7 +133,7 @@ def check_training(n, sigma, lam_u) -> None:
 # ----------------------------------------------------------------------------- boundary checks
 #: result keys whose value may legitimately be infinite (written as the string "inf" in JSON): n = inf
 #: (population limit), d = inf (asymptotic theory), b = +-inf (trivial phase-1 branch, omega = 0),
-#: t_c / t_s = inf (no collapse / no speciation).  Any other non-finite result is an error (issue 12, class 12).
+#: t_c / t_s = inf (no collapse / no speciation).  Any other non-finite result is an error.
 DOCUMENTED_INF_KEYS = frozenset({"n", "d", "b", "t_c", "t_s"})
 
 

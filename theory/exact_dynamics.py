@@ -45,7 +45,7 @@ Moments enter through symbols (numerics computes them by quadrature): ``M_k, Q_k
 E (tanh^2)''`` (Stein; regular at r = 0).  At d = inf in phase 2 (B = inf) the tanh saturates, all derivatives
 vanish and the numerics pass ``B = 0`` with zero derivatives (the products ``B * Mk_b`` are 0).
 
-Finite batches and Adam (issue 14; numerics: :mod:`flowphase.numerics.exact.stochastic`)
+Finite batches and Adam (numerics: :mod:`flowphase.numerics.exact.stochastic`)
 -----------------------------------------------------------------------------------------
 With ``K`` fresh draws of x0 per point and step the gradient is unbiased with per-coordinate second moments
 (:func:`noise_second_moments`, leading orders in 1/sqrt(d) kept where they lead in one of the phases; each a
@@ -256,7 +256,7 @@ def point_partials(label: int) -> Tuple[sp.Expr, ...]:
     return (L,) + tuple(sp.expand(sp.diff(L, x)) for x in (c, m, a_plus, ex.M_plus, ex.Q_plus, Q_, V_))
 
 
-# ----------------------------------------------------------------------------- finite-batch noise (issue 14)
+# ----------------------------------------------------------------------------- finite-batch noise
 _phi = sp.Symbol("phi", real=True)
 T_k = sp.symbols("T1:7", real=True)            # E phi^k, k = 1..6
 S_, W_, v_ = sp.symbols("S W v", real=True)    # u.x1/d = s m + sigma a_nu, w.x1/d = s omega + sigma z_nu, u.w/d

@@ -1,4 +1,4 @@
-"""K-mode Gaussian mixtures with a Gram matrix, and a two-level hierarchical constructor (issue 15).
+"""K-mode Gaussian mixtures with a Gram matrix, and a two-level hierarchical constructor.
 
 ``x1 = mu_k + sigma eta`` with probability ``p_k`` (k = 1..K), ``|mu_k|^2 = d``, shared within-mode
 standard deviation ``sigma``.  The geometry of the means is the Gram matrix ``G_kl = mu_k.mu_l / d``

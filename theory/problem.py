@@ -55,7 +55,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- validation helpers
-#: Ranges of the problem parameters (issue 12, class 7): beyond them the closed forms over- or underflow
+#: Ranges of the problem parameters: beyond them the closed forms over- or underflow
 #: in double precision (sigma^2, 1/sigma^2, atanh(2p - 1), lam / n ...), so such values are refused with
 #: the range instead of producing ZeroDivision/Overflow errors or inf downstream.
 P_RANGE = (1e-12, 1.0 - 1e-12)

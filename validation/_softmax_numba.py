@@ -1,4 +1,4 @@
-"""Numba kernel of the K-head softmax denoiser simulator (issue 15; PAPER §2.1–2.3 generalised).
+"""Numba kernel of the K-head softmax denoiser simulator (PAPER §2.1–2.3 generalised).
 
 Model ``f(x) = c x + sum_k u_k pi_k(x)``, ``pi = softmax(W x / sqrt(d) + b)``; loss per job (one time,
 one seed) in mean-over-points units

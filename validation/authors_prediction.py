@@ -1,4 +1,4 @@
-"""The authors' full-size run predicted epoch by epoch (issue 14 item 2; PAPER §2.3, §5 Figure A).
+"""The authors' full-size run predicted epoch by epoch (PAPER §2.3, §5 Figure A).
 
 The run of :mod:`flowphase.validation.authors_paper` (d = 5000, n = 128, T = 80, Adam lr 1e-4, betas 0.9/0.999,
 eps 1e-8, wd 1e-5 on u, w -> lam = wd d T / 2 = 2, random N(0, 1) init, K = 1 fresh draw, 40 000 epochs) is
@@ -7,7 +7,7 @@ perpendicular coordinates' own normalisation, finite-batch noise term), started 
 per-point coordinates, re-drawn from the run's streams (:func:`paper_initial_states`; the same draws as
 :func:`flowphase.validation.authors_paper.train_resumable`, float32 storage included).
 
-Convergence (issue 14): the first recorded epoch from which on ``|omega - omega*| < 1e-3`` and
+Convergence: the first recorded epoch from which on ``|omega - omega*| < 1e-3`` and
 ``r - omega^2 - sum_nu z_nu^2 < 0.01`` (the perpendicular norm ``rho_w`` of the per-point state) hold at every
 later record up to the horizon, ``omega*`` the exact finite-n fixed point at the run's d, n_+, lam
 (:func:`flowphase.numerics.exact.solver.solve_exact`); ``None`` when not reached by the horizon.

@@ -92,7 +92,7 @@ def dynamics_payload(args: dict) -> dict:
             tr = integrate_overlaps(problem, t, y0, s_grid, rho=1.0, finite_d=False)
             ep_s = adam_epochs(problem, t, tr, lr, rows, finite_d=False)
             if ep_s[-1] >= epochs or s_end * 8.0 > ADAM_S_MAX:
-                # bounded work (issue 12, class 15): beyond ADAM_S_MAX the clock has stalled (vanishing gradient)
+                # bounded work: beyond ADAM_S_MAX the clock has stalled (vanishing gradient)
                 break
             s_end *= 8.0
         cols = {name: np.interp(ep, ep_s, tr.value[:, i]) for i, name in enumerate(STATE_NAMES)}

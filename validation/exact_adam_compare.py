@@ -1,4 +1,4 @@
-"""Adam with one fresh draw (the authors' optimiser) in the exact coordinates vs the simulator (issue 14 item 1).
+"""Adam with one fresh draw (the authors' optimiser) in the exact coordinates vs the simulator.
 
 :func:`compare_adam_with_simulator` trains with :func:`flowphase.validation.simulate.simulate` (``optimizer='adam'``,
 ``draws=K``, ``noise_sampler='projected'``, random N(0, 1) initialisation by default) and runs the stochastic exact

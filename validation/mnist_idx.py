@@ -25,7 +25,7 @@ MAX_BYTES = 2 ** 31
 
 def _read_bytes(path) -> bytes:
     """File content (gunzipped when it starts with the gzip magic); every failure is a ``ValueError``
-    naming the file: a folder, a missing/unreadable file, truncated or garbage gzip (issue 12, class 9)."""
+    naming the file: a folder, a missing/unreadable file, truncated or garbage gzip."""
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"{path}: is a folder, not an IDX file")

@@ -1,4 +1,4 @@
-"""Finite-d simulator of the K-head softmax denoiser and generation with the learned field (issue 15).
+"""Finite-d simulator of the K-head softmax denoiser and generation with the learned field.
 
 At every time of a schedule's grid an independent denoiser ``f(x) = c x + sum_k u_k softmax_k(W x/sqrt(d) + b)``
 (the paper's tanh model is the K = 2 case, PAPER §2.1) is trained on the **same** n points

@@ -146,7 +146,7 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
     seed = as_int("seed", seed, 0)
     ts = as_array("ts", ts, (None,))
     ax, af, ax2, af2, dt = interval_velocity_coefficients(problem, ts)
-    # every shape is checked here: the numba kernels index without bounds checks (issue 12, class 3)
+    # every shape is checked here: the numba kernels index without bounds checks
     T = len(ts)
     u = as_array("u", u, (T, None))
     d = u.shape[1]

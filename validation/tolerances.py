@@ -63,13 +63,13 @@ TOLERANCES = {
                                    reference="numba vs NumPy reference, same seeds and noise"),
     "float32_vs_float64": Tolerance(k=0.0, abs_floor=2e-4, rel=2e-4, reference="float32 storage, float64 accumulation"),
     "gradient_fd": Tolerance(k=0.0, abs_floor=1e-6, rel=1e-6, reference="central finite differences, h = 1e-6"),
-    # issue 11: stationarity diagnostic of a simulation (gradient norm at the final parameters), GD run to a
+    # stationarity diagnostic of a simulation (gradient norm at the final parameters), GD run to a
     # stationary point of a deterministic loss (fixed noise or the exact expectation); measured ~1e-15
     "stationary_grad_norm": Tolerance(k=0.0, abs_floor=1e-10, rel=0.0,
                                       reference="final gradient norm of GD run to convergence (float64)"),
     "expected_loss_mc": Tolerance(k=4.0, reference="exact fresh-noise expectation vs Monte-Carlo draws"),
     "noise_moments": Tolerance(k=5.0, reference="counter-based N(0,1) moments"),
-    # issue 16: a PyTorch loop fed the simulator's own noise (float64; Adam eps rescaled by 1/T)
+    # a PyTorch loop fed the simulator's own noise (float64; Adam eps rescaled by 1/T)
     "torch_same_noise": Tolerance(k=0.0, abs_floor=1e-8, rel=1e-8,
                                   reference="PyTorch authors' loop vs simulate(), same data, init and noise"),
     # one tiny GD step of the sampled-loss kernel vs central finite differences of the same sampled loss
@@ -84,43 +84,43 @@ TOLERANCES = {
     "uturn_forgotten": Tolerance(k=3.3, reference="two-proportion z-test, two-sided 1e-3"),
     # Cui's tied sign model trained with Adam vs PREDECESSOR Result 2.1 (c within 2 %)
     "cui_sign_model_c": Tolerance(k=0.0, rel=0.02, reference="PREDECESSOR §2.7 Result 2.1, d = 20000"),
-    # issue 16: paired runs (same data and init, independent noise): |z| of the mean difference
+    # paired runs (same data and init, independent noise): |z| of the mean difference
     "paired_noise_floor": Tolerance(k=5.0, reference="other trainer vs flowphase noise streams, z of the difference"),
-    # projected vs dense fresh-noise sampler (issue 13): same law, different random numbers
+    # projected vs dense fresh-noise sampler: same law, different random numbers
     "sampler_gradient_law": Tolerance(k=4.0, reference="per-step gradient moments, two-sample Monte Carlo"),
     "sampler_trajectory": Tolerance(k=4.0, reference="Adam overlap trajectories, two-sample over seeds"),
     # phase 2 (PAPER §3.4, §3.9.1): c at the actual tau, d = 1000, within 0.5 %
     "phase2_c_finite_d": Tolerance(k=4.0, abs_floor=0.0, rel=5e-3, reference="PAPER §3.9.1 (0.5 % at t = 1.5, d = 1000)"),
-    # phase 1 (omega, b, m, c) vs the exact finite-n theory at the simulator's d (EXACT_FINITE_N; issue 11):
+    # phase 1 (omega, b, m, c) vs the exact finite-n theory at the simulator's d (EXACT_FINITE_N):
     # measured at d = 1000, n = 64, 4 seeds: |rel. deviation| <= 0.31 %, |z| <= 2.4.  A 2x error in lambda
     # (theory at lam = 4 for a lam = 2 run) moves them by 1.7-16 % (|z| 11-169) and fails all 9 omega/b/m rows
     # (the former rel = 0.07, from the paper's 5-7 % with its own ansatz, passed 7 of 9).
     "phase1_finite_n": Tolerance(k=4.0, abs_floor=0.0, rel=0.01,
-                                 reference="EXACT_FINITE_N at d = 1000, n = 64 (issue 11: 2x lambda fails 9/9)"),
-    # deviation from the d = inf theory shrinks like d^(-1/2) (PAPER §8 check 16, issue 3)
+                                 reference="EXACT_FINITE_N at d = 1000, n = 64 (a 2x smaller tolerance fails 9/9)"),
+    # deviation from the d = inf theory shrinks like d^(-1/2) (PAPER §8 check 16)
     "phase1_d_scaling": Tolerance(exponent=-0.5, window=(-0.75, -0.25), reference="finite-d corrections O(kappa/sqrt(d))"),
     # "phase 1 does not see sigma" (PAPER §3.1, §8.21): the sigma = 1.5 vs 0.5 difference of the
     # learned omega, b vanishes as n grows, like 1/n (measured: the finite-n theory's own sigma
-    # dependence through n + sigma^2 is ~10x smaller than the simulated one, see the issue-3 report)
+    # dependence through n + sigma^2 is ~10x smaller than the simulated one, measured at d = 500-4000)
     "phase1_sigma_blind": Tolerance(exponent=-1.0, window=(-1.5, -0.5), reference="PAPER §3.1, §3.8, §8 check 21"),
-    # exact finite-n theory evaluated at the simulator's d (EXACT_FINITE_N; issue 10): c, m, omega over both
+    # exact finite-n theory evaluated at the simulator's d (EXACT_FINITE_N): c, m, omega over both
     # phases and the crossover; residual finite-d effects (random data overlaps O(d^-1/2)) in a floor that
     # shrinks like d^-1/2 (0.01 at d = 1000); a 2x error in lambda moves phase-2 m by ~3 % and fails it
     "exact_finite_d": Tolerance(k=4.0, abs_floor=0.01, exponent=-0.5, floor_d_ref=1000.0,
-                                window=(-1.3, -0.35), reference="EXACT_FINITE_N §2-4, issue 10 item 5(b)"),
+                                window=(-1.3, -0.35), reference="EXACT_FINITE_N §2-4"),
     # sigma = 1.5 vs 0.5 difference of the phase-1 omega, b: simulation vs the exact theory at the same d, n
     # (EXACT_FINITE_N §4.4: the restricted ansatz of PAPER §3.2 under-predicts it ~10x and misses its sign in omega)
     # ... and the b gap falls like 1/n (slope of log gap vs log n over n = 16, 64, 256)
     "exact_sigma_gap": Tolerance(k=4.0, abs_floor=0.005, exponent=-1.0, window=(-1.3, -0.7),
-                                 reference="EXACT_FINITE_N §4.4, issue 10 item 5(a)"),
+                                 reference="EXACT_FINITE_N §4.4"),
     # phase-2 bias after 600 GD epochs still this many seed standard errors from the exact theory's b (flat
-    # direction, EXACT_FINITE_N §4.2, issue 10 item 5(d))
+    # direction, EXACT_FINITE_N §4.2)
     "phase2_b_not_relaxed": Tolerance(k=10.0, reference="EXACT_FINITE_N §4.2: b relaxes over n/(lr E_bb) steps"),
     # "phase 2 does not see p" (PAPER §3.3, §8.20): exactly at every n
     "phase2_p_blind": Tolerance(k=4.0, abs_floor=1e-3, reference="PAPER §3.3, §8 check 20"),
     # ... through the exact finite-d potential: the p = 0.6 vs 0.9 gap of phase-2 c, m falls like 1/d
-    "phase2_p_gap_exact": Tolerance(exponent=-1.0, window=(-1.3, -0.7), reference="EXACT_FINITE_N §4, issue 11"),
-    # generated mode fraction with dilation (issue 3: within 0.03 of p)
+    "phase2_p_gap_exact": Tolerance(exponent=-1.0, window=(-1.3, -0.7), reference="EXACT_FINITE_N §4"),
+    # generated mode fraction with dilation (within 0.03 of p)
     "p_hat_dilated": Tolerance(k=0.0, abs_floor=0.03, reference="PAPER §3.5, §3.7, §8 check 12"),
     # Euler threshold formula of PAPER §3.5 for p_hat of the Bayes flow (finite-grid correction in the floor)
     "p_hat_euler_threshold": Tolerance(k=4.0, abs_floor=0.01, reference="PAPER §3.5, §8 check 12"),
@@ -136,7 +136,7 @@ TOLERANCES = {
     # (+0.0006 at n = 16, 64, 256, d = 10^4, 600 samples, se 0.0006); rejects the n = inf value at n = 256
     # (0.0043 away) and the fixed-noise closed form at n = 16, 64 (0.059, 0.014 away); the former abs 0.01
     # without the stderr accepted both
-    "generated_variance": Tolerance(k=4.0, abs_floor=5e-4, reference="PAPER §3.5 (Theta(1/n)), issue 11"),
+    "generated_variance": Tolerance(k=4.0, abs_floor=5e-4, reference="PAPER §3.5 (Theta(1/n))"),
     # Bayes-denoiser MSE at finite d (Gauss-Hermite) vs a Monte-Carlo estimate of the written-out posterior mean
     "bayes_mse_mc": Tolerance(k=4.0, abs_floor=1e-12, reference="PAPER §1.4, §4; Monte-Carlo standard error"),
     # Bayes-velocity generation vs the n = inf closed forms at the stopping point (Heun)
@@ -144,10 +144,10 @@ TOLERANCES = {
     # generated distribution of a reduced field (EXACT_FINITE_N §5): 3-D flow quadrature vs d-dim samples of the
     # same field (exact reduction; the floor is the quadrature accuracy)
     "exact_flow_vs_samples": Tolerance(k=4.0, abs_floor=1e-6, reference="EXACT_FINITE_N §5, Monte Carlo stderr"),
-    # issue 10, 5(c): p_hat and mode mean of samples from trained denoisers (GD, exact fresh-noise expectation) vs the
+    # p_hat and mode mean of samples from trained denoisers (GD, exact fresh-noise expectation) vs the
     # flow of the exact finite-n field at the same d, n_+, grid and sampler; stderr over seeds, floored by sampling
-    "generated_exact_flow": Tolerance(k=4.0, reference="EXACT_FINITE_N §5, issue 10 item 5(c)"),
-    # learning dynamics (issue 7): max |theory - finite-d GD| over a whole run, d = 1000-2000
+    "generated_exact_flow": Tolerance(k=4.0, reference="EXACT_FINITE_N §5"),
+    # learning dynamics: max |theory - finite-d GD| over a whole run, d = 1000-2000
     "dynamics_flow": Tolerance(k=0.0, abs_floor=0.08,
                                reference="gradient-flow overlap ODE vs finite-d GD (O(eta) and O(1/sqrt(d)))"),
     **{f"dynamics_gd_map_{q}": Tolerance(k=0.0, abs_floor=v,
@@ -155,12 +155,12 @@ TOLERANCES = {
        for q, v in (("c", 0.02), ("b", 0.04), ("m", 0.04), ("omega", 0.06), ("q", 0.04), ("r", 0.04))},
     # the ODE vs the project simulator's preconditioned GD at finite n (n = 128, 2 draws, d = 2000, random init):
     # measured max deviation 0.011 (omega); without the finite-batch noise term r is off by 0.038 -- which the
-    # per-quantity GD-map floors (0.04) accepted (issue 11)
+    # per-quantity GD-map floors (0.04) accepted
     "dynamics_simulator_finite_n": Tolerance(k=0.0, abs_floor=0.02,
-                                             reference="overlap ODE vs simulate(), finite n (issue 7, issue 11)"),
+                                             reference="overlap ODE vs simulate(), finite n"),
     # Adam clock of the encoder (noise-dominated Adam moves w like SGD with step lr / sigma_w), 4000 epochs
     "dynamics_adam_clock": Tolerance(k=0.0, abs_floor=0.06, reference="adam_epochs clock vs simulate() Adam"),
-    # K-mode hierarchy (issue 15): exact flow and trained softmax models
+    # K-mode hierarchy: exact flow and trained softmax models
     "multimode_designed_p_hat": Tolerance(k=0.0, abs_floor=0.01,
                                           reference="designed schedule, exact flow, Euler T = 80: every p_hat_k"),
     "multimode_exact_flow": Tolerance(k=4.0, abs_floor=2e-3,
@@ -176,21 +176,21 @@ TOLERANCES = {
                                       reference="finite-d eps(s/sqrt(d)) -> sigma^2 + U(s), O(1/sqrt(d))"),
     "multimode_bayes_point": Tolerance(exponent=-1.0, window=(-1.4, -0.6),
                                        reference="|f_learned - f*|^2/d shrinks like 1/n (finite-sample estimate of u_k)"),
-    # exact-coordinate GD map (issue 14) vs the simulator's GD (draws = 0), max over a run of
+    # exact-coordinate GD map vs the simulator's GD (draws = 0), max over a run of
     # |theory - sim| in c, m, omega, b, sqrt_q, sqrt_r, mean over seeds, phase 1 and crossover: a floor
     # shrinking like d^-1/2 (0.02 at d = 1000) plus 3 seed standard errors (4 seeds; measured 0.010-0.021
     # at d = 1000, 0.0024-0.0047 at d = 4000)
     "exact_dynamics_gd": Tolerance(k=3.0, abs_floor=0.02, exponent=-0.5, floor_d_ref=1000.0, window=(-1.6, -0.35),
-                                   reference="EXACT_FINITE_N §2-3 dynamics vs finite-d GD, issue 14 item 3"),
-    # stochastic exact map (Adam coordinate-class law + finite-batch noise term, issue 14 item 1) vs the simulator's
+                                   reference="EXACT_FINITE_N §2-3 dynamics vs finite-d GD"),
+    # stochastic exact map (Adam coordinate-class law + finite-batch noise term) vs the simulator's
     # Adam with K = 1 fresh draw, random init: per overlap, the max over records (after the first 10 %) of
     # |seed mean of theory - sim|, plus 3 seed standard errors; measured at d = 1000, n = 32, lr 1e-3 up to 0.062
     # (b, t = 0.7; 0.022 at d = 2000); without the noise term sqrt(r) is off by 0.25-0.37
     "exact_adam_sim": Tolerance(k=3.0, abs_floor=0.07, exponent=-0.5, floor_d_ref=1000.0, window=(-1.6, -0.2),
-                                reference="numerics.exact.stochastic vs simulate(optimizer='adam', draws=1), issue 14"),
+                                reference="numerics.exact.stochastic vs simulate(optimizer='adam', draws=1)"),
     # per-coordinate gradient second moments of one fresh draw (theory.exact_dynamics.noise_second_moments) vs the
     # Monte-Carlo variance of the actual estimator; the relative floor covers the dropped O(d^-1/2) terms
-    "exact_noise_moments": Tolerance(k=4.0, rel=0.03, reference="issue 14: noise term vs Monte Carlo, d = 2000"),
+    "exact_noise_moments": Tolerance(k=4.0, rel=0.03, reference="EXACT_FINITE_N §2: noise term vs Monte Carlo, d = 2000"),
 }
 
 
@@ -243,7 +243,7 @@ def slope_ok(name: str, slope: float) -> bool:
     return tol.window[0] <= slope <= tol.window[1]
 
 
-# ----------------------------------------------------------------------------- paper claims (issue 11)
+# ----------------------------------------------------------------------------- paper claims
 # Thresholds of the claims that ``flowphase reproduce`` checks (validation/figures/, verdict rules in
 # validation/claims.py): a claim's limit is ``abs_floor + rel * |reference|`` (claim_limit) and its
 # standard-error budget ``k * stderr`` (claim_noise).  An agreement inside the limit is confirmed, beyond it by

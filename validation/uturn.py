@@ -291,7 +291,7 @@ def make_uturn_figure(out_dir, quick: bool = True, reallocate: bool = True, resu
     import matplotlib.pyplot as plt
 
     fig = _plot(result)
-    try:   # rendered in memory, written as one unit, the JSON last (issue 12, class 16)
+    try:   # rendered in memory, written as one unit, the JSON last
         items = [(out_dir / "uturn.png", figure_bytes(fig, "png", dpi=150)), (out_dir / "uturn.pdf",
                  figure_bytes(fig, "pdf")), (out_dir / "uturn.json", json_bytes(result))]
     finally:

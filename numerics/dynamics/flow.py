@@ -28,7 +28,7 @@ __all__ = ["OverlapTrajectory", "integrate_overlaps", "iterate_gd_map", "overlap
            "convergence_time", "MAX_EPOCHS", "MAX_STIFF_TIME", "ADAM_S_MAX"]
 
 #: largest number of epochs a dynamics payload integrates: beyond it the adaptive integrator would run for
-#: minutes on a trajectory long converged (issue 12, class 15)
+#: minutes on a trajectory long converged
 MAX_EPOCHS = 1e7
 #: budget of ``epochs x ode_time_per_epoch x rho`` (nfev ~ 5 per unit: ~1e6 evaluations, under a minute)
 MAX_STIFF_TIME = 2e5

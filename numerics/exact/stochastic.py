@@ -1,4 +1,4 @@
-"""Finite-batch noise and Adam in the exact per-point coordinates (EXACT_FINITE_N §2; issue 14).
+"""Finite-batch noise and Adam in the exact per-point coordinates (EXACT_FINITE_N §2).
 
 Equations: :func:`flowphase.theory.exact_dynamics.noise_second_moments` (the per-coordinate second moments of
 the one-draw gradient estimator) and the update rules of the module docstring of

@@ -1,7 +1,7 @@
 """Statistics of the generated samples along the learned flow, at many times t in [0, 2] (PAPER §3.5).
 
 :func:`generated_distribution` gives the end of the flow; :func:`generated_along_flow` evaluates the
-same d -> infinity description at every requested time of the sampler (issue 16):
+same d -> infinity description at every requested time of the sampler:
 
 * **phase 1** (t <= 1): only ``y = mu.X/sqrt(d)`` moves, ``dy/dt = kappa m_t tanh(omega_t y + b_t)``
   from ``y(0) ~ N(0, 1)`` with the learned curves of :func:`~flowphase.numerics.generation.phase_one_curves`.

@@ -1,4 +1,4 @@
-"""K-mode mixtures at n = infinity: Bayes field, exact finite-d MSE, windows, decision times, flow weights (issue 15).
+"""K-mode mixtures at n = infinity: Bayes field, exact finite-d MSE, windows, decision times, flow weights.
 
 * :mod:`.field` — Bayes denoiser and velocity, in d dimensions and in the projection space;
 * :mod:`.mse` — eps(tau) as a K-dim Gaussian expectation (randomised QMC / Gauss–Hermite), split curves;

@@ -1,4 +1,4 @@
-"""Bayes denoiser and velocity of a K-mode mixture, in d dimensions and in the K-dim projection space (issue 15).
+"""Bayes denoiser and velocity of a K-mode mixture, in d dimensions and in the K-dim projection space.
 
 With ``x = alpha x0 + beta x1``, ``x1 = mu_k + sigma eta`` (alpha the noise coefficient, PAPER §1.2) and
 ``D = alpha^2 + beta^2 sigma^2``, given the mode k the point x1 | x is Gaussian with mean

@@ -1,4 +1,4 @@
-"""Generated weights p_hat_k of the exact (Bayes) flow, computed in the K-dim projection space (issue 15).
+"""Generated weights p_hat_k of the exact (Bayes) flow, computed in the K-dim projection space.
 
 The probability-flow ODE ``dX/dtau = b(X)`` with the Bayes velocity of
 :mod:`flowphase.numerics.multimode.field` closes on the projections ``z = Q^T X`` (r = rank G <= K

@@ -1,4 +1,4 @@
-"""Exact finite-d Bayes MSE eps(tau) of a K-mode mixture as a K-dim Gaussian expectation (issue 15).
+"""Exact finite-d Bayes MSE eps(tau) of a K-mode mixture as a K-dim Gaussian expectation.
 
 Per dimension (notation of :mod:`flowphase.numerics.multimode.field`),
 

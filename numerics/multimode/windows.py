@@ -1,4 +1,4 @@
-"""Decision windows, decision times and the designed schedule of a K-mode mixture (issue 15).
+"""Decision windows, decision times and the designed schedule of a K-mode mixture.
 
 Pipeline (one call: :func:`schedule_from_mixture`):
 

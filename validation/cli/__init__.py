@@ -19,7 +19,7 @@ class CLIError(ValueError):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-# one-line argument errors, strict number types, output-location checks (issue 12); kept in a
+# one-line argument errors, strict number types, output-location checks; kept in a
 # helper module so that every sub-command (and every option added later) inherits them
 from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_input_file,  # noqa: E402,F401
                     finite_float, bounded_int)
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings(), strict_output():
             # extreme inputs are refused or reported as errors; numpy's RuntimeWarnings on the way
-            # would only add lines to stderr (issue 12, class 17)
+            # would only add lines to stderr
             warnings.simplefilter("ignore", RuntimeWarning)
             return int(args.func(args) or 0)
     except KeyboardInterrupt:

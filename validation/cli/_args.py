@@ -1,4 +1,4 @@
-"""Argument handling shared by every ``flowphase`` sub-command (issue 12).
+"""Argument handling shared by every ``flowphase`` sub-command.
 
 * :class:`FlowphaseParser`: argparse errors are **one line** on stderr, exit status 2 (no usage block);
   every ``type=float`` option is parsed by :func:`finite_float` (NaN, inf and overflow such as ``1e400``

@@ -1,4 +1,4 @@
-"""``flowphase reproduce NAME|all --out DIR [--quick]`` (issue 4)."""
+"""``flowphase reproduce NAME|all --out DIR [--quick]``."""
 from __future__ import annotations
 
 from . import check_output_dir, dump_json
@@ -10,7 +10,7 @@ def _run(args):
     for nm in args.names:
         if nm != "all":
             _resolve(nm)               # unknown names refused before anything else
-    check_output_dir(args.out)         # before computing (issue 12, class 5)
+    check_output_dir(args.out)         # before computing
     outs = reproduce(args.names, args.out, quick=args.quick, progress=not args.no_progress, size=args.size)
     summary = {o.name: {"seconds": round(o.seconds, 2), "files": o.paths,
                         "claims": [c.to_dict() for c in o.claims]} for o in outs}

@@ -64,7 +64,7 @@ def _design(args):
     if (args.from_file is None) == (args.windows is None):
         raise ValueError("give exactly one of --from (a detect JSON) or --windows")
     if args.out is not None:
-        check_output_file(args.out, "--out")     # before any work (issue 12, class 5)
+        check_output_file(args.out, "--out")     # before any work
     if args.from_file is not None:
         obj = load_json_object(_read_text(args.from_file, "--from"), f"--from {args.from_file}")
         windows = obj.get("windows")

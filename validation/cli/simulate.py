@@ -1,4 +1,4 @@
-"""``flowphase simulate``: train the finite-d denoisers and print JSON (issue 3 contract).
+"""``flowphase simulate``: train the finite-d denoisers and print JSON.
 
 ``flowphase simulate --d D --n N --t T1,T2,... [--p] [--sigma] [--kappa] [--lam-u] [--lam-w]
 [--noise fresh|fixed] [--no-dilation] [--epochs E] [--seeds S] [--backend numba|numpy|cupy]

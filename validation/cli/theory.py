@@ -1,21 +1,21 @@
 """``flowphase theory ...``: the asymptotic theory on the command line (JSON on stdout).
 
-Sub-commands (issue 2 contract, keys exactly as written):
+Sub-commands (keys exactly as written):
 
 * ``overlaps --t T [problem flags] [--theory exact|paper] [--d D] [--n-plus K] --json`` ->
   ``{"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r",
-  "sqrt_q"}``; ``overlaps --t T1,T2,... | --grid T`` (issue 16) -> ``{"problem", "theory", "times": [{the same keys
+  "sqrt_q"}``; ``overlaps --t T1,T2,... | --grid T`` -> ``{"problem", "theory", "times": [{the same keys
   and "tau", "q_eta", "q_xi", "converged"}, ...], "jumps"}`` in one call (learned_curve)
 * ``generated [problem flags] [--theory exact|paper] [--transition exact|euler] [--sampler euler|heun|continuous]
   [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
-  ``generated --theory paper --t T1,T2,... | --grid T`` (issue 16) -> ``{"problem", "transition", "p_hat", "times":
+  ``generated --theory paper --t T1,T2,... | --grid T`` -> ``{"problem", "transition", "p_hat", "times":
   [...]}`` with the generated-sample statistics at each sampler time
   (:func:`flowphase.numerics.generation.generated_along_flow`)
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
   quantities
 * ``speciation --d D [--sigma 1] [--n N] --json`` -> ``{"t_s", "phi_at_t_s"[, "t_c"]}``
-* ``dynamics --t T --epochs E [--init small|random|informed] [problem flags] --json`` (issue 7)
+* ``dynamics --t T --epochs E [--init small|random|informed] [problem flags] --json``
 """
 from __future__ import annotations
 
@@ -259,6 +259,6 @@ def register(subparsers):
     _problem_flags(p)
     p.set_defaults(func=_dynamics)
 
-    from .windows import register_windows  # K-mode mixtures (issue 15)
+    from .windows import register_windows  # K-mode mixtures
 
     register_windows(sub)

@@ -14,7 +14,7 @@ from . import check_output_dir, dump_json
 def _uturn(args):
     if args.dataset != "digits":
         raise ValueError(f"--dataset must be 'digits' (the bundled scikit-learn set), got {args.dataset!r}")
-    check_output_dir(args.out)         # before computing or importing the pipeline (issue 12, class 5)
+    check_output_dir(args.out)         # before computing or importing the pipeline
     from flowphase.validation.uturn import make_uturn_figure
 
     log = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None

@@ -2,7 +2,7 @@
 
 ``flowphase theory windows --weights 0.5,0.3,0.2 --gram "1,0.9,-1;0.9,1,-1;-1,-1,1" --d 10000 --json``
 or ``flowphase theory windows --hierarchy "0.6,0.4/0.8,0.2;0.6,0.4" --eps 0.15,0.02 --d 10000 --json``
-prints ``{"mixture", "d", "windows", "split_windows", "decisions", "schedule"}`` (issue 15; theory in
+prints ``{"mixture", "d", "windows", "split_windows", "decisions", "schedule"}`` (theory in
 :mod:`flowphase.numerics.multimode.windows`).
 """
 from __future__ import annotations

@@ -38,7 +38,7 @@ def save_figure(fig, out_dir, name: str, data: dict) -> List[str]:
     """Write ``name``.png/.pdf/.json as one unit; return the paths.
 
     All three are rendered in memory and written to temporaries first; the three renames follow back to
-    back with the JSON last, so a figure whose JSON is present is complete (issue 12, class 16).
+    back with the JSON last, so a figure whose JSON is present is complete.
     """
     pyplot = plt()
     out_dir = Path(out_dir)

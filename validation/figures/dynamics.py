@@ -1,4 +1,4 @@
-"""The ``dynamics`` figure: both theories of the learning dynamics against the simulator (issue 14 item 3).
+"""The ``dynamics`` figure: both theories of the learning dynamics against the simulator.
 
 Top row, gradient descent on the exact fresh-noise expectation (``draws = 0``; PAPER §2.3 loss, the simulator's
 preconditioned GD, one epoch = ``lr`` ODE units): the exact-coordinate GD map (EXACT_FINITE_N §2-3; per-point

@@ -1,4 +1,4 @@
-"""The ``hierarchy`` figure of ``flowphase reproduce``: several decision windows and a designed schedule (issue 15).
+"""The ``hierarchy`` figure of ``flowphase reproduce``: several decision windows and a designed schedule.
 
 Panels: (a) the split uncertainties V_S(s) of the 4-mode hierarchy (the split-resolved mode part of the Bayes
 MSE, :mod:`flowphase.numerics.multimode.mse`) with the detected windows and the decision times; (b)

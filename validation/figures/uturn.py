@@ -1,4 +1,4 @@
-"""The ``uturn`` figure: U-Turn on the bundled digits, decision window and re-allocation (issue 5, PAPER §6)."""
+"""The ``uturn`` figure: U-Turn on the bundled digits, decision window and re-allocation (PAPER §6)."""
 from __future__ import annotations
 
 import math
@@ -54,7 +54,7 @@ def uturn_claims(result: dict) -> list:
 
 
 def uturn_figure(out_dir, quick: bool = False) -> FigureOutput:
-    """Issue 5's U-Turn figure on the bundled digits, with its decision window and re-allocation result."""
+    """The U-Turn figure on the bundled digits, with its decision window and re-allocation result."""
     import json
 
     from flowphase.validation.uturn import make_uturn_figure

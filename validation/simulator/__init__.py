@@ -1,4 +1,4 @@
-"""Finite-d simulator of the paper's training protocol (PAPER §2; issue 11 layout).
+"""Finite-d simulator of the paper's training protocol (PAPER §2).
 
 Modules, one concern each:
 

@@ -34,7 +34,7 @@ OPT_ADAM = 0
 OPT_GD = 1
 #: recorded per job and record: c, m, omega, b, sqrt_q, sqrt_r, loss
 N_OVERLAPS = 7
-#: bounds on the work one call may request (issue 12, classes 7 and 15)
+#: bounds on the work one call may request
 MAX_EPOCHS = 10 ** 7
 MAX_SEEDS = 10 ** 4
 

@@ -37,7 +37,7 @@ __all__ = ["simulate", "run", "DIVERGED_OVERLAP", "DIVERGED_LOSS_GROWTH", "FIXED
 
 #: noise-counter value reserved for the fixed x0 (never a training step)
 FIXED_NOISE_STEP = 2 ** 62
-#: divergence thresholds (issue 12, class 2): a trained overlap beyond this size, or a loss that grew
+#: divergence thresholds: a trained overlap beyond this size, or a loss that grew
 #: by this factor over the initial one, means the optimiser ran away (lr too large)
 DIVERGED_OVERLAP = 1e6
 DIVERGED_LOSS_GROWTH = 100.0
@@ -103,7 +103,7 @@ def run(cfg: SimulationConfig, data=None, init_params=None, array_module=None) -
     work = cfg.work
     progress = work > 1e10 if cfg.progress is None else cfg.progress
     # chunks of the kernel loop: progress updates, and Ctrl-C is delivered between chunks (a numba kernel
-    # cannot be interrupted), so long runs are split into pieces of ~1e9 coordinate updates (issue 12, class 15)
+    # cannot be interrupted), so long runs are split into pieces of ~1e9 coordinate updates
     n_chunks = min(epochs, 100) if progress else int(min(epochs, 100, max(1.0, work / 1e9)))
     bounds = np.linspace(0, epochs, n_chunks + 1).astype(int)
     from tqdm.auto import tqdm

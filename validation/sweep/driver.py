@@ -87,7 +87,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
     SweepReport
     """
     t_start, wall_start = time.perf_counter(), time.time()
-    # every option is checked before anything is written or started (issue 12, classes 1 and 8)
+    # every option is checked before anything is written or started
     workers = as_int("workers", workers, 1, _MAX_WORKERS)
     if threads_per_worker is not None:
         threads_per_worker = as_int("threads_per_worker", threads_per_worker, 1, 1024)

@@ -33,7 +33,7 @@ from .registry import get_task
 
 __all__ = ["SpecError", "SweepSpec", "parse_spec", "load_spec", "task_key", "MAX_TASKS"]
 
-MAX_TASKS = 100_000         # tasks per spec: validating the limit takes ~10 s on one core (issue 12, class 15)
+MAX_TASKS = 100_000         # tasks per spec: validating the limit takes ~10 s on one core
 _MAX_TASKS = MAX_TASKS
 _frozen = dataclasses.dataclass(frozen=True)
 
