@@ -41,6 +41,7 @@ from numba import njit
 
 from flowphase.numerics import _generated as G
 from flowphase.numerics.quadrature import default_rule, gaussian_moments_hessian
+from flowphase.numerics.jumps import Jump, bisect_switch, branch_jumps
 from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.checks import check_training as check_training_params
 
@@ -210,24 +211,6 @@ class PhaseOneResult(SolverResult):
     energy: float = math.nan
     energy_trivial: float = math.nan
     energy_informative: float = math.nan
-
-
-@dataclass
-class Jump:
-    """A first-order jump of omega along t (the global minimum switches branch, PAPER §3.2).
-
-    ``t_lo < t_star < t_hi`` brackets the switch (``t_star`` refined by bisection on the energy
-    difference of the two branches); ``size = omega_after - omega_before`` at the bracket ends.
-    """
-
-    t_lo: float
-    t_hi: float
-    t_star: float
-    omega_before: float
-    omega_after: float
-    size: float
-    branch_before: str
-    branch_after: str
 
 
 @dataclass
@@ -471,15 +454,8 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
         if r.branch == "informative" or (math.isfinite(r.energy_informative) and r.branch == "trivial"):
             prev = _informative_point(r, kt, p, n, sigma, lu, lw, rule, tol, prev)
         results.append(r)
-    jumps = []
-    for k in range(1, len(results)):
-        left, right = results[k - 1], results[k]
-        if left.branch != right.branch and {left.branch, right.branch} == {"trivial", "informative"}:
-            t_star = (_refine(left, right, kappa, p, n, sigma, lu, lw, rule, tol) if refine_jumps
-                      else 0.5 * (left.t + right.t))
-            jumps.append(Jump(t_lo=left.t, t_hi=right.t, t_star=t_star, omega_before=left.omega,
-                              omega_after=right.omega, size=right.omega - left.omega, branch_before=left.branch,
-                              branch_after=right.branch))
+    refine = (lambda a, b_: _refine(a, b_, kappa, p, n, sigma, lu, lw, rule, tol)) if refine_jumps else None
+    jumps = branch_jumps(results, refine)
     arr = lambda k: np.array([getattr(r, k) for r in results], dtype=float)  # noqa: E731
     return PhaseOneCurve(t=ts.copy(), omega=arr("omega"), b=arr("b"), m=arr("m"), q_eta=arr("q_eta"),
                          sqrt_q=arr("sqrt_q"), c=arr("c"), energy=arr("energy"), grad_norm=arr("grad_norm"),
@@ -508,19 +484,11 @@ def _informative_energy(kt, start, p, n, sigma, lu, lw, rule, tol):
 def _refine(left, right, kappa, p, n, sigma, lu, lw, rule, tol, iters: int = 40) -> float:
     """Bisection on E_informative - E_trivial between two times with different branches."""
     inf_side = left if left.branch == "informative" else right
-    start = (inf_side.omega, abs(inf_side.b))
-    lo, hi = left.t, right.t
     e_triv = _trivial_energy(max(p, 1.0 - p), float(n), lu)
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        E, pt = _informative_energy(kappa * mid, start, p, n, sigma, lu, lw, rule, tol)
-        informative_wins = E < e_triv
-        if informative_wins:
-            start = pt
-        if informative_wins == (left.branch == "informative"):
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-9:
-            break
-    return 0.5 * (lo + hi)
+
+    def informative_at(t, start):
+        E, pt = _informative_energy(kappa * t, start, p, n, sigma, lu, lw, rule, tol)
+        return E < e_triv, pt
+
+    return bisect_switch(left.t, right.t, left.branch == "informative", informative_at,
+                         (inf_side.omega, abs(inf_side.b)), iters=iters)

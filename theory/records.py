@@ -1,4 +1,8 @@
-"""Problems from flat key records (command-line flags, JSON payloads): one builder for every layer.
+"""Flat records shared by every layer: the overlap names, and problems from flat key records.
+
+:data:`OVERLAP_NAMES` is the one list of the overlaps of a network ``f(x) = c x + u tanh(w.x/sqrt(d) + b)``
+(``docs/notation.md``): the simulator's arrays, the theories' records and every JSON payload use these names in
+this order.
 
 :func:`problem_from_keys` is what ``flowphase theory dynamics`` and the dynamics payloads of
 :mod:`flowphase.validation.dynamics_payload` and :mod:`flowphase.numerics.exact.dynamics` use to turn
@@ -12,7 +16,11 @@ import math
 
 from flowphase.theory.problem import Problem
 
-__all__ = ["PROBLEM_KEYS", "problem_from_keys"]
+__all__ = ["OVERLAP_NAMES", "PROBLEM_KEYS", "problem_from_keys"]
+
+#: the overlaps of a network, in this order everywhere: skip connection ``c``, ``m = u.mu/d``, ``omega = w.mu/d``,
+#: bias ``b``, ``sqrt_q = |u|/sqrt(d)``, ``sqrt_r = |w|/sqrt(d)``
+OVERLAP_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 #: the keys of a dilated problem in a flat record
 PROBLEM_KEYS = ("p", "sigma", "kappa", "d", "n", "lam_u", "lam_w")

@@ -8,7 +8,6 @@ evaluated at a finite d), :class:`ExactParameters`, :class:`ExactCurve`, :func:`
 from .solver import (  # noqa: F401
     FIELDS,
     ExactCurve,
-    ExactJump,
     ExactParameters,
     default_n_plus,
     exact_curve,
@@ -25,5 +24,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["generated_flow", "GeneratedFlow", "FIELDS", "ExactCurve", "ExactJump", "ExactParameters", "default_n_plus", "exact_curve", "exact_energy",
+__all__ = ["generated_flow", "GeneratedFlow", "FIELDS", "ExactCurve", "ExactParameters", "default_n_plus", "exact_curve", "exact_energy",
            "solve_exact", "time_coefficients"]

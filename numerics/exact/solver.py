@@ -31,12 +31,12 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from flowphase.numerics.exact import _kernels as K
-from flowphase.numerics.phase_one import Jump
+from flowphase.numerics.jumps import Jump, bisect_switch, branch_jumps
 from flowphase.numerics.quadrature import default_rule
 from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.problem import Problem
 
-__all__ = ["ExactParameters", "ExactCurve", "ExactJump", "solve_exact", "exact_curve", "time_coefficients",
+__all__ = ["ExactParameters", "ExactCurve", "solve_exact", "exact_curve", "time_coefficients",
            "default_n_plus", "exact_energy", "FIELDS"]
 
 #: per-time fields of :class:`ExactParameters` that :class:`ExactCurve` stores as arrays
@@ -289,11 +289,6 @@ def _population(problem, t, base):
     return res
 
 
-#: a first-order jump of the global minimum between ``t_lo`` and ``t_hi`` (refined ``t_star``): the same record
-#: as the paper solver's
-ExactJump = Jump
-
-
 @dataclass
 class ReducedFieldArrays:
     """A learned field along ``t`` in the reduced coordinates of EXACT_FINITE_N §2 (time, interpolant
@@ -330,7 +325,7 @@ class ExactCurve(ReducedFieldArrays, CurveResult):
     residual: np.ndarray
     iterations: np.ndarray
     branch: List[str]
-    jumps: List[ExactJump] = field(default_factory=list)
+    jumps: List[Jump] = field(default_factory=list)
     results: List[ExactParameters] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -352,7 +347,7 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
     Each time is solved from the previous informative minimiser (warm start); the multi-start search of
     :func:`solve_exact` is run as well where the continuation ends off the informative branch and at every
     ``check_every``-th time (a lower minimum found there replaces the continuation); where the
-    global minimum switches branch between consecutive times an :class:`ExactJump` is recorded and
+    global minimum switches branch between consecutive times a :class:`Jump` is recorded and
     (``refine_jumps``) located by bisection on the energy difference of the two branches.  ``tol``,
     ``max_iter``, ``max_step`` as in :func:`solve_exact` (for every time); ``throw=False`` returns
     ``converged=False`` at the times that failed instead of raising.
@@ -388,13 +383,8 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
         elif r.branch == "saturated":
             prev = None
         results[k] = r
-    jumps = []
-    srt = [results[k] for k in order]
-    for a, b_ in zip(srt[:-1], srt[1:]):
-        if a.branch != b_.branch and {a.branch, b_.branch} == {"trivial", "informative"}:
-            t_star = (_refine(problem, a, b_, d, npl, rule, tol) if refine_jumps else 0.5 * (a.t + b_.t))
-            jumps.append(ExactJump(t_lo=a.t, t_hi=b_.t, t_star=t_star, omega_before=a.omega, omega_after=b_.omega,
-                                   size=b_.omega - a.omega, branch_before=a.branch, branch_after=b_.branch))
+    refine = (lambda a, b_: _refine(problem, a, b_, d, npl, rule, tol)) if refine_jumps else None
+    jumps = branch_jumps([results[k] for k in order], refine)
     arr = {f: np.array([getattr(r, f) for r in results], dtype=float) for f in FIELDS}
     return ExactCurve(t=ts.copy(), d=d, n_plus=(npl or 0), n_minus=(nmi or 0),
                       converged=np.array([r.converged for r in results], dtype=bool),
@@ -423,19 +413,9 @@ def _curve_coefficients(problem, ts, d):
 
 def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40) -> float:
     """Bisection in t on E_informative - E_trivial between two times on different branches."""
-    inf_side = a if a.branch == "informative" else b_
-    start = _outer(inf_side)
-    lo, hi = a.t, b_.t
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        r = solve_exact(problem, mid, d, npl, starts=[start], rule=rule, tol=tol, throw=False)
-        informative = r.branch == "informative"
-        if informative:
-            start = _outer(r)
-        if informative == (a.branch == "informative"):
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-9:
-            break
-    return 0.5 * (lo + hi)
+    def informative_at(t, start):
+        r = solve_exact(problem, t, d, npl, starts=[start], rule=rule, tol=tol, throw=False)
+        return r.branch == "informative", (_outer(r) if r.branch == "informative" else None)
+
+    return bisect_switch(a.t, b_.t, a.branch == "informative", informative_at,
+                         _outer(a if a.branch == "informative" else b_), iters=iters)

@@ -15,12 +15,12 @@ import numpy as np
 
 from flowphase.theory.checks import as_array, as_bool, as_int, as_int_list, as_real
 from flowphase.theory.problem import Problem
+from flowphase.theory.records import OVERLAP_NAMES
 
 __all__ = ["SimulationConfig", "resolve_problem", "OVERLAP_NAMES", "BACKENDS", "INITS", "MODELS", "OPTIMIZERS",
            "NOISE_SAMPLERS", "LABELS", "MAX_EPOCHS", "MAX_SEEDS", "MODEL_TANH", "MODEL_SIGN", "OPT_ADAM", "OPT_GD",
            "N_OVERLAPS"]
 
-OVERLAP_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 BACKENDS = ("numba", "numpy", "cupy")
 INITS = ("random", "small", "informed")
 MODELS = ("tanh", "sign")
@@ -66,11 +66,93 @@ def _check_choice(name, value, choices):
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """Every option of a simulation, validated (build it with :meth:`create`).
+    """Every option of a simulation, validated and frozen: the one documented record of them.
 
-    ``sampler`` is the noise sampler actually used: ``'projected'`` or ``'dense'`` for fresh draws,
-    ``'dense'`` for fixed noise, ``'expectation'`` for ``draws=0``; ``noise_sampler`` is the request.
-    ``given_data`` / ``given_init`` record whether data and initial parameters come from the caller.
+    Build it with :meth:`create` (keywords of :func:`flowphase.validation.simulator.simulate`); the
+    driver (:func:`flowphase.validation.simulator.run`) trains exactly what it holds.  The protocol
+    fields (``epochs, optimizer, lr, lr_final, draws, labels, init, init_scale, betas, eps``) take the
+    preset's value (:mod:`flowphase.validation.protocols`) unless given; ``overrides`` lists the given
+    ones.  Units are the theory's (PAPER §2.3): the loss is per coordinate and per data point.
+
+    Attributes
+    ----------
+    problem : Problem
+        Mixture (p, sigma), schedule, interpolant and training setup (n, lam_u, lam_w, noise) at the
+        simulation's finite integer d >= 2 and n >= 1.  ``lam_u, lam_w`` are ridge penalties in theory
+        units; the Problem's default lam = 2 is the authors' weight decay 1e-5 only at d = 5000, T = 80
+        (``lam = wd d T / 2``); pass ``weight_decay`` to map a PyTorch weight decay with this run's d, T.
+    ts : tuple of float
+        Schedule times, one independent denoiser each (default ``problem.schedule.grid(80)``; each in
+        the schedule's domain).  ``times`` is the same as a read-only float array.
+    seeds : tuple of int
+        One independent run per seed, each in [0, 2**63 - 1], at most :data:`MAX_SEEDS` (default ``(0,)``).
+    epochs : int
+        Full-batch optimisation steps, in [1, :data:`MAX_EPOCHS`] (preset: 400 ``theory``, 40 000 ``authors``).
+    optimizer : {'adam', 'gd'}
+        Adam (``betas, eps``) on the theory-unit loss, or gradient descent preconditioned per block
+        (step ``lr/n`` on c, b and ``lr d/n`` on u, w) (preset: 'gd' ``theory``, 'adam' ``authors``).
+    lr : float
+        Learning rate, in (0, 1e6] (preset: 0.25 ``theory``, 1e-2 ``authors``).
+    lr_final : float
+        Learning rate of the last step, in (0, 1e6]; the rate decays geometrically from ``lr`` to it
+        (preset: ``lr``, i.e. constant, in both presets).
+    draws : int
+        K fresh noise draws per data point and step, in [0, 1e6]; 0 is the exact expectation over x0
+        (``quad_nodes``-point Gauss--Hermite; fresh noise, tanh model only); 1 with fixed noise
+        (preset: 0 ``theory`` (1 where 0 is unavailable), 1 ``authors``).
+    labels : {'bernoulli', 'exact'}
+        Class labels of the data: i.i.d. Bernoulli(p), or exactly round(p n) positive (preset: 'bernoulli').
+    init : {'random', 'small', 'informed'}
+        Initial parameters (:func:`.inputs.draw_init`): N(0, 1) entries (the authors'), ``init_scale``
+        N(0, 1) entries, or the class-mean start (preset: 'small' ``theory``, 'random' ``authors``).
+    init_scale : float
+        Scale of the ``'small'`` initialisation, in [0, 1e3] (preset: 1e-3 ``theory``, 1.0 ``authors``).
+    model : {'tanh', 'sign'}
+        The paper's ``c x + u tanh(w.x/sqrt(d) + b)`` or Cui et al.'s tied ``c x + w sign(w.x/sqrt(d))``
+        (default 'tanh').
+    backend : {'numba', 'numpy', 'cupy'}
+        Training engine: numba kernels or the NumPy / CuPy array twin (default 'numba').
+    dtype : {'float64', 'float32'}
+        Storage of data, parameters and the Adam moments of u, w; accumulations are float64
+        (default 'float64').
+    record_every : int
+        Steps between recorded overlaps, >= 1 (default ``max(1, epochs // 50)``).
+    betas : (float, float)
+        Adam's moment decays, each in [0, 1) (preset: (0.9, 0.999)).
+    eps : float
+        Adam's denominator constant, in (0, 1] (preset: 1e-8).
+    train_c, train_b : bool
+        Train c, b (False freezes them at their initial value; default True).
+    keep_params : bool
+        Keep the final u, w and the data in the result (default True).
+    progress : bool or None
+        tqdm progress bar (None, the default: on above ~1e10 row-coordinate updates).
+    job_chunk : int or None
+        Array backends: jobs processed together, >= 1 (default None: all).
+    quad_nodes : int
+        Gauss--Hermite nodes of the exact expectation (``draws=0``), in [8, 1000] (default 48).
+    noise_sampler : {'auto', 'projected', 'dense'}
+        Requested fresh-noise sampler: all n K d numbers per step (``'dense'``, the reference), only
+        what the step sees (``'projected'``, same law, needs d >= n + 3), or projected where it applies
+        (``'auto'``, the default).
+    sampler : {'projected', 'dense', 'expectation'}
+        The sampler actually used (derived: ``'dense'`` for fixed noise, ``'expectation'`` for draws=0).
+    protocol : str
+        The preset the protocol fields come from (default ``'theory'``).
+    overrides : tuple of str
+        The protocol fields given explicitly (sorted).
+    weight_decay : float or None
+        A PyTorch-style coupled weight decay wd >= 0 given instead of lam: then ``lam_u = lam_w =
+        wd d T / 2`` with this run's d and T = len(ts) (:func:`flowphase.theory.problem.weight_decay_to_lambda`;
+        default None: the problem's lam_u, lam_w).
+    checkpoint_every : int
+        Steps between checkpoints when the run is given a checkpoint file, >= 1 (default 1000).
+        It changes only where the training pauses, never the numbers.
+    step_chunk : int or None
+        Steps per kernel call, >= 1 (default None: ~1e9 coordinate updates or 1/100 of the run with a
+        progress bar).  Ctrl-C and the divergence check act between calls; the numbers do not depend on it.
+    given_data, given_init : bool
+        Whether the training data / initial parameters come from the caller.
     """
 
     problem: Problem
@@ -102,6 +184,9 @@ class SimulationConfig:
     overrides: Tuple[str, ...]
     given_data: bool = False
     given_init: bool = False
+    weight_decay: Optional[float] = None
+    checkpoint_every: int = 1000
+    step_chunk: Optional[int] = None
     _ts_array: np.ndarray = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------------ derived

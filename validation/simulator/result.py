@@ -8,8 +8,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from flowphase.theory.problem import Problem
-
-from .config import OVERLAP_NAMES
+from flowphase.theory.records import OVERLAP_NAMES
 
 __all__ = ["SimulationResult"]
 
