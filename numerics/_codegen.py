@@ -140,6 +140,20 @@ def _exact_specs():
                   "Explicit partial derivatives of the exact finite-n L/d in the class moments and in "
                   "(omega, z_plus, z_minus) at fixed (c, m, a_plus, a_minus) (envelope theorem); "
                   "theory.exact.loss_partials, EXACT_FINITE_N §2."))
+    od = ex.outer_derivatives()
+    args = (base + [E[k] for k in ("B", "inv_sqrt_r")] + list(ex.MOMENT_DERIVATIVES)
+            + [E[k] for k in ("c", "m", "a_plus", "a_minus")])
+    th, inner = ("omega", "b", "z_plus", "z_minus"), ("c", "m", "a_plus", "a_minus")
+    outs = [(f"L_{th[i]}", od["grad"][i]) for i in range(4)]
+    outs += [(f"L_{th[i]}_{th[j]}", od["hess"][i, j]) for i in range(4) for j in range(i, 4)]
+    outs += [(f"L_{th[i]}_{inner[a]}", od["cross"][i, a]) for i in range(4) for a in range(4)]
+    free = set().union(*(sp.sympify(e).free_symbols for _, e in outs))
+    assert free <= set(args), free - set(args)
+    specs.append(("exact_outer_derivatives", args, outs,
+                  "Exact finite-n L/d at fixed (c, m, a_plus, a_minus): its gradient (4) and Hessian (upper triangle, "
+                  "row-major, 10) in theta = (omega, b, z_plus, z_minus) by the second-order chain rule through the "
+                  "class moments, and the cross block d2L/dtheta dy (row-major, 16); the kernels eliminate y by the "
+                  "implicit-function rule; theory.exact.outer_derivatives, EXACT_FINITE_N §2-3."))
     return specs
 
 

@@ -54,7 +54,7 @@ from typing import Dict
 import sympy as sp
 
 __all__ = ["SYMBOLS", "point_loss", "total_loss", "quadratic_form", "loss_partials", "eliminated_potential",
-           "limit_residuals", "trivial_energy"]
+           "limit_residuals", "trivial_energy", "outer_derivatives", "OUTER", "MOMENT_DERIVATIVES"]
 
 # ----------------------------------------------------------------------------- symbols
 alpha, beta, inv_sqrt_d = sp.symbols("alpha beta inv_sqrt_d", nonnegative=True)
@@ -63,12 +63,20 @@ c, m, a_plus, a_minus = sp.symbols("c m a_plus a_minus", real=True)
 omega, z_plus, z_minus = sp.symbols("omega z_plus z_minus", real=True)
 M_plus, M_minus, Q_plus, Q_minus = sp.symbols("M_plus M_minus Q_plus Q_minus", real=True)
 phi = sp.symbols("phi", real=True)   # the activation tanh(...) before its expectation is taken
+B, b = sp.symbols("B b", real=True)  # B = beta sqrt(d) (the class-mean slope of the preactivation), the bias
+inv_sqrt_r = sp.symbols("inv_sqrt_r", positive=True)   # 1/sqrt(r) (the kernels pass 0 at r = 0)
 
 SYMBOLS = {str(s): s for s in (alpha, beta, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w, c, m, a_plus, a_minus,
-                               omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus)}
+                               omega, z_plus, z_minus, M_plus, M_minus, Q_plus, Q_minus, B, b, inv_sqrt_r)}
 INNER = (c, m, a_plus, a_minus)
 OUTER_EXPLICIT = (omega, z_plus, z_minus)
+OUTER = (omega, b, z_plus, z_minus)
 MOMENTS = (M_plus, M_minus, Q_plus, Q_minus)
+#: derivatives of each class moment X in the mean (``_m``) and the std (``_s``) of its Gaussian preactivation:
+#: ``X_m, X_s, X_mm, X_ms, X_ss`` for X in :data:`MOMENTS` (computed by quadrature in the kernels)
+MOMENT_DERIVATIVES = tuple(sp.Symbol(f"{X}_{k}", real=True) for X in MOMENTS for k in ("m", "s", "mm", "ms", "ss"))
+for _s in MOMENT_DERIVATIVES:
+    SYMBOLS[str(_s)] = _s
 
 
 def _overlaps():
@@ -151,6 +159,74 @@ def loss_partials() -> Dict[str, sp.Expr]:
     L = total_loss()
     out = {f"dL_d{s}": sp.expand(sp.diff(L, s)) for s in MOMENTS + OUTER_EXPLICIT}
     return out
+
+
+def _preactivation_derivatives():
+    """First and second derivatives in theta = (omega, b, z_plus, z_minus) of the class means and of the std.
+
+    ``mean_k = B (k omega + sigma z_k) + b`` (linear), ``std = alpha sqrt(r)``; ``sqrt(r)`` enters the result only
+    through ``inv_sqrt_r = 1/sqrt(r)`` (polynomially), so the kernels can pass 0 at r = 0 (where the std is not
+    differentiable; every std derivative is then taken as 0, the convention of the gradient).
+    """
+    mean = {1: B * (omega + sigma * z_plus) + b, -1: B * (-omega + sigma * z_minus) + b}
+    r_s = sp.Symbol("r_s", positive=True)
+    r = omega ** 2 + n_plus * z_plus ** 2 + n_minus * z_minus ** 2
+    std = alpha * sp.sqrt(r_s)
+    d1, d2 = sp.diff(std, r_s), sp.diff(std, r_s, 2)
+    to_inv = {r_s: 1 / inv_sqrt_r ** 2}
+    s1 = [sp.expand(sp.powsimp((d1 * sp.diff(r, th)).subs(to_inv))) for th in OUTER]
+    s2 = [[sp.expand(sp.powsimp((d1 * sp.diff(r, ti, tj) + d2 * sp.diff(r, ti) * sp.diff(r, tj)).subs(to_inv)))
+           for tj in OUTER] for ti in OUTER]
+    m1 = {k: [sp.diff(mean[k], th) for th in OUTER] for k in (1, -1)}
+    return m1, s1, s2
+
+
+@functools.lru_cache(maxsize=None)
+def outer_derivatives() -> Dict[str, sp.Matrix]:
+    """Gradient and Hessian of ``L/d`` in the outer variables theta at FIXED inner y, and the cross block.
+
+    The class moments ``X in (M_plus, M_minus, Q_plus, Q_minus)`` depend on theta through their class mean and
+    the common std (:func:`_preactivation_derivatives`); their derivatives in (mean, std) are the symbols of
+    :data:`MOMENT_DERIVATIVES`.  Second-order chain rule::
+
+        X_i  = X_m mean_i + X_s std_i
+        X_ij = X_mm mean_i mean_j + X_ms (mean_i std_j + std_i mean_j) + X_ss std_i std_j + X_s std_ij
+        L_i  = dL/dtheta_i|explicit + sum_X L_X X_i
+        L_ij = d2L/dtheta_i dtheta_j|explicit + sum_X (L_{X theta_j} X_i + L_{X theta_i} X_j)
+               + sum_{X,Y} L_XY X_i Y_j + sum_X L_X X_ij
+
+    Returns ``{"grad": 4x1, "hess": 4x4 (L_theta theta), "cross": 4x4 (L_theta y, rows theta, columns y)}``.
+    The eliminated potential ``E(theta) = L(theta, y*(theta))`` then has (envelope theorem and the
+    implicit-function rule ``dy*/dtheta = -(2H)^-1 L_y theta``, H of :func:`quadratic_form`)::
+
+        grad E = L_theta(y*),   Hess E = L_theta theta - L_theta y (2H)^-1 L_y theta      (at y = y*)
+
+    the 4x4 inner solve being numerical (:mod:`flowphase.numerics.exact._kernels`).
+    """
+    L = total_loss()
+    m1, s1, s2 = _preactivation_derivatives()
+    der = {X: dict(zip(("m", "s", "mm", "ms", "ss"), MOMENT_DERIVATIVES[5 * k:5 * k + 5]))
+           for k, X in enumerate(MOMENTS)}
+    label = {M_plus: 1, Q_plus: 1, M_minus: -1, Q_minus: -1}
+    n4 = len(OUTER)
+    X1 = {X: [der[X]["m"] * m1[label[X]][i] + der[X]["s"] * s1[i] for i in range(n4)] for X in MOMENTS}
+    X2 = {X: [[der[X]["mm"] * m1[label[X]][i] * m1[label[X]][j]
+               + der[X]["ms"] * (m1[label[X]][i] * s1[j] + s1[i] * m1[label[X]][j])
+               + der[X]["ss"] * s1[i] * s1[j] + der[X]["s"] * s2[i][j] for j in range(n4)] for i in range(n4)]
+          for X in MOMENTS}
+    L_X = {X: sp.diff(L, X) for X in MOMENTS}
+    grad = sp.Matrix([sp.expand(sp.diff(L, OUTER[i]) + sum(L_X[X] * X1[X][i] for X in MOMENTS)) for i in range(n4)])
+    hess = sp.zeros(n4, n4)
+    for i in range(n4):
+        for j in range(i, n4):
+            e = sp.diff(L, OUTER[i], OUTER[j])
+            for X in MOMENTS:
+                e += sp.diff(L_X[X], OUTER[j]) * X1[X][i] + sp.diff(L_X[X], OUTER[i]) * X1[X][j] + L_X[X] * X2[X][i][j]
+                for Y in MOMENTS:
+                    e += sp.diff(L_X[X], Y) * X1[X][i] * X1[Y][j]
+            hess[i, j] = hess[j, i] = sp.expand(e)
+    cross = sp.Matrix(n4, len(INNER), lambda i, a: sp.expand(sp.diff(grad[i], INNER[a])))
+    return {"grad": grad, "hess": hess, "cross": cross}
 
 
 def eliminated_potential(H, g, L0) -> sp.Expr:

@@ -1,4 +1,4 @@
-"""numba kernels of the exact finite-n potential (EXACT_FINITE_N §2-3): moments, elimination, gradient, Newton.
+"""numba kernels of the exact finite-n potential (EXACT_FINITE_N §2-3): moments, elimination, derivatives, Newton.
 
 Parameter vector ``prm`` (float64[9]), one meaning per slot (:data:`PRM`):
 ``alpha, beta, B, inv_sqrt_d, sigma, n_plus, n_minus, lam_u, lam_w`` (``B = beta sqrt(d)``,
@@ -6,7 +6,9 @@ Parameter vector ``prm`` (float64[9]), one meaning per slot (:data:`PRM`):
 The inner variables ``y = (c, m, a_plus, a_minus)`` are eliminated by one 4x4 solve; the gradient of the
 potential is the explicit partial derivative of the loss at ``y*`` (envelope theorem) chained through the
 class moments ``M_k = E tanh(mean_k + std g)``, ``Q_k = E tanh^2``, ``mean_k = B (k omega + sigma z_k) + b``,
-``std = alpha sqrt(r)``.
+``std = alpha sqrt(r)``.  The Hessian in theta is symbolic too (``G.exact_outer_derivatives``, from
+:func:`flowphase.theory.exact.outer_derivatives`): the Hessian of L at fixed y minus the implicit-function
+correction ``L_theta y (2H)^-1 L_y theta`` (one LU factorisation of the inner H, shared with the elimination).
 """
 from __future__ import annotations
 
@@ -134,74 +136,266 @@ def evaluate(theta, prm, nodes, weights, want_grad):
 
 
 @njit(cache=True)
+def class_moments2(mean, std, nodes, weights, out):
+    """``M, Q`` and their first and second derivatives in (mean, std), written into ``out`` (float64[12]).
+
+    Layout: ``M, M_m, M_s, M_mm, M_ms, M_ss, Q, Q_m, Q_s, Q_mm, Q_ms, Q_ss`` (``_m``: d/dmean, ``_s``: d/dstd);
+    ``tanh' = 1 - tanh^2``, ``tanh'' = -2 tanh tanh'``, ``(tanh^2)'' = 2 tanh' (tanh' - 2 tanh^2)``.
+    """
+    for k in range(12):
+        out[k] = 0.0
+    for i in range(nodes.shape[0]):
+        g = nodes[i]
+        w = weights[i]
+        ph = math.tanh(mean + std * g)
+        dp = 1.0 - ph * ph
+        d2 = -2.0 * ph * dp
+        q1 = 2.0 * ph * dp
+        q2 = 2.0 * dp * (dp - 2.0 * ph * ph)
+        wg = w * g
+        wgg = wg * g
+        out[0] += w * ph
+        out[1] += w * dp
+        out[2] += wg * dp
+        out[3] += w * d2
+        out[4] += wg * d2
+        out[5] += wgg * d2
+        out[6] += w * ph * ph
+        out[7] += w * q1
+        out[8] += wg * q1
+        out[9] += w * q2
+        out[10] += wg * q2
+        out[11] += wgg * q2
+
+
+@njit(cache=True)
+def _lu4(A, piv):
+    """In-place LU factorisation with partial pivoting of a 4x4 matrix; False if singular."""
+    for col in range(4):
+        p = col
+        for r in range(col + 1, 4):
+            if abs(A[r, col]) > abs(A[p, col]):
+                p = r
+        piv[col] = p
+        if A[p, col] == 0.0:
+            return False
+        if p != col:
+            for j in range(4):
+                tmp = A[col, j]
+                A[col, j] = A[p, j]
+                A[p, j] = tmp
+        for r in range(col + 1, 4):
+            A[r, col] /= A[col, col]
+            f = A[r, col]
+            for j in range(col + 1, 4):
+                A[r, j] -= f * A[col, j]
+    return True
+
+
+@njit(cache=True)
+def _lu4_solve(A, piv, x):
+    """Solve in place with the factors of :func:`_lu4` (row swaps replayed in order)."""
+    for col in range(4):
+        p = piv[col]
+        if p != col:
+            tmp = x[col]
+            x[col] = x[p]
+            x[p] = tmp
+    for i in range(1, 4):
+        s = x[i]
+        for j in range(i):
+            s -= A[i, j] * x[j]
+        x[i] = s
+    for i in range(3, -1, -1):
+        s = x[i]
+        for j in range(i + 1, 4):
+            s -= A[i, j] * x[j]
+        x[i] = s / A[i, i]
+
+
+@njit(cache=True)
+def evaluate_hessian(theta, prm, nodes, weights, grad, hess, y):
+    """Potential E at theta; its gradient, its Hessian in theta and the inner minimiser y written in place.
+
+    Gradient and Hessian are the generated ``G.exact_outer_derivatives`` at ``y* = H^-1 g`` (envelope theorem)
+    with the implicit-function correction ``Hess E = L_tt - L_ty (2H)^-1 L_yt``.  Returns E (NaN where the inner
+    H is singular).
+    """
+    omega, b, zp, zm = theta[0], theta[1], theta[2], theta[3]
+    alpha, beta, B, isd, sigma, npl, nmi, lam_u, lam_w = (prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6],
+                                                          prm[7], prm[8])
+    r = omega * omega + npl * zp * zp + nmi * zm * zm
+    sr = math.sqrt(r)
+    inv_sr = 1.0 / sr if sr > 0.0 else 0.0
+    std = alpha * sr
+    mp = np.empty(12)
+    mm = np.empty(12)
+    class_moments2(B * (omega + sigma * zp) + b, std, nodes, weights, mp)
+    class_moments2(B * (-omega + sigma * zm) + b, std, nodes, weights, mm)
+    Mp, Qp, Mm, Qm = mp[0], mp[6], mm[0], mm[6]
+    out = G.exact_quadratic_form(alpha, beta, isd, sigma, npl, nmi, lam_u, lam_w, omega, zp, zm, Mp, Mm, Qp, Qm)
+    A = np.empty((4, 4))
+    k = 0
+    for i in range(4):
+        for j in range(i, 4):
+            A[i, j] = out[k]
+            A[j, i] = out[k]
+            k += 1
+    piv = np.empty(4, dtype=np.int64)
+    if not _lu4(A, piv):
+        for i in range(4):
+            y[i] = math.nan
+        return math.nan
+    for i in range(4):
+        y[i] = out[10 + i]
+    _lu4_solve(A, piv, y)
+    E = out[14] - (out[10] * y[0] + out[11] * y[1] + out[12] * y[2] + out[13] * y[3])
+    d = G.exact_outer_derivatives(
+        alpha, beta, isd, sigma, npl, nmi, lam_u, lam_w, omega, zp, zm, Mp, Mm, Qp, Qm, B, inv_sr,
+        mp[1], mp[2], mp[3], mp[4], mp[5], mm[1], mm[2], mm[3], mm[4], mm[5],
+        mp[7], mp[8], mp[9], mp[10], mp[11], mm[7], mm[8], mm[9], mm[10], mm[11], y[0], y[1], y[2], y[3])
+    for i in range(4):
+        grad[i] = d[i]
+    k = 4
+    for i in range(4):
+        for j in range(i, 4):
+            hess[i, j] = d[k]
+            hess[j, i] = d[k]
+            k += 1
+    # implicit-function correction: L_ty (2H)^-1 L_yt, with the columns of L_yt = rows of L_ty
+    X = np.empty((4, 4))
+    col = np.empty(4)
+    for i in range(4):
+        for a in range(4):
+            col[a] = d[14 + 4 * i + a]
+        _lu4_solve(A, piv, col)
+        for a in range(4):
+            X[i, a] = 0.5 * col[a]
+    for i in range(4):
+        for j in range(i, 4):
+            s = 0.0
+            for a in range(4):
+                s += d[14 + 4 * i + a] * X[j, a]
+            hess[i, j] -= s
+            if j != i:
+                hess[j, i] = hess[i, j]
+    return E
+
+
+@njit(cache=True)
+def _newton_direction(Hs, gr, step):
+    """``step = -H^-1 grad`` where H is safely positive definite (Cholesky, pivots above 1e-8 of the largest
+    diagonal entry); else the eigen-decomposition with each eigenvalue below ``1e-8 lmax`` replaced by
+    ``max(|lambda|, 1e-8 lmax)`` (saddle / flat directions move downhill along |curvature|)."""
+    dmax = max(abs(Hs[0, 0]), abs(Hs[1, 1]), abs(Hs[2, 2]), abs(Hs[3, 3]))
+    Lc = np.zeros((4, 4))
+    pd = dmax > 0.0
+    i = 0
+    while pd and i < 4:
+        s = Hs[i, i]
+        for k in range(i):
+            s -= Lc[i, k] * Lc[i, k]
+        if not s > 1e-8 * dmax:
+            pd = False
+            break
+        Lc[i, i] = math.sqrt(s)
+        for j in range(i + 1, 4):
+            t = Hs[j, i]
+            for k in range(i):
+                t -= Lc[j, k] * Lc[i, k]
+            Lc[j, i] = t / Lc[i, i]
+        i += 1
+    if pd:
+        for i in range(4):
+            s = -gr[i]
+            for k in range(i):
+                s -= Lc[i, k] * step[k]
+            step[i] = s / Lc[i, i]
+        for i in range(3, -1, -1):
+            s = step[i]
+            for k in range(i + 1, 4):
+                s -= Lc[k, i] * step[k]
+            step[i] = s / Lc[i, i]
+        return
+    lam, vec = np.linalg.eigh(Hs)
+    lmax = max(abs(lam[3]), 1e-300)
+    for i in range(4):
+        step[i] = 0.0
+    for k in range(4):
+        lk = lam[k]
+        floor = 1e-8 * lmax
+        if lk < floor:
+            lk = max(abs(lk), floor)
+        coef = 0.0
+        for i in range(4):
+            coef += vec[i, k] * gr[i]
+        for i in range(4):
+            step[i] -= vec[i, k] * coef / lk
+
+
+@njit(cache=True)
 def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
-    """Damped Newton on the 4 outer variables (finite-difference Hessian of the analytic gradient).
+    """Damped Newton on the 4 outer variables with the symbolic Hessian (:func:`evaluate_hessian`).
 
     Returns ``(theta, E, residual, iterations, status)``; residual = ``|grad E|_2 / n`` (E is O(n)).
     Status 2: |b| passed ``b_cap`` with omega and z ~ 0 (the run heads for the trivial asymptote).
     """
+    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+    return th, E, gn, it, status
+
+
+@njit(cache=True)
+def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
+    """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple)."""
     n = prm[5] + prm[6]
     th = theta0.copy()
-    E, gr, y = evaluate(th, prm, nodes, weights, True)
-    scale = np.array([1.0, 1.0, 1.0 / math.sqrt(n), 1.0 / math.sqrt(n)])
+    gr = np.empty(4)
     Hs = np.empty((4, 4))
+    y = np.empty(4)
+    g_new = np.empty(4)
+    H_new = np.empty((4, 4))
+    y_new = np.empty(4)
+    step = np.empty(4)
+    tn = np.empty(4)
+    E = evaluate_hessian(th, prm, nodes, weights, gr, Hs, y)
     for it in range(max_iter + 1):
         gn = math.sqrt(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) / n
         if not (math.isfinite(E) and math.isfinite(gn)):
-            return th, E, math.inf, it, 3
+            return th, E, math.inf, it, 3, y
         if gn < tol:
-            return th, E, gn, it, 0
+            return th, E, gn, it, 0, y
         rr = th[0] * th[0] + prm[5] * th[2] * th[2] + prm[6] * th[3] * th[3]
         if abs(th[1]) > b_cap or (rr < 1e-12 and th[1] * gr[1] < 0.0 and abs(th[1]) > 1.0):
             # |b| grows without bound on w = 0: the run heads for the trivial asymptote
-            return th, E, gn, it, 2
+            return th, E, gn, it, 2, y
         if it == max_iter:
             break
-        # forward finite-difference Hessian of the analytic gradient (symmetrised below)
-        for j in range(4):
-            h = 1e-6 * scale[j] * (1.0 + abs(th[j]) / scale[j])
-            tp = th.copy()
-            tp[j] += h
-            _, gp, _ = evaluate(tp, prm, nodes, weights, True)
-            for i in range(4):
-                Hs[i, j] = (gp[i] - gr[i]) / h
-        Hsym = 0.5 * (Hs + Hs.T)
-        lam, vec = np.linalg.eigh(Hsym)
-        lmax = max(abs(lam[3]), 1e-300)
-        step = np.zeros(4)
-        for k in range(4):
-            lk = lam[k]
-            floor = 1e-8 * lmax
-            if lk < floor:
-                lk = max(abs(lk), floor)   # saddle / flat direction: move downhill along |curvature|
-            coef = 0.0
-            for i in range(4):
-                coef += vec[i, k] * gr[i]
-            for i in range(4):
-                step[i] -= vec[i, k] * coef / lk
+        _newton_direction(Hs, gr, step)
         nd = math.sqrt(step[0] ** 2 + step[1] ** 2 + step[2] ** 2 + step[3] ** 2)
         if nd > max_step:
             for i in range(4):
                 step[i] *= max_step / nd
         slope = gr[0] * step[0] + gr[1] * step[1] + gr[2] * step[2] + gr[3] * step[3]
-        if slope >= 0.0:   # not a descent direction (round-off): steepest descent
+        if not slope < 0.0:   # not a descent direction (round-off): steepest descent
             for i in range(4):
                 step[i] = -gr[i] * min(1.0, max_step / (n * gn + 1e-300))
             slope = -(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) * min(1.0, max_step / (n * gn + 1e-300))
         a = 1.0
         accepted = False
         for _ in range(50):
-            tn = th + a * step
-            En, gn_new, yn = evaluate(tn, prm, nodes, weights, True)
+            for i in range(4):
+                tn[i] = th[i] + a * step[i]
+            En = evaluate_hessian(tn, prm, nodes, weights, g_new, H_new, y_new)
             if math.isfinite(En) and En <= E + 1e-4 * a * slope + 1e-13 * abs(E):
                 accepted = True
-                th = tn
+                th[:] = tn
                 E = En
-                gr = gn_new
-                y = yn
+                gr[:] = g_new
+                Hs[:, :] = H_new
+                y[:] = y_new
                 break
             a *= 0.5
         if not accepted:
-            return th, E, gn, it, 0 if gn < 1e3 * tol else 4
+            return th, E, gn, it, (0 if gn < 1e3 * tol else 4), y
     gn = math.sqrt(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) / n
-    return th, E, gn, max_iter, 1
+    return th, E, gn, max_iter, 1, y
