@@ -3,15 +3,30 @@
 A solver returns a :class:`SolverResult` (or a subclass) carrying the value, a ``converged`` flag,
 the number of ``iterations`` and the final ``residual``; with ``throw=True`` (the default in the
 public API) a non-converged solve raises :class:`ConvergenceError` instead of returning NaN.
+
+Every theory (:mod:`flowphase.numerics.theories`) returns the same three records: :class:`LearnedParameters`
+(the learned overlaps at one time), :class:`LearnedCurve` (the same along t, with the jumps of omega) and
+:class:`Trajectory` (the overlaps along a training run of the learning dynamics).  Their overlap fields are
+:data:`~flowphase.theory.records.OVERLAP_NAMES` plus the class coordinates :data:`CLASS_FIELDS`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "CurveResult", "check_finite"]
+from flowphase.theory.records import OVERLAP_NAMES
+
+__all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "CurveResult", "LearnedParameters", "LearnedCurve",
+           "Trajectory", "CLASS_FIELDS", "RECORD_FIELDS", "check_finite"]
+
+#: class coordinates of the exact finite-n theory (the paper's ansatz in these coordinates: ``z = 0``,
+#: ``a_pm = +-q_eta``) and the memorisation coefficients ``q_eta``, ``q_xi``
+CLASS_FIELDS = ("q_eta", "q_xi", "z_plus", "z_minus", "a_plus", "a_minus")
+#: the per-time overlap fields of :class:`LearnedParameters` and :class:`LearnedCurve`
+RECORD_FIELDS = OVERLAP_NAMES + CLASS_FIELDS
 
 
 class ConvergenceError(RuntimeError):
@@ -102,3 +117,132 @@ def check_finite(name: str, value) -> None:
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise ConvergenceError(f"{name} produced a non-finite value: {value!r}")
+
+
+@dataclass
+class LearnedParameters(SolverResult):
+    """The learned overlaps at one time (PAPER §2.2 order parameters), from either theory.
+
+    Attributes
+    ----------
+    t, tau : float
+        Schedule time and physical interpolation time.
+    phase : int
+        ``problem.phase(t)`` (1 or 2).
+    c, m, omega, b, sqrt_q, sqrt_r : float
+        :data:`~flowphase.theory.records.OVERLAP_NAMES`; ``omega``, ``b``, ``sqrt_r`` are ``None`` where they
+        are flat directions (phase 2 at d = inf).
+    q_eta, q_xi, z_plus, z_minus, a_plus, a_minus : float
+        :data:`CLASS_FIELDS` (``z_pm`` ``None`` where flat).
+    branch : str
+        ``'informative'``, ``'trivial'``, ``'population'`` (phase 1), ``'ridge'`` or ``'saturated'`` (phase 2),
+        ``'degenerate'`` (undilated tau = 0).
+    theory : str
+        ``'paper'`` or ``'exact'`` (the strategy's ``name``).
+    d : float
+        Dimension the theory was evaluated at.
+    n_plus : int or None
+        Realised count of the + class (exact theory).
+    """
+
+    t: float = math.nan
+    tau: float = math.nan
+    phase: int = 0
+    c: float = math.nan
+    m: float = math.nan
+    omega: Optional[float] = None
+    b: Optional[float] = None
+    q_eta: float = math.nan
+    q_xi: float = 0.0
+    sqrt_q: float = math.nan
+    branch: str = ""
+    theory: str = "paper"
+    d: float = math.inf
+    n_plus: Optional[int] = None
+    z_plus: Optional[float] = None
+    z_minus: Optional[float] = None
+    a_plus: Optional[float] = None
+    a_minus: Optional[float] = None
+    sqrt_r: Optional[float] = None
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("t", "phase", "c", "m", "omega", "b", "q_eta", "q_xi", "sqrt_q", "tau",
+                                              "branch", "theory", "d", "n_plus", "z_plus", "z_minus", "a_plus",
+                                              "a_minus", "sqrt_r")}
+
+
+@dataclass
+class LearnedCurve(CurveResult):
+    """:class:`LearnedParameters` along ``t`` as arrays (NaN where a direction is flat, see ``phase``).
+
+    ``converged``, ``iterations``, ``residual`` per time (the point solver's meaning); ``jumps`` the first-order
+    jumps of omega (:class:`~flowphase.numerics.jumps.Jump`); ``value`` (= :meth:`as_dict`), ``message`` and
+    ``raise_if_failed`` from :class:`CurveResult`.
+    """
+
+    t: np.ndarray
+    tau: np.ndarray
+    phase: np.ndarray
+    c: np.ndarray
+    m: np.ndarray
+    omega: np.ndarray
+    b: np.ndarray
+    q_eta: np.ndarray
+    q_xi: np.ndarray
+    sqrt_q: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    residual: np.ndarray
+    branch: List[str]
+    jumps: list = field(default_factory=list)
+    theory: str = "paper"
+    d: float = math.inf
+    n_plus: Optional[int] = None
+    z_plus: Optional[np.ndarray] = None
+    z_minus: Optional[np.ndarray] = None
+    a_plus: Optional[np.ndarray] = None
+    a_minus: Optional[np.ndarray] = None
+    sqrt_r: Optional[np.ndarray] = None
+
+    def as_dict(self) -> dict:
+        """Plain dict of the arrays (and the jumps as dicts)."""
+        out = {k: getattr(self, k) for k in ("t", "tau", "phase", "c", "m", "omega", "b", "q_eta", "q_xi", "sqrt_q",
+                                              "converged", "iterations", "residual", "z_plus", "z_minus", "a_plus",
+                                              "a_minus", "sqrt_r")}
+        out.update(theory=self.theory, d=self.d, n_plus=self.n_plus)
+        out["branch"] = list(self.branch)
+        out["jumps"] = [vars(j).copy() for j in self.jumps]
+        return out
+
+
+@dataclass
+class Trajectory(SolverResult):
+    """A run of the learning dynamics: ``value[k]`` is the state (coordinates ``names``) at ODE time ``s[k]``.
+
+    ``residual`` is the integrator's last error estimate (Runge-Kutta) or 0 (iterated maps); ``info`` holds
+    ``s`` and the run's settings (``t``, ``rho``, ``step``, ``d``, class counts ``n_plus``/``n_minus``).
+    """
+
+    names: Tuple[str, ...] = ()
+
+    @property
+    def s(self) -> np.ndarray:
+        """The ODE times of the rows of ``value``."""
+        return self.info["s"]
+
+    def as_dict(self) -> Dict[str, np.ndarray]:
+        """The state coordinates as arrays over the rows, and ``s``."""
+        out = {name: self.value[:, i] for i, name in enumerate(self.names)}
+        out["s"] = self.s
+        return out
+
+    def overlaps(self) -> Dict[str, np.ndarray]:
+        """:data:`~flowphase.theory.records.OVERLAP_NAMES` along the run (``sqrt_q``, ``sqrt_r`` from the norms)."""
+        st = self.as_dict()
+        if "q" in st:                                          # paper coordinates (c, b, m, a, q, omega, r, v)
+            sq, sr = np.sqrt(np.maximum(st["q"], 0.0)), np.sqrt(np.maximum(st["r"], 0.0))
+        else:                                                  # exact class coordinates
+            npl, nmi = self.info["n_plus"], self.info["n_minus"]
+            sq = np.sqrt(st["m"] ** 2 + npl * st["a_plus"] ** 2 + nmi * st["a_minus"] ** 2 + st["rho_u"])
+            sr = np.sqrt(st["omega"] ** 2 + npl * st["z_plus"] ** 2 + nmi * st["z_minus"] ** 2 + st["rho_w"])
+        return dict(zip(OVERLAP_NAMES, (st["c"], st["m"], st["omega"], st["b"], sq, sr)))

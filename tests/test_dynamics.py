@@ -12,7 +12,7 @@ from flowphase.theory import dynamics as T
 from flowphase.theory.closed_forms import phase_one_population, phase_two_ridge
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
 from flowphase.validation.dynamics_payload import dynamics_payload
-from flowphase.validation.dynamics_compare import TOL_FLOW, TOL_GD_MAP, make_dynamics_figure, simulate_gd_overlaps
+from flowphase.validation.dynamics_compare import TOL_FLOW, TOL_GD_MAP, simulate_gd_overlaps
 from flowphase.validation.tolerances import allowed_deviation, loglog_slope, slope_ok
 
 NQ = 121  # trapezoid nodes (h = 0.15: error ~1e-13 at sd = 2) -- keeps NUMBA_DISABLE_JIT runs fast
@@ -310,14 +310,6 @@ def test_bad_inputs_raise():
     quiet = D.convergence_time(problem, 0.5, D.initial_overlaps("random", problem, 0.5), target=5.0, s_max=20.0,
                                n_quad=NQ, throw=False)
     assert not quiet.converged and math.isnan(quiet.value) and quiet.residual > 1e-3
-
-
-@pytest.mark.slow
-def test_dynamics_figure_quick(tmp_path):
-    res = make_dynamics_figure(tmp_path, quick=True)
-    for ext in ("png", "pdf", "json"):
-        assert (tmp_path / f"dynamics.{ext}").stat().st_size > 0
-    assert all(c["confirmed"] for c in res["claims"]), res["claims"]
 
 
 def test_ode_follows_the_project_simulator_finite_n():

@@ -1,4 +1,4 @@
-"""Overlap dynamics: theory (ODE) vs finite-d gradient descent, and the ``dynamics`` figure.
+"""Overlap dynamics of the paper's ansatz: theory (ODE, GD map) vs finite-d gradient descent.
 
 * :func:`simulate_gd_overlaps` -- a minimal, independent full-batch gradient-descent simulation of one
   per-time denoiser ``f(x) = c x + u tanh(w.x/sqrt(d) + b)`` (PAPER §2.1) at finite d, on the per-sample
@@ -10,10 +10,10 @@
   (:func:`flowphase.numerics.dynamics.integrate_overlaps`) from the simulation's own initial overlaps,
   on the same time grid; returns both trajectories and the largest deviations.
 * :func:`compare_with_simulator` -- the same overlay for the project simulator
-  (:func:`flowphase.validation.simulate.simulate`, ``optimizer='gd'``, whose preconditioned GD is the
+  (:func:`flowphase.validation.simulator.simulate`, ``optimizer='gd'``, whose preconditioned GD is the
   balanced convention with ``ds = lr``).
-* :func:`make_dynamics_figure` -- overlaps vs epochs, ODE lines over simulation points, one phase-1 and
-  one phase-2 time (PNG + PDF + JSON, atomic writes).
+
+The ``dynamics`` figure is :mod:`flowphase.validation.figures.dynamics`.
 """
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ import numpy as np
 
 from flowphase.numerics.dynamics import STATE_NAMES, integrate_overlaps, iterate_gd_map
 from flowphase.theory.problem import Problem
+from flowphase.theory.records import OVERLAP_NAMES
 from flowphase.validation.tolerances import tolerance
 
-__all__ = ["simulate_gd_overlaps", "compare_dynamics", "compare_with_simulator", "make_dynamics_figure",
-           "TOL_GD_MAP", "TOL_FLOW"]
+__all__ = ["simulate_gd_overlaps", "compare_dynamics", "compare_with_simulator", "TOL_GD_MAP", "TOL_FLOW"]
 
 #: Largest |theory - simulation| allowed over a whole run at d = 2000 (absolute): the exact overlap map
 #: of GD (``iterate_gd_map``, same step) per overlap, and the gradient-flow ODE (all overlaps; it also
@@ -215,8 +215,7 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
                    progress=False, backend=backend)
     hist = np.asarray(res.history)[0, 0]
     steps = np.asarray(res.record_steps, dtype=float)
-    names = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
-    sim = {nm: hist[:, i] for i, nm in enumerate(names)}
+    sim = {nm: hist[:, i] for i, nm in enumerate(OVERLAP_NAMES)}
     sim["q"] = sim.pop("sqrt_q") ** 2
     sim["r"] = sim.pop("sqrt_r") ** 2
     sim["s"] = steps * lr
@@ -240,68 +239,3 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
         sel = defined if k in ("b", "m", "omega") else np.ones_like(defined)
         dev[k] = float(np.max(np.abs(ode[k] - sim[k])[sel])) if np.any(sel) else 0.0
     return {"sim": sim, "ode": ode, "max_dev": dev, "t": float(t), "d": int(d), "init": init, "sgd": sgd}
-
-
-# ----------------------------------------------------------------------------- figure
-_COLORS = {"c": "tab:blue", "m": "tab:orange", "omega": "tab:green", "b": "tab:red", "q": "tab:purple",
-           "r": "tab:brown"}
-
-
-def make_dynamics_figure(out_dir, quick: bool = True) -> dict:
-    """The ``dynamics`` figure: overlaps vs epochs, ODE lines over finite-d GD points (PAPER §2.2, §3).
-
-    Two panels, t = 0.5 (phase 1, small initialisation) and t = 1.5 (phase 2, the authors' random
-    initialisation), n = inf, p = 0.8, sigma = 1, kappa = 2, balanced GD (one epoch = ``eta`` ODE time
-    units; batch 256 fresh points per step), d = 1000 (quick) or 2000.  Writes ``dynamics.png/.pdf/.json``
-    atomically.
-
-    Returns
-    -------
-    dict
-        ``paths``, ``claims`` (dicts ``text, confirmed, detail``, the verdict computed from the plotted
-        numbers against :data:`TOL_GD_MAP` / :data:`TOL_FLOW`), ``rows`` and ``caption``.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from flowphase.validation.reproduce import save_figure
-
-    d = 1000 if quick else 2000
-    batch = 256 if quick else 512
-    problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0)
-    panels = [(0.5, "small", 0.04, 150), (1.5, "random", 0.01, 200)]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    data = {"d": d, "batch": batch, "problem": problem.to_dict(), "panels": []}
-    rows, claims = [], []
-    for ax, (t, init, eta, steps) in zip(axes, panels):
-        cmp = compare_dynamics(problem, t, d, steps, eta=eta, init=init, scale=0.1, seed=1, batch=batch,
-                               record_every=5)
-        ep = cmp["sim"]["s"] / eta
-        for name in ("c", "m", "omega", "b", "q", "r"):
-            ax.plot(ep, cmp["ode"][name], "-", color=_COLORS[name], lw=1.6, label=f"{name}")
-            ax.plot(ep, cmp["sim"][name], "o", color=_COLORS[name], ms=2.5, alpha=0.8)
-        ax.set_title(f"t = {t} (phase {1 if t <= 1 else 2}), {init} init, d = {d}")
-        ax.set_xlabel(f"epoch (GD; ODE time = {eta} x epoch)")
-        ax.set_ylabel("overlap")
-        ax.grid(alpha=0.3)
-        data["panels"].append({"t": t, "init": init, "eta": eta, "epochs": ep, "ode": cmp["ode"],
-                               "gd_map": cmp["gd"], "sim": cmp["sim"], "max_dev": cmp["max_dev"],
-                               "max_dev_gd": cmp["max_dev_gd"]})
-        for name in ("c", "m", "omega", "b"):
-            rows.append({"quantity": f"{name}(t={t}) final", "theory": float(cmp["ode"][name][-1]),
-                         "simulation": float(cmp["sim"][name][-1]), "stderr": None})
-        ok_gd = all(cmp["max_dev_gd"][k] <= TOL_GD_MAP[k] for k in TOL_GD_MAP)
-        ok_flow = all(cmp["max_dev"][k] <= TOL_FLOW for k in TOL_GD_MAP)
-        claims.append({"text": f"overlap ODE / GD map follow finite-d GD over the whole run at t = {t} ({init})",
-                       "confirmed": bool(ok_gd and ok_flow),
-                       "detail": "max |flow - sim|: " + ", ".join(f"{k}={cmp['max_dev'][k]:.3g}" for k in TOL_GD_MAP)
-                       + "; max |GD map - sim|: "
-                       + ", ".join(f"{k}={cmp['max_dev_gd'][k]:.3g}" for k in TOL_GD_MAP)})
-    axes[0].legend(fontsize=7, ncol=3)
-    fig.suptitle("Learning dynamics in overlap space: gradient-flow ODE (lines) vs finite-d GD (dots)")
-    paths = save_figure(fig, out_dir, "dynamics", data)
-    return {"paths": paths, "claims": claims, "rows": rows,
-            "caption": "Overlaps vs epochs; lines: gradient-flow ODE started from the simulation's initial "
-                       "overlaps (finite-batch noise term included); dots: finite-d GD."}

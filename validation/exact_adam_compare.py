@@ -20,10 +20,9 @@ import numpy as np
 from flowphase.numerics.exact.perpoint import perpoint_state
 from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
 from flowphase.theory.problem import Problem
+from flowphase.theory.records import OVERLAP_NAMES
 
-__all__ = ["NAMES", "compare_adam_with_simulator", "adam_agreement_table"]
-
-NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
+__all__ = ["compare_adam_with_simulator", "adam_agreement_table"]
 
 
 def _canon(ov: dict) -> dict:
@@ -87,12 +86,12 @@ def compare_adam_with_simulator(problem: Problem, ts, d: int, epochs: int, *, lr
                                          draws=K, d=float(d), record_every=int(record_every), stride=int(stride),
                                          rule=rule, adam_law=law)
                 ov = _canon(derived_overlaps(run["y"][:steps.size], n))
-                th[a, i, k] = np.stack([ov[nm] for nm in NAMES], axis=1)
+                th[a, i, k] = np.stack([ov[nm] for nm in OVERLAP_NAMES], axis=1)
     sim = np.empty((S, T, steps.size, 6))
     for i in range(S):
         for k in range(T):
-            ov = _canon({nm: hist[i, k, :, q] for q, nm in enumerate(NAMES)})
-            sim[i, k] = np.stack([ov[nm] for nm in NAMES], axis=1)
+            ov = _canon({nm: hist[i, k, :, q] for q, nm in enumerate(OVERLAP_NAMES)})
+            sim[i, k] = np.stack([ov[nm] for nm in OVERLAP_NAMES], axis=1)
     sel = steps >= int(skip)
     out = {"ts": ts, "epochs": steps.tolist(), "d": int(d), "n": n}
     for a, key in enumerate(("", "_no_noise", "_other_law")):
@@ -102,7 +101,7 @@ def compare_adam_with_simulator(problem: Problem, ts, d: int, epochs: int, *, lr
         dev, dse, z = {}, {}, {}
         for k, t in enumerate(ts):
             dev[f"{t:g}"], dse[f"{t:g}"], z[f"{t:g}"] = {}, {}, {}
-            for q, nm in enumerate(NAMES):
+            for q, nm in enumerate(OVERLAP_NAMES):
                 am = np.abs(mean[k, sel, q])
                 r = int(np.argmax(am))
                 dev[f"{t:g}"][nm] = float(am[r])

@@ -27,11 +27,11 @@ from flowphase.numerics.dynamics import iterate_gd_map
 from flowphase.numerics.exact.dynamics import STATE_NAMES, integrate_exact, iterate_exact_gd
 from flowphase.numerics.exact.perpoint import iterate_perpoint_gd, perpoint_state
 from flowphase.theory.problem import Problem
+from flowphase.theory.records import OVERLAP_NAMES
 
-__all__ = ["exact_coordinates", "simulator_initial_coordinates", "compare_exact_with_simulator", "HIST_NAMES",
+__all__ = ["exact_coordinates", "simulator_initial_coordinates", "compare_exact_with_simulator",
            "agreement_table"]
 
-HIST_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 SIGN_DEFINED = 0.02
 
 
@@ -104,7 +104,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     """Simulate GD (draws = 0) at one time and overlay the exact GD map / flow and the paper's ODE.
 
     Returns ``{"sim", "exact_gd", "exact_flow", "paper_gd", "max_dev": {name: ...}, "max_dev_paper",
-    "dev": max over HIST_NAMES of the exact GD map's deviation, "dev_paper", "final": {...}, "seconds"}``.
+    "dev": max over OVERLAP_NAMES of the exact GD map's deviation, "dev_paper", "final": {...}, "seconds"}``.
     """
     from flowphase.validation.simulator import simulate
 
@@ -116,7 +116,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     t1 = time.perf_counter()
     hist = np.asarray(res.history)[0, 0]
     steps = np.asarray(res.record_steps, dtype=int)
-    sim = {nm: hist[:, i] for i, nm in enumerate(HIST_NAMES)}
+    sim = {nm: hist[:, i] for i, nm in enumerate(OVERLAP_NAMES)}
     sim["epochs"] = steps
     y0 = simulator_initial_coordinates(problem, int(d), int(seed), init, float(init_scale))
     # the re-drawn start is the simulator's: its first record must agree to round-off
@@ -139,7 +139,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
 
     def _dev(th):
         out_ = {}
-        for k in HIST_NAMES:
+        for k in OVERLAP_NAMES:
             sel = defined if k in ("b", "m", "omega") else np.ones_like(defined)
             out_[k] = float(np.max(np.abs(th[k] - sim[k])[sel])) if np.any(sel) else 0.0
         return out_
@@ -202,7 +202,7 @@ def agreement_table(problem: Problem, ts=(0.5, 1.05, 1.5), inits=("small", "rand
                     vals = np.array([r[key] for r in runs])
                     row[key] = float(vals.mean())
                     row[key + "_se"] = float(vals.std(ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else 0.0
-                row["max_dev"] = {k: float(np.mean([r["max_dev"][k] for r in runs])) for k in HIST_NAMES}
+                row["max_dev"] = {k: float(np.mean([r["max_dev"][k] for r in runs])) for k in OVERLAP_NAMES}
                 rows.append(row)
                 means.append(row["dev"])
             slopes[f"t={t:g},init={init}"] = float(loglog_slope(ds, means)) if len(ds) > 1 else math.nan

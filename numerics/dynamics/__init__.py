@@ -19,15 +19,14 @@ d = inf: saturated (``M_s = sign(omega)``, ``M_2 = 1``, derivatives 0; needs ``o
 :func:`flowphase.validation.dynamics_payload.dynamics_payload`.
 """
 from flowphase.numerics.dynamics.adam import adam_epochs, adam_min_epochs, gz_second_moment
-from flowphase.numerics.dynamics.flow import (ADAM_S_MAX, MAX_EPOCHS, MAX_STIFF_TIME, OverlapTrajectory,
-                                              convergence_time, integrate_overlaps, iterate_gd_map, overlap_loss,
-                                              stationary_point)
+from flowphase.numerics.dynamics.flow import (ADAM_S_MAX, MAX_EPOCHS, MAX_STIFF_TIME, convergence_time,
+                                              integrate_overlaps, iterate_gd_map, overlap_loss, stationary_point)
 from flowphase.numerics.dynamics.initial import INITIALISATIONS, initial_overlaps
 from flowphase.numerics.dynamics.kernels import gaussian_kernels, kernels_from_params, overlap_rhs
 from flowphase.numerics.dynamics.params import STATE_NAMES, DynamicsParams, dynamics_params
 
 __all__ = [
-    "STATE_NAMES", "DynamicsParams", "OverlapTrajectory", "gaussian_kernels", "dynamics_params", "initial_overlaps",
+    "STATE_NAMES", "DynamicsParams", "gaussian_kernels", "dynamics_params", "initial_overlaps",
     "integrate_overlaps", "iterate_gd_map", "stationary_point", "convergence_time", "overlap_loss",
     "adam_min_epochs", "adam_epochs", "gz_second_moment", "kernels_from_params", "overlap_rhs", "INITIALISATIONS",
     "MAX_EPOCHS", "MAX_STIFF_TIME", "ADAM_S_MAX",

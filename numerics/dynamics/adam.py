@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from flowphase.numerics import _generated_dynamics as _gen
-from flowphase.numerics.dynamics.flow import OverlapTrajectory
+from flowphase.numerics.results import Trajectory
 from flowphase.numerics.dynamics.kernels import at_state
 from flowphase.numerics.dynamics.params import as_state, dynamics_params
 from flowphase.theory.problem import Problem
@@ -26,7 +26,7 @@ def gz_second_moment(problem: Problem, t: float, y, finite_d: Optional[bool] = N
                     as_state(y))
 
 
-def adam_epochs(problem: Problem, t: float, trajectory: OverlapTrajectory, lr: float, rows: int,
+def adam_epochs(problem: Problem, t: float, trajectory: Trajectory, lr: float, rows: int,
                 d: Optional[float] = None, finite_d: Optional[bool] = None) -> np.ndarray:
     """Adam epochs elapsed along an ODE trajectory, on the clock of the encoder w (noise-dominated Adam).
 

@@ -3,7 +3,7 @@
 State ``y = (c, b, m, a, q, omega, r, v)`` (:data:`~flowphase.numerics.dynamics.params.STATE_NAMES`) in the
 ODE time ``ode_t`` of :mod:`flowphase.theory.dynamics` (``du/d(ode_t) = -d grad_u Lbar``,
 ``dc/d(ode_t) = -rho dLbar/dc``; the former letter ``s`` of that time survives only in the public names
-``s_eval``, ``s_max``, ``s_end`` and :attr:`OverlapTrajectory.s`, the JSON key ``"s"``); use :func:`flowphase.theory.dynamics.ode_time_per_step` to convert simulator
+``s_eval``, ``s_max``, ``s_end`` and :attr:`Trajectory.s`, the JSON key ``"s"``); use :func:`flowphase.theory.dynamics.ode_time_per_step` to convert simulator
 epochs to it.  The right-hand side is the generated :mod:`flowphase.numerics._generated_dynamics` with the
 kernels of :mod:`flowphase.numerics.dynamics.kernels`, integrated by the tableau Runge-Kutta engine
 :func:`flowphase.numerics.rk.solve` (Dormand-Prince 5(4) with error control).
@@ -11,8 +11,7 @@ kernels of :mod:`flowphase.numerics.dynamics.kernels`, integrated by the tableau
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -20,11 +19,11 @@ from flowphase.numerics import _generated_dynamics as _gen
 from flowphase.numerics.dynamics.initial import initial_overlaps
 from flowphase.numerics.dynamics.kernels import at_state, gd_iterate, overlap_rhs, rhs_norm
 from flowphase.numerics.dynamics.params import STATE_NAMES, as_state, check_saturated, dynamics_params
-from flowphase.numerics.results import ConvergenceError, ScalarResult, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, ScalarResult, SolverResult, Trajectory, check_finite
 from flowphase.numerics.rk import solve as rk_solve
 from flowphase.theory.problem import Problem
 
-__all__ = ["OverlapTrajectory", "integrate_overlaps", "iterate_gd_map", "overlap_loss", "stationary_point",
+__all__ = ["integrate_overlaps", "iterate_gd_map", "overlap_loss", "stationary_point",
            "convergence_time", "MAX_EPOCHS", "MAX_STIFF_TIME", "ADAM_S_MAX"]
 
 #: largest number of epochs a dynamics payload integrates: beyond it the adaptive integrator would run for
@@ -36,26 +35,10 @@ MAX_STIFF_TIME = 2e5
 ADAM_S_MAX = 2e4
 
 
-@dataclass
-class OverlapTrajectory(SolverResult):
-    """:class:`SolverResult` with ``value`` the array ``Y[k, :]`` of states at ODE times ``s[k]``;
-    ``residual`` is the integrator's last error estimate (RK) or 0 (GD map)."""
-
-    @property
-    def s(self) -> np.ndarray:
-        """The ODE times of the rows of ``value``."""
-        return self.info["s"]
-
-    def as_dict(self) -> Dict[str, np.ndarray]:
-        out = {name: self.value[:, i] for i, name in enumerate(STATE_NAMES)}
-        out["s"] = self.s
-        return out
-
-
 def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
                        finite_d: Optional[bool] = None, n_quad: int = 151, rtol: float = 1e-8,
                        atol: float = 1e-10, method: str = "dopri5", throw: bool = True,
-                       sgd: float = 0.0) -> OverlapTrajectory:
+                       sgd: float = 0.0) -> Trajectory:
     """Integrate the gradient-flow ODE of the overlaps from ``y0`` through the ODE times ``s_eval``.
 
     Parameters
@@ -69,7 +52,7 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
 
     Returns
     -------
-    OverlapTrajectory
+    Trajectory
         ``value[k]`` = (c, b, m, a, q, omega, r, v) at ``s_eval[k]``; ``info['nfev']`` etc.
 
     Notes
@@ -85,14 +68,14 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
                    max_steps=5_000_000, throw=throw)
     if sol.converged:
         check_finite("overlap trajectory", sol.value)
-    return OverlapTrajectory(value=sol.value, converged=sol.converged, iterations=sol.iterations,
-                             residual=sol.residual, message=sol.message,
-                             info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "rho": float(rho)})
+    return Trajectory(value=sol.value, names=STATE_NAMES, converged=sol.converged, iterations=sol.iterations,
+                      residual=sol.residual, message=sol.message,
+                      info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "rho": float(rho)})
 
 
 def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, record_every: int = 1,
                    rho: float = 1.0, finite_d: Optional[bool] = None, n_quad: int = 151,
-                   sgd: float = 0.0) -> OverlapTrajectory:
+                   sgd: float = 0.0) -> Trajectory:
     """Iterate the exact d = inf overlap map of gradient descent with ``step`` (ODE-time units).
 
     One step advances the ODE time by ``step``; the map is the flow's Euler step plus the ``step^2 |grad|^2``
@@ -108,9 +91,9 @@ def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, re
     Y = gd_iterate(y, params.to_array(), float(step), int(n_steps), int(record_every))
     ok = bool(np.all(np.isfinite(Y)))
     times = np.arange(Y.shape[0]) * record_every * float(step)
-    res = OverlapTrajectory(value=Y, converged=ok, iterations=int(n_steps), residual=0.0,
-                            message="success" if ok else "non-finite overlaps (step too large?)",
-                            info={"s": times, "t": float(t), "rho": float(rho), "step": float(step)})
+    res = Trajectory(value=Y, names=STATE_NAMES, converged=ok, iterations=int(n_steps), residual=0.0,
+                     message="success" if ok else "non-finite overlaps (step too large?)",
+                     info={"s": times, "t": float(t), "rho": float(rho), "step": float(step)})
     return res.raise_if_failed("gradient-descent overlap map")
 
 

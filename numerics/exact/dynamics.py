@@ -15,7 +15,6 @@ phase 2 and the crossover are one system; at ``d = inf`` in phase 2 the tanh sat
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Dict, Optional
 
 import numpy as np
@@ -24,12 +23,12 @@ from numba import njit
 from flowphase.numerics import _generated as G
 from flowphase.numerics.exact.solver import _check, time_coefficients
 from flowphase.numerics.quadrature import default_rule
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, SolverResult, Trajectory, check_finite
 from flowphase.numerics.rk import solve as rk_solve
 from flowphase.theory.problem import Problem
 
-__all__ = ["STATE_NAMES", "ExactTrajectory", "exact_dynamics_params", "exact_state", "exact_rhs",
-           "integrate_exact", "iterate_exact_gd", "exact_stationary_point", "exact_loss", "state_from_fixed_point",
+__all__ = ["STATE_NAMES", "exact_dynamics_params", "exact_state", "exact_rhs",
+           "integrate_exact", "iterate_exact_gd", "exact_stationary_point", "exact_loss",
            "exact_initial_state", "exact_dynamics_json"]
 
 STATE_NAMES = ("c", "b", "m", "a_plus", "a_minus", "omega", "z_plus", "z_minus", "rho_w", "rho_u", "nu")
@@ -175,23 +174,9 @@ def exact_state(y0) -> np.ndarray:
     return arr
 
 
-@dataclass
-class ExactTrajectory(SolverResult):
-    """``value[k]`` = state at ODE time ``s[k]`` (:data:`STATE_NAMES`)."""
-
-    @property
-    def s(self) -> np.ndarray:
-        return self.info["s"]
-
-    def as_dict(self) -> Dict[str, np.ndarray]:
-        out = {k: self.value[:, i] for i, k in enumerate(STATE_NAMES)}
-        out["s"] = self.s
-        return out
-
-
 def integrate_exact(problem: Problem, t: float, y0, s_eval, d: float = math.inf, n_plus=None, rho: float = 1.0,
                     rule=None, rtol: float = 1e-9, atol: float = 1e-11, method: str = "dopri5",
-                    throw: bool = True) -> ExactTrajectory:
+                    throw: bool = True) -> Trajectory:
     """Integrate the exact-coordinate gradient flow from ``y0`` (e.g. measured on a simulator run) over ``s_eval``."""
     prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
     y = exact_state(y0)
@@ -200,13 +185,14 @@ def integrate_exact(problem: Problem, t: float, y0, s_eval, d: float = math.inf,
                    throw=throw)
     if sol.converged:
         check_finite("exact overlap trajectory", sol.value)
-    return ExactTrajectory(value=sol.value, converged=sol.converged, iterations=sol.iterations, residual=sol.residual,
-                           message=sol.message, info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t),
-                                                      "d": float(d), "rho": float(rho)})
+    return Trajectory(value=sol.value, names=STATE_NAMES, converged=sol.converged, iterations=sol.iterations,
+                      residual=sol.residual, message=sol.message,
+                      info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "d": float(d), "rho": float(rho),
+                            "n_plus": int(prm[4]), "n_minus": int(prm[5])})
 
 
 def iterate_exact_gd(problem: Problem, t: float, y0, step: float, n_steps: int, record_every: int = 1,
-                     d: float = math.inf, n_plus=None, rho: float = 1.0, rule=None) -> ExactTrajectory:
+                     d: float = math.inf, n_plus=None, rho: float = 1.0, rule=None) -> Trajectory:
     """Iterate the GD map (one step = ODE time ``step`` = eta n / d) ``n_steps`` times."""
     if not (step > 0 and math.isfinite(step)):
         raise ValueError(f"step must be a positive finite number, got {step!r}")
@@ -215,10 +201,10 @@ def iterate_exact_gd(problem: Problem, t: float, y0, step: float, n_steps: int, 
     prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
     Y = _gd_iterate(exact_state(y0), prm, float(step), int(n_steps), int(record_every))
     ok = bool(np.all(np.isfinite(Y)))
-    res = ExactTrajectory(value=Y, converged=ok, iterations=int(n_steps), residual=0.0,
-                          message="success" if ok else "non-finite overlaps (step too large?)",
-                          info={"s": np.arange(Y.shape[0]) * record_every * float(step), "t": float(t),
-                                "d": float(d), "rho": float(rho)})
+    res = Trajectory(value=Y, names=STATE_NAMES, converged=ok, iterations=int(n_steps), residual=0.0,
+                     message="success" if ok else "non-finite overlaps (step too large?)",
+                     info={"s": np.arange(Y.shape[0]) * record_every * float(step), "t": float(t),
+                           "d": float(d), "rho": float(rho), "n_plus": int(prm[4]), "n_minus": int(prm[5])})
     return res.raise_if_failed("exact gradient-descent map")
 
 
@@ -235,11 +221,6 @@ def _rhs(prm, y) -> np.ndarray:
     out = np.empty(11)
     _flow(np.ascontiguousarray(y, dtype=np.float64), prm, out)
     return out
-
-
-def state_from_fixed_point(fp) -> Dict[str, float]:
-    """State dict of an :class:`~flowphase.numerics.exact.solver.ExactParameters` (perpendicular parts 0)."""
-    return {k: float(getattr(fp, k)) for k in STATE_NAMES[:8]}
 
 
 def exact_stationary_point(problem: Problem, t: float, y0, d: float = math.inf, n_plus=None, rho: float = 1.0,

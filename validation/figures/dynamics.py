@@ -20,7 +20,13 @@ import numpy as np
 
 from flowphase.theory.problem import Problem
 
-__all__ = ["SIZES", "dynamics_figure_data", "dynamics_figure"]
+from ._common import figure_builder, figure_problem, figure_size, finish
+
+__all__ = ["SIZES", "DEFAULT_PROBLEM", "dynamics_figure_data", "dynamics_figure"]
+
+#: the figure's default problem (n and d are the sizes below); it takes p, σ, κ, λ_u, λ_w from the user's
+DEFAULT_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=2.0, lam_w=2.0)
+FIELDS = ("p", "sigma", "kappa", "lam_u", "lam_w")
 
 #: quick: seconds; full: a few minutes (2 cores)
 SIZES = {
@@ -36,15 +42,21 @@ _COLORS = {"c": "tab:blue", "m": "tab:orange", "omega": "tab:green", "b": "tab:r
 SHOW = ("c", "m", "omega", "b", "sqrt_r")
 
 
-def dynamics_figure_data(quick: bool = False) -> dict:
-    """Numbers of the figure (module docstring), with the computed verdicts."""
+def dynamics_figure_data(quick: bool = False, *, problem=None, d=None, n=None) -> dict:
+    """Numbers of the figure (module docstring), with the computed verdicts; ``problem`` (default
+    :data:`DEFAULT_PROBLEM`) gives p, σ, κ, λ_u, λ_w, ``d`` and ``n`` replace both rows' sizes (:data:`SIZES`)."""
+    from flowphase.theory.records import OVERLAP_NAMES
     from flowphase.validation.exact_adam_compare import compare_adam_with_simulator
-    from flowphase.validation.exact_dynamics_compare import HIST_NAMES, compare_exact_with_simulator
+    from flowphase.validation.exact_dynamics_compare import compare_exact_with_simulator
     from flowphase.validation.tolerances import allowed_deviation
 
+    base = figure_problem("dynamics", problem, DEFAULT_PROBLEM, FIELDS)
     sz = SIZES[bool(quick)]
+    sz = {row: dict(v, d=figure_size("dynamics", "d", d, problem, v["d"]),
+                    n=figure_size("dynamics", "n", n, problem, v["n"])) for row, v in sz.items()}
     g, a = sz["gd"], sz["adam"]
-    gd_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=g["n"])
+    gd_problem = Problem.dilated(p=base.p, sigma=base.sigma, kappa=base.kappa, n=g["n"], lam_u=base.training.lam_u,
+                                 lam_w=base.training.lam_w)
     gd = []
     for t, init in GD_PANELS:
         runs = [compare_exact_with_simulator(gd_problem, t, g["d"], g["epochs"], lr=g["lr"], init=init, seed=sd,
@@ -55,12 +67,13 @@ def dynamics_figure_data(quick: bool = False) -> dict:
         devp = np.array([r["dev_paper"] for r in runs])
         se = float(dev.std(ddof=1) / np.sqrt(dev.size)) if dev.size > 1 else 0.0
         gd.append({"t": t, "init": init, "epochs": [int(e) for e in runs[0]["sim"]["epochs"]],
-                   "sim": {k: np.mean([r["sim"][k] for r in runs], axis=0).tolist() for k in HIST_NAMES},
-                   "exact": {k: np.mean([r[key][k] for r in runs], axis=0).tolist() for k in HIST_NAMES},
-                   "paper": {k: np.mean([r["paper_gd"][k] for r in runs], axis=0).tolist() for k in HIST_NAMES},
+                   "sim": {k: np.mean([r["sim"][k] for r in runs], axis=0).tolist() for k in OVERLAP_NAMES},
+                   "exact": {k: np.mean([r[key][k] for r in runs], axis=0).tolist() for k in OVERLAP_NAMES},
+                   "paper": {k: np.mean([r["paper_gd"][k] for r in runs], axis=0).tolist() for k in OVERLAP_NAMES},
                    "dev_exact": float(dev.mean()), "dev_exact_se": se, "dev_paper": float(devp.mean()),
                    "allowed": allowed_deviation("exact_dynamics_gd", 0.0, se, d=g["d"]), "exact_kind": key})
-    adam_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=a["n"], lam_u=2.0, lam_w=2.0)
+    adam_problem = Problem.dilated(p=base.p, sigma=base.sigma, kappa=base.kappa, n=a["n"],
+                                   lam_u=base.training.lam_u, lam_w=base.training.lam_w)
     cmp = compare_adam_with_simulator(adam_problem, a["ts"], a["d"], a["epochs"], lr=a["lr"], seeds=a["seeds"],
                                       record_every=a["record_every"], skip=a["skip"])
     names = list(cmp["dev"][f"{a['ts'][0]:g}"])
@@ -98,13 +111,14 @@ def dynamics_figure_data(quick: bool = False) -> dict:
             "adam_config": cmp["config"]}
 
 
-def dynamics_figure(out_dir, quick: bool = False):
-    """PNG/PDF/JSON of the figure and its :class:`~flowphase.validation.reproduce.FigureOutput`."""
-    from flowphase.validation.claims import Claim, FigureOutput
-    from flowphase.validation.figures._common import plt as _plt, save_figure
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d", "n"))
+def dynamics_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None):
+    """PNG/PDF/JSON of the figure for ``problem`` and its :class:`~flowphase.validation.claims.FigureOutput`."""
+    from flowphase.validation.claims import Claim
+    from flowphase.validation.figures._common import plt as _plt
 
     plt = _plt()
-    data = dynamics_figure_data(quick)
+    data = dynamics_figure_data(quick, problem=problem, d=d, n=n)
     ncol = max(len(data["gd"]), len(data["adam"]))
     fig, axes = plt.subplots(2, ncol, figsize=(4.4 * ncol, 8.0), squeeze=False)
     g = data["sizes"]["gd"]
@@ -139,11 +153,12 @@ def dynamics_figure(out_dir, quick: bool = False):
                "one fresh draw (the authors' optimiser): the stochastic exact map (coordinate-class Adam law, "
                "finite-batch noise term), the isotropic-Adam surrogate and the map without noise; dots: seed means.")
     fig.text(0.01, -0.02, caption, fontsize=7, wrap=True)
-    paths = save_figure(fig, out_dir, "dynamics", data)
     rows = []
     for p in data["adam"]:
         for nm in SHOW:
             rows.append({"quantity": f"{nm}(t={p['t']}) Adam, end", "theory": p["exact"][nm][-1],
                          "simulation": p["sim"][nm][-1], "stderr": None})
     claims = [Claim(c["text"], c["confirmed"], c["detail"]) for c in data["claims"]]
-    return FigureOutput("dynamics", [str(x) for x in paths], data, rows=rows, claims=claims, caption=caption)
+    return finish(fig, out_dir, "dynamics", data, claims=claims, rows=rows, caption=caption,
+                  problem=figure_problem("dynamics", problem, DEFAULT_PROBLEM, FIELDS),
+                  sizes={"d": data["sizes"]["gd"]["d"], "n": data["sizes"]["gd"]["n"]})
