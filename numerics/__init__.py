@@ -11,10 +11,10 @@ _EXPORTS = {
     # quadrature and learned parameters (PAPER §3.1–3.4)
     "gauss_hermite": "quadrature", "gaussian_moments": "quadrature",
     "solve_phase_one": "phase_one", "phase_one_solution": "phase_one", "phase_one_curve": "phase_one",
-    "phase_one_energy": "phase_one", "PhaseOneResult": "phase_one", "PhaseOneCurve": "phase_one", "Jump": "phase_one",
+    "phase_one_energy": "phase_one", "PhaseOneResult": "phase_one", "PhaseOneCurve": "phase_one", "Jump": "jumps",
     "phase_two_arrays": "phase_two", "phase_two_coefficients": "phase_two",
-    "learned_parameters": "learned", "learned_curve": "learned", "LearnedParameters": "learned",
-    "LearnedCurve": "learned",
+    "learned_parameters": "learned", "learned_curve": "learned", "LearnedParameters": "results",
+    "LearnedCurve": "results",
     # Runge–Kutta engine (tableaus as data)
     "rk_solve": ("rk", "solve"), "Tableau": "rk", "TABLEAUS": "rk", "DOPRI5": "rk", "RK4": "rk", "EULER": "rk",
     "HEUN": "rk",
@@ -38,7 +38,7 @@ _EXPORTS = {
     "detect_windows": "detect", "DetectedWindow": "detect", "read_curve_csv": "detect",
     # learning dynamics
     "integrate_overlaps": "dynamics", "iterate_gd_map": "dynamics", "stationary_point": "dynamics",
-    "convergence_time": "dynamics", "initial_overlaps": "dynamics", "OverlapTrajectory": "dynamics",
+    "convergence_time": "dynamics", "initial_overlaps": "dynamics", "Trajectory": "results",
     "DynamicsParams": "dynamics", "dynamics_params": "dynamics",
 }
 
