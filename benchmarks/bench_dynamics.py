@@ -5,7 +5,7 @@ authors' random initialisation, preconditioned full-batch GD (``optimizer='gd'``
 0.02 units of ODE time, balanced convention), ``draws`` fresh noises per point, overlaps every 10
 epochs, at dimension d.  Timed in the same process:
 
-* ``simulator``  -- :func:`flowphase.validation.simulate.simulate` (numba backend), warm (compiled);
+* ``simulator``  -- :func:`flowphase.validation.simulator.simulate` (numba backend), warm (compiled);
 * ``ode``        -- :func:`flowphase.numerics.dynamics.integrate_overlaps` from the simulator's initial
                     overlaps on the same record times (Dormand-Prince 5(4), rtol 1e-8), warm;
 * ``gd-map``     -- :func:`flowphase.numerics.dynamics.iterate_gd_map`, the exact d = inf overlap map of the

@@ -2,7 +2,7 @@
 
 References: the Monte-Carlo variance of the actual one-draw gradient estimator (independent numpy code), the
 sympy derivation (theory.exact_dynamics.noise_second_moments), the noise-free per-point GD map, and the
-simulator's Adam with one fresh draw over seeds (validation.simulate, projected sampler).
+simulator's Adam with one fresh draw over seeds (validation.simulator, projected sampler).
 """
 import math
 

@@ -197,7 +197,7 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
                            init: str = "small", init_scale: float = 0.1, seed: int = 0, draws: int = 4,
                            record_every: int = 10, finite_d: bool = True, backend: str = "numba",
                            noise_term: bool = True) -> dict:
-    """Overlay the ODE on the project simulator (:func:`flowphase.validation.simulate.simulate`).
+    """Overlay the ODE on the project simulator (:func:`flowphase.validation.simulator.simulate`).
 
     The simulator's ``optimizer='gd'`` (step ``lr/n`` on c, b and ``lr d/n`` on u, w of the theory-unit
     loss ``L = n Lbar``) is the balanced convention: one epoch is ``lr`` units of ODE time, ``rho = 1``.

@@ -1,6 +1,6 @@
 """Adam with one fresh draw (the authors' optimiser) in the exact coordinates vs the simulator.
 
-:func:`compare_adam_with_simulator` trains with :func:`flowphase.validation.simulate.simulate` (``optimizer='adam'``,
+:func:`compare_adam_with_simulator` trains with :func:`flowphase.validation.simulator.simulate` (``optimizer='adam'``,
 ``draws=K``, ``noise_sampler='projected'``, random N(0, 1) initialisation by default) and runs the stochastic exact
 map of :mod:`flowphase.numerics.exact.stochastic` (isotropic-Adam surrogate, finite-batch noise term) from every
 job's own initial per-point coordinates (re-drawn from the simulator's streams and checked against its first

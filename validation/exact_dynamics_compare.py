@@ -6,7 +6,7 @@
   ``rho_u = |u|^2/d - m^2 - sum_k n_k a_k^2``, ``rho_w`` likewise, ``nu = u.w/d - m omega - sum_k n_k a_k z_k``
   (so q, r, v are exact; the non-class-symmetric parts of ``u.eta^nu`` obey the same flow as u_perp and are
   counted in it).
-* :func:`compare_exact_with_simulator` -- one simulator run (:func:`flowphase.validation.simulate.simulate`,
+* :func:`compare_exact_with_simulator` -- one simulator run (:func:`flowphase.validation.simulator.simulate`,
   ``optimizer='gd'``, ``draws=0``, ``labels='exact'``, constant lr: one epoch = ``lr`` units of ODE time with
   ``rho = 1``), the exact GD map and flow evaluated at the simulation's d from its own initial coordinates
   (re-drawn from the simulator's data/initialisation streams and checked against its first record), and the

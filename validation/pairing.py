@@ -9,7 +9,7 @@ flowphase mean next to the spread between flowphase's own streams, and the z-sco
 difference.  A correct replication has |z| of order 1 everywhere (docs/pytorch_recipe.md).
 
 :func:`overlaps_of` turns any trainer's final parameters into the simulator's canonical overlaps
-(``c, m, omega, b, sqrt_q, sqrt_r``, sign fixed by :mod:`flowphase.validation.canonical`).
+(``c, m, omega, b, sqrt_q, sqrt_r``, sign fixed by :mod:`flowphase.validation.simulator.canonical`).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Named training protocols of the finite-d simulator, one table for the library and the CLI.
 
-A protocol fixes every optimisation knob of :func:`flowphase.validation.simulate.simulate` that is
+A protocol fixes every optimisation knob of :func:`flowphase.validation.simulator.simulate` that is
 not part of the :class:`~flowphase.theory.problem.Problem` (which holds p, sigma, kappa, n, lam_u,
 lam_w and the noise convention).  ``simulate(problem, protocol=NAME, **overrides)`` and
 ``flowphase simulate --protocol NAME [--flag ...]`` resolve the same table through
