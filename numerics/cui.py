@@ -1,6 +1,6 @@
 """Cui et al.'s flow model with limited samples: learned denoiser, flow statistics, end of flow (PREDECESSOR §2).
 
-Letters follow PREDECESSOR.md: ``alpha(t)`` multiplies the **data**, ``beta(t)`` the noise.  A flowphase
+Letters follow PREDECESSOR: ``alpha(t)`` multiplies the **data**, ``beta(t)`` the noise.  A flowphase
 :class:`~flowphase.theory.problem.Interpolant` (whose ``alpha`` is the noise) is mapped by
 ``alpha_Cui = interpolant.beta(t)``, ``beta_Cui = interpolant.alpha(t)``.
 

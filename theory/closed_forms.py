@@ -6,7 +6,7 @@ symbolic derivation that produces them from the training loss lives in
 
 Conventions (PAPER §1): ``tau`` is the physical interpolation time, the interpolant is
 ``x_tau = (1 - tau) x0 + tau x1`` (``alpha = 1 - tau`` multiplies the noise), ``|mu|^2 = d``,
-``sigma`` is a standard deviation, ``h = artanh(2p - 1)``.  PREDECESSOR.md (Cui et al.) uses
+``sigma`` is a standard deviation, ``h = artanh(2p - 1)``.  PREDECESSOR (Cui et al.) uses
 the opposite letters: its ``alpha`` multiplies the data; :func:`cui_learned_parameters` therefore
 takes ``data_coef`` and ``noise_coef`` explicitly.
 """

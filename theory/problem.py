@@ -9,7 +9,7 @@ Conventions (PAPER §1, table of symbols)
 ----------------------------------------
 * data ``x1 = s mu + sigma eta`` with ``mu = 1_d`` (``|mu|^2 = d``), ``s = +1`` w.p. ``p``;
 * interpolant ``x_t = alpha(tau) x0 + beta(tau) x1`` with ``x0 ~ N(0, I_d)`` the noise;
-  ``alpha`` multiplies the **noise** and ``beta`` the **data** (PAPER §1.2; PREDECESSOR.md uses the
+  ``alpha`` multiplies the **noise** and ``beta`` the **data** (PAPER §1.2; PREDECESSOR uses the
   opposite letters);
 * the schedule maps the training/sampling time ``t`` to the physical time ``tau(t)`` in [0, 1]:
   :class:`TimeDilation` (PAPER §1.3, t in [0, 2], t = 0 noise, t = 2 data) or

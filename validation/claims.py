@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, List, Tuple
 
 __all__ = ["CONFIRMED", "REFUTED", "INCONCLUSIVE", "VERDICTS", "Claim", "FigureOutput", "within", "exceeds",
-           "combine", "verdict_counts"]
+           "combine", "verdict_counts", "claims_record", "format_claims"]
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
 VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
@@ -140,3 +140,20 @@ class FigureOutput:
 def verdict_counts(outputs) -> dict:
     """``{figure: {verdict: count}}`` over :class:`FigureOutput` objects."""
     return {o.name: {v: sum(c.verdict == v for c in o.claims) for v in VERDICTS} for o in outputs}
+
+
+def claims_record(claims) -> dict:
+    """``{"claims": [...], "verdicts": {verdict: count}}``: what a figure's JSON carries about its claims."""
+    claims = list(claims)
+    return {"claims": [c.to_dict() for c in claims],
+            "verdicts": {v: sum(c.verdict == v for c in claims) for v in VERDICTS}}
+
+
+def format_claims(output) -> str:
+    """One line per claim of a :class:`FigureOutput`: ``VERDICT  figure: claim — detail`` (the words of
+    REPORT.md: CONFIRMED, REFUTED, INCONCLUSIVE, the latter with its reason)."""
+    lines = []
+    for c in output.claims:
+        tail = c.detail + (f" — inconclusive: {c.reason}" if c.reason else "")
+        lines.append(f"{c.verdict.upper():12s} {output.name}: {c.text}" + (f" — {tail}" if tail else ""))
+    return "\n".join(lines)

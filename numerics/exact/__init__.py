@@ -1,4 +1,4 @@
-"""Exact finite-n theory (d -> inf at fixed n, fresh noise; EXACT_FINITE_N.md): solver and generated flow.
+"""Exact finite-n theory (d -> inf at fixed n, fresh noise; EXACT_FINITE_N): solver and generated flow.
 
 Public API: :func:`solve_exact`, :func:`exact_curve` (learned overlaps at one time / along t, at d = inf or
 evaluated at a finite d), :class:`ExactParameters`, :class:`ExactCurve`, :func:`time_coefficients`;

@@ -160,5 +160,4 @@ def dynamics_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=Non
                          "simulation": p["sim"][nm][-1], "stderr": None})
     claims = [Claim(c["text"], c["confirmed"], c["detail"]) for c in data["claims"]]
     return finish(fig, out_dir, "dynamics", data, claims=claims, rows=rows, caption=caption,
-                  problem=figure_problem("dynamics", problem, DEFAULT_PROBLEM, FIELDS),
-                  sizes={"d": data["sizes"]["gd"]["d"], "n": data["sizes"]["gd"]["n"]})
+                  problem=figure_problem("dynamics", problem, DEFAULT_PROBLEM, FIELDS))

@@ -19,7 +19,7 @@ from flowphase.validation.claims import Claim, FigureOutput, combine, exceeds, w
 from flowphase.validation.metrics import fine_split_errors
 from flowphase.validation.tolerances import allowed_deviation, claim_noise, tolerance
 
-from ._common import SIM_BACKEND, plt, save_figure
+from ._common import SIM_BACKEND, figure_builder, figure_size, finish, plt
 
 #: the 4-mode example: parents 0.6/0.4, children 0.8/0.2 and 0.6/0.4, sibling separations eps = 0.15 and 0.02
 EXAMPLE = Hierarchy(coarse=(0.6, 0.4), fine=((0.8, 0.2), (0.6, 0.4)), eps=(0.15, 0.02))
@@ -91,8 +91,9 @@ def trained_comparison(hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int =
     return out
 
 
-def hierarchy_data(quick: bool = False) -> dict:
-    """Window analysis at d = 1e4, the exact-flow table vs d, the continuous flow at d = 1e6 and trained models."""
+def hierarchy_data(quick: bool = False, *, n=None) -> dict:
+    """Window analysis at d = 1e4, the exact-flow table vs d, the continuous flow at d = 1e6 and trained models
+    (``n`` training samples, default 64 quick, 256)."""
     from flowphase.numerics.multimode.flow import projection_flow
     from flowphase.numerics.multimode.windows import analyse_windows
 
@@ -109,9 +110,10 @@ def hierarchy_data(quick: bool = False) -> dict:
                            m=10 if quick else 12, reps=4)
     data["continuous_d1e6"] = cont.to_dict()
     if quick:
-        data["trained"] = trained_comparison(H, ds=(200,), n=64, n_times=16, seeds=(0, 1), epochs=30, n_gen=500)
+        data["trained"] = trained_comparison(H, ds=(200,), n=64 if n is None else n, n_times=16, seeds=(0, 1),
+                                             epochs=30, n_gen=500)
     else:
-        data["trained"] = trained_comparison(H, progress=True)
+        data["trained"] = trained_comparison(H, progress=True, **({} if n is None else {"n": n}))
     return data
 
 
@@ -183,9 +185,16 @@ def hierarchy_claims(data) -> list:
     return claims
 
 
-def hierarchy_figure(out_dir, quick: bool = False) -> FigureOutput:
+@figure_builder(None, (), sizes=("n",))
+def hierarchy_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
+    """The ``hierarchy`` figure of the 4-mode :data:`EXAMPLE` (a K-mode mixture, so no two-mode ``problem``;
+    d is swept; ``n`` sets the trained models' training-set size)."""
+    if problem is not None:
+        raise ValueError("figure 'hierarchy' describes the 4-mode example mixture; it takes no two-mode problem")
+    figure_size("hierarchy", "d", d, None, "1e2-1e6", swept=True)
+    n = None if n is None else figure_size("hierarchy", "n", n, None, 256)
     plt_ = plt()
-    data = hierarchy_data(quick)
+    data = hierarchy_data(quick, n=n)
     an = data["analysis"]
     fig, axes = plt_.subplots(1, 3, figsize=(16, 4.4))
     ax = axes[0]
@@ -227,7 +236,6 @@ def hierarchy_figure(out_dir, quick: bool = False) -> FigureOutput:
     ax.set_ylabel("p̂_k (trained softmax model)")
     ax.set_title(f"(c) trained, n = {tr['n']}, T = {tr['n_times']}, {len(tr['seeds'])} seeds")
     ax.legend(fontsize=7)
-    paths = save_figure(fig, out_dir, "hierarchy", data)
     claims = hierarchy_claims(data)
     rows = []
     for r in ex["rows"]:
@@ -244,4 +252,5 @@ def hierarchy_figure(out_dir, quick: bool = False) -> FigureOutput:
                f"(grey) at d = {data['d_windows']:g}; (b) exact flow in the projection space; (c) trained K-head softmax "
                "denoisers (Adam, fresh noise, informed start, exact class counts); p̂ is the mean posterior of the true "
                "mixture at the last grid time.")
-    return FigureOutput("hierarchy", paths, data, rows=rows, claims=claims, caption=caption)
+    return finish(fig, out_dir, "hierarchy", data, claims=claims, rows=rows, caption=caption,
+                  sizes={"n": data["trained"]["n"]})

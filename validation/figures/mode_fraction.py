@@ -10,36 +10,47 @@ from flowphase.validation.claims import Claim, FigureOutput, combine, exceeds, w
 from flowphase.validation.metrics import weighted_slope
 from flowphase.validation.tolerances import claim_limit, claim_noise
 
-from ._common import SIM_BACKEND, plt, save_figure
+from ._common import SIM_BACKEND, figure_builder, figure_problem, figure_size, finish, plt
 
-__all__ = ["mode_fraction_data", "mode_fraction_figure", "mode_fraction_claims"]
+__all__ = ["DEFAULT_PROBLEM", "mode_fraction_data", "mode_fraction_figure", "mode_fraction_claims"]
+
+#: the figure's default problem: p, σ, κ and the trained denoisers' λ_u, λ_w come from the user's problem
+DEFAULT_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=2.0, lam_w=2.0)
+FIELDS = ("p", "sigma", "kappa", "lam_u", "lam_w")
 
 
-def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, n_times: int = 80) -> dict:
+def mode_fraction_data(quick: bool = False, *, problem=None, n=None, n_times: int = 80) -> dict:
     """Generated mode fraction p_hat vs d, dilated vs undilated (PAPER §3.5, §3.7).
 
     Theory: the d -> inf dilated prediction (exact transition: p; Euler threshold:
     p Phi(kappa + h/kappa) + (1-p) Phi(h/kappa - kappa)) and the undilated finite-d reduction of the
     exact flow at fixed T.  Simulation: the d-dimensional exact (Bayes) velocity integrated with
-    the authors' Euler convention on T grid points, many samples per d.
+    the authors' Euler convention on T grid points, many samples per d.  ``problem`` (default
+    :data:`DEFAULT_PROBLEM`) gives p, σ, κ and the λ of the trained denoisers, ``n`` their training-set size
+    (default 128); d is swept.
     """
     from flowphase.numerics.generation import generated_distribution, undilated_mode_fraction
     from flowphase.validation.sampling import generate_bayes
 
+    base = figure_problem("mode-fraction", problem, DEFAULT_PROBLEM, FIELDS)
+    p, sigma, kappa = base.p, base.sigma, base.kappa
+    lam_u, lam_w = base.training.lam_u, base.training.lam_w
     ds = [100, 400, 1600] if quick else [100, 400, 1600, 6400]
+    figure_size("mode-fraction", "d", None, problem, ds, swept=True)
+    n_learn = figure_size("mode-fraction", "n", n, problem, 128)
     n_gen = 4000 if quick else 10000
-    th_exact = generated_distribution(Problem.dilated(p=p, kappa=kappa), transition="exact").p_hat
-    th_euler = generated_distribution(Problem.dilated(p=p, kappa=kappa), transition="euler").p_hat
-    out = {"params": {"p": p, "kappa": kappa, "n_times": n_times, "n_gen": n_gen, "sigma": 1.0,
+    th_exact = generated_distribution(Problem.dilated(p=p, sigma=sigma, kappa=kappa), transition="exact").p_hat
+    th_euler = generated_distribution(Problem.dilated(p=p, sigma=sigma, kappa=kappa), transition="euler").p_hat
+    out = {"params": {"p": p, "kappa": kappa, "n_times": n_times, "n_gen": n_gen, "sigma": sigma,
                       "integrator": "euler, network at t_k drives step k, stops at the last grid point"},
            "d": ds, "theory_dilated_exact": th_exact, "theory_dilated_euler": th_euler,
            "theory_undilated": [], "sim_dilated": [], "sim_dilated_se": [], "sim_undilated": [],
            "sim_undilated_se": []}
     for d in ds:
-        out["theory_undilated"].append(float(undilated_mode_fraction(p, 1.0, d, n_times - 1,
+        out["theory_undilated"].append(float(undilated_mode_fraction(p, sigma, d, n_times - 1,
                                                                     t_end=(n_times - 1) / n_times)))
-        for key, prob in (("dilated", Problem.dilated(p=p, kappa=kappa, d=d)),
-                          ("undilated", Problem.undilated(p=p, d=d))):
+        for key, prob in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d)),
+                          ("undilated", Problem.undilated(p=p, sigma=sigma, d=d))):
             g = generate_bayes(prob, d=d, ts=prob.schedule.grid(n_times), n_gen=n_gen, seeds=(0,),
                                backend=SIM_BACKEND)
             ph = g.mean("p_hat")
@@ -51,14 +62,15 @@ def mode_fraction_data(quick: bool = False, p: float = 0.8, kappa: float = 2.0, 
 
     d_learn = [250, 1000] if quick else [250, 1000, 4000]
     seeds = (0, 1) if quick else (0, 1, 2, 3)
-    out["params"].update({"learned_n": 128, "learned_seeds": list(seeds), "learned_epochs": 300,
+    out["params"].update({"learned_n": n_learn, "learned_lam": [lam_u, lam_w], "learned_seeds": list(seeds), "learned_epochs": 300,
                           "learned_optimizer": "gd, lr 0.25, exact class counts, draws = 0"})
     out["d_learned"] = d_learn
     for key in ("dilated", "undilated"):
         out[f"learned_{key}"], out[f"learned_{key}_se"] = [], []
     for d in d_learn:
-        for key, prob in (("dilated", Problem.dilated(p=p, kappa=kappa, d=d, n=128)),
-                          ("undilated", Problem.undilated(p=p, d=d, n=128))):
+        for key, prob in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n_learn, lam_u=lam_u,
+                                                      lam_w=lam_w)),
+                          ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n_learn, lam_u=lam_u, lam_w=lam_w))):
             sim = simulate(prob, ts=prob.schedule.grid(n_times), seeds=seeds, epochs=300, optimizer="gd", lr=0.25,
                            lr_final=0.25, draws=0, labels="exact", progress=False, backend=SIM_BACKEND)
             ph = np.array([st["p_hat"] for st in generate(sim, n_gen=2000, seed=1, method="euler",
@@ -105,9 +117,12 @@ def mode_fraction_claims(data) -> list:
     ]
 
 
-def mode_fraction_figure(out_dir, quick: bool = False) -> FigureOutput:
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("n",))
+def mode_fraction_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
+    """The ``mode-fraction`` figure for ``problem`` (see :func:`mode_fraction_data`; d is swept)."""
     plt_ = plt()
-    data = mode_fraction_data(quick)
+    figure_size("mode-fraction", "d", d, problem, "100-6400", swept=True)
+    data = mode_fraction_data(quick, problem=problem, n=n)
     ds = np.array(data["d"], float)
     p = data["params"]["p"]
     fig, ax = plt_.subplots(figsize=(9.5, 4.2))
@@ -118,9 +133,9 @@ def mode_fraction_figure(out_dir, quick: bool = False) -> FigureOutput:
     ax.plot(ds, data["theory_undilated"], "-", color="tab:red", label="undilated, theory (fixed T)")
     dl = np.array(data["d_learned"], float)
     ax.errorbar(dl * 1.06, data["learned_dilated"], yerr=1.96 * np.array(data["learned_dilated_se"]), fmt="o",
-                mfc="white", color="tab:blue", label="dilated, trained denoisers (n = 128)")
+                mfc="white", color="tab:blue", label=f"dilated, trained denoisers (n = {data['params']['learned_n']})")
     ax.errorbar(dl * 1.06, data["learned_undilated"], yerr=1.96 * np.array(data["learned_undilated_se"]), fmt="s",
-                mfc="white", color="tab:red", label="undilated, trained denoisers (n = 128)")
+                mfc="white", color="tab:red", label=f"undilated, trained denoisers (n = {data['params']['learned_n']})")
     ax.axhline(data["theory_dilated_euler"], color="tab:blue", ls="-", label="dilated theory, Euler threshold")
     ax.axhline(p, color="k", ls=":", label=f"p = {p}")
     ax.set_xscale("log")
@@ -128,7 +143,6 @@ def mode_fraction_figure(out_dir, quick: bool = False) -> FigureOutput:
     ax.set_ylabel("generated mode fraction p̂")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"p̂ vs d (T = {data['params']['n_times']} grid points)")
-    paths = save_figure(fig, out_dir, "mode-fraction", data)
     dil = np.array(data["sim_dilated"])
     und = np.array(data["sim_undilated"])
     rows = [{"quantity": f"p_hat dilated (d={int(d)})", "theory": data["theory_dilated_euler"], "simulation": s,
@@ -143,6 +157,8 @@ def mode_fraction_figure(out_dir, quick: bool = False) -> FigureOutput:
                f"{data['params']['n_times']}-point grid (authors' Euler convention), {data['params']['n_gen']} samples "
                "per point; error bars 95 %. Theory: the dilated d → ∞ Euler-threshold prediction "
                "pΦ(κ + h/κ) + (1−p)Φ(h/κ − κ) and the undilated finite-d reduction at the same grid. Open markers: "
-               "denoisers trained at n = 128 (exact class counts) on the same grid, then the same sampler; error bars "
-               "over seeds.")
-    return FigureOutput("mode-fraction", paths, data, rows=rows, claims=claims, caption=caption)
+               f"denoisers trained at n = {data['params']['learned_n']} (exact class counts) on the same grid, then the "
+               "same sampler; error bars over seeds.")
+    return finish(fig, out_dir, "mode-fraction", data, claims=claims, rows=rows, caption=caption,
+                  problem=figure_problem("mode-fraction", problem, DEFAULT_PROBLEM, FIELDS),
+                  sizes={"d": data["d"], "n": data["params"]["learned_n"]})

@@ -8,17 +8,28 @@ from flowphase.validation.claims import Claim, FigureOutput, combine, within
 from flowphase.validation.metrics import trained_test_mse
 from flowphase.validation.tolerances import claim_limit, claim_noise
 
-from ._common import SIM_BACKEND, plt, save_figure
+from ._common import SIM_BACKEND, figure_builder, figure_problem, figure_size, finish, plt
 
-__all__ = ["mse_data", "mse_figure"]
+__all__ = ["DEFAULT_PROBLEM", "mse_data", "mse_figure"]
+
+#: the figure's default problem; it takes p, σ, and κ, λ_u, λ_w of the trained denoisers from the user's
+DEFAULT_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=2.0, lam_w=2.0)
+FIELDS = ("p", "sigma", "kappa", "lam_u", "lam_w")
 
 
-def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
+def mse_data(quick: bool = False, *, problem=None, d=None, n=None) -> dict:
     """eps(t) dilated (kappa = 1, 2, 3) vs undilated at d = inf, finite-d Bayes MSE, and the per-time test
-    MSE of denoisers trained at finite d (PAPER §4)."""
+    MSE of denoisers trained at finite d (PAPER §4).
+
+    ``problem`` (default :data:`DEFAULT_PROBLEM`) gives p, σ and the κ, λ_u, λ_w of the trained denoisers;
+    ``d``, ``n`` their size (default 300, 64 quick; 1000, 256).
+    """
     from flowphase.numerics.mse import bayes_mse, mse_curve, mse_jumps
     from flowphase.validation.simulator import simulate
 
+    base = figure_problem("mse", problem, DEFAULT_PROBLEM, FIELDS)
+    p, sigma, kappa = base.p, base.sigma, base.kappa
+    lam_u, lam_w = base.training.lam_u, base.training.lam_w
     kappas = (1.0, 2.0, 3.0)
     t_dil = np.linspace(0.0, 1.995, 400)
     tau_und = np.r_[0.0, np.geomspace(1e-4, 0.999, 300)]
@@ -34,13 +45,15 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
     ds = [100, 1000, 10000]
     data["bayes_undilated_finite_d"] = {str(d): bayes_mse(und, tau_und[:-1], d=d).tolist() for d in ds}
     # trained denoisers (kappa = 2, dilated grid, and the undilated grid), same lam in theory units
-    d, n = (300, 64) if quick else (1000, 256)
+    d = figure_size("mse", "d", d, problem, 300 if quick else 1000)
+    n = figure_size("mse", "n", n, problem, 64 if quick else 256)
     n_times = 10 if quick else 40
     epochs = 1500 if quick else 3000
     seeds = (0, 1) if quick else (0, 1, 2)
-    data["params"].update({"sim_d": d, "sim_n": n, "sim_epochs": epochs, "sim_seeds": list(seeds), "lam": 2.0})
-    for key, pr in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=2.0, d=d, n=n)),
-                    ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n))):
+    data["params"].update({"sim_d": d, "sim_n": n, "sim_epochs": epochs, "sim_seeds": list(seeds), "lam": lam_u,
+                           "lam_w": lam_w, "sim_kappa": kappa})
+    for key, pr in (("dilated", Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u, lam_w=lam_w)),
+                    ("undilated", Problem.undilated(p=p, sigma=sigma, d=d, n=n, lam_u=lam_u, lam_w=lam_w))):
         ts = pr.schedule.grid(n_times)
         sim = simulate(pr, ts=ts, seeds=seeds, epochs=epochs, optimizer="adam", lr=0.05,
                        lr_final=0.05 / 100, draws=0, init="small", progress=False,
@@ -53,9 +66,11 @@ def mse_data(quick: bool = False, p: float = 0.8, sigma: float = 1.0) -> dict:
     return data
 
 
-def mse_figure(out_dir, quick: bool = False) -> FigureOutput:
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d", "n"))
+def mse_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
+    """The ``mse`` figure for ``problem`` (see :func:`mse_data`)."""
     plt_ = plt()
-    data = mse_data(quick)
+    data = mse_data(quick, problem=problem, d=d, n=n)
     fig, axes = plt_.subplots(1, 2, figsize=(11, 4.2))
     t = np.array(data["t_dilated"])
     for (k, curve), col in zip(data["theory_dilated"].items(), ("tab:purple", "tab:blue", "tab:cyan")):
@@ -64,7 +79,7 @@ def mse_figure(out_dir, quick: bool = False) -> FigureOutput:
             axes[0].annotate("", xy=(j["t"], j["after"]), xytext=(j["t"], j["before"]),
                              arrowprops=dict(arrowstyle="->", color=col))
     axes[0].errorbar(data["sim_dilated_t"], data["sim_dilated_mse"], yerr=data["sim_dilated_stderr"], fmt="o",
-                     color="tab:blue", ms=4, label=f"trained, κ = 2, d = {data['params']['sim_d']}")
+                     color="tab:blue", ms=4, label=f"trained, κ = {data['params']['sim_kappa']:g}, d = {data['params']['sim_d']}")
     axes[0].set_xlabel("dilated time t")
     axes[0].set_ylabel("MSE per dimension ε")
     axes[0].set_title("with time dilation: smooth phase 1, small jump at t = 1")
@@ -80,7 +95,6 @@ def mse_figure(out_dir, quick: bool = False) -> FigureOutput:
     axes[1].set_xlabel("undilated time τ")
     axes[1].set_title("without dilation: the p-phase is a jump at τ ~ 1/√d")
     axes[1].legend(fontsize=7)
-    paths = save_figure(fig, out_dir, "mse", data)
 
     jumps = [data["jumps_dilated"][k][0]["size"] for k in data["theory_dilated"]]
     j_und = data["jump_undilated"][0]["size"]
@@ -107,4 +121,6 @@ def mse_figure(out_dir, quick: bool = False) -> FigureOutput:
         Claim("trained denoisers reach the Bayes MSE (finite d) within 10%", combine(gaps),
               f"max relative gap over the dilated grid: {rel:.3f} (includes O(1/n) overfitting)", size=size),
     ]
-    return FigureOutput("mse", paths, data, rows=rows, claims=claims)
+    pr = figure_problem("mse", problem, DEFAULT_PROBLEM, FIELDS)
+    return finish(fig, out_dir, "mse", data, claims=claims, rows=rows, problem=pr,
+                  sizes={"d": data["params"]["sim_d"], "n": data["params"]["sim_n"]})

@@ -18,9 +18,9 @@ from flowphase.validation.tolerances import claim_limit, claim_noise
 
 from ._common import OVERLAP_COLORS as _COLORS
 from ._common import OVERLAP_KEYS as _NAMES
-from ._common import SIM_BACKEND, plt, save_figure
+from ._common import SIM_BACKEND, figure_builder, finish, plt
 
-__all__ = ["OVERLAPS_SIZES", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows",
+__all__ = ["OVERLAPS_SIZES", "DEFAULT_PROBLEM", "AUTHORS_PROBLEM", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows",
            "overlaps_claims", "authors_claims"]
 
 #: simulation sizes of the overlaps figures: quick (CI) and default (the README's main job)
@@ -30,25 +30,40 @@ OVERLAPS_SIZES = {
 }
 
 
-def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None, progress=False) -> dict:
+#: the problems the two figures are built for by default (d and n are the sizes above)
+DEFAULT_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=2.0, lam_w=2.0)
+AUTHORS_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=50.0, lam_w=1.0)
+#: the problem parameters both figures take from the user's problem
+FIELDS = ("p", "sigma", "kappa", "lam_u", "lam_w")
+
+
+def overlaps_data(quick: bool = False, *, problem=None, d=None, n=None, weight_decay=None, progress=False,
+                  figure: str = "overlaps") -> dict:
     """Simulated and theoretical learned overlaps along the dilated schedule (PAPER §5 Figure A).
 
-    The simulation trains the exact expectation over the fresh noise (``draws=0``, K -> inf) with
-    Adam from the ``small`` initialisation, lam in theory units.  ``weight_decay`` (if given)
-    sets the simulation's lam through lam = wd d T / 2 (PAPER §2.3) with T = 80 as in the
-    authors' code; otherwise lam_sim = lam_theory.
+    ``problem`` (default :data:`DEFAULT_PROBLEM`) gives p, σ, κ and the theory's λ_u, λ_w; ``d`` and ``n``
+    (default :data:`OVERLAPS_SIZES`, or the problem's own finite d, n) the simulated size.  The simulation
+    trains the exact expectation over the fresh noise (``draws=0``, K -> inf) with Adam from the ``small``
+    initialisation, lam in theory units.  ``weight_decay`` (if given) sets the simulation's lam through
+    lam = wd d T / 2 (PAPER §2.3) with T = 80 as in the authors' code; otherwise lam_sim = lam_theory.
     """
     from flowphase.validation.simulator import simulate
 
+    from ._common import figure_problem, figure_size
+
+    base = figure_problem(figure, problem, DEFAULT_PROBLEM if figure == "overlaps" else AUTHORS_PROBLEM, FIELDS)
     sz = OVERLAPS_SIZES[bool(quick)]
-    d, n = sz["d"], sz["n"]
+    d = figure_size(figure, "d", d, problem, sz["d"])
+    n = figure_size(figure, "n", n, problem, sz["n"])
+    p, sigma, kappa = base.p, base.sigma, base.kappa
+    lam_theory = (base.training.lam_u, base.training.lam_w)
     lam_u_th, lam_w_th = lam_theory
     if weight_decay is None:
         lam_sim = (lam_u_th, lam_w_th)
     else:
         lam = weight_decay_to_lambda(weight_decay, d, 80)
         lam_sim = (lam, lam)
-    sim_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_sim[0], lam_w=lam_sim[1])
+    sim_problem = Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_sim[0], lam_w=lam_sim[1])
     ts = sim_problem.schedule.grid(sz["n_times"])
     sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], optimizer="adam", lr=sz["lr"],
                    lr_final=sz["lr"] / 100, draws=0, init="small", progress=progress, backend=SIM_BACKEND)
@@ -58,18 +73,17 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
     idx = [OVERLAP_NAMES.index(k) for k in _NAMES]
     fine = np.linspace(0.0, 1.995, 160 if quick else 400)
     # finite-n theory on the simulation's own schedule (phase 2 at the finite-d tau(t), PAPER §3.9)
-    th_fin, jumps = theory_curves(Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_u_th,
-                                                   lam_w=lam_w_th), fine)
-    th_inf, _ = theory_curves(Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=math.inf), fine)
+    th_problem = Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u_th, lam_w=lam_w_th)
+    th_fin, jumps = theory_curves(th_problem, fine)
+    th_inf, _ = theory_curves(Problem.dilated(p=p, sigma=sigma, kappa=kappa, n=math.inf), fine)
     # finite-n theory at the simulated times and at the simulation's actual tau (finite d, PAPER §3.9)
-    th_problem = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, d=d, n=n, lam_u=lam_u_th, lam_w=lam_w_th)
     th_at, _ = theory_curves(th_problem, ts)
     # the paper's restricted ansatz (PAPER §3.2 in phase 1, ridge at the actual tau in phase 2), kept to redraw it
     th_paper, _ = theory_curves(th_problem, fine, "paper")
     th_paper_at, _ = theory_curves(th_problem, ts, "paper")
     from flowphase.numerics.learned import resolve_theory
     return {
-        "params": {"p": 0.8, "sigma": 1.0, "kappa": 2.0, "d": d, "n": n, "lam_theory": list(lam_theory),
+        "params": {"p": p, "sigma": sigma, "kappa": kappa, "d": d, "n": n, "lam_theory": list(lam_theory),
                    "lam_simulation": list(lam_sim), "weight_decay": weight_decay, "epochs": sz["epochs"], "lr": sz["lr"],
                    "seeds": list(sz["seeds"]), "optimizer": "adam", "init": "small", "draws": 0,
                    "n_times": sz["n_times"]},
@@ -80,6 +94,12 @@ def overlaps_data(quick: bool = False, lam_theory=(2.0, 2.0), weight_decay=None,
         "theory_at_sim_times": th_at, "jumps": jumps, "theory": resolve_theory(th_problem, None),
         "theory_paper": th_paper, "theory_paper_at_sim_times": th_paper_at,
     }
+
+
+def _theory_problem(P) -> Problem:
+    """The problem of the figure's finite-n theory, rebuilt from its ``params``."""
+    return Problem.dilated(p=P["p"], sigma=P["sigma"], kappa=P["kappa"], d=P["d"], n=P["n"],
+                           lam_u=P["lam_theory"][0], lam_w=P["lam_theory"][1])
 
 
 def _plot_overlaps(data, title, caption):
@@ -212,36 +232,51 @@ def authors_claims(data) -> list:
                   size=_size(data["params"]))]
 
 
-def overlaps_figure(out_dir, quick: bool = False) -> FigureOutput:
-    data = overlaps_data(quick)
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d", "n"))
+def overlaps_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None,
+                    progress: bool = False) -> FigureOutput:
+    """The ``overlaps`` figure for ``problem`` (default :data:`DEFAULT_PROBLEM`: p, σ, κ, λ_u, λ_w) at the
+    simulated size ``d``, ``n`` (default :data:`OVERLAPS_SIZES`); same λ in theory and simulation."""
+    data = overlaps_data(quick, problem=problem, d=d, n=n, progress=progress)
     P = data["params"]
     caption = (f"Simulation: d = {P['d']}, n = {P['n']}, λ_u = λ_w = {P['lam_simulation'][0]:g} (theory units), Adam "
                f"{P['epochs']} epochs, small init, exact fresh-noise expectation, {len(P['seeds'])} seeds. "
                f"Theory: the exact finite-n theory (EXACT_FINITE_N) with the same n and λ evaluated at the simulated d "
                f"(solid), the paper's restricted ansatz (dotted), n = d = ∞ (dashed). Phase-1 c ≈ κtσ²/√d is a finite-d "
                f"effect (PAPER §8 row 16) that the exact theory at finite d contains.")
+    if (P["p"], P["sigma"], P["kappa"]) != (0.8, 1.0, 2.0):
+        caption += f" Problem: p = {P['p']:g}, σ = {P['sigma']:g}, κ = {P['kappa']:g}."
     fig = _plot_overlaps(data, "Learned overlaps vs time (same λ in theory and simulation)", caption)
     rows = agreement_rows(data)
     claims = overlaps_claims(data)
-    paths = save_figure(fig, out_dir, "overlaps", data)
-    return FigureOutput("overlaps", paths, data, rows=rows, claims=claims, caption=caption)
+    return finish(fig, out_dir, "overlaps", data, claims=claims, rows=rows, caption=caption, problem=_theory_problem(P),
+                  sizes={"d": P["d"], "n": P["n"]})
 
 
-def overlaps_authors_figure(out_dir, quick: bool = False, size=None, progress: bool = True) -> FigureOutput:
+@figure_builder(AUTHORS_PROBLEM, FIELDS, sizes=("d", "n"))
+def overlaps_authors_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None, size=None,
+                            progress: bool = True) -> FigureOutput:
+    """The ``overlaps-authors`` figure: the theory with ``problem``'s λ (default :data:`AUTHORS_PROBLEM`, the
+    authors' λ_u = 50, λ_w = 1) against a simulation with weight decay 1e-5; ``size='paper'`` runs the
+    authors' full-size experiment (default problem only)."""
     if size == "paper":   # the authors' full size, fresh noise, resumable (validation/authors_paper.py)
+        if problem is not None or d is not None or n is not None:
+            raise ValueError("figure 'overlaps-authors' at size 'paper' is the authors' own run: it takes no "
+                             "problem, d or n")
         from flowphase.validation.authors_paper import paper_figure
 
         return paper_figure(out_dir, progress=progress)
-    data = overlaps_data(quick, lam_theory=(50.0, 1.0), weight_decay=1e-5)
+    data = overlaps_data(quick, problem=problem, d=d, n=n, weight_decay=1e-5, figure="overlaps-authors")
     P = data["params"]
-    caption = ("Authors' parameters: theory λ_u = 50, λ_w = 1 (their notebook) against a simulation with weight decay "
+    caption = (f"Authors' parameters: theory λ_u = {P['lam_theory'][0]:g}, λ_w = {P['lam_theory'][1]:g} (their "
+               "notebook: 50, 1) against a simulation with weight decay "
                f"1e−5, which is λ = wd·d·T/2 = {P['lam_simulation'][0]:.3g} in theory units at d = {P['d']}, T = 80 "
                "(PAPER §2.3, §7 item 2). The two λ differ, so the finite-n curves are not the theory of this run: "
                "m and ω are pulled down by the large λ_u in the theory only.")
     fig = _plot_overlaps(data, "Learned overlaps, the authors' parameter choice (λ mismatch)", caption)
-    paths = save_figure(fig, out_dir, "overlaps-authors", data)
     claims = authors_claims(data)
-    return FigureOutput("overlaps-authors", paths, data, rows=agreement_rows(data), claims=claims, caption=caption)
+    return finish(fig, out_dir, "overlaps-authors", data, claims=claims, rows=agreement_rows(data),
+                  caption=caption, problem=_theory_problem(P), sizes={"d": P["d"], "n": P["n"]})
 
 
 # ----------------------------------------------------------------------------- mode fraction

@@ -9,46 +9,61 @@ from flowphase.theory.problem import Problem
 from flowphase.validation.claims import Claim, FigureOutput, within
 from flowphase.validation.tolerances import claim_limit
 
-from ._common import plt, save_figure, spread
+from ._common import figure_builder, figure_problem, figure_size, finish, plt, spread
 
-__all__ = ["simplification_data", "simplification_figure"]
+__all__ = ["DEFAULT_PROBLEM", "simplification_data", "simplification_figure"]
+
+#: the figure's default problem: phase 1 is swept in σ at its p, phase 2 in p at its σ
+DEFAULT_PROBLEM = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, lam_u=2.0, lam_w=2.0)
+FIELDS = ("p", "sigma", "kappa", "lam_u", "lam_w")
 
 
-def simplification_data(quick: bool = False, n: float = 128, lam: float = 2.0, kappa: float = 2.0) -> dict:
+def simplification_data(quick: bool = False, *, problem=None, d=None, n=None) -> dict:
     """Phase-1 (omega, b, m) vs sigma and phase-2 (c, m) vs p, at finite n and n = inf (PAPER §3.6).
 
     The claims: at n = inf phase 1 does not depend on sigma (PAPER §3.1, §8 row 21); at finite n
     sigma enters only through (n + sigma^2), an O(1/n) effect; phase 2 never depends on p
-    (PAPER §3.3, §8 row 20).
+    (PAPER §3.3, §8 row 20).  ``problem`` (default :data:`DEFAULT_PROBLEM`) gives the phase-1 p, the
+    phase-2 σ, κ and λ_u, λ_w; ``n`` the finite n (default 128), ``d`` the dimension of the theory
+    (default d = ∞).
     """
     from flowphase.numerics.learned import learned_curve
+
+    base = figure_problem("simplification", problem, DEFAULT_PROBLEM, FIELDS)
+    n = figure_size("simplification", "n", n, problem, 128)
+    d = figure_size("simplification", "d", d, problem, math.inf)
+    kappa, lam_u, lam_w = base.kappa, base.training.lam_u, base.training.lam_w
 
     sigmas = np.linspace(0.3, 2.0, 6 if quick else 18)
     ps = np.linspace(0.55, 0.95, 5 if quick else 17)
     t1 = [0.25, 0.5, 1.0]
     t2 = [1.25, 1.5, 1.75]
-    data = {"params": {"n": n, "lam_u": lam, "lam_w": lam, "kappa": kappa, "p_phase1": 0.8, "sigma_phase2": 1.0,
-                       "t_phase1": t1, "t_phase2": t2},
+    data = {"params": {"n": n, "lam_u": lam_u, "lam_w": lam_w, "kappa": kappa, "p_phase1": base.p,
+                       "sigma_phase2": base.sigma, "t_phase1": t1, "t_phase2": t2, "d": d},
             "sigma": sigmas.tolist(), "p": ps.tolist(), "phase1": {}, "phase2": {}}
     for label, nn in (("finite_n", n), ("infinite_n", math.inf)):
         rows = {k: [] for k in ("omega", "b", "m")}
         for s in sigmas:
-            cur = learned_curve(Problem.dilated(p=0.8, sigma=float(s), kappa=kappa, n=nn, lam_u=lam, lam_w=lam), t1)
+            cur = learned_curve(Problem.dilated(p=base.p, sigma=float(s), kappa=kappa, d=d, n=nn, lam_u=lam_u,
+                                                lam_w=lam_w), t1)
             for k in rows:
                 rows[k].append(getattr(cur, k).tolist())
         data["phase1"][label] = rows  # [sigma][t]
         rows2 = {k: [] for k in ("c", "m")}
         for pp in ps:
-            cur = learned_curve(Problem.dilated(p=float(pp), sigma=1.0, kappa=kappa, n=nn, lam_u=lam, lam_w=lam), t2)
+            cur = learned_curve(Problem.dilated(p=float(pp), sigma=base.sigma, kappa=kappa, d=d, n=nn, lam_u=lam_u,
+                                                lam_w=lam_w), t2)
             for k in rows2:
                 rows2[k].append(getattr(cur, k).tolist())
         data["phase2"][label] = rows2  # [p][t]
     return data
 
 
-def simplification_figure(out_dir, quick: bool = False) -> FigureOutput:
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d", "n"))
+def simplification_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
+    """The ``simplification`` figure for ``problem`` (see :func:`simplification_data`)."""
     plt_ = plt()
-    data = simplification_data(quick)
+    data = simplification_data(quick, problem=problem, d=d, n=n)
     fig, axes = plt_.subplots(1, 2, figsize=(11, 4.2))
     sig = np.array(data["sigma"])
     colors = {"omega": "tab:green", "b": "tab:red", "m": "tab:orange", "c": "tab:blue"}
@@ -74,7 +89,6 @@ def simplification_figure(out_dir, quick: bool = False) -> FigureOutput:
     axes[1].set_title("phase 2 (t = 1.25, 1.5, 1.75): learned c, m vs p")
     axes[1].legend(fontsize=7, ncol=2)
     fig.suptitle("Simplification: each phase ignores the other phase's parameter (flat lines)")
-    paths = save_figure(fig, out_dir, "simplification", data)
 
     inf1 = max(spread(np.array(data["phase1"]["infinite_n"][k])[:, j]) for k in ("omega", "b", "m")
                for j in range(len(data["params"]["t_phase1"])))
@@ -93,5 +107,9 @@ def simplification_figure(out_dir, quick: bool = False) -> FigureOutput:
         Claim("phase 2 does not see p (any n)", within(sp2, lim_p),
               f"max spread of c, m over p ∈ [0.55, 0.95]: {sp2:.2e} (limit {lim_p:g})"),
     ]
-    return FigureOutput("simplification", paths, data, claims=claims,
-                        caption="Solid: finite-n theory (n = 128, λ = 2); dashed: n = ∞.")
+    P = data["params"]
+    pr = figure_problem("simplification", problem, DEFAULT_PROBLEM, FIELDS)
+    return finish(fig, out_dir, "simplification", data, claims=claims, problem=pr.replace(n=P["n"], d=P["d"]),
+                  sizes={"d": P["d"], "n": P["n"]},
+                  caption=f"Solid: finite-n theory (n = {P['n']:g}, λ_u = {P['lam_u']:g}, λ_w = {P['lam_w']:g}); "
+                          "dashed: n = ∞.")

@@ -5,17 +5,25 @@ import math
 
 import numpy as np
 
+from flowphase.theory.problem import Problem
 from flowphase.validation.claims import CONFIRMED, Claim, FigureOutput, within
 from flowphase.validation.tolerances import claim_limit
 
-from ._common import plt, save_figure
+from ._common import figure_builder, figure_problem, figure_size, finish, plt
 
-__all__ = ["speciation_data", "speciation_figure"]
+__all__ = ["DEFAULT_PROBLEM", "speciation_data", "speciation_figure"]
+
+#: Biroli et al.'s balanced two-mode mixture (|μ|² = d, m̃ = 1); the figure takes σ from the user's problem
+DEFAULT_PROBLEM = Problem.undilated(p=0.5, sigma=1.0)
+FIELDS = ("sigma",)
 
 
-def speciation_data(quick: bool = False, sigma: float = 1.0) -> dict:
-    """Cloning probability phi vs t/t_S for d in {256, 1024, 4096, 16384} (PREDECESSOR §4)."""
+def speciation_data(quick: bool = False, *, problem=None) -> dict:
+    """Cloning probability phi vs t/t_S for d in {256, 1024, 4096, 16384} (PREDECESSOR §4); ``problem``
+    (default :data:`DEFAULT_PROBLEM`) gives σ."""
     from flowphase.numerics.speciation import cloning_probability, speciation_time, speciation_time_linear
+
+    sigma = figure_problem("speciation", problem, DEFAULT_PROBLEM, FIELDS).sigma
 
     ds = [256, 1024, 4096, 16384]
     x = np.linspace(0.2, 1.8, 41 if quick else 161)
@@ -29,9 +37,13 @@ def speciation_data(quick: bool = False, sigma: float = 1.0) -> dict:
     return data
 
 
-def speciation_figure(out_dir, quick: bool = False) -> FigureOutput:
+@figure_builder(DEFAULT_PROBLEM, FIELDS)
+def speciation_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
+    """The ``speciation`` figure for ``problem``'s σ (d is swept; an exact n = ∞ computation, no n)."""
     plt_ = plt()
-    data = speciation_data(quick)
+    figure_size("speciation", "d", d, problem, [256, 1024, 4096, 16384], swept=True)
+    figure_size("speciation", "n", n, problem, "infinite (Bayes field)", swept=True)
+    data = speciation_data(quick, problem=problem)
     x = np.array(data["t_over_ts"])
     fig, ax = plt_.subplots(figsize=(6.5, 4.2))
     for d in data["d"]:
@@ -41,11 +53,11 @@ def speciation_figure(out_dir, quick: bool = False) -> FigureOutput:
     ax.set_ylabel("cloning probability φ")
     ax.set_title("Speciation: φ sharpens to a step at t_S = ½ ln(d + σ²)")
     ax.legend(fontsize=8)
-    paths = save_figure(fig, out_dir, "speciation", data)
     # sharpness: the drop of phi across [0.8, 1.2] t_S grows with d
     lo, hi = np.argmin(np.abs(x - 0.8)), np.argmin(np.abs(x - 1.2))
     drops = [data["phi"][str(d)][lo] - data["phi"][str(d)][hi] for d in data["d"]]
-    rows = [{"quantity": f"t_S (d={d})", "theory": 0.5 * math.log(d + 1.0), "simulation": data["t_s"][str(d)],
+    sig2 = data["params"]["sigma"] ** 2
+    rows = [{"quantity": f"t_S (d={d})", "theory": 0.5 * math.log(d + sig2), "simulation": data["t_s"][str(d)],
              "stderr": None} for d in data["d"]]
     lin = [data["t_s_linear"][str(d)] * math.sqrt(d) for d in data["d"]]
     lim = claim_limit("claim_speciation_linear")
@@ -56,4 +68,5 @@ def speciation_figure(out_dir, quick: bool = False) -> FigureOutput:
                     and within(abs(lin[-1] - 1), lim)[0] == CONFIRMED,
                     ", ".join(f"d={d}: √d·t_s = {v:.4f}" for d, v in zip(data["d"], lin))
                     + f" (limit |√d·t_s − 1| ≤ {lim:g})")]
-    return FigureOutput("speciation", paths, data, rows=rows, claims=claims)
+    return finish(fig, out_dir, "speciation", data, claims=claims, rows=rows,
+                  problem=figure_problem("speciation", problem, DEFAULT_PROBLEM, FIELDS))
