@@ -6,10 +6,11 @@ one seed) in mean-over-points units
     L = (1/(n K_d)) sum_{nu, q} |f(alpha x0^{nu q} + beta x1^nu) - x1^nu|^2 / d + (lam_u |U|^2 + lam_w |W|^2)/(n d),
 
 with fresh noise ``x0`` drawn per step from the counter-based generator of
-:mod:`flowphase.validation._sim_numba` (row ``nu * K_d + q``), so the array path
+:mod:`flowphase.validation.simulator.rng` (row ``nu * K_d + q``), so the array path
 (:mod:`flowphase.validation.multimode_sim`) reproduces the same numbers.  Optimisers: Adam (bias-corrected)
 and gradient descent preconditioned by d on U and W (their per-coordinate curvature is O(1/d), that of
-c and b O(1)).
+c and b O(1)).  The Adam / GD steps are the simulator's (:func:`flowphase.validation.simulator.update.adam_scalar`,
+:func:`~flowphase.validation.simulator.update.adam_vector`, :func:`~flowphase.validation.simulator.update.gd_vector`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from flowphase.validation.simulator.rng import normal_pair, row_key
+from flowphase.validation.simulator.update import adam_scalar, adam_vector, gd_vector
 
 __all__ = ["softmax_train_kernel", "OPT_ADAM", "OPT_GD"]
 
@@ -110,28 +112,16 @@ def softmax_train_kernel(x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, 
             loss_out[j] = loss
             if optimizer == OPT_GD:
                 c[j] -= lr * gc
+                gd_vector(b[j], gb, lr)
                 for k in range(K):
-                    b[j, k] -= lr * gb[k]
-                    for i in range(d):
-                        U[j, k, i] -= lr * d * gU[k, i]
-                        W[j, k, i] -= lr * d * gW[k, i]
+                    gd_vector(U[j, k], gU[k], lr * d)
+                    gd_vector(W[j, k], gW[k], lr * d)
             else:
                 t = step + 1.0
                 c1 = 1.0 - beta1 ** t
                 c2 = 1.0 - beta2 ** t
-                mc[j] = beta1 * mc[j] + (1 - beta1) * gc
-                vc[j] = beta2 * vc[j] + (1 - beta2) * gc * gc
-                c[j] -= lr * (mc[j] / c1) / (math.sqrt(vc[j] / c2) + adam_eps)
+                c[j], mc[j], vc[j] = adam_scalar(c[j], mc[j], vc[j], gc, lr, c1, c2, beta1, beta2, adam_eps)
+                adam_vector(b[j], mb[j], vb[j], gb, lr, c1, c2, beta1, beta2, adam_eps)
                 for k in range(K):
-                    mb[j, k] = beta1 * mb[j, k] + (1 - beta1) * gb[k]
-                    vb[j, k] = beta2 * vb[j, k] + (1 - beta2) * gb[k] * gb[k]
-                    b[j, k] -= lr * (mb[j, k] / c1) / (math.sqrt(vb[j, k] / c2) + adam_eps)
-                    for i in range(d):
-                        g = gU[k, i]
-                        mU[j, k, i] = beta1 * mU[j, k, i] + (1 - beta1) * g
-                        vU[j, k, i] = beta2 * vU[j, k, i] + (1 - beta2) * g * g
-                        U[j, k, i] -= lr * (mU[j, k, i] / c1) / (math.sqrt(vU[j, k, i] / c2) + adam_eps)
-                        g = gW[k, i]
-                        mW[j, k, i] = beta1 * mW[j, k, i] + (1 - beta1) * g
-                        vW[j, k, i] = beta2 * vW[j, k, i] + (1 - beta2) * g * g
-                        W[j, k, i] -= lr * (mW[j, k, i] / c1) / (math.sqrt(vW[j, k, i] / c2) + adam_eps)
+                    adam_vector(U[j, k], mU[j, k], vU[j, k], gU[k], lr, c1, c2, beta1, beta2, adam_eps)
+                    adam_vector(W[j, k], mW[j, k], vW[j, k], gW[k], lr, c1, c2, beta1, beta2, adam_eps)

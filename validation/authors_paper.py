@@ -4,12 +4,11 @@ PAPER §2.3: d = 5000, n = 128, T = 80 times of the dilated schedule, Adam (lr 1
 eps 1e-8, constant), weight decay 1e-5 on u and w -- lam = wd d T / 2 = 2 in theory units
 (:func:`flowphase.theory.problem.weight_decay_to_lambda`) --, random N(0, 1) initialisation, K = 1 fresh
 noise draw per point and step, 40 000 epochs, 3 seeds.  Training uses the projected fresh-noise sampler
-(:mod:`flowphase.validation._sim_proj`, same law as the dense one).
+(:mod:`flowphase.validation.simulator.projected_numba`, same law as the dense one).
 
-:func:`train_resumable` trains exactly what :func:`flowphase.validation.simulate.simulate` trains (same
-data, initialisation, counters and kernels; the tests check equality) but stores a checkpoint
-(parameters, Adam moments, history, epoch) atomically every ``checkpoint_every`` epochs and continues
-from it when run again with the same configuration.  The figure puts the end-of-training overlaps
+:func:`train_resumable` is the simulator's own driver (:func:`flowphase.validation.simulator.simulate`
+with the ``authors`` protocol and a checkpoint: parameters, Adam moments, history and epoch stored
+atomically every ``checkpoint_every`` epochs, continued from when run again with the same configuration).  The figure puts the end-of-training overlaps
 beside the finite-n theory at the run's lam, the authors' theory lam (lam_u = 50, lam_w = 1), and the
 learning-dynamics predictions for the same number of Adam epochs: the paper's restricted ODE on the noise-dominated
 Adam clock (:func:`flowphase.validation.dynamics_payload.dynamics_payload`, ``convention='adam'``) and the
@@ -21,7 +20,6 @@ the predicted convergence epoch per time, and the authors' published dots (PAPER
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -31,7 +29,6 @@ import numpy as np
 
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
 
-from ._io import atomic_write_bytes
 
 # numba's OpenMP workers otherwise spin between the parallel kernels and the BLAS products of a step:
 # measured 55 -> 40 ms CPU per seed-epoch on the shared 2-core machine (must be set before the first kernel)
@@ -63,100 +60,31 @@ def _config_key(cfg: dict) -> str:
 def train_resumable(problem: Problem, ts, seeds, epochs: int, *, lr: float, draws: int = 1, init: str = "random",
                     checkpoint=None, checkpoint_every: int = 1000, record_every: int = 1000, progress: bool = True,
                     dtype="float64", chunk: int = 50) -> dict:
-    """Adam training of :func:`simulate` (constant lr, projected sampler, numba) with checkpoints.
+    """The authors' Adam training (constant lr, projected sampler, numba) through the simulator's driver.
+
+    No trainer of its own: this is :func:`flowphase.validation.simulator.simulate` with the ``authors``
+    protocol, ``lr`` held constant and a ``checkpoint`` (:func:`flowphase.validation.simulator.run`: written
+    atomically every ``checkpoint_every`` epochs and continued from when run again with the same
+    configuration; another configuration's file is a ``ValueError``).  ``chunk`` epochs per kernel call.
 
     Returns ``{"overlaps": (S, T, 6), "history": (S, T, R, 7), "record_steps", "resumed_from", "config"}``.
-    ``checkpoint`` (a path) is written atomically every ``checkpoint_every`` epochs and read back when it
-    holds the same configuration (otherwise ValueError: remove it or choose another folder).
+
+    Raises
+    ------
+    ConvergenceError
+        Training diverged (the message names the epoch).
     """
-    from tqdm.auto import tqdm
+    from .simulator import simulate
 
-    from .simulator.inputs import DATA_STREAM as _DATA_STREAM, INIT_STREAM as _INIT_STREAM, draw_init as _init_params
-    from .simulator.projected_numba import data_basis, train_projected
-
-    d, n = int(problem.d), int(problem.n)
-    dtype = np.dtype(dtype)
-    ts = np.atleast_1d(np.asarray(ts, dtype=float))
-    seeds = [int(s) for s in seeds]
-    epochs, checkpoint_every, record_every = int(epochs), int(checkpoint_every), int(record_every)
-    if epochs < 1 or checkpoint_every < 1 or record_every < 1 or draws < 1:
-        raise ValueError("epochs, checkpoint_every, record_every and draws must be >= 1")
     if problem.training.noise != "fresh":
         raise ValueError("train_resumable trains with fresh noise")
-    S, T = len(seeds), len(ts)
-    J = S * T
-    cfg = dict(problem=problem.to_dict(), ts=ts.tolist(), seeds=seeds, epochs=epochs, lr=float(lr), draws=int(draws),
-               init=init, record_every=record_every, dtype=str(dtype), optimizer="adam", noise_sampler="projected",
-               moments_dtype=str(dtype))
-    key = _config_key(cfg)
-    al, be, _, _ = problem.coefficients(ts)
-    alpha_j = np.tile(np.broadcast_to(np.asarray(al, float), (T,)), S).astype(np.float64)
-    beta_j = np.tile(np.broadcast_to(np.asarray(be, float), (T,)), S).astype(np.float64)
-    lam = problem.training.lam_u
-    x1 = np.empty((S, n, d), dtype=dtype)
-    c = np.empty(J, dtype=dtype)
-    b = np.empty(J, dtype=dtype)
-    u = np.empty((J, d), dtype=dtype)
-    w = np.empty((J, d), dtype=dtype)
-    for i, sd in enumerate(seeds):
-        xs, ss, _ = problem.mixture.sample(n, d, rng=np.random.default_rng([sd, _DATA_STREAM]), labels="bernoulli")
-        x1[i] = xs
-        ci, bi, ui, wi = _init_params(np.random.default_rng([sd, _INIT_STREAM]), init, 1e-3, "tanh", T, d,
-                                          xs, ss, lam, dtype)
-        c[i * T:(i + 1) * T], b[i * T:(i + 1) * T] = ci, bi
-        u[i * T:(i + 1) * T], w[i * T:(i + 1) * T] = ui, wi
-    state_s = np.zeros((J, 8))
-    state_v = np.zeros((J, 4, d), dtype=dtype)        # Adam moments of u, w in the storage dtype (as PyTorch)
-    n_rec = (epochs - 1) // record_every + 1
-    hist = np.zeros((J, n_rec, 7))
-    start = 0
-    ckpt = None if checkpoint is None else Path(checkpoint)
-    if ckpt is not None and ckpt.exists():
-        with np.load(ckpt, allow_pickle=False) as z:
-            if str(z["key"]) != key:
-                raise ValueError(f"checkpoint {ckpt} holds another configuration; remove it or use another --out")
-            c, b, u, w = z["c"].astype(dtype), z["b"].astype(dtype), z["u"].astype(dtype), z["w"].astype(dtype)
-            state_s, state_v, hist, start = z["state_s"], z["state_v"].astype(dtype), z["hist"], int(z["epoch"])
-    resumed_from = start
-    basis = data_basis(x1)
-    basis = (basis[0].astype(dtype), basis[1], basis[2])
-    job_seed = np.repeat(np.arange(S, dtype=np.int64), T)
-    job_tix = np.tile(np.arange(T, dtype=np.int64), S)
-    seeds_arr = np.asarray(seeds, dtype=np.int64)
-    lam_u, lam_w = float(problem.training.lam_u), float(problem.training.lam_w)
-    bar = tqdm(total=epochs, initial=start, disable=not progress, desc=f"authors' run d={d} n={n} J={J}",
-               unit="epoch")
-    with np.errstate(over="ignore"):
-        while start < epochs:
-            stop = min(epochs, (start // checkpoint_every + 1) * checkpoint_every)
-            for a0 in range(start, stop, chunk):
-                a1 = min(stop, a0 + chunk)
-                train_projected(x1, basis, job_seed, job_tix, seeds_arr, alpha_j, beta_j, c, b, u, w, state_s, state_v,
-                                model=0, optimizer=0, K=int(draws), step0=a0, n_steps=a1 - a0, lr=float(lr),
-                                lr_decay_to=float(lr), total_steps=epochs, beta1=0.9, beta2=0.999, eps=1e-8,
-                                lam_u=lam_u, lam_w=lam_w, use_fixed=False, train_c=True, train_b=True,
-                                record_every=record_every, hist=hist)
-                bar.update(a1 - a0)
-            start = stop
-            for name, arr in (("c", c), ("u", u), ("w", w)):
-                if not np.all(np.isfinite(arr)):
-                    raise ValueError(f"training diverged ({name} non-finite) at epoch {start}")
-            if ckpt is not None:
-                buf = io.BytesIO()
-                np.savez(buf, key=np.array(key), c=c, b=b, u=u, w=w, state_s=state_s, state_v=state_v, hist=hist,
-                         epoch=np.array(start))
-                atomic_write_bytes(ckpt, buf.getvalue())
-    bar.close()
-    from .simulator.canonical import canonicalise_overlaps   # the simulator's sign rule (m + omega >= 0)
-
-    ov = np.stack([c.astype(float), u.mean(axis=1, dtype=np.float64), w.mean(axis=1, dtype=np.float64),
-                   b.astype(float), np.sqrt((u.astype(float) ** 2).sum(1) / d),
-                   np.sqrt((w.astype(float) ** 2).sum(1) / d)], axis=1)
-    canonicalise_overlaps(ov)
-    h = hist.copy()
-    canonicalise_overlaps(h)
-    return {"overlaps": ov.reshape(S, T, 6), "history": h.reshape(S, T, n_rec, 7),
-            "record_steps": (np.arange(n_rec) * record_every).tolist(), "resumed_from": resumed_from, "config": cfg}
+    sim = simulate(problem, ts=np.atleast_1d(np.asarray(ts, dtype=float)), seeds=[int(s) for s in seeds],
+                   protocol="authors", epochs=epochs, lr=lr, lr_final=lr, draws=draws, init=init,
+                   record_every=record_every, dtype=dtype, backend="numba", noise_sampler="projected",
+                   progress=progress, keep_params=False, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                   step_chunk=chunk)
+    return {"overlaps": sim.overlaps, "history": sim.history, "record_steps": [int(k) for k in sim.record_steps],
+            "resumed_from": int(sim.config.get("resumed_from", 0)), "config": sim.config}
 
 
 #: the authors' published experiment dots (PAPER §5 Figure A table, read off the plot: approximate anchors (t, value))

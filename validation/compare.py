@@ -1,13 +1,18 @@
 """Theory vs simulation on the same :class:`~flowphase.theory.problem.Problem` (ENGINEERING §1).
 
-:func:`compare` trains the finite-d simulator (:func:`flowphase.validation.simulate.simulate`)
+:func:`compare` trains the finite-d simulator (:func:`flowphase.validation.simulator.simulate`)
 over several seeds and evaluates the theory for the same problem at the same times
 (:func:`flowphase.numerics.learned.learned_parameters`: the finite-n effective potential in
 phase 1, PAPER §3.2, and the ridge closed forms at the actual tau in phase 2, PAPER §3.4), and
-returns one row per (t, quantity) with the simulated mean, its standard error over seeds and
-the theory value.
+returns one row per (t, quantity) with the simulated mean, its standard error over seeds, the
+theory value, the deviation's z-score and its verdict against the documented tolerance
+(``k * stderr + floor`` of :mod:`flowphase.validation.tolerances`, entry ``tolerance``), and a
+convergence flag: a row's training has converged when every seed's gradient norm at its final
+parameters (``SimulationResult.grad_norm``, recorded by the simulator) is at most ``grad_tol``.
+A z of -40 can be a documented O(1/sqrt(d)) offset (``pass`` true) or an unconverged optimiser
+(``converged`` false): the table says which.
 
-Signs: the simulator canonicalises to ``m + omega >= 0`` (:mod:`flowphase.validation.canonical`),
+Signs: the simulator canonicalises to ``m + omega >= 0`` (:mod:`flowphase.validation.simulator.canonical`),
 the theory has ``m > 0, omega >= 0``; the two conventions agree wherever the sign is defined, also at
 t = 0 where omega ~ 0.  ``sign_degenerate`` counts the seeds whose sign is not determined at that t
 (their m, omega, b enter the mean with an arbitrary sign).
@@ -26,13 +31,18 @@ import numpy as np
 from flowphase.theory.problem import Problem
 from flowphase.validation.simulator import OVERLAP_NAMES, SimulationResult, resolve_problem, simulate
 
-__all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES"]
+__all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES", "DEFAULT_TOLERANCE", "GRAD_TOL"]
 
 QUANTITIES = ("c", "m", "omega", "b", "sqrt_q")
 #: quantities of the exact theory beyond the simulator's overlaps (reported by theory_values)
 EXACT_QUANTITIES = ("z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r")
-COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "n_seeds",
-           "sign_degenerate")
+COLUMNS = ("t", "tau", "phase", "quantity", "sim_mean", "sim_stderr", "theory", "difference", "z", "allowed",
+           "pass", "converged", "grad_norm", "n_seeds", "sign_degenerate")
+#: the tolerance entry of the rows' verdict (the exact finite-n theory at the simulator's d)
+DEFAULT_TOLERANCE = "exact_finite_d"
+#: largest final gradient norm (Euclidean, in c, b, u, w) of a converged training; the theory preset's 400 GD
+#: steps leave phase 1 at < 1e-8 and the slowly relaxing phase-2 bias at ~1e-2 (d = 1000, n = 64)
+GRAD_TOL = 1e-4
 
 
 def theory_values(problem: Problem, t: float, theory_d: str = "finite", theory: Optional[str] = None,
@@ -99,23 +109,28 @@ class ComparisonTable:
         return text
 
 
-def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, seeds: Sequence[int] = (0, 1, 2, 3),
-            ts: Optional[Sequence[float]] = None, *, epochs: int = 400, quantities: Sequence[str] = QUANTITIES,
-            theory_d: str = "finite", theory: Optional[str] = None, simulation: Optional[SimulationResult] = None,
-            **sim_kw) -> ComparisonTable:
+def compare(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = None,
+            ts: Optional[Sequence[float]] = None, seeds: Sequence[int] = (0, 1, 2, 3),
+            quantities: Sequence[str] = QUANTITIES, theory_d: str = "finite", theory: Optional[str] = None,
+            simulation: Optional[SimulationResult] = None, tolerance: str = DEFAULT_TOLERANCE,
+            grad_tol: float = GRAD_TOL, **sim_kw) -> ComparisonTable:
     """Simulate ``problem`` at (d, n) over ``seeds`` and tabulate against the theory at each t.
+
+    Every argument after ``problem`` is keyword-only, in the order of :func:`simulate`.
 
     Parameters
     ----------
     problem : Problem
         The one problem description; d and n override its own.
-    seeds : sequence of int
-        Independent runs; the standard error is over seeds.
+    d, n : int, optional
+        Dimension and number of training points (override the problem's).
     ts : sequence of float, optional
         Times (default ``(0.25, 0.5, 1.0, 1.5)`` on the dilated schedule, ``(0.25, 0.5, 0.75)``
         undilated).
-    epochs : int
-        Training steps.  Other keywords go to :func:`simulate` (optimizer, lr, draws, init, ...).
+    seeds : sequence of int
+        Independent runs; the standard error is over seeds.
+    quantities : sequence of str
+        Overlaps to tabulate (among ``c, m, omega, b, sqrt_q, sqrt_r``).
     theory_d : {'finite', 'infinite'}
         See :func:`theory_values` (default: the exact theory at the simulator's d).
     theory : {'exact', 'paper'}, optional
@@ -123,22 +138,41 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
         realised class count n_plus when all seeds share it (``labels='exact'``), else ``round(p n)``.
     simulation : SimulationResult, optional
         Reuse a finished simulation instead of running one.
+    tolerance : str
+        Entry of :data:`flowphase.validation.tolerances.TOLERANCES` deciding ``pass``
+        (default ``'exact_finite_d'``: 4 stderr + 0.01 (d/1000)^-1/2).
+    grad_tol : float
+        ``converged`` is true where every seed's final gradient norm is <= grad_tol (default 1e-4).
+    **sim_kw
+        Options of :func:`simulate` (fields of :class:`~flowphase.validation.simulator.SimulationConfig`):
+        ``protocol`` and every protocol field (``epochs``, ``optimizer``, ``lr``, ...) keep the preset's
+        value unless given here.
 
     Returns
     -------
     ComparisonTable
         ``rows``: dicts with keys ``t, tau, phase, quantity, sim_mean, sim_stderr, theory,
-        difference, z, n_seeds, sign_degenerate`` (``theory``/``difference``/``z`` None where the theory
-        has no value; ``sign_degenerate``: seeds whose canonical sign is undetermined at t).
+        difference, z, allowed, pass, converged, grad_norm, n_seeds, sign_degenerate`` (``theory``,
+        ``difference``, ``z``, ``allowed``, ``pass`` None where the theory has no value; ``allowed`` the
+        tolerance's ``k stderr + floor``; ``grad_norm`` the largest final gradient norm over seeds;
+        ``sign_degenerate``: seeds whose canonical sign is undetermined at t).
     """
+    from flowphase.validation.tolerances import allowed_deviation, tolerance as _tolerance
+
     for q in quantities:
         if q not in OVERLAP_NAMES:
             raise ValueError(f"quantities must be among {OVERLAP_NAMES}, got {q!r}")
+    _tolerance(tolerance)
+    if isinstance(grad_tol, bool) or not isinstance(grad_tol, (int, float)) or not grad_tol > 0 \
+            or not math.isfinite(grad_tol):
+        raise ValueError(f"grad_tol must be a finite number > 0, got {grad_tol!r}")
     problem = resolve_problem(problem, d, n)
     if ts is None:
         ts = (0.25, 0.5, 1.0, 1.5) if problem.dilated_schedule else (0.25, 0.5, 0.75)
     if simulation is None:
-        simulation = simulate(problem, ts=ts, seeds=seeds, epochs=epochs, **sim_kw)
+        simulation = simulate(problem, ts=ts, seeds=seeds, **sim_kw)
+    elif sim_kw:
+        raise ValueError(f"simulation given: the simulation options {sorted(sim_kw)} would be ignored")
     sim = simulation
     mean, se = sim.mean(), sim.stderr()
     from flowphase.numerics.learned import resolve_theory
@@ -147,6 +181,7 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
     n_plus = _shared_n_plus(sim) if theory == "exact" else None
     degenerate = (np.zeros((len(sim.seeds), len(sim.ts)), dtype=bool) if sim.sign_degenerate is None
                   else np.asarray(sim.sign_degenerate, dtype=bool))
+    gnorm = None if sim.grad_norm is None else np.asarray(sim.grad_norm, dtype=float).max(axis=0)
     rows = []
     for k, t in enumerate(sim.ts):
         th = theory_values(problem, float(t), theory_d, theory, n_plus)
@@ -155,12 +190,17 @@ def compare(problem: Problem, d: Optional[int] = None, n: Optional[int] = None, 
             tv = th.get(q)
             diff = None if tv is None else float(mean[k, j] - tv)
             z = None if (tv is None or se[k, j] <= 0) else diff / float(se[k, j])
+            allowed = None if tv is None else float(allowed_deviation(tolerance, tv, float(se[k, j]), d=problem.d))
             rows.append({"t": float(t), "tau": float(problem.tau(float(t))), "phase": int(problem.phase(float(t))),
                          "quantity": q, "sim_mean": float(mean[k, j]), "sim_stderr": float(se[k, j]),
-                         "theory": tv, "difference": diff, "z": z, "n_seeds": len(sim.seeds),
+                         "theory": tv, "difference": diff, "z": z, "allowed": allowed,
+                         "pass": None if tv is None else bool(abs(diff) <= allowed),
+                         "converged": None if gnorm is None else bool(gnorm[k] <= grad_tol),
+                         "grad_norm": None if gnorm is None else float(gnorm[k]), "n_seeds": len(sim.seeds),
                          "sign_degenerate": int(degenerate[:, k].sum())})
     return ComparisonTable(rows=rows, problem=problem.to_dict(),
-                           config=dict(sim.config, theory_d=theory_d, theory=theory, n_plus=n_plus), simulation=sim)
+                           config=dict(sim.config, theory_d=theory_d, theory=theory, n_plus=n_plus,
+                                       tolerance=tolerance, grad_tol=float(grad_tol)), simulation=sim)
 
 
 def _shared_n_plus(sim) -> Optional[int]:

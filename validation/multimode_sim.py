@@ -3,7 +3,8 @@
 At every time of a schedule's grid an independent denoiser ``f(x) = c x + sum_k u_k softmax_k(W x/sqrt(d) + b)``
 (the paper's tanh model is the K = 2 case, PAPER §2.1) is trained on the **same** n points
 ``x1 = mu_k + sigma eta`` (exact class counts by default) with fresh noise at every step; the loss and the
-optimisers are those of :mod:`flowphase.validation._softmax_numba` (numba backend); the ``numpy`` / ``cupy``
+optimisers are those of :mod:`flowphase.validation._softmax_numba` (numba backend; the Adam step is the
+simulator's, :mod:`flowphase.validation.simulator.update`); the ``numpy`` / ``cupy``
 backends run :func:`train_array`, the same algorithm on the same counter-based noise, vectorised over jobs and
 rows.  Generation integrates ``dX/dtau = (alpha'/alpha) X + (beta' - alpha' beta/alpha) f_k(X)`` on the grid
 (Euler, PAPER §2.5: the network of ``t_k`` drives the step ``t_k -> t_{k+1}``, stop at the last grid point) and
@@ -43,6 +44,7 @@ def train_array(xp, x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, U, W,
     ``state`` is a dict of the Adam moments (``mc, vc, mb, vb, mU, vU, mW, vW``); returns the last losses (J,).
     """
     from flowphase.validation.simulator.rng import noise_rows
+    from flowphase.validation.simulator.update import adam_array
 
     J, K, d = U.shape
     n = x1.shape[1]
@@ -80,11 +82,7 @@ def train_array(xp, x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, U, W,
             t = step + 1.0
             c1, c2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
             for p_, g_, mk, vk in ((c, gc, "mc", "vc"), (b, gb, "mb", "vb"), (U, gU, "mU", "vU"), (W, gW, "mW", "vW")):
-                state[mk] *= beta1
-                state[mk] += (1 - beta1) * g_
-                state[vk] *= beta2
-                state[vk] += (1 - beta2) * g_ * g_
-                p_ -= lr * (state[mk] / c1) / (xp.sqrt(state[vk] / c2) + adam_eps)
+                p_[...] = adam_array(xp, p_, state[mk], state[vk], g_, lr, c1, c2, beta1, beta2, adam_eps)
     return loss
 
 

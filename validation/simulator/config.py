@@ -224,19 +224,25 @@ class SimulationConfig:
                     model=self.model, backend=self.backend, dtype=self.dtype, record_every=self.record_every,
                     betas=list(self.betas), eps=float(self.eps), train_c=self.train_c, train_b=self.train_b,
                     noise=self.noise, quad_nodes=self.quad_nodes, protocol=self.protocol,
-                    overrides=list(self.overrides))
+                    overrides=list(self.overrides),
+                    **({} if self.weight_decay is None else
+                       dict(weight_decay=float(self.weight_decay), lam_u=float(self.problem.training.lam_u),
+                            lam_w=float(self.problem.training.lam_w))))
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def create(cls, problem: Problem, d=None, n=None, ts=None, seeds=(0,), *, protocol=None, epochs=None,
+    def create(cls, problem: Problem, *, d=None, n=None, ts=None, seeds=(0,), protocol=None, epochs=None,
                optimizer=None, lr=None, lr_final=None, draws=None, labels=None, init=None, init_scale=None,
                model="tanh", backend="numba", dtype="float64", record_every=None, betas=None, eps=None,
                train_c=True, train_b=True, keep_params=True, progress=None, job_chunk=None, quad_nodes=48,
-               noise_sampler="auto", data=None, init_params=None) -> "SimulationConfig":
+               noise_sampler="auto", weight_decay=None, checkpoint_every=1000, step_chunk=None, data=None,
+               init_params=None) -> "SimulationConfig":
         """Validated configuration from the keywords of :func:`~flowphase.validation.simulator.simulate`.
 
-        ``data`` / ``init_params`` are only inspected here (their sizes fix d and n where not given;
-        that they are given is recorded); the arrays themselves are checked by :mod:`.inputs`.
+        Every keyword is a field of the class (documented there, with its range and default); ``None`` for
+        a protocol field means "the preset's value".  ``data`` / ``init_params`` are only inspected here
+        (their sizes fix d and n where not given; that they are given is recorded); the arrays themselves
+        are checked by :mod:`.inputs`.
         """
         if data is not None and (d is None or n is None):
             from .inputs import data_sizes
@@ -303,6 +309,15 @@ class SimulationConfig:
             ts = problem.schedule.grid(80)
         ts = as_array("ts", np.atleast_1d(ts), (None,))
         problem.schedule.check_t(ts)
+        if weight_decay is not None:        # lam = wd d T / 2 with this run's own d and T (PAPER §2.3)
+            from flowphase.theory.problem import weight_decay_to_lambda
+
+            weight_decay = as_real("weight_decay", weight_decay, 0.0, 1e6)
+            lam = weight_decay_to_lambda(weight_decay, d, len(ts))
+            problem = problem.replace(lam_u=lam, lam_w=lam)
+        checkpoint_every = as_int("checkpoint_every", checkpoint_every, 1, MAX_EPOCHS)
+        if step_chunk is not None:
+            step_chunk = as_int("step_chunk", step_chunk, 1, MAX_EPOCHS)
         record_every = max(1, epochs // 50) if record_every is None else as_int("record_every", record_every, 1)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -319,4 +334,6 @@ class SimulationConfig:
                    eps=float(eps), train_c=bool(train_c), train_b=bool(train_b), keep_params=bool(keep_params),
                    progress=progress, job_chunk=job_chunk, quad_nodes=int(quad_nodes), noise_sampler=noise_sampler,
                    sampler=sampler, protocol=record["protocol"], overrides=tuple(record["overrides"]),
-                   given_data=data is not None, given_init=init_params is not None, _ts_array=ts_arr)
+                   given_data=data is not None, given_init=init_params is not None,
+                   weight_decay=None if weight_decay is None else float(weight_decay),
+                   checkpoint_every=int(checkpoint_every), step_chunk=step_chunk, _ts_array=ts_arr)

@@ -21,6 +21,7 @@ final parameters (the stationarity diagnostic) and canonicalises the sign (:mod:
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -61,8 +62,100 @@ def _check_divergence(c, b, u, w, hist, d, lr) -> None:
                                f"{float(np.max(loss1 / np.maximum(loss0, 1.0))):.3g}); lower lr (now {lr})")
 
 
-def run(cfg: SimulationConfig, data=None, init_params=None, array_module=None) -> SimulationResult:
-    """Run a validated configuration (``data`` / ``init_params`` / ``array_module`` as in :func:`simulate`)."""
+def _checkpoint_key(cfg: SimulationConfig, data, init_params) -> str:
+    """What a checkpoint must match to be resumed: every option that changes the numbers, and given inputs."""
+    import hashlib
+    import json
+
+    rec = dict(cfg.to_dict(), problem=cfg.problem.to_dict(), ts=list(cfg.ts), seeds=list(cfg.seeds),
+               sampler=cfg.sampler, model=cfg.model)
+    h = hashlib.sha256(json.dumps(rec, sort_keys=True, default=str).encode())
+    for given in (data, init_params):
+        if isinstance(given, dict):
+            for k in sorted(given):
+                h.update(k.encode())
+                h.update(np.ascontiguousarray(np.asarray(given[k], dtype=np.float64)).tobytes())
+        elif given is not None:
+            for a in given:
+                h.update(np.ascontiguousarray(np.asarray(a, dtype=np.float64)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _bounds(cfg: SimulationConfig, checkpointing: bool) -> list:
+    """Step boundaries of the kernel calls: chunks (progress, Ctrl-C, divergence checks) and checkpoints."""
+    epochs, work = cfg.epochs, cfg.work
+    progress = work > 1e10 if cfg.progress is None else cfg.progress
+    if cfg.step_chunk is not None:
+        cuts = set(range(0, epochs, cfg.step_chunk))
+    else:
+        # a numba kernel cannot be interrupted: long runs are split into pieces of ~1e9 coordinate updates
+        n_chunks = min(epochs, 100) if progress else int(min(epochs, 100, max(1.0, work / 1e9)))
+        cuts = set(np.linspace(0, epochs, n_chunks + 1).astype(int).tolist())
+    if checkpointing:
+        cuts |= set(range(0, epochs, cfg.checkpoint_every))
+    return sorted(cuts | {0, epochs})
+
+
+def _first_nonfinite_epoch(xp, jobs, cfg: SimulationConfig, a0: int, a1: int) -> Optional[int]:
+    """None if every parameter is finite after step ``a1``; else the first recorded step (in [a0, a1]) with a
+    non-finite loss or overlap, or ``a1`` when no record in the chunk shows it yet."""
+    if all(bool(xp.all(xp.isfinite(a))) for a in (jobs.c, jobs.b, jobs.u, jobs.w)):
+        return None
+    hist = to_numpy(jobs.hist)
+    for r in range(-(-a0 // cfg.record_every), min(hist.shape[1], (a1 - 1) // cfg.record_every + 1)):
+        if not np.all(np.isfinite(hist[:, r, :])):
+            return r * cfg.record_every
+    return a1
+
+
+def _save_checkpoint(path, key, jobs, epoch: int) -> None:
+    import io
+
+    from flowphase.validation._io import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, key=np.array(key), epoch=np.array(epoch),
+             **{k: to_numpy(getattr(jobs, k)) for k in ("c", "b", "u", "w", "state_s", "state_v", "hist")})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_checkpoint(path, key, xp, jobs) -> int:
+    """Restore the training state of ``jobs`` from ``path`` (same configuration) and return its step."""
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["key"]) != key:
+            raise ValueError(f"checkpoint {path} holds another configuration; remove it or choose another path")
+        for k in ("c", "b", "u", "w", "state_s", "state_v", "hist"):
+            cur = getattr(jobs, k)
+            arr = z[k]
+            if arr.shape != tuple(cur.shape):
+                raise ValueError(f"checkpoint {path} holds another configuration ({k} has shape {arr.shape})")
+            setattr(jobs, k, xp.asarray(arr.astype(cur.dtype)))
+        return int(z["epoch"])
+
+
+def run(cfg: SimulationConfig, *, data=None, init_params=None, array_module=None, checkpoint=None) -> SimulationResult:
+    """Train a validated configuration: the one trainer of the package.
+
+    Every training of the paper's model (the figures, :func:`flowphase.validation.compare.compare`, the sweeps,
+    the authors' full-size run of :mod:`flowphase.validation.authors_paper`) runs here.
+
+    Parameters
+    ----------
+    cfg : SimulationConfig
+        Every option (:meth:`SimulationConfig.create`).
+    data, init_params, array_module
+        As in :func:`simulate` (must match what ``cfg`` was created with).
+    checkpoint : path-like, optional
+        Resumable training: the state (parameters, optimiser moments, history, step) is written atomically to
+        this file every ``cfg.checkpoint_every`` steps, and a run started again with the same configuration
+        continues from it, bitwise equal to an uninterrupted run.  A file of another configuration is a
+        ``ValueError``.  ``result.config['resumed_from']`` records the step it continued from.
+
+    Raises
+    ------
+    ConvergenceError
+        Training diverged (non-finite parameters: the message names the step; exploding overlaps or loss).
+    """
     if not isinstance(cfg, SimulationConfig):
         raise ValueError("cfg must be a SimulationConfig (build it with SimulationConfig.create)")
     if cfg.given_data != (data is not None) or cfg.given_init != (init_params is not None):
@@ -100,20 +193,28 @@ def run(cfg: SimulationConfig, data=None, init_params=None, array_module=None) -
     step_fn = BACKEND_TABLE[(engine, cfg.sampler)]
     hp = hyper_for(cfg)
     epochs = cfg.epochs
-    work = cfg.work
-    progress = work > 1e10 if cfg.progress is None else cfg.progress
-    # chunks of the kernel loop: progress updates, and Ctrl-C is delivered between chunks (a numba kernel
-    # cannot be interrupted), so long runs are split into pieces of ~1e9 coordinate updates
-    n_chunks = min(epochs, 100) if progress else int(min(epochs, 100, max(1.0, work / 1e9)))
-    bounds = np.linspace(0, epochs, n_chunks + 1).astype(int)
+    ckpt = None if checkpoint is None else Path(checkpoint)
+    key = None if ckpt is None else _checkpoint_key(cfg, data, init_params)
+    start = _load_checkpoint(ckpt, key, xp, jobs) if ckpt is not None and ckpt.exists() else 0
+    saves = set(range(cfg.checkpoint_every, epochs + 1, cfg.checkpoint_every)) | {epochs} if ckpt else set()
+    progress = cfg.work > 1e10 if cfg.progress is None else cfg.progress
+    bounds = _bounds(cfg, ckpt is not None)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=epochs, disable=not progress, desc=f"simulate d={d} n={n} J={J}", unit="step")
+    bar = tqdm(total=epochs, initial=start, disable=not progress, desc=f"simulate d={d} n={n} J={J}", unit="step")
     with np.errstate(over="ignore"):            # uint64 hashing wraps by design
         for a0, a1 in zip(bounds[:-1], bounds[1:]):
-            if a1 > a0:
-                step_fn(xp, jobs, hp, int(a0), int(a1 - a0))
-                bar.update(int(a1 - a0))
+            if a1 <= start:
+                continue
+            step_fn(xp, jobs, hp, int(a0), int(a1 - a0))
+            bar.update(int(a1 - a0))
+            bad = _first_nonfinite_epoch(xp, jobs, cfg, a0, a1)
+            if bad is not None:
+                bar.close()
+                raise ConvergenceError(f"simulate: training diverged (non-finite parameters) at step {bad} "
+                                       f"(checked after step {a1}); lower lr (now {cfg.lr})")
+            if a1 in saves:
+                _save_checkpoint(ckpt, key, jobs, a1)
     bar.close()
     c, b, u, w, hist = (to_numpy(a) for a in (jobs.c, jobs.b, jobs.u, jobs.w, jobs.hist))
     _check_divergence(c, b, u, w, hist, d, cfg.lr)
@@ -132,6 +233,8 @@ def run(cfg: SimulationConfig, data=None, init_params=None, array_module=None) -
     canonicalise_overlaps(hist)
     check_finite("simulate overlaps", ov)
     config = dict(cfg.to_dict(), **input_record, noise_sampler=cfg.sampler)
+    if ckpt is not None:
+        config.update(checkpoint=str(ckpt), checkpoint_every=cfg.checkpoint_every, resumed_from=start)
     result = SimulationResult(problem=problem, ts=ts, seeds=seeds, overlaps=ov.reshape(S, T, 6),
                               history=hist.reshape(S, T, n_rec, 7),
                               record_steps=np.arange(n_rec) * cfg.record_every, config=config,
@@ -144,14 +247,14 @@ def run(cfg: SimulationConfig, data=None, init_params=None, array_module=None) -
     return result
 
 
-def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
-             ts: Optional[Sequence[float]] = None, seeds: Sequence[int] = (0,), *, data=None, init_params=None,
-             array_module=None, **options) -> SimulationResult:
+def simulate(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = None,
+             ts: Optional[Sequence[float]] = None, seeds: Sequence[int] = (0,), data=None, init_params=None,
+             array_module=None, checkpoint=None, **options) -> SimulationResult:
     """Train independent finite-d denoisers at the times ``ts`` for every seed (PAPER §2.1–2.3).
 
-    A thin front: ``SimulationConfig.create(problem, d, n, ts, seeds, **options)`` validates every option
-    once, :func:`run` trains.  ``problem`` may also be a ready :class:`.config.SimulationConfig` (then no
-    options).
+    A thin front: ``SimulationConfig.create(problem, d=d, n=n, ts=ts, seeds=seeds, **options)`` validates every
+    option once, :func:`run` trains.  ``problem`` may also be a ready :class:`.config.SimulationConfig` (then
+    no options).  Every argument after ``problem`` is keyword-only.
 
     Parameters
     ----------
@@ -173,32 +276,24 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
         ``init`` (e.g. the ``params`` of :func:`.inputs.load_npz`).
     array_module : module, optional
         Stand-in array module for ``backend='cupy'`` (testing without a GPU).
+    checkpoint : path-like, optional
+        Resumable training (:func:`run`): a checkpoint every ``checkpoint_every`` steps, continued from
+        when called again with the same configuration.
     **options
-        protocol : {'theory', 'authors'} -- named preset of ``epochs, optimizer, lr, lr_final, draws,
-        labels, init, init_scale, betas, eps`` (:mod:`flowphase.validation.protocols`; default
-        ``'theory'``: GD, constant lr 0.25, exact fresh-noise expectation, small init, 400 steps;
-        ``'authors'``: Adam, constant lr 1e-2, N(0, 1) init, one fresh draw, 40 000 steps); each of those
-        keywords given explicitly (not None) overrides the preset; ``config`` records both.
-        epochs -- full-batch optimisation steps.  optimizer {'adam', 'gd'} -- Adam (betas, eps) on the
-        theory-unit loss, or preconditioned GD (step ``lr/n`` on c, b and ``lr d/n`` on u, w).
-        lr, lr_final -- learning rate, decayed geometrically to ``lr_final``.  draws -- K fresh draws
-        per point and step (1 for fixed noise; 0: the exact expectation over x0, ``quad_nodes``-point
-        Gauss--Hermite in w.x0, tanh model, fresh noise).  labels {'bernoulli', 'exact'}.
-        init {'random', 'small', 'informed'} (:func:`.inputs.draw_init`), init_scale.
-        model {'tanh', 'sign'}.  backend {'numba', 'numpy', 'cupy'}.  dtype 'float64' or 'float32'
-        (storage; accumulations float64).  record_every (default ``max(1, epochs // 50)``).
-        train_c, train_b -- freeze c or b when False.  keep_params -- keep u, w and the data.
-        progress -- tqdm bar (default: on above ~1e10 row-coordinate updates).  job_chunk -- array
-        backends: jobs processed together.  noise_sampler {'auto', 'projected', 'dense'} -- how fresh
-        noise (``draws >= 1``) is drawn: ``'dense'`` all n K d numbers per step (the reference),
-        ``'projected'`` only what the step sees (same law, :mod:`.projected_numba`, needs d >= n + 3),
-        ``'auto'`` projected where it applies.
+        The fields of :class:`.config.SimulationConfig` (each documented there with its range and
+        default): ``protocol`` ('theory' or 'authors', :mod:`flowphase.validation.protocols`) and its
+        fields ``epochs, optimizer, lr, lr_final, draws, labels, init, init_scale, betas, eps`` (the
+        preset's value unless given), ``model, backend, dtype, record_every, train_c, train_b,
+        keep_params, progress, job_chunk, quad_nodes, noise_sampler``, ``weight_decay`` (a PyTorch
+        weight decay mapped to ``lam = wd d T / 2`` with this run's d and T = len(ts)),
+        ``checkpoint_every``, ``step_chunk``.
 
     Returns
     -------
     SimulationResult
         Overlaps sign-canonicalised to ``m + omega >= 0`` (:mod:`.canonical`); ``sign_degenerate`` flags
-        jobs where that sign is not determined; ``grad_norm`` the gradient norm at the final parameters.
+        jobs where that sign is not determined; ``grad_norm`` the gradient norm at the final parameters
+        (the convergence diagnostic).
 
     Raises
     ------
@@ -210,6 +305,7 @@ def simulate(problem: Problem, d: Optional[int] = None, n: Optional[int] = None,
     if isinstance(problem, SimulationConfig):
         if options or d is not None or n is not None or ts is not None or tuple(seeds) != (0,):
             raise ValueError("simulate(config): give the options in the configuration, not as keywords")
-        return run(problem, data=data, init_params=init_params, array_module=array_module)
-    cfg = SimulationConfig.create(problem, d, n, ts, seeds, data=data, init_params=init_params, **options)
-    return run(cfg, data=data, init_params=init_params, array_module=array_module)
+        return run(problem, data=data, init_params=init_params, array_module=array_module, checkpoint=checkpoint)
+    cfg = SimulationConfig.create(problem, d=d, n=n, ts=ts, seeds=seeds, data=data, init_params=init_params,
+                                  **options)
+    return run(cfg, data=data, init_params=init_params, array_module=array_module, checkpoint=checkpoint)

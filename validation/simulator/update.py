@@ -1,8 +1,22 @@
 """What every training kernel does with its gradient: learning-rate schedule, Adam / GD step, records.
 
-One definition per backend (numba kernels: :func:`adam_or_gd`, :func:`job_overlaps`; NumPy/CuPy:
-:func:`adam_or_gd_array`, :func:`overlaps_array`) shared by the dense, projected and exact-expectation
-training paths, and one schedule :func:`lr_at` for all of them.
+One Adam / GD step per engine, shared by every trainer of the package that can share it:
+
+* numba: :func:`adam_scalar`, :func:`adam_vector`, :func:`gd_vector` -- used by :func:`adam_or_gd` (the
+  dense, projected and exact-expectation kernels of the paper's model) and by the K-head softmax kernel
+  (:mod:`flowphase.validation._softmax_numba`);
+* NumPy / CuPy: :func:`adam_array` -- used by :func:`adam_or_gd_array` (the array twins) and by the
+  softmax array path (:func:`flowphase.validation.multimode_sim.train_array`);
+
+with one schedule :func:`lr_at`, and the records :func:`job_overlaps` / :func:`overlaps_array`.  Every
+step takes its bias corrections ``bc1 = 1 - beta1^t, bc2 = 1 - beta2^t`` from the caller and computes the
+new parameter from the float64 moments (stored in their own dtype).
+
+Trainers that do not share it, and why: the PyTorch paths (:mod:`flowphase.validation.pairing` and the
+authors' loop it pairs with) use ``torch.optim.Adam`` -- being the other implementation is their point;
+the digits MLP (:mod:`flowphase.validation.digits`) is a NumPy trainer of a different model with its own
+state layout (it could call :func:`adam_array`); the learning-dynamics theory (:mod:`flowphase.numerics.dynamics`,
+:mod:`flowphase.numerics.exact`) maps overlaps, not parameters, with Adam's coordinate-class law.
 
 Optimiser (PAPER §2.3, theory-unit loss): Adam with bias correction (``beta1, beta2, eps``; moments of
 ``(c, b)`` in ``state_s[:, 0:4]``, of ``(u, w)`` in ``state_v[:, 0:4]``), or gradient descent with the
@@ -19,8 +33,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["OPT_ADAM", "OPT_GD", "MODEL_TANH", "MODEL_SIGN", "N_OVERLAPS", "lr_at", "row_terms", "adam_or_gd",
-           "job_overlaps", "adam_or_gd_array", "overlaps_array"]
+__all__ = ["OPT_ADAM", "OPT_GD", "MODEL_TANH", "MODEL_SIGN", "N_OVERLAPS", "lr_at", "row_terms", "adam_scalar",
+           "adam_vector", "gd_vector", "adam_or_gd", "job_overlaps", "adam_array", "adam_or_gd_array",
+           "overlaps_array"]
 
 from .config import MODEL_SIGN, MODEL_TANH, N_OVERLAPS, OPT_ADAM, OPT_GD  # noqa: F401  (re-exported)
 
@@ -61,8 +76,23 @@ def _sum_squares(g):
     return s
 
 
+@njit(cache=True)
+def adam_scalar(p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps):
+    """One Adam step of a scalar parameter: returns the new ``(p, m, v)`` (float64)."""
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    return p - lr_k * (m / bc1) / (math.sqrt(v / bc2) + eps), m, v
+
+
+@njit(cache=True)
+def gd_vector(p, g, rate):
+    """One gradient-descent step ``p -= rate * g`` of a parameter vector (in place)."""
+    for i in range(p.shape[0]):
+        p[i] = p[i] - rate * g[i]
+
+
 @njit(cache=True, error_model="numpy")
-def _adam_vector(p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps):
+def adam_vector(p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps):
     """Adam on one parameter vector ``p`` with moments ``m, v`` (bias corrections ``bc1, bc2``).
 
     ``error_model='numpy'``: no zero-division checks (the denominators are > 0), so LLVM vectorises the loop
@@ -93,19 +123,17 @@ def adam_or_gd(j, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, optimizer, lr_
         bc1 = 1.0 - beta1 ** tstep
         bc2 = 1.0 - beta2 ** tstep
         if train_c:
-            state_s[j, 0] = beta1 * state_s[j, 0] + (1.0 - beta1) * g_c
-            state_s[j, 1] = beta2 * state_s[j, 1] + (1.0 - beta2) * g_c * g_c
-            c[j] = c[j] - lr_k * (state_s[j, 0] / bc1) / (math.sqrt(state_s[j, 1] / bc2) + eps)
+            c[j], state_s[j, 0], state_s[j, 1] = adam_scalar(c[j], state_s[j, 0], state_s[j, 1], g_c, lr_k, bc1, bc2,
+                                                             beta1, beta2, eps)
         if train_b:
-            state_s[j, 2] = beta1 * state_s[j, 2] + (1.0 - beta1) * g_b
-            state_s[j, 3] = beta2 * state_s[j, 3] + (1.0 - beta2) * g_b * g_b
-            b[j] = b[j] - lr_k * (state_s[j, 2] / bc1) / (math.sqrt(state_s[j, 3] / bc2) + eps)
-        _adam_vector(u[j], state_v[j, 0], state_v[j, 1], gu, lr_k, bc1, bc2, beta1, beta2, eps)
+            b[j], state_s[j, 2], state_s[j, 3] = adam_scalar(b[j], state_s[j, 2], state_s[j, 3], g_b, lr_k, bc1, bc2,
+                                                             beta1, beta2, eps)
+        adam_vector(u[j], state_v[j, 0], state_v[j, 1], gu, lr_k, bc1, bc2, beta1, beta2, eps)
         if tied:
             for i in range(d):
                 w[j, i] = u[j, i]
         else:
-            _adam_vector(w[j], state_v[j, 2], state_v[j, 3], gw, lr_k, bc1, bc2, beta1, beta2, eps)
+            adam_vector(w[j], state_v[j, 2], state_v[j, 3], gw, lr_k, bc1, bc2, beta1, beta2, eps)
     else:
         ps = lr_k / n
         pv = lr_k * d / n
@@ -156,13 +184,14 @@ def overlaps_array(xp, c, b, u, w):
                      xp.sqrt((w.astype(xp.float64) ** 2).sum(1) / d)], axis=1)
 
 
-def _adam_vector_array(xp, state_v, sl, k, p, g, lr_k, bc1, bc2, beta1, beta2, eps):
-    """:func:`_adam_vector` for the rows ``sl``: moments ``state_v[sl, k], state_v[sl, k + 1]`` updated (stored in
-    their dtype), the new parameters returned from the float64 moments, as in the numba kernel."""
-    m = beta1 * state_v[sl, k].astype(xp.float64, copy=False) + (1.0 - beta1) * g
-    v = beta2 * state_v[sl, k + 1].astype(xp.float64, copy=False) + (1.0 - beta2) * g * g
-    state_v[sl, k] = m
-    state_v[sl, k + 1] = v
+def adam_array(xp, p, m_store, v_store, g, lr_k, bc1, bc2, beta1, beta2, eps):
+    """Adam on arrays (:func:`adam_vector` elementwise): the moments ``m_store, v_store`` (views, any float
+    dtype) are updated in place, the new parameters are returned, computed from the float64 moments as in
+    the numba kernel."""
+    m = beta1 * m_store.astype(xp.float64, copy=False) + (1.0 - beta1) * g
+    v = beta2 * v_store.astype(xp.float64, copy=False) + (1.0 - beta2) * g * g
+    m_store[...] = m
+    v_store[...] = v
     return p - lr_k * (m / bc1) / (xp.sqrt(v / bc2) + eps)
 
 
@@ -183,18 +212,17 @@ def adam_or_gd_array(xp, sl, c, b, u, w, state_s, state_v, g_c, g_b, gu, gw, cj,
         bc1 = 1.0 - beta1 ** tstep
         bc2 = 1.0 - beta2 ** tstep
         if train_c:
-            state_s[sl, 0] = beta1 * state_s[sl, 0] + (1.0 - beta1) * g_c
-            state_s[sl, 1] = beta2 * state_s[sl, 1] + (1.0 - beta2) * g_c * g_c
-            c[sl] = (cj - lr_k * (state_s[sl, 0] / bc1) / (xp.sqrt(state_s[sl, 1] / bc2) + eps)).astype(dt)
+            c[sl] = adam_array(xp, cj, state_s[sl, 0], state_s[sl, 1], g_c, lr_k, bc1, bc2, beta1, beta2,
+                               eps).astype(dt)
         if train_b:
-            state_s[sl, 2] = beta1 * state_s[sl, 2] + (1.0 - beta1) * g_b
-            state_s[sl, 3] = beta2 * state_s[sl, 3] + (1.0 - beta2) * g_b * g_b
-            b[sl] = (bj - lr_k * (state_s[sl, 2] / bc1) / (xp.sqrt(state_s[sl, 3] / bc2) + eps)).astype(dt)
-        u[sl] = _adam_vector_array(xp, state_v, sl, 0, uj, gu, lr_k, bc1, bc2, beta1, beta2, eps).astype(dt)
+            b[sl] = adam_array(xp, bj, state_s[sl, 2], state_s[sl, 3], g_b, lr_k, bc1, bc2, beta1, beta2,
+                               eps).astype(dt)
+        u[sl] = adam_array(xp, uj, state_v[sl, 0], state_v[sl, 1], gu, lr_k, bc1, bc2, beta1, beta2, eps).astype(dt)
         if tied:
             w[sl] = u[sl]
         else:
-            w[sl] = _adam_vector_array(xp, state_v, sl, 2, wj, gw, lr_k, bc1, bc2, beta1, beta2, eps).astype(dt)
+            w[sl] = adam_array(xp, wj, state_v[sl, 2], state_v[sl, 3], gw, lr_k, bc1, bc2, beta1, beta2,
+                               eps).astype(dt)
     else:
         ps = lr_k / n
         pv = lr_k * d / n

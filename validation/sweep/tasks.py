@@ -40,6 +40,8 @@ _SIM_PARAMS = {
     "epochs": Param("int", 2000, 1, 10 ** 7, doc="full-batch optimisation steps"),
     "optimizer": Param("choice", "adam", choices=("adam", "gd")),
     "lr": Param("real", 1e-2, 0.0, 1e6, True, doc="learning rate"),
+    "lr_final": Param("real", None, 0.0, 1e6, True,
+                      doc="learning rate of the last step, geometric decay (default: constant lr, as both presets)"),
     "draws": Param("int", 1, 1, 10 ** 6, doc="fresh noise draws per point per step"),
     "labels": Param("choice", "bernoulli", choices=("bernoulli", "exact")),
     "init": Param("choice", "small", choices=("random", "small", "informed")),
@@ -155,16 +157,16 @@ def check_simulation(**params) -> None:
       requires=("flowphase.validation.simulator",), check=check_simulation,
       doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss")
 def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, optimizer, lr, draws,
-               labels, init, backend) -> dict:
+               labels, init, backend, lr_final=None) -> dict:
     """Finite-d training of the denoiser at one time t, one seed (PAPER §2.1-§2.3).
 
-    Adapter around ``flowphase.validation.simulate.simulate``; returns the canonicalised overlaps
+    Adapter around ``flowphase.validation.simulator.simulate``; returns the canonicalised overlaps
     ``c, m, omega, b, sqrt_q, sqrt_r`` and the final training loss.
     """
     from flowphase.validation.simulator import OVERLAP_NAMES, simulate
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
-    r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr, lr_final=lr / 100.0,
+    r = simulate(problem, ts=[t], seeds=[seed], epochs=epochs, optimizer=optimizer, lr=lr, lr_final=lr_final,
                  draws=draws, labels=labels, init=init, backend=backend, keep_params=False,
                  progress=False)
     out = {name: float(r.overlaps[0, 0, i]) for i, name in enumerate(OVERLAP_NAMES)}
@@ -183,7 +185,7 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
       requires=("flowphase.validation.compare",), check=check_simulation,
       doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q")
 def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, epochs, optimizer,
-                 lr, draws, labels, init, backend, theory_d, theory="auto") -> dict:
+                 lr, draws, labels, init, backend, theory_d, theory="auto", lr_final=None) -> dict:
     """Theory vs simulation at one time t over seeds ``seed .. seed + n_seeds - 1`` (PAPER §3.9).
 
     Adapter around ``flowphase.validation.compare.compare``; returns, for each overlap q in
@@ -195,7 +197,7 @@ def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, e
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
     table = compare(problem, seeds=list(range(seed, seed + n_seeds)), ts=[t], epochs=epochs,
                     theory_d=theory_d, theory=None if theory == "auto" else theory, optimizer=optimizer, lr=lr,
-                    lr_final=lr / 100.0, draws=draws, labels=labels,
+                    lr_final=lr_final, draws=draws, labels=labels,
                     init=init, backend=backend, keep_params=False, progress=False)
     out = {}
     for r in table.rows:
