@@ -1,12 +1,15 @@
-"""Shared helpers of the fuzz suites (tests/test_fuzz_cli.py, tests/test_fuzz_api.py; issue 12).
+"""Shared helpers of the fuzz suites (tests/test_fuzz_cli.py, tests/test_fuzz_api.py).
 
 A property check returns a list of violations; :func:`report` fails the example with them.  With
-``FLOWPHASE_FUZZ_TALLY=FILE`` set, violations are appended to ``FILE`` (one JSON line per example:
-``{"suite", "case", "violations"}``) instead of failing, so the same deterministic examples can be
-counted on an older commit (the "failures before the fixes" of the issue's closing note).
+``FLOWPHASE_FUZZ_TALLY=FILE`` set, every example is appended to ``FILE`` (one JSON line:
+``{"suite", "surface", "case", "violations"}``, clean examples with an empty list) so that the same
+deterministic examples can be counted on an older commit, and the example does not stop the run; the
+test still **fails** at its end when any example of it had a violation (:func:`tally_guard`), so the
+tally mode records *and* fails.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -15,15 +18,40 @@ import os
 #: flowphase.theory.checks.DOCUMENTED_INF_KEYS (kept here so the suite also runs on older commits)
 INF_KEYS = {"n", "d", "b", "t_c", "t_s"}
 
+#: violations recorded in tally mode during this process (checked by :func:`tally_guard`)
+RECORDED: list = []
+#: the surface of the running test (set by :func:`tally_guard`), used when a report names none
+CURRENT = [""]
 
-def report(suite: str, case, violations, **extra) -> None:
+
+def report(suite: str, case, violations, surface: str = "", **extra) -> None:
     path = os.environ.get("FLOWPHASE_FUZZ_TALLY")
+    surface = surface or CURRENT[0]
     if path:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"suite": suite, "case": repr(case)[:300], "violations": list(violations),
+            fh.write(json.dumps({"suite": suite, "surface": surface, "case": repr(case)[:300],
+                                 "violations": list(violations),
                                  **{k: repr(v) for k, v in extra.items()}}) + "\n")
+        if violations:
+            RECORDED.append((surface, repr(case)[:200], list(violations)))
         return
     assert not violations, f"{case!r}: {violations}"
+
+
+@contextlib.contextmanager
+def tally_guard(surface: str = ""):
+    """Fail the surrounding test when an example recorded a violation in tally mode (no-op otherwise:
+    :func:`report` then fails the example itself).  ``surface`` names the examples' surface in the tally."""
+    start = len(RECORDED)
+    CURRENT[0] = surface
+    try:
+        yield
+    finally:
+        CURRENT[0] = ""
+    new = RECORDED[start:]
+    if new:
+        raise AssertionError(f"{len(new)} example(s) violated the contract (all recorded in "
+                             f"{os.environ.get('FLOWPHASE_FUZZ_TALLY')}); first: {new[0]}")
 
 
 def non_finite_paths(obj, key=None, path="$", out=None, depth=0):

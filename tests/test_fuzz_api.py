@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _fuzz_util import non_finite_paths, report
+from _fuzz_util import non_finite_paths, report, tally_guard
 from flowphase.numerics.results import ConvergenceError
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
@@ -52,14 +52,16 @@ def _result_values(res):
 DOCUMENTED_NAN = {"energy_informative", "t"}
 
 
-def check_call(fn, *args, allow_raw=False, **kwargs):
-    """Call ``fn`` and return the contract violations."""
+def check_call(fn, *args, allow_raw=False, allow_type_error=False, **kwargs):
+    """Call ``fn`` and return the contract violations (``allow_type_error``: a ``TypeError`` is a clean refusal
+    too, for arguments of the wrong kind such as a non-problem)."""
     v = []
+    allowed = (ValueError, ConvergenceError, TypeError) if allow_type_error else (ValueError, ConvergenceError)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             res = fn(*args, **kwargs)
-        except (ValueError, ConvergenceError):
+        except allowed:
             res = None
         except Exception as exc:  # noqa: BLE001 - the property under test
             v.append(f"{type(exc).__name__}: {str(exc)[:100]}")
@@ -375,7 +377,123 @@ def _spec_case(text, junk):
                                                                 chunksize=junk, progress=False))
 
 
+# ----------------------------------------------------------------------------- surfaces added since the first hardening
+#: not a problem, wrong kinds of numbers (complex, float sizes), and sizes that would exhaust memory
+NON_PROBLEMS = [None, "dilated", {"p": 0.8}, 3, object()]
+HOSTILE_T = [complex(0.5, 0.0), complex(0.5, 1.0), np.complex128(1.5), float("nan"), "0.5", [0.5], 2.5, -0.1]
+HOSTILE_SIZE = [2.5, 10 ** 9, 10 ** 18, -3, 0, np.float64(8.0), True, "8", float("inf")]
+
+
+def _exact_problem():
+    from flowphase.theory.problem import Problem
+
+    return Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=8)
+
+
+def _with_alarm(fn, seconds=60):
+    """``fn`` under an alarm: a call that runs past ``seconds`` is reported as a hang (unbounded size)."""
+    import signal
+
+    class Hang(Exception):
+        pass
+
+    def call(*a, **k):
+        def handler(signum, frame):
+            raise Hang()
+        old = signal.signal(signal.SIGALRM, handler)
+        signal.alarm(seconds)
+        try:
+            return fn(*a, **k)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+    return call
+
+
+@case("exact_theory", 40)
+@given(st.sampled_from(["solve_exact", "exact_curve", "learned_parameters"]),
+       st.one_of(st.sampled_from(NON_PROBLEMS), st.just("ok")), st.one_of(st.sampled_from(HOSTILE_T), val(0.5, 1.5)),
+       val(math.inf, 100.0), st.one_of(st.none(), st.sampled_from([3, 2.5, -1, 9, 10 ** 20, True])))
+def _exact_case(fn_name, prob, t, d, n_plus):
+    from flowphase.numerics import learned
+    from flowphase.numerics.exact import exact_curve, solve_exact
+
+    problem = _exact_problem() if prob == "ok" else prob
+    if fn_name == "solve_exact":
+        call = lambda: solve_exact(problem, t, d, n_plus)  # noqa: E731
+    elif fn_name == "exact_curve":
+        call = lambda: exact_curve(problem, [t, 1.0] if not isinstance(t, list) else t, d, n_plus)  # noqa: E731
+    else:
+        call = lambda: learned.learned_parameters(problem, t, "exact", d=d, n_plus=n_plus)  # noqa: E731
+    report("api", (fn_name, repr(prob)[:30], t, d, n_plus), check_call(_with_alarm(call), allow_type_error=True),
+           surface="exact_theory")
+
+
+@case("generated_api", 20)
+@given(st.sampled_from(["generated_distribution", "generated_flow"]),
+       st.one_of(st.sampled_from(NON_PROBLEMS), st.just("ok")), st.sampled_from(["exact", "euler", "x", None, 3]),
+       st.sampled_from([401, 2.5, 10 ** 12, -1, "401"]))
+def _generated_api_case(fn_name, prob, transition, size):
+    from flowphase.theory.problem import Problem
+
+    problem = Problem.dilated(p=0.8) if prob == "ok" else prob
+    if fn_name == "generated_distribution":
+        from flowphase.numerics.generation import generated_distribution
+
+        call = lambda: generated_distribution(problem, transition=transition, n_nodes=size)  # noqa: E731
+    else:
+        from flowphase.numerics.exact import exact_curve, generated_flow
+
+        def call():
+            curve = exact_curve(_exact_problem(), np.linspace(0, 2, 9), math.inf)
+            return generated_flow(curve, problem, "euler" if transition == "exact" else transition, n_fine=size)
+    report("api", (fn_name, repr(prob)[:30], transition, size),
+           check_call(_with_alarm(call), allow_raw=True, allow_type_error=True), surface="generated_api")
+
+
+@case("quadrature", 30)
+@given(st.sampled_from(["gauss_hermite", "trapezoid_rule"]), st.one_of(st.sampled_from(HOSTILE_SIZE), val(40, 201)))
+def _quadrature_case(fn_name, size):
+    from flowphase.numerics import quadrature
+
+    call = _with_alarm(lambda: getattr(quadrature, fn_name)(size))
+    report("api", (fn_name, size), check_call(call, allow_raw=True, allow_type_error=True), surface="quadrature")
+
+
+@case("kernels", 40)
+@given(st.fixed_dictionaries({"omega": val(1.0), "b": val(0.0), "kt": val(0.5), "p": val(0.8, 0.3)}),
+       st.sampled_from(["ok", "list", "nan_nodes", "short_weights", "int_nodes"]))
+def _kernels_case(kw, nodes_kind):
+    """The public numba kernel of the quadrature: wrong types, NaN and out-of-range p must be refused cleanly."""
+    from flowphase.numerics import quadrature
+
+    nodes, weights = quadrature.gauss_hermite(40, normalized=True)
+    if nodes_kind == "list":
+        nodes = list(nodes)
+    elif nodes_kind == "nan_nodes":
+        nodes = nodes.copy()
+        nodes[3] = np.nan
+    elif nodes_kind == "short_weights":
+        weights = weights[:-1]
+    elif nodes_kind == "int_nodes":
+        nodes = np.arange(40)
+    v = check_call(lambda: np.asarray(quadrature.gaussian_moments(kw["omega"], kw["b"], kw["kt"], kw["p"], nodes,
+                                                                   weights)))
+    p = kw["p"]
+    bad_p = not (isinstance(p, (float, np.floating)) and 0 < float(p) < 1)
+    if not v and bad_p:     # accepted: the call must have refused an out-of-range or wrong-kind p
+        try:
+            quadrature.gaussian_moments(kw["omega"], kw["b"], kw["kt"], p, nodes, weights)
+            v.append(f"p={p!r} accepted")
+        except (ValueError, TypeError):
+            pass
+        except Exception as exc:  # noqa: BLE001
+            v.append(f"{type(exc).__name__} for p={p!r}")
+    report("api", ("gaussian_moments", kw, nodes_kind), v, surface="kernels")
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_api_contract(name):
     fn, n = CASES[name]
-    settings(max_examples=n, **SETTINGS)(fn)()
+    with tally_guard(name):
+        settings(max_examples=n, **SETTINGS)(fn)()

@@ -29,11 +29,12 @@ import tempfile
 import textwrap
 import time
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _fuzz_util import non_finite_paths, report
+from _fuzz_util import non_finite_paths, report, tally_guard
 from flowphase.validation.cli import main
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
@@ -86,6 +87,54 @@ SPEC_FILES = [SPEC_OK, _write("fail.toml", 'task = "theory.closed_forms.phase_tw
               _write("many.toml", 'task = "theory.mse"\n[grid]\nt = [' + ",".join(["0.5"] * 3000) + ']\np = ['
                      + ",".join(f"{0.1 + i * 1e-4}" for i in range(3000)) + "]\n"),
               _write("binary.toml", b"\xff\xfe\x00"), CORPUS]
+
+
+
+def _npz(name, **arrays):
+    path = os.path.join(CORPUS, name)
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def _export(name, p=0.8, ts=(0.5,), x1_scale=1.0, nan=False, S=1, n=4, d=8, **over):
+    """A simulation export (the layout of validation/simulator/inputs.save_npz) for n = 4, d = 8."""
+    from flowphase.theory.problem import Problem
+
+    rng = np.random.default_rng(0)
+    T = len(ts)
+    x1 = x1_scale * rng.standard_normal((S, n, d))
+    if nan:
+        x1[0, 0, 0] = np.nan
+    meta = json.dumps({"problem": Problem.dilated(p=p, sigma=1.0, kappa=2.0, d=d, n=n).to_dict(), "config": {}})
+    arrays = dict(c=np.zeros((S, T)), b=np.zeros((S, T)), u=0.1 * rng.standard_normal((S, T, d)),
+                  w=0.1 * rng.standard_normal((S, T, d)), x1=x1, s=np.where(np.arange(n) % 2 == 0, 1.0, -1.0)[None]
+                  .repeat(S, 0), ts=np.asarray(ts, float), seeds=np.arange(S), config=np.array(meta))
+    arrays.update(over)
+    return _npz(name, **arrays)
+
+
+NPZ_GOOD = _export("export.npz")
+NPZ_FILES = [NPZ_GOOD, _export("export_p03.npz", p=0.3), _export("export_t15.npz", ts=(1.5,)),
+             _export("export_nan.npz", nan=True), _export("export_huge.npz", x1_scale=1e300),
+             _export("export_f32.npz", x1_scale=1e39), _export("export_d16.npz", d=16),
+             _npz("data_only.npz", x1=np.ones((4, 8)),
+                  s=np.array([1.0, -1.0, 1.0, -1.0])),
+             _npz("init_only.npz", c=np.zeros(1), b=np.zeros(1),
+                  u=np.full((1, 8), 0.1), w=np.full((1, 8), 0.1)),
+             _npz("labels_half.npz", x1=np.ones((4, 8)), s=np.full(4, 0.5)),
+             _npz("nokeys.npz", a=np.ones(3)),
+             _write("trunc.npz", open(NPZ_GOOD, "rb").read()[:300]), _write("text.npz", "not a zip"),
+             _write("empty.npz", b""), os.path.join(CORPUS, "missing.npz"), _write("data.txt", "x")]
+WINDOWS_JSON = _write("windows_out.json", json.dumps({"weights": [0.5, 0.5], "windows": [{"t_start": 0.1, "t_end": 0.2,
+                                                                                            "t_d": 0.15}]}))
+DETECT_JSON = _write("detect_out.json", json.dumps({"column": "y", "windows": [{"start": 0.1, "end": 0.2, "size": 0.5,
+                                                                                 "peak": 0.15, "sharpness": 9.0}]}))
+TYPO_JSON = _write("typo.json", '{"kind": "piecewise", "t_max": 1.0, "windows": [{"start": 0.0, "end": 0.05, '
+                                '"weigth": 9.0}]}')
+DUP_JSON = _write("dup.json", '{"kind": "piecewise", "t_max": 1.0, "windows": [], "windows": [{"start": 0.0, '
+                              '"end": 0.05, "weight": 9.0}]}')
+JSON_FILES += [WINDOWS_JSON, DETECT_JSON, TYPO_JSON, DUP_JSON]
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -184,6 +233,118 @@ COMMANDS = {
                           max_size=5), 30),
 }
 
+# surfaces added since the first hardening: the exact theory, the dynamics on both theories, the NPZ inputs and
+# the export of simulate, the K-mode windows; the schedule commands read the JSON written by other commands
+_THEORY = st.sampled_from(["exact", "paper"])
+def faulted(base, pool, k=2):
+    """A valid command line ``base`` with up to ``k`` options of ``pool`` set to a drawn value (valid or not): one
+    fault at a time, so that an option the chosen path ignores shows up as a silent acceptance."""
+    @st.composite
+    def build(draw):
+        argv = list(base)
+        names = draw(st.lists(st.sampled_from(sorted(pool)), max_size=k, unique=True))
+        for name in names:
+            value = draw(st.sampled_from(pool[name]))
+            if name in argv:
+                i = argv.index(name)
+                if value is None:
+                    del argv[i:i + 2]
+                else:
+                    argv[i + 1] = value
+            elif value is not None:
+                argv += [name, value]
+        return argv
+    return build()
+
+
+BADNUM = ["nan", "inf", "1e-320", "abc", "", "1e400", "-1", "0"]
+COMMANDS.update({
+    "overlaps_exact": (["theory", "overlaps"], faulted(
+        ["--t", "0.5", "--n", "16"],
+        {"--t": ["0.5,1.5", "0.5,,1.5", "0.3,1,1.7", "nan", "1.5", ",0.5"], "--grid": ["8", "0", "1e9", "100000000"],
+         "--theory": ["exact", "paper"], "--d": ["inf", "1000", "nan", "1e-320"], "--n-plus": ["3", "5", "2.5", "99"],
+         "--n": ["8", "inf", "1e-320"], "--p": ["0.3", "1e-320", "nan"], "--noise": ["fresh", "fixed", "bad"],
+         "--lam-u": ["0", "1e-320", "inf"]}), 30),
+    "generated_exact": (["theory", "generated"], faulted(
+        ["--n", "16", "--n-times", "8"],
+        {"--theory": ["exact", "paper"], "--sampler": ["euler", "heun", "continuous"],
+         "--n-times": ["8", "16", "100000", "10000000", "1e-320", None], "--d": ["inf", "1000", "1e-320"],
+         "--n-plus": ["3", "5", "2.5"], "--transition": ["exact", "euler"], "--t": ["0.5", "0.5,1.5", "0.5,,1.5"],
+         "--grid": ["4", "100000000"]}), 25),
+    "dynamics_exact": (["theory", "dynamics", "--t", "0.5", "--epochs", "10", "--n", "8", "--points", "3"], faulted(
+        [], {"--theory": ["exact", "paper"], "--noise": ["fresh", "fixed", "nan", "abc", "0", "-1", "inf", ""],
+             "--n-plus": ["3", "5", "2.5"], "--lr": ["0.01", "0.1", "1e-320", "nan", "-1", "inf"],
+             "--d": ["inf", "100", "1e-320"], "--convention": ["balanced", "theory", "adam"], "--draws": ["1", "2"],
+             "--epochs": ["10", "1e-320", "1e7"], "--seed": ["1", "-1"], "--init": ["small", "random"]}), 35),
+    "npz": (["simulate", "--d", "8", "--n", "4", "--seeds", "1", "--epochs", "2", "--t", "0.5"], faulted(
+        [], {"--t": ["0.5", "1.5", "0.5,1.5"], "--data": NPZ_FILES, "--init-params": NPZ_FILES,
+             "--p": ["0.8", "0.3"], "--labels": ["exact"], "--init": ["random"],
+             "--export": ["{sb}/e.npz", "{sb}/file.txt/e.npz", "{sb}/e.txt", "{sb}/new/e.npz", "{sb}",
+                          "{sb}/file.txt"]}, k=3), 45),
+    "windows": (["theory", "windows", "--d", "100", "--qmc-m", "6"], faulted(
+        [], {"--weights": ["0.5,0.5", "0.5,,0.5", "0.2,0.3,0.5", "nan,1", ",".join(["0.001"] * 1000)],
+             "--gram": ["1,0.5;0.5,1", "1", "1,0.2,0.1;0.2,1,0.3;0.1,0.3,1", "1,nan;nan,1"],
+             "--hierarchy": ["2/2;2", "2/2;3", "200/200;200"], "--eps": ["0.1", "0.3", "nan", ""],
+             "--d": ["100", "1000", "1e-320", "inf"], "--qmc-m": ["6", "8", "40", "-1"], "--mass": ["0.6", "1e-320"],
+             "--t-max": ["1", "nan"], "--gamma": ["0", "0.5", "1e-320"], "--d-ref": ["100", "1e-320"]}), 30),
+    "schedule_json": (["schedule", "sample", "--grid", "8"], faulted(
+        [], {"--schedule": JSON_FILES, "--k": ["3", "0", "1e-320"], "--grid": ["8", "100000000000"]}), 25),
+})
+
+#: numeric options whose junk values must be refused (exit 2) on every surface; ``inf`` is documented for these
+_INF_OK = {"--n", "--d"}
+_BAD_NUMBERS = {"nan", "inf", "-inf", "1e400", "1e-320", "-5e-324", "abc", "", "9" * 40, "1_0", "0x10"}
+_LIST_OPTS = {"--t", "--weights"}
+_NUMERIC = {"--mass", "--d-ref", "--p", "--sigma", "--kappa", "--n", "--lam-u", "--lam-w", "--d", "--n-plus", "--grid", "--n-times",
+            "--lr", "--epochs", "--points", "--draws", "--seed", "--seeds", "--eps", "--qmc-m", "--mass",
+            "--t-max", "--gamma", "--k"}
+#: options that only one theory reads
+_EXACT_ONLY = {"--d", "--n-plus", "--sampler", "--n-times"}
+
+
+def must_refuse(name, argv):
+    """Why ``argv`` must end in exit status 2 (bad input), or None: a junk number, an empty list entry, an option
+    that the chosen code path does not read, an input file whose content contradicts the command line."""
+    opts = {}
+    for i, tok in enumerate(argv):
+        if tok.startswith("--") and i + 1 < len(argv):
+            opts.setdefault(tok, argv[i + 1])
+    for opt, v in opts.items():
+        if opt in _NUMERIC and v in _BAD_NUMBERS and not (opt in _INF_OK and v == "inf"):
+            return f"{opt} {v!r} accepted"
+        if opt in _LIST_OPTS and any(x.strip() == "" for x in v.split(",")):
+            return f"{opt} {v!r} (empty entry) accepted"
+    theory = opts.get("--theory")
+    if name in ("overlaps_exact", "generated_exact", "dynamics_exact") and theory == "paper":
+        used = [o for o in _EXACT_ONLY if o in opts and not (name == "dynamics_exact" and o == "--d")]
+        if used:
+            return f"{used[0]} accepted with --theory paper (the paper's theory does not read it)"
+    if name == "dynamics_exact" and opts.get("--noise", "fresh") != "fresh":
+        return f"--noise {opts['--noise']!r} accepted (the dynamics describe fresh noise)"
+    if name == "schedule_json" and any(f in opts.get("--schedule", "") for f in ("windows_out", "detect_out", "typo",
+                                                                                "dup.json", "det.json")):
+        return f"{opts['--schedule']} (not a schedule) accepted"
+    if name == "npz":
+        data, init = opts.get("--data", ""), opts.get("--init-params", "")
+        if "export_p03" in data and "--p" in opts and opts["--p"] != "0.3":
+            return "--p contradicts the problem stored in --data"
+        if "export_t15" in init and opts.get("--t") != "1.5":
+            return "--t contradicts the times stored in --init-params"
+        if any(k in data for k in ("export_huge", "export_f32", "export_nan", "labels_half", "export_d16")):
+            return "bad --data accepted"
+        if "export_d16" in init:
+            return "bad --init-params accepted"
+    return None
+
+
+def must_honour(name, argv, out):
+    """A violation when a successful run did not use what its input files say (None otherwise)."""
+    if name == "npz" and "--data" in argv and "--p" not in argv:
+        data = argv[argv.index("--data") + 1]
+        if "export_p03" in data and abs(out.get("problem", {}).get("p", 0.3) - 0.3) > 1e-12:
+            return "the problem stored in --data (p = 0.3) was not used"
+    return None
+
 
 def _expand(tokens, sandbox):
     out = []
@@ -204,17 +365,36 @@ def _snapshot(path):
     return out
 
 
-def check_run(argv, sandbox):
+class _Hang(BaseException):
+    """Raised by the alarm: the command ran past :data:`HANG_S`."""
+
+
+#: a fuzzed command that runs longer than this is a hang (bounded sizes: nothing may run for minutes)
+HANG_S = 60
+
+
+def _alarm(signum, frame):
+    raise _Hang()
+
+
+def check_run(argv, sandbox, name=None):
     """Run one command in-process and return the violations of the CLI contract (and the exit status)."""
     before, corpus_before = _snapshot(sandbox), _snapshot(CORPUS)
     out, err = io.StringIO(), io.StringIO()
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(HANG_S)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(argv)
     except SystemExit as exc:  # older builds let argparse exit
         rc = exc.code if isinstance(exc.code, int) else 2
+    except _Hang:
+        return [f"hang (over {HANG_S} s)"], None
     except BaseException as exc:  # noqa: BLE001 - anything escaping main is a violation
         return [f"escaped {type(exc).__name__}: {str(exc)[:120]}"], None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
     so, se = out.getvalue(), err.getvalue()
     v = []
     if "Traceback" in se:
@@ -244,6 +424,15 @@ def check_run(argv, sandbox):
             bad = non_finite_paths(obj)
             if bad:
                 v.append(f"non-finite numbers at {bad[:3]}")
+            wrong = must_honour(name, argv, obj) if isinstance(obj, dict) else None
+            if wrong:
+                v.append(wrong)
+    why = must_refuse(name, argv) if name else None
+    if why and rc != 2:
+        v.append(f"exit {rc}: {why}" if rc != 0 else f"silently {why}")
+    leftovers = [f for f in _snapshot(sandbox) if f.endswith(".tmp")]
+    if leftovers:
+        v.append(f"temporaries left: {leftovers[:2]}")
     return v, rc
 
 
@@ -266,12 +455,13 @@ def test_cli_contract(name):
             argv = prefix + _expand(tokens, sb)
             if name == "sweep":
                 argv.append("--no-progress")
-            violations, rc = check_run(argv, sb)
-            report("cli", argv, violations, rc=rc)
+            violations, rc = check_run(argv, sb, name)
+            report("cli", argv, violations, surface=name, rc=rc)
         finally:
             shutil.rmtree(sb, ignore_errors=True)
 
-    prop()
+    with tally_guard(name):
+        prop()
 
 
 # ----------------------------------------------------------------------------- kill and resume
@@ -325,11 +515,12 @@ def test_sweep_kill_and_resume(clean_sweep):
             leftovers = [f for f in os.listdir(os.path.join(out, "records")) if f.endswith(".tmp")]
             if leftovers:
                 v.append(f"temporaries left: {leftovers[:3]}")
-            report("cli-kill", ("sweep", round(delay, 3)), v)
+            report("cli-kill", ("sweep", round(delay, 3)), v, surface="sweep-kill")
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
-    prop()
+    with tally_guard():
+        prop()
 
 
 FIGS = ["speciation", "simplification"]
@@ -380,9 +571,10 @@ def test_reproduce_interrupted_at_any_write_resumes(clean_figures, monkeypatch):
             for n in FIGS:
                 if json.load(open(os.path.join(d, f"{n}.json"))) != clean_figures[n]:
                     v.append(f"{n}.json differs from the clean run")
-            report("cli-kill", ("reproduce", k), v)
+            report("cli-kill", ("reproduce", k), v, surface="reproduce-kill")
         finally:
             monkeypatch.setattr(os, "replace", real)
             shutil.rmtree(d, ignore_errors=True)
 
-    prop()
+    with tally_guard():
+        prop()

@@ -40,3 +40,52 @@ def test_readme_set_up_is_two_commands_from_a_fresh_virtual_environment():
     for b in blocks:
         assert b.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e "), b
     assert "flowphase reproduce" in blocks[0] and "python -m pytest -q" in blocks[1]
+
+
+# ----------------------------------------------------------------------------- package discovery
+def _setup_packages():
+    """The package list and folder mapping that setup.py hands to setuptools (nothing is built)."""
+    import runpy
+    from unittest import mock
+
+    captured = {}
+    with mock.patch("setuptools.setup", side_effect=lambda **kw: captured.update(kw)):
+        runpy.run_path(str(ROOT / "setup.py"), run_name="__main__")
+    return captured
+
+
+def test_discovery_covers_every_folder_with_an_init_file():
+    """Every folder holding an ``__init__.py`` under theory/, numerics/, validation/ is a package of the wheel,
+    and nothing else is: a new sub-package can never be left out (numerics/dynamics and numerics/generation once
+    were, with a hand-written list)."""
+    kw = _setup_packages()
+    assert kw["package_dir"] == {"flowphase": "."}
+    found = set(kw["packages"])
+    expected = {"flowphase"}
+    for folder in ("theory", "numerics", "validation"):
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT)
+            if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+                continue
+            # a package is importable only if every folder above it is one too
+            chain = [ROOT.joinpath(*rel.parts[:k]) / "__init__.py" for k in range(1, len(rel.parts) + 1)]
+            if all(c.exists() for c in chain):
+                expected.add("flowphase." + ".".join(rel.parts))
+    assert found == expected, (sorted(expected - found), sorted(found - expected))
+    assert {"flowphase.numerics.dynamics", "flowphase.numerics.generation"} <= found
+
+
+def test_the_version_is_single_sourced():
+    """``flowphase --version`` reads the root ``__init__.py``; pyproject's version is the same string."""
+    import re as _re
+
+    init = (ROOT / "__init__.py").read_text()
+    version = _re.search(r'^__version__ = "([^"]+)"', init, flags=_re.M).group(1)
+    assert PYPROJECT["project"]["version"] == version
+
+
+def test_the_torch_extra_pins_the_cpu_wheel():
+    """The torch extra pins torch (an unpinned torch would pull a CUDA build) and holds the authors' stack."""
+    extra = PYPROJECT["project"]["optional-dependencies"]["torch"]
+    assert "torch==2.13.0" in extra and "mlxtend" in extra and "diffusers" in extra
+

@@ -22,7 +22,7 @@ class CLIError(ValueError):
 # one-line argument errors, strict number types, output-location checks; kept in a
 # helper module so that every sub-command (and every option added later) inherits them
 from ._args import (FlowphaseParser, check_output_dir, check_output_file, check_input_file,  # noqa: E402,F401
-                    finite_float, bounded_int)
+                    finite_float, bounded_int, Applies, given)
 
 
 # JSON output lives in the library (validation/_io.py); re-exported here for the command modules
@@ -42,8 +42,16 @@ def parse_n(text: str) -> float:
     return v
 
 
+def _version() -> str:
+    """``flowphase.__version__`` of the root ``__init__.py`` (which imports nothing heavy)."""
+    from flowphase import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = FlowphaseParser(prog="flowphase", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"flowphase {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         try:

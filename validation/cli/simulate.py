@@ -13,7 +13,7 @@ adds ``"p_hat"``, ``"mean_overlap"`` and ``"variance"`` of the generated samples
 ``simulate(protocol=...)``, same table); ``--epochs``, ``--optimizer``, ``--lr``, ``--lr-final``,
 ``--draws``, ``--init`` and ``--labels`` override it when given.  ``--data`` / ``--init-params`` read
 ``x1, s`` / ``c, b, u, w`` from an NPZ file (e.g. a previous ``--export``, layout in
-:func:`flowphase.validation.sim_inputs.save_npz`).
+:func:`flowphase.validation.simulator.save_npz`).
 """
 from __future__ import annotations
 
@@ -22,23 +22,13 @@ import math
 import numpy as np
 
 from . import dump_json
+from ._args import Applies, check_input_file, check_output_file, float_list, given
 
 KEYS = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 
 def _times(text):
-    fields = str(text).split(",")
-    if len(fields) > 10_000:
-        raise ValueError(f"--t holds {len(fields)} times, at most 10000 allowed")
-    if any(x.strip() == "" for x in fields):
-        raise ValueError(f"--t must be a comma-separated list of times without empty entries, got {text!r}")
-    try:
-        ts = [float(x) for x in fields]
-    except ValueError:
-        raise ValueError(f"--t must be a comma-separated list of times, got {text!r}") from None
-    if not ts or not all(math.isfinite(t) for t in ts):
-        raise ValueError(f"--t must be a non-empty list of finite times, got {text!r}")
-    return ts
+    return float_list(text, "--t", max_len=10_000)
 
 
 def _bounded(name, v, lo, hi):
@@ -67,7 +57,12 @@ def _run(args):
     _bounded("--grid", args.grid, 2, 10 ** 5)
     _bounded("--draws", args.draws, 0, 10 ** 6)
     ts = _times(args.t)
-    data, init_params = _npz_inputs(args)
+    if args.export is not None:          # checked before any training: a bad path must not cost the run
+        if not str(args.export).endswith(".npz"):
+            raise ValueError(f"--export must name an .npz file, got {args.export!r}")
+        check_output_file(args.export, "--export")
+    data, init_params, stored = _npz_inputs(args, ts)
+    _use_stored_problem(args, stored)
     kw = dict(p=args.p, sigma=args.sigma, d=args.d, n=args.n, lam_u=args.lam_u, lam_w=args.lam_w, noise=args.noise)
     prob = Problem.undilated(**kw) if args.no_dilation else Problem.dilated(kappa=args.kappa, **kw)
     prob.schedule.check_t(ts)
@@ -112,23 +107,70 @@ def _run(args):
     return 0
 
 
-def _npz_inputs(args):
-    """(data, init_params) read from the ``--data`` / ``--init-params`` NPZ files (None when absent)."""
-    for flag, path in (("--data", args.data), ("--init-params", args.init_params), ("--export", args.export)):
-        if path is not None and not str(path).endswith(".npz"):
-            raise ValueError(f"{flag} must name an .npz file, got {path!r}")
-    out = []
-    for flag, path, keys in (("--data", args.data, ("x1", "s")), ("--init-params", args.init_params,
-                                                                   ("c", "b", "u", "w"))):
-        if path is None:
-            out.append(None)
+#: problem keys an export stores (``config`` array) and the options that set them
+_STORED = (("p", "--p"), ("sigma", "--sigma"), ("kappa", "--kappa"), ("lam_u", "--lam-u"), ("lam_w", "--lam-w"),
+           ("noise", "--noise"))
+
+
+def _npz_inputs(args, ts):
+    """``(data, init_params, stored)`` read from the ``--data`` / ``--init-params`` NPZ files (None when absent):
+    shapes checked from the file headers before anything is decompressed, the times stored with initial parameters
+    checked against ``--t``, and ``stored`` the problem recorded in a ``--data`` export (None for plain arrays)."""
+    from flowphase.validation.simulator.inputs import export_meta, read_npz
+
+    for flag, path in (("--data", args.data), ("--init-params", args.init_params)):
+        if path is not None:
+            if not str(path).endswith(".npz"):
+                raise ValueError(f"{flag} must name an .npz file, got {path!r}")
+            check_input_file(path, flag)
+    n, d, T, S = args.n, args.d, len(ts), args.seeds
+    data = init = stored = None
+    if args.data is not None:
+        z = read_npz(args.data, ("x1", "s"), what="--data", optional=("config",),
+                     shapes={"x1": [(n, d), (S, n, d)], "s": [(n,), (S, n)], "config": [()]})
+        data = {"x1": z["x1"], "s": z["s"]}
+        if "config" in z:
+            stored = export_meta(z["config"], args.data)["problem"]
+    if args.init_params is not None:
+        z = read_npz(args.init_params, ("c", "b", "u", "w"), what="--init-params", optional=("ts",),
+                     shapes={"c": [(T,), (S, T)], "b": [(T,), (S, T)], "u": [(T, d), (S, T, d)],
+                             "w": [(T, d), (S, T, d)], "ts": [(T,)]})
+        if "ts" in z and not np.allclose(np.asarray(z["ts"], float), ts, rtol=0.0, atol=1e-12):
+            stored_ts = ",".join(f"{t:g}" for t in np.asarray(z["ts"], float))
+            raise ValueError(f"--init-params {args.init_params} holds the parameters of the times {stored_ts}, "
+                             f"--t gives {args.t}; pass --t {stored_ts}")
+        init = {k: z[k] for k in ("c", "b", "u", "w")}
+    return data, init, stored
+
+
+def _use_stored_problem(args, stored) -> None:
+    """Train on the problem a ``--data`` export was drawn from: its p, sigma, kappa, ridges and noise are used
+    where the command line gives none, and a different value given on the command line is refused."""
+    if stored is None:
+        return
+    done = given(args)
+    dilated = stored.get("schedule", "dilated") == "dilated"
+    if "no_dilation" in done and dilated:
+        raise ValueError(f"--no-dilation contradicts the problem stored in --data {args.data} (dilated schedule); "
+                         "drop --no-dilation")
+    args.no_dilation = not dilated
+    for d_or_n in ("d", "n"):
+        if d_or_n in stored and float(stored[d_or_n]) != float(getattr(args, d_or_n)):
+            raise ValueError(f"--{d_or_n} {getattr(args, d_or_n)} contradicts the problem stored in --data {args.data} "
+                             f"({d_or_n} = {stored[d_or_n]:g})")
+    for key, flag in _STORED:
+        if key not in stored or (key == "kappa" and args.no_dilation):
             continue
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in keys if k not in z.files]
-            if missing:
-                raise ValueError(f"{flag} {path}: missing arrays {missing} (expected {', '.join(keys)})")
-            out.append({k: z[k] for k in keys})
-    return tuple(out)
+        value = stored[key]
+        dest = flag.lstrip("-").replace("-", "_")
+        mine = getattr(args, dest)
+        same = value == mine if isinstance(value, str) else \
+            isinstance(value, (int, float)) and math.isclose(float(value), float(mine), rel_tol=1e-12, abs_tol=0.0)
+        if dest in done and not same:
+            raise ValueError(f"{flag} {mine} contradicts the problem stored in --data {args.data} ({key} = {value}); "
+                             f"drop {flag} to train on the stored problem")
+        if not same:
+            setattr(args, dest, type(mine)(value) if not isinstance(value, str) else value)
 
 
 def register(subparsers):
@@ -150,16 +192,22 @@ def register(subparsers):
     p.add_argument("--backend", choices=("numba", "numpy", "cupy"), default="numba")
     p.add_argument("--generate", type=int, default=None, metavar="N_GEN",
                    help="also train the whole grid and generate N_GEN samples per seed")
-    p.add_argument("--grid", type=int, default=80, help="grid points for --generate (authors: 80)")
-    p.add_argument("--method", choices=("euler", "heun"), default="euler", help="integrator for --generate")
+    with_generate = Applies(lambda a: a.generate is not None, "a run without --generate")
+    p.add_argument("--grid", type=int, default=80, applies=with_generate, bounds=(2, 10 ** 5),
+                   help="grid points for --generate (authors: 80)")
+    p.add_argument("--method", choices=("euler", "heun"), default="euler", applies=with_generate,
+                   help="integrator for --generate")
     p.add_argument("--draws", type=int, default=None,
                    help="fresh noise draws per point per step (0 = exact expectation; theory: 0 fresh, 1 fixed)")
     p.add_argument("--optimizer", choices=("gd", "adam"), default=None, help="theory: gd, authors: adam")
     p.add_argument("--lr", type=float, default=None, help="theory: 0.25, authors: 0.01")
     p.add_argument("--lr-final", type=float, default=None, help="geometric decay target (default: constant lr)")
     p.add_argument("--init", choices=("small", "random", "informed"), default=None,
+                   applies=Applies(lambda a: a.init_params is None, "--init-params (the file gives the start)"),
                    help="theory: small, authors: random")
-    p.add_argument("--labels", choices=("bernoulli", "exact"), default=None, help="default bernoulli")
+    p.add_argument("--labels", choices=("bernoulli", "exact"), default=None,
+                   applies=Applies(lambda a: a.data is None, "--data (the file gives the labels)"),
+                   help="how the labels of drawn data are drawn (default bernoulli)")
     p.add_argument("--data", default=None, metavar="FILE.npz", help="training data: arrays x1 (n, d), s (n,)")
     p.add_argument("--init-params", default=None, metavar="FILE.npz",
                    help="initial parameters: arrays c, b (T,) and u, w (T, d) for the --t times")

@@ -22,19 +22,47 @@ from __future__ import annotations
 import math
 
 from . import dump_json, parse_n
-from ._args import float_or_inf
+from ._args import Applies, float_list, float_or_inf
+
+#: the most times one call evaluates (``--t`` list, ``--grid T``, ``--n-times T``): about 30 s of work on one core
+MAX_TIMES = 10_000
 
 
-def _problem_flags(p, with_n=True):
-    p.add_argument("--p", type=float, default=0.8, help="weight of the + mode, in (0, 1)")
-    p.add_argument("--sigma", type=float, default=1.0, help="within-mode standard deviation")
-    p.add_argument("--kappa", type=float, default=2.0, help="dilation constant")
+def _problem_flags(p, with_n=True, noise=("fresh", "fixed", "notebook")):
+    p.add_argument("--p", type=float, default=0.8, bounds=(0.0, 1.0, "()"), help="weight of the + mode")
+    p.add_argument("--sigma", type=float, default=1.0, bounds=(1e-8, 1e8), help="within-mode standard deviation")
+    p.add_argument("--kappa", type=float, default=2.0, bounds=(1e-12, 1e6), help="dilation constant")
     if with_n:
-        p.add_argument("--n", type=parse_n, default=math.inf, help="training-set size or 'inf'")
-        p.add_argument("--lam-u", type=float, default=2.0, help="ridge on u (theory units)")
-        p.add_argument("--lam-w", type=float, default=2.0, help="ridge on w (theory units)")
-        p.add_argument("--noise", default="fresh", help="fresh | fixed | notebook")
+        p.add_argument("--n", type=parse_n, default=math.inf, help="training-set size: an integer in [1, 1e15] or inf")
+        p.add_argument("--lam-u", type=float, default=2.0, bounds=(0.0, 1e12), help="ridge on u (theory units)")
+        p.add_argument("--lam-w", type=float, default=2.0, bounds=(0.0, 1e12), help="ridge on w (theory units)")
+        p.add_argument("--noise", choices=noise, default="fresh",
+                       help="noise convention of the training loss" if len(noise) > 1 else
+                       "the dynamics describe fresh noise (the only value)")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
+
+
+def _resolved_theory(args) -> str:
+    """The theory a command line runs: ``--theory``, else exact where it is defined (fresh noise, 2 <= n < inf,
+    :func:`flowphase.numerics.learned.resolve_theory`), else paper."""
+    if args.theory is not None:
+        return args.theory
+    n, noise = getattr(args, "n", math.inf), getattr(args, "noise", "fresh")
+    return "exact" if noise == "fresh" and math.isfinite(n) and n >= 2 else "paper"
+
+
+def _paper_path(args) -> str:
+    return "--theory paper" if args.theory == "paper" else \
+        "the paper's theory (the default here: n = inf or noise other than fresh)"
+
+
+#: options that only the exact finite-n theory reads
+EXACT_ONLY = Applies(lambda a: _resolved_theory(a) == "exact", _paper_path, "--theory exact")
+#: options that only the paper's theory reads
+PAPER_ONLY = Applies(lambda a: _resolved_theory(a) == "paper",
+                     lambda a: "--theory exact" if a.theory == "exact" else
+                     "the exact theory (the default for fresh noise and 2 <= n < inf; pass --theory paper)",
+                     "--theory paper")
 
 
 def _problem(args, dilated=True):
@@ -53,17 +81,13 @@ def _time_list(args):
     if (args.grid is None) == (args.t is None):
         raise ValueError("give exactly one of --t and --grid")
     if args.grid is not None:
-        if args.grid < 1:
-            raise ValueError(f"--grid must be an integer >= 1, got {args.grid}")
         return None, True
-    parts = [x.strip() for x in str(args.t).split(",")]
-    try:
-        ts = [float(x) for x in parts if x != ""]
-    except ValueError:
-        raise ValueError(f"--t must be a number or a comma-separated list of times, got {args.t!r}") from None
-    if not ts or not all(math.isfinite(t) for t in ts):
-        raise ValueError(f"--t must hold finite times, got {args.t!r}")
-    return ts, len(parts) > 1
+    ts = float_list(args.t, "--t", max_len=MAX_TIMES)
+    return ts, len(ts) > 1
+
+
+#: keys without a value on the exact theory's saturated branch (``LearnedParameters`` gives None there)
+_SATURATED_UNDEFINED = ("omega", "b", "z_plus", "z_minus", "sqrt_r")
 
 
 def _overlaps_grid(prob, ts, args):
@@ -78,8 +102,12 @@ def _overlaps_grid(prob, ts, args):
                "branch": cu.branch[k]}
         for key in keys:
             arr = getattr(cu, key)
-            row[key] = None if arr is None or not math.isfinite(float(arr[k])) and not math.isinf(float(arr[k])) \
-                else float(arr[k])
+            # null only where the theory documents no value (an array the theory does not give, or the saturated
+            # branch's undefined omega, b, z, sqrt_r); any other NaN stays NaN and the strict JSON output refuses it
+            # (a non-converged point is an error, not a null)
+            undefined = arr is None or (cu.branch[k] == "saturated" and key in _SATURATED_UNDEFINED
+                                        and math.isnan(float(arr[k])))
+            row[key] = None if undefined else float(arr[k])
         row["converged"] = bool(cu.converged[k])
         rows.append(row)
     return {"problem": prob.to_dict(), "theory": cu.theory, "times": rows, "jumps": [vars(j).copy() for j in cu.jumps]}
@@ -105,10 +133,11 @@ def _overlaps(args):
 
 def _theory_flags(p):
     p.add_argument("--theory", choices=("exact", "paper"), default=None,
-                   help="finite-n theory: exact (EXACT_FINITE_N; default for fresh noise) or paper (PAPER §3.2)")
-    p.add_argument("--d", type=parse_n, default=None,
-                   help="dimension at which the exact theory is evaluated (default inf)")
-    p.add_argument("--n-plus", type=int, default=None, help="realised + class count (default round(p n))")
+                   help="finite-n theory: exact (the default for fresh noise and 2 <= n < inf) or paper")
+    p.add_argument("--d", type=parse_n, default=None, applies=EXACT_ONLY,
+                   help="exact theory: dimension at which it is evaluated, an integer or inf (default inf)")
+    p.add_argument("--n-plus", type=int, default=None, bounds=(0, 10 ** 15), applies=EXACT_ONLY,
+                   help="exact theory: realised + class count (default round(p n))")
 
 
 def _generated(args):
@@ -116,8 +145,6 @@ def _generated(args):
 
     prob = _problem(args)
     if args.t is not None or args.grid is not None:
-        if resolve_theory(prob, args.theory) == "exact":
-            raise ValueError("--t / --grid (statistics along the flow) are available for --theory paper")
         from flowphase.numerics.generation import generated_along_flow
 
         ts, _ = _time_list(args)
@@ -130,9 +157,6 @@ def _generated(args):
         from flowphase.numerics.exact import exact_curve
         from flowphase.numerics.exact.flow import generated_flow
 
-        if args.transition != "exact" and args.sampler is None:
-            raise ValueError("--transition applies to --theory paper; the exact theory takes --sampler "
-                             "euler|heun|continuous")
         d = math.inf if args.d is None else float(args.d)
         grid = prob.schedule.grid(args.n_times)
         res = generated_flow(exact_curve(prob, grid, d, args.n_plus), prob, args.sampler or "euler", d=d)
@@ -141,8 +165,6 @@ def _generated(args):
         return 0
     from flowphase.numerics.generation import generated_distribution
 
-    if args.d is not None or args.n_plus is not None or args.sampler is not None:
-        raise ValueError("--d, --n-plus and --sampler apply to --theory exact")
     res = generated_distribution(prob, transition=args.transition)
     print(dump_json({"theory": "paper", "p_hat": res.p_hat, "mean_overlap": res.mean_overlap,
                      "variance": res.variance}))
@@ -182,11 +204,9 @@ def _dynamics(args):
     from flowphase.numerics.exact.dynamics import exact_dynamics_json
 
     params = {k: v for k, v in vars(args).items()
-              if k not in ("func", "command", "theory_command", "json", "noise", "theory") and v is not None}
-    theory = args.theory
-    if theory is None:   # exact where it is defined (finite n), the paper's restricted ODE otherwise
-        theory = "exact" if params.get("n") is not None and math.isfinite(float(params["n"])) else "paper"
-    if theory == "exact":
+              if k not in ("func", "command", "theory_command", "json", "noise", "theory") and not k.startswith("_")
+              and v is not None}
+    if _dynamics_theory(args) == "exact":
         print(dump_json(exact_dynamics_json(params)))
     else:
         out = dynamics_json(params)
@@ -195,13 +215,20 @@ def _dynamics(args):
     return 0
 
 
+def _dynamics_theory(args) -> str:
+    """exact where it is defined (finite n), the paper's restricted ODE otherwise."""
+    if args.theory is not None:
+        return args.theory
+    return "exact" if math.isfinite(args.n) else "paper"
+
+
 def register(subparsers):
     theory = subparsers.add_parser("theory", help="asymptotic theory (JSON)")
     sub = theory.add_subparsers(dest="theory_command", required=True)
 
     p = sub.add_parser("overlaps", help="learned c, m, omega, b at time t (or all overlaps on a list / grid)")
     p.add_argument("--t", default=None, help="dilated time in [0, 2], or a comma-separated list of times")
-    p.add_argument("--grid", type=int, default=None, metavar="T",
+    p.add_argument("--grid", type=int, default=None, metavar="T", bounds=(1, MAX_TIMES),
                    help="all overlaps on the authors' T-point grid t_k = 2k/T (instead of --t)")
     _problem_flags(p)
     _theory_flags(p)
@@ -209,15 +236,17 @@ def register(subparsers):
 
     p = sub.add_parser("generated", help="generated mode fraction, mean overlap and variance")
     _problem_flags(p)
-    p.add_argument("--transition", choices=("exact", "euler"), default="exact",
-                   help="t = 1+ treatment of the paper's d = inf theory")
+    p.add_argument("--transition", choices=("exact", "euler"), default="exact", applies=PAPER_ONLY,
+                   help="paper's theory: t = 1+ treatment of its d = inf theory")
     _theory_flags(p)
-    p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None,
+    p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None, applies=EXACT_ONLY,
                    help="exact theory: the sampler pushed through the learned field (default euler, the authors')")
-    p.add_argument("--n-times", type=int, default=80, help="exact theory: training/sampling grid size T")
-    p.add_argument("--t", default=None, help="--theory paper: sampler times (comma-separated), statistics along the flow")
-    p.add_argument("--grid", type=int, default=None, metavar="T",
-                   help="--theory paper: statistics along the flow on the authors' T-point grid")
+    p.add_argument("--n-times", type=int, default=80, bounds=(1, MAX_TIMES), applies=EXACT_ONLY,
+                   help="exact theory: training/sampling grid size T")
+    p.add_argument("--t", default=None, applies=PAPER_ONLY,
+                   help="paper's theory: sampler times (comma-separated), statistics along the flow")
+    p.add_argument("--grid", type=int, default=None, metavar="T", bounds=(1, MAX_TIMES), applies=PAPER_ONLY,
+                   help="paper's theory: statistics along the flow on the authors' T-point grid")
     p.set_defaults(func=_generated)
 
     p = sub.add_parser("mse", help="Bayes denoising MSE per dimension at time t")
@@ -228,35 +257,42 @@ def register(subparsers):
     p.set_defaults(func=_mse)
 
     p = sub.add_parser("cui", help="Cui et al. learned denoiser and flow statistics")
-    p.add_argument("--t", type=float, required=True, help="Cui time in [0, 1] (0 noise, 1 data)")
-    p.add_argument("--n", type=int, required=True)
-    p.add_argument("--sigma", type=float, required=True)
-    p.add_argument("--lam", type=float, default=0.1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--t", type=float, required=True, bounds=(0.0, 1.0), help="Cui time (0 noise, 1 data)")
+    p.add_argument("--n", type=int, required=True, bounds=(1, 10 ** 15), help="training-set size")
+    p.add_argument("--sigma", type=float, required=True, bounds=(1e-8, 1e8), help="within-mode standard deviation")
+    p.add_argument("--lam", type=float, default=0.1, bounds=(0.0, 1e12), help="ridge")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_cui)
 
     p = sub.add_parser("speciation", help="Biroli et al. speciation and collapse times")
-    p.add_argument("--d", type=float, required=True)
-    p.add_argument("--sigma", type=float, default=1.0)
-    p.add_argument("--n", type=int, default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--d", type=float, required=True, bounds=(1.0, 1e300), help="dimension")
+    p.add_argument("--sigma", type=float, default=1.0, bounds=(1e-8, 1e8), help="within-mode standard deviation")
+    p.add_argument("--n", type=int, default=None, bounds=(1, 10 ** 15), help="training-set size (adds the collapse time)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_speciation)
 
     p = sub.add_parser("dynamics", help="gradient-flow overlap trajectory at one time t")
-    p.add_argument("--t", type=float, required=True)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--init", choices=("small", "random", "informed"), default="small")
-    p.add_argument("--lr", type=float, default=None, help="learning rate of the simulator it describes")
+    p.add_argument("--t", type=float, required=True, bounds=(0.0, 2.0), help="dilated time")
+    p.add_argument("--epochs", type=int, required=True, bounds=(1, 10 ** 7), help="epochs of the run it describes")
+    p.add_argument("--init", choices=("small", "random", "informed"), default="small", help="initialisation")
+    p.add_argument("--lr", type=float, default=None, bounds=(0.0, 1e6, "(]"),
+                   help="learning rate of the simulator it describes (default 0.01; 1e-4 for the exact adam)")
     p.add_argument("--convention", choices=("balanced", "theory", "authors", "mean", "adam"), default=None,
-                   help="how one epoch maps to ODE time (see validation.dynamics_payload)")
-    p.add_argument("--draws", type=int, default=None, help="fresh noises per point per step (adam clock)")
-    p.add_argument("--points", type=int, default=None, help="number of recorded epochs")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--d", type=float_or_inf, default=math.inf, help="dimension (inf: the d -> infinity ODE)")
+                   help="how one epoch maps to ODE time (default balanced; see validation.dynamics_payload)")
+    p.add_argument("--draws", type=int, default=None, bounds=(1, 10 ** 6),
+                   applies=Applies(lambda a: a.convention == "adam", "conventions other than adam"),
+                   help="fresh noises per point per step (adam convention; default 1)")
+    p.add_argument("--points", type=int, default=None, bounds=(2, 100_000), help="number of recorded epochs (default 201)")
+    p.add_argument("--seed", type=int, default=None, bounds=(0, 2 ** 63 - 1), help="seed of the initialisation (default 0)")
+    p.add_argument("--d", type=float_or_inf, default=math.inf, bounds=(1.0, math.inf),
+                   help="dimension (inf: the d -> infinity ODE)")
     p.add_argument("--theory", choices=("exact", "paper"), default=None,
-                   help="exact finite-n coordinates (EXACT_FINITE_N; default for finite n) or the paper's ODE")
-    p.add_argument("--n-plus", type=int, default=None, help="realised + class count (exact; default round(p n))")
-    _problem_flags(p)
+                   help="exact finite-n coordinates (the default for finite n) or the paper's ODE")
+    p.add_argument("--n-plus", type=int, default=None, bounds=(0, 10 ** 15),
+                   applies=Applies(lambda a: _dynamics_theory(a) == "exact",
+                                   lambda a: "--theory paper" if a.theory else "n = inf (the paper's ODE)"),
+                   help="exact theory: realised + class count (default round(p n))")
+    _problem_flags(p, noise=("fresh",))
     p.set_defaults(func=_dynamics)
 
     from .windows import register_windows  # K-mode mixtures

@@ -11,6 +11,7 @@ run from NumPy arrays, :func:`get_array_module` resolves ``xp``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
@@ -18,7 +19,25 @@ import numpy as np
 
 from .config import MODEL_SIGN, MODEL_TANH, OPT_ADAM, OPT_GD
 
-__all__ = ["Jobs", "Hyper", "BACKEND_TABLE", "engine_of", "get_array_module", "to_numpy", "jobs_for",
+#: the threading settings that the timed runs (benchmarks/bench_epoch.py, the authors' full-size trainer) measured
+#: with, applied here so that the library and the command line run at the documented speed: numba's OpenMP
+#: workers otherwise spin between the parallel kernels and steal the cores of the BLAS products of a step (and of
+#: the other users of a shared machine); measured 55 -> 40 ms CPU per seed-epoch on the shared 2-core machine.
+#: libgomp reads it when numba's OpenMP pool starts, i.e. at the first parallel kernel, after this import; a
+#: value set by the user (``OMP_WAIT_POLICY=active`` to measure spinning) is kept.
+THREAD_SETTINGS = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def apply_thread_settings() -> dict:
+    """Set :data:`THREAD_SETTINGS` in ``os.environ`` where the user has not; returns the values in force."""
+    for key, value in THREAD_SETTINGS.items():
+        os.environ.setdefault(key, value)
+    return {key: os.environ[key] for key in THREAD_SETTINGS}
+
+
+apply_thread_settings()
+
+__all__ = ["THREAD_SETTINGS", "apply_thread_settings", "Jobs", "Hyper", "BACKEND_TABLE", "engine_of", "get_array_module", "to_numpy", "jobs_for",
            "hyper_for", "evaluation_hyper"]
 
 

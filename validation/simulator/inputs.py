@@ -24,17 +24,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 import numpy as np
 
 __all__ = ["setup_data_and_init", "draw_init", "check_data", "check_init_params", "data_sizes",
-           "save_npz", "load_npz", "NPZ_KEYS", "DATA_STREAM", "INIT_STREAM"]
+           "save_npz", "load_npz", "read_npz", "npz_shapes", "NPZ_KEYS", "DATA_STREAM", "INIT_STREAM", "MAX_ABS"]
 
 DATA_STREAM = 0xDA7A
 INIT_STREAM = 0x1417
 #: arrays of the NPZ export: params (S, T[, d]), data (S, n[, d]), ts (T,), seeds (S,), config (JSON text)
 NPZ_KEYS = ("c", "b", "u", "w", "x1", "s", "ts", "seeds", "config")
+#: largest magnitude accepted in given data and initial parameters: beyond it a finite input is refused as bad
+#: input (it would overflow float32 storage, 3.4e38, or make the first step diverge, which is not a
+#: convergence failure of the method)
+MAX_ABS = 1e6
 
 
 def _real_array(name, a, ndims):
@@ -50,6 +53,11 @@ def _real_array(name, a, ndims):
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite")
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got dtype {arr.dtype}")
+    big = float(np.max(np.abs(arr)))
+    if big > MAX_ABS:
+        raise ValueError(f"{name} must lie in [-{MAX_ABS:.0e}, {MAX_ABS:.0e}], got a value of magnitude {big:.3g}")
     return arr
 
 
@@ -217,17 +225,97 @@ def save_npz(result, path) -> str:
     arrays = dict(c=result.params["c"], b=result.params["b"], u=result.params["u"], w=result.params["w"],
                   x1=result.data["x1"], s=result.data["s"], ts=np.asarray(result.ts, dtype=np.float64),
                   seeds=np.asarray(result.seeds, dtype=np.int64), config=np.array(meta))
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    import io
+
+    from flowphase.validation._io import atomic_write_bytes, clean_stale_temps
+
+    # through the package's atomic writer: a hidden temporary named after this process (a killed export's
+    # leftover is removed by the next write into the folder) and the mode of every other output (0644 under the
+    # usual umask, where mkstemp alone gives 0600)
+    clean_stale_temps(os.path.dirname(os.path.abspath(path)))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def npz_shapes(path, what: str = "file") -> dict:
+    """``{name: (shape, dtype)}`` of the arrays in an NPZ file, read from the headers only (nothing is decompressed
+    beyond the first bytes of each member, so a zip bomb is measured before it is opened).
+
+    A file that is not a readable NPZ is a ``ValueError`` naming it and the fix.
+    """
+    import zipfile
+
+    path = os.fspath(path)
+    fix = "re-create it (flowphase simulate --export FILE.npz, or numpy.savez)"
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = reader(fh, max_header_size=10_000)
+                out[info.filename[:-4]] = (tuple(int(k) for k in shape), dtype)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, SyntaxError) as exc:
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise ValueError(f"{what} {path}: not a readable NPZ file ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:80] if str(exc) else 'damaged'}); {fix}") from None
+    return out
+
+
+def read_npz(path, keys, *, what: str = "file", shapes=None, optional=()) -> dict:
+    """Arrays ``keys`` (and those of ``optional`` present) of an NPZ file, checked before they are decompressed.
+
+    ``shapes``: ``{key: [allowed shape, ...]}`` (``None`` in a shape matches any size there); a member whose header
+    shape is not allowed, whose dtype is an object, or that holds more than 2**28 numbers is refused from its header.
+    A damaged file is one ``ValueError`` naming the file and the fix.
+    """
+    import zipfile
+    import zlib
+
+    path = os.fspath(path)
+    heads = npz_shapes(path, what)
+    missing = [k for k in keys if k not in heads]
+    if missing:
+        raise ValueError(f"{what} {path}: missing arrays {missing} (expected {', '.join(keys)})")
+    wanted = list(keys) + [k for k in optional if k in heads]
+    for k in wanted:
+        shape, dtype = heads[k]
+        if dtype.hasobject:
+            raise ValueError(f"{what} {path}: array {k!r} holds Python objects (dtype {dtype}); only numbers and text "
+                             "are read")
+        if int(np.prod(shape, dtype=np.float64)) > 2 ** 28:
+            raise ValueError(f"{what} {path}: array {k!r} has shape {shape}, over 2**28 numbers")
+        allowed = (shapes or {}).get(k)
+        if allowed is not None and not any(len(a) == len(shape) and all(x is None or x == y for x, y in zip(a, shape))
+                                           for a in allowed):
+            want = " or ".join(str(tuple("*" if x is None else x for x in a)) for a in allowed)
+            raise ValueError(f"{what} {path}: array {k!r} has shape {shape}, expected {want}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in wanted}
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
+        raise ValueError(f"{what} {path}: damaged NPZ file ({type(exc).__name__}); re-create it (flowphase simulate "
+                         "--export FILE.npz, or numpy.savez)") from None
+
+
+def export_meta(config, path) -> dict:
+    """The ``{"problem", "config"}`` record stored in an export's ``config`` array (``ValueError`` if unreadable)."""
+    try:
+        meta = json.loads(str(config))
+    except (ValueError, TypeError):
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("problem"), dict):
+        raise ValueError(f"{path}: the 'config' array is not the JSON record of a flowphase export; re-create the file "
+                         "with flowphase simulate --export")
+    meta.setdefault("config", {})
+    return meta
 
 
 def load_npz(path) -> dict:
@@ -236,12 +324,12 @@ def load_npz(path) -> dict:
     Returns ``{"params": {c, b, u, w}, "data": {"x1", "s"}, "ts", "seeds", "problem", "config"}``;
     ``params`` and ``data`` can be passed straight back to ``simulate(init_params=..., data=...)``.
     """
-    with np.load(os.fspath(path), allow_pickle=False) as z:
-        missing = set(NPZ_KEYS) - set(z.files)
-        if missing:
-            raise ValueError(f"{path}: not a flowphase simulation export (missing {sorted(missing)})")
-        arr = {k: z[k] for k in NPZ_KEYS}
-    meta = json.loads(str(arr["config"]))
+    heads = npz_shapes(path, "export")
+    missing = set(NPZ_KEYS) - set(heads)
+    if missing:
+        raise ValueError(f"{path}: not a flowphase simulation export (missing {sorted(missing)})")
+    arr = read_npz(path, NPZ_KEYS, what="export")
+    meta = export_meta(arr["config"], path)
     return {"params": {k: arr[k] for k in ("c", "b", "u", "w")}, "data": {"x1": arr["x1"], "s": arr["s"]},
             "ts": arr["ts"], "seeds": [int(s) for s in arr["seeds"]], "problem": meta["problem"],
             "config": meta["config"]}
