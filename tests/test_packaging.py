@@ -37,8 +37,9 @@ def test_readme_set_up_is_two_commands_from_a_fresh_virtual_environment():
     setup = text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", setup, flags=re.S)
     assert len(blocks) == 2 and all(len(b.strip().splitlines()) == 1 for b in blocks), blocks
-    for b in blocks:
-        assert b.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e "), b
+    # the main job: a normal (non-editable) install, as a user gets it; the test suite: an editable one
+    assert blocks[0].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install . && "), blocks[0]
+    assert blocks[1].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e "), blocks[1]
     assert "flowphase reproduce" in blocks[0] and "python -m pytest -q" in blocks[1]
 
 

@@ -24,7 +24,7 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig", "atomic_write_group",
-           "clean_stale_temps", "figure_bytes", "dump_json", "json_default", "strict_output", "INF_KEYS"]
+           "clean_stale_temps", "exclusive_lock", "figure_bytes", "dump_json", "json_default", "strict_output", "INF_KEYS"]
 
 #: temporaries are named ``.NAME.<host>-<pid>.<random>.tmp`` so that a later run can tell its own crash
 #: leftovers (dead pid on this host, or older than a day) from files another live writer is using
@@ -79,6 +79,32 @@ def clean_stale_temps(folder) -> int:
         except (FileNotFoundError, ValueError):
             continue
     return removed
+
+
+@contextlib.contextmanager
+def exclusive_lock(path, what: str = "--out"):
+    """Hold ``PATH.lock`` (an advisory ``flock``) for the duration of the block, so that two runs cannot share one
+    checkpoint or output: a second run is refused at once with a ``ValueError`` naming the file and the holder.
+
+    The lock dies with its process (kill -9 included), so a stale lock file never blocks a rerun.
+    """
+    import fcntl
+
+    lock = Path(f"{os.fspath(path)}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            raise ValueError(f"{what} {os.fspath(path)} is in use by a running flowphase ({holder}, lock {lock}); "
+                             "wait for it to finish or use another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {_HOST}".encode("ascii"), 0)
+        yield lock
+    finally:
+        os.close(fd)     # releases the flock
 
 
 def atomic_write_group(items, fsync: bool = True):

@@ -14,6 +14,21 @@ from __future__ import annotations
 import sys
 
 from flowphase.validation.cli import CLIError, check_output_dir, dump_json
+from flowphase.validation.cli._args import Applies, given
+
+#: options of a sweep run, which 'collect DIR' and 'tasks' do not read
+_RUN_ONLY = ("out", "workers", "scheduler", "executor", "threads_per_worker", "chunksize", "write_on", "no_fsync",
+             "retry_failed", "dry_run", "no_progress")
+
+
+def _serial(args) -> bool:
+    return args.executor == "serial" or (args.executor == "auto" and not args.scheduler and args.workers <= 1)
+
+
+#: the text of flowphase.validation.sweep.executors.AUTO_RULE (kept here so that the CLI's start-up does not import
+#: the sweep package; tests/test_hardening.py checks that the two are the same)
+AUTO_RULE = ("auto: dask with --scheduler, serial for 1 worker, otherwise a Dask LocalCluster, or a joblib process "
+             "pool where dask.distributed is not installed (the summary names the executor that ran)")
 
 
 def register(subparsers) -> None:
@@ -24,13 +39,14 @@ def register(subparsers) -> None:
                "'flowphase sweep tasks' lists the tasks.")
     p.add_argument("target", nargs="+", metavar="SPEC.toml | collect DIR | tasks")
     p.add_argument("--out", help="output folder (records/ and results.csv)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=1, bounds=(1, 4096), help="worker processes")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto",
-                   help="auto: dask with --scheduler, serial for 1 worker, else a Dask LocalCluster")
-    p.add_argument("--threads-per-worker", type=int, default=None,
+    p.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto", help=AUTO_RULE)
+    p.add_argument("--threads-per-worker", type=int, default=None, bounds=(1, 1024),
                    help="numba/BLAS threads per worker (default cores // workers)")
-    p.add_argument("--chunksize", type=int, default=None, help="tasks per submitted job")
+    p.add_argument("--chunksize", type=int, default=None, bounds=(1, 10 ** 6),
+                   applies=Applies(lambda a: not _serial(a), "the serial executor (one worker)"),
+                   help="tasks per submitted job")
     p.add_argument("--write-on", choices=("worker", "driver"), default="worker",
                    help="who writes the records (driver: no shared folder needed)")
     p.add_argument("--no-fsync", action="store_true",
@@ -48,6 +64,11 @@ def run(args) -> int:
     from flowphase.validation import sweep as sw
 
     target = args.target
+    if target[0] in ("tasks", "collect"):
+        extra = sorted(given(args) & set(_RUN_ONLY))
+        if extra:
+            raise CLIError(f"--{extra[0].replace('_', '-')} does not apply to 'sweep {target[0]}' (it applies to "
+                           "'sweep SPEC.toml')")
     if target[0] == "tasks" and len(target) == 1:
         print(sw.describe_tasks())
         return 0

@@ -11,13 +11,9 @@ from . import dump_json
 
 
 def _floats(text, what):
-    try:
-        vals = [float(x) for x in str(text).split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not vals:
-        raise ValueError(f"{what} must not be empty")
-    return vals
+    from ._args import float_list   # empty entries (0.5,,0.5), junk, NaN, inf and subnormals refused
+
+    return float_list(text, what, max_len=1000)
 
 
 def _gram(text):

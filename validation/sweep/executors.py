@@ -11,23 +11,45 @@ from typing import Optional
 
 from .worker import prepare_worker, thread_env
 
-__all__ = ["SCHEDULER_TIMEOUT", "choose_executor", "make_executor"]
+__all__ = ["SCHEDULER_TIMEOUT", "AUTO_RULE", "choose_executor", "make_executor"]
 
 SCHEDULER_TIMEOUT = "30s"  # how long to wait for a --scheduler to answer
 
 
+#: what ``executor='auto'`` picks (one text for the CLI help, the docs and :func:`choose_executor`)
+AUTO_RULE = ("auto: dask with --scheduler, serial for 1 worker, otherwise a Dask LocalCluster, or a joblib process "
+             "pool where dask.distributed is not installed (the summary names the executor that ran)")
+
+#: the package each executor needs, and how to get it
+_NEEDS = {"dask": ("distributed", "dask.distributed (pip install 'flowphase[dist]')"),
+          "joblib": ("joblib", "joblib (pip install 'flowphase[dist]')")}
+
+
+def _installed(kind: str) -> bool:
+    return kind not in _NEEDS or importlib.util.find_spec(_NEEDS[kind][0]) is not None
+
+
 def choose_executor(executor: str, workers: int, scheduler: Optional[str]) -> str:
+    """The executor that will run: ``executor`` itself, or for ``'auto'`` the rule :data:`AUTO_RULE`.
+
+    Asking for an executor whose package is not installed is a ``ValueError`` (never a silent substitute).
+    """
     if executor not in ("auto", "serial", "joblib", "dask"):
         raise ValueError(f"executor must be auto, serial, joblib or dask, got {executor!r}")
     if scheduler and executor not in ("auto", "dask"):
         raise ValueError(f"--scheduler needs the dask executor, not {executor!r}")
-    if executor != "auto":
-        return executor
-    if scheduler:
-        return "dask"
-    if workers <= 1:
-        return "serial"
-    return "dask" if importlib.util.find_spec("distributed") else "joblib"
+    if executor == "auto":
+        if scheduler:
+            executor = "dask"
+        elif workers <= 1:
+            return "serial"
+        else:
+            executor = "dask" if _installed("dask") else "joblib"
+    if not _installed(executor):
+        what = "--scheduler" if scheduler else f"--executor {executor}"
+        raise ValueError(f"{what} needs {_NEEDS[executor][1]}, which is not installed"
+                         + ("" if executor == "joblib" else "; or use --executor joblib"))
+    return executor
 
 
 
