@@ -12,20 +12,20 @@ from importlib.util import find_spec
 from .simulator import simulate  # noqa: E402,F401
 
 _EXPORTS = {
-    "SimulationResult": "simulator", "OVERLAP_NAMES": "simulator", "SimulationConfig": "simulator",
+    "SimulationResult": "simulator", "SimulationConfig": "simulator", "save_npz": "simulator",
+    "load_npz": "simulator",
     "generate": "sampling", "generate_bayes": "sampling", "generate_from_params": "sampling",
     "generated_statistics": "sampling", "GenerationResult": "sampling",
-    "ComparisonTable": "compare", "theory_values": "compare",
-    "tolerance": "tolerances", "agrees": "tolerances", "loglog_slope": "tolerances", "slope_ok": "tolerances",
-    "TOLERANCES": "tolerances",
+    "ComparisonTable": "compare", "paired_comparison": "pairing",
+    "tolerance": "tolerances", "agrees": "tolerances", "TOLERANCES": "tolerances",
     "FIGURES": "reproduce", "Claim": "claims", "FigureOutput": "claims",
     "run_sweep": "sweep", "load_spec": "sweep", "parse_spec": "sweep", "collect": "sweep", "SpecError": "sweep",
     "compare_dynamics": "dynamics_compare", "compare_with_simulator": "dynamics_compare",
-    "run_uturn": "uturn", "make_uturn_figure": "uturn", "load_imbalanced_digits": "digits",
-    "train_denoiser": "digits", "train_classifier": "digits", "read_idx": "mnist_idx", "load_mnist": "mnist_idx",
-    "atomic_write_json": "_io", "atomic_write_text": "_io",
-    "PROTOCOLS": "protocols", "resolve_protocol": "protocols", "save_npz": "simulator", "load_npz": "simulator",
-    "paired_comparison": "pairing", "overlaps_of": "pairing", "canonical_sign": "simulator",
+    "compare_exact_with_simulator": "exact_dynamics_compare",
+    "compare_adam_with_simulator": "exact_adam_compare",
+    "run_uturn": "uturn", "load_imbalanced_digits": "digits", "train_denoiser": "digits",
+    "train_classifier": "digits", "load_mnist": "mnist_idx",
+    "PROTOCOLS": "protocols", "resolve_protocol": "protocols",
 }
 
 __all__ = sorted(set(_EXPORTS) | {"simulate"})

@@ -26,8 +26,6 @@ from flowphase.numerics.dynamics.kernels import gaussian_kernels, kernels_from_p
 from flowphase.numerics.dynamics.params import STATE_NAMES, DynamicsParams, dynamics_params
 
 __all__ = [
-    "STATE_NAMES", "DynamicsParams", "gaussian_kernels", "dynamics_params", "initial_overlaps",
-    "integrate_overlaps", "iterate_gd_map", "stationary_point", "convergence_time", "overlap_loss",
-    "adam_min_epochs", "adam_epochs", "gz_second_moment", "kernels_from_params", "overlap_rhs", "INITIALISATIONS",
-    "MAX_EPOCHS", "MAX_STIFF_TIME", "ADAM_S_MAX",
+    "STATE_NAMES", "INITIALISATIONS", "DynamicsParams", "dynamics_params", "initial_overlaps", "integrate_overlaps",
+    "iterate_gd_map", "stationary_point", "convergence_time", "overlap_loss", "adam_epochs", "adam_min_epochs",
 ]

@@ -60,8 +60,7 @@ from flowphase.numerics.generation.transport import (euler_threshold_fraction, p
                                                      separatrix_fraction, solve_curves)
 
 __all__ = [
-    "GeneratedDistribution", "generated_distribution", "generated_along_flow", "phase_one_curves", "window_curves",
-    "phase_one_transport", "separatrix_fraction", "phase_two_flow", "phase_two_closed_form",
-    "euler_threshold_fraction", "bayes_euler_mode_fraction", "undilated_mode_fraction", "mode_fraction_table",
-    "bayes_euler_curves", "check_problem", "field_rows", "solve_curves", "B_SAT", "WINDOWS", "TRANSITIONS",
+    "GeneratedDistribution", "generated_distribution", "generated_along_flow", "phase_one_transport",
+    "separatrix_fraction", "phase_two_flow", "phase_two_closed_form", "euler_threshold_fraction",
+    "bayes_euler_mode_fraction", "undilated_mode_fraction", "mode_fraction_table", "TRANSITIONS", "WINDOWS",
 ]
