@@ -46,6 +46,31 @@ def test_compare_table_rows_and_exports(tmp_path):
         compare(pr, d=50, quantities=("zeta",))
 
 
+def test_compare_rows_carry_the_tolerance_verdict_and_the_convergence_flag():
+    """allowed = 4 stderr + 0.01 (d/1000)^-1/2 (the 'exact_finite_d' entry, by hand); pass = |difference| <= allowed;
+    converged from the simulator's final gradient norm: the theory preset's 400 GD steps converge phase 1
+    (gradient < 1e-8) but not phase 2, whose bias relaxes over ~2e4 steps at d = 400, n = 32."""
+    pr = Problem.dilated(n=32)
+    tab = compare(pr, d=400, seeds=(0, 1, 2), ts=(0.5, 1.5), backend=FAST)
+    assert tab.config["epochs"] == 400 and tab.config["protocol"] == "theory" and tab.config["tolerance"] == "exact_finite_d"
+    for r in tab.rows:
+        if r["theory"] is None:
+            assert r["allowed"] is None and r["pass"] is None
+            continue
+        assert r["allowed"] == pytest.approx(4.0 * r["sim_stderr"] + 0.01 * (400 / 1000.0) ** -0.5, rel=1e-12)
+        assert r["pass"] == (abs(r["difference"]) <= r["allowed"])
+    g = tab.simulation.grad_norm.max(axis=0)
+    assert tab.row(0.5, "c")["grad_norm"] == pytest.approx(g[0]) and tab.row(1.5, "b")["grad_norm"] == pytest.approx(g[1])
+    assert tab.row(0.5, "omega")["converged"] is True and g[0] < 1e-8
+    assert tab.row(1.5, "b")["converged"] is False and g[1] > 1e-4
+    strict = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), grad_tol=1e-12)
+    assert strict.row(0.5, "c")["converged"] == bool(g[0] <= 1e-12)
+    with pytest.raises(ValueError, match="ignored"):
+        compare(pr, d=400, simulation=tab.simulation, epochs=10)
+    with pytest.raises(ValueError, match="grad_tol"):
+        compare(pr, d=400, simulation=tab.simulation, grad_tol=0.0)
+
+
 def test_tolerance_table():
     assert set(TOLERANCES) >= {"phase2_c_finite_d", "phase1_finite_n", "phase1_d_scaling", "p_hat_dilated",
                                "generated_mean", "generated_variance", "phase1_sigma_blind", "phase2_p_blind"}

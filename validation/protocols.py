@@ -16,18 +16,43 @@ the recorded ``config["overrides"]``.
   (betas 0.9, 0.999, eps 1e-8), constant ``lr = 1e-2``, c, b ~ N(0, 1) and u, w with i.i.d. N(0, 1)
   entries, one fresh x0 per data point and step (``draws=1``), Bernoulli(p) labels, 40 000 steps.
   Its weight decay ``wd`` maps to the problem's ``lam = wd d T / 2``
-  (:func:`flowphase.theory.problem.weight_decay_to_lambda`).
+  (:func:`flowphase.theory.problem.weight_decay_to_lambda`; ``simulate(weight_decay=wd)`` /
+  ``flowphase simulate --weight-decay WD`` do it with the run's own d and T).
+
+The authors used two learning rates, each with one name here (:data:`AUTHORS_LR`):
+``'authors-code'`` = 1e-2 (:data:`LR_AUTHORS_CODE`, the committed ``learnGMM.run``, the ``authors`` preset) and
+``'authors-paper'`` = 1e-4 (:data:`LR_AUTHORS_PAPER`, the rate PAPER §2.3 states, the full-size run
+``flowphase reproduce overlaps-authors --size paper``).  ``simulate(lr=...)`` and ``--lr`` take either name.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-__all__ = ["Protocol", "PROTOCOLS", "DEFAULT_PROTOCOL", "PROTOCOL_KEYS", "resolve_protocol", "protocol_table"]
+__all__ = ["Protocol", "PROTOCOLS", "DEFAULT_PROTOCOL", "PROTOCOL_KEYS", "resolve_protocol", "protocol_table",
+           "LR_AUTHORS_CODE", "LR_AUTHORS_PAPER", "AUTHORS_LR", "resolve_lr"]
 
 #: the simulate() keywords a protocol sets
 PROTOCOL_KEYS = ("epochs", "optimizer", "lr", "lr_final", "draws", "labels", "init", "init_scale", "betas", "eps")
 DEFAULT_PROTOCOL = "theory"
+#: the learning rate of the authors' committed code (``learnGMM.run``; the ``authors`` preset)
+LR_AUTHORS_CODE = 1e-2
+#: the learning rate the paper states (PAPER §2.3; the full-size run ``--size paper``)
+LR_AUTHORS_PAPER = 1e-4
+#: the names of the authors' two learning rates
+AUTHORS_LR = {"authors-code": LR_AUTHORS_CODE, "authors-paper": LR_AUTHORS_PAPER}
+
+
+def resolve_lr(lr, name: str = "lr"):
+    """A learning rate given as a number, a name of :data:`AUTHORS_LR`, or None (unchanged)."""
+    if isinstance(lr, str):
+        if lr not in AUTHORS_LR:
+            try:
+                return float(lr)
+            except ValueError:
+                raise ValueError(f"{name} must be a number or one of {tuple(AUTHORS_LR)}, got {lr!r}") from None
+        return AUTHORS_LR[lr]
+    return lr
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,7 @@ PROTOCOLS: Dict[str, Protocol] = {
                        dict(epochs=400, optimizer="gd", lr=0.25, lr_final=None, draws=0, labels="bernoulli",
                             init="small", init_scale=1e-3, betas=(0.9, 0.999), eps=1e-8)),
     "authors": Protocol("authors", "the authors' learnGMM.run: Adam, constant lr 1e-2, N(0,1) init, one fresh draw",
-                        dict(epochs=40000, optimizer="adam", lr=1e-2, lr_final=None, draws=1, labels="bernoulli",
+                        dict(epochs=40000, optimizer="adam", lr=LR_AUTHORS_CODE, lr_final=None, draws=1, labels="bernoulli",
                              init="random", init_scale=1.0, betas=(0.9, 0.999), eps=1e-8)),
 }
 
@@ -80,6 +105,7 @@ def resolve_protocol(protocol: Optional[str], noise: str = "fresh", model: str =
     if unknown:
         raise ValueError(f"not protocol settings: {sorted(unknown)}")
     out = dict(PROTOCOLS[name].settings)
+    given = {k: (resolve_lr(v, k) if k in ("lr", "lr_final") else v) for k, v in given.items()}
     overrides = sorted(k for k, v in given.items() if v is not None)
     for k in overrides:
         out[k] = given[k]

@@ -44,22 +44,29 @@ DIVERGED_OVERLAP = 1e6
 DIVERGED_LOSS_GROWTH = 100.0
 
 
-def _check_divergence(c, b, u, w, hist, d, lr) -> None:
+def _check_divergence(c, b, u, w, hist, d, lr, record_every: int = 1, epochs: int = 0) -> None:
     """Raise ``ConvergenceError`` if training diverged: non-finite parameters, absurd overlaps or a loss that grew.
 
     Healthy runs have O(1) overlaps (|c|, |u.mu|/d, |w|/sqrt(d) bounded by the data scale and the
-    ridge) and a loss that does not exceed its initial value by orders of magnitude.
+    ridge) and a loss that does not exceed its initial value by orders of magnitude.  The message names the
+    first recorded step at which a record shows it (or the last step when no record does).
     """
     for name, arr in (("c", c), ("b", b), ("u", u), ("w", w)):
         if not np.all(np.isfinite(arr)):
-            raise ConvergenceError(f"simulate: training diverged ({name} non-finite); lower lr (now {lr})")
+            raise ConvergenceError(f"simulate: training diverged ({name} non-finite) by step {epochs}; "
+                                   f"lower lr (now {lr})")
     big = max(float(np.max(np.abs(c))), float(np.sqrt(np.max((u.astype(float) ** 2).sum(1)) / d)),
               float(np.sqrt(np.max((w.astype(float) ** 2).sum(1)) / d)))
     loss0, loss1 = hist[:, 0, 6], hist[:, -1, 6]
     grown = bool(np.any(~np.isfinite(loss1))) or bool(np.any(loss1 > DIVERGED_LOSS_GROWTH * np.maximum(loss0, 1.0)))
     if not big <= DIVERGED_OVERLAP or grown:
-        raise ConvergenceError(f"simulate: training diverged (largest overlap {big:.3g}, final/initial loss "
-                               f"{float(np.max(loss1 / np.maximum(loss0, 1.0))):.3g}); lower lr (now {lr})")
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = (~np.isfinite(hist).all(axis=2)) | (np.abs(hist[:, :, :6]) > DIVERGED_OVERLAP).any(axis=2) \
+                | (hist[:, :, 6] > DIVERGED_LOSS_GROWTH * np.maximum(loss0, 1.0)[:, None])
+        recs = np.nonzero(bad.any(axis=0))[0]
+        step = int(recs[0]) * record_every if recs.size else epochs
+        raise ConvergenceError(f"simulate: training diverged at step {step} (largest overlap {big:.3g}, final/initial "
+                               f"loss {float(np.max(loss1 / np.maximum(loss0, 1.0))):.3g}); lower lr (now {lr})")
 
 
 def _checkpoint_key(cfg: SimulationConfig, data, init_params) -> str:
@@ -217,7 +224,7 @@ def run(cfg: SimulationConfig, *, data=None, init_params=None, array_module=None
                 _save_checkpoint(ckpt, key, jobs, a1)
     bar.close()
     c, b, u, w, hist = (to_numpy(a) for a in (jobs.c, jobs.b, jobs.u, jobs.w, jobs.hist))
-    _check_divergence(c, b, u, w, hist, d, cfg.lr)
+    _check_divergence(c, b, u, w, hist, d, cfg.lr, cfg.record_every, epochs)
     # stationarity: the gradient at the final parameters (one step with lr = 0, :func:`.backends.evaluation_hyper`)
     with np.errstate(over="ignore"):
         step_fn(xp, jobs, evaluation_hyper(hp), epochs, 1)

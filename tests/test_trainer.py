@@ -1,0 +1,240 @@
+"""The one trainer: resumable checkpoints, divergence, the shared Adam step, presets that arrive, weight decay."""
+import math
+
+import numba
+import numpy as np
+import pytest
+
+from flowphase.numerics.results import ConvergenceError
+from flowphase.theory.problem import Problem, weight_decay_to_lambda
+from flowphase.validation.simulator import SimulationConfig, driver, simulate, update
+from flowphase.validation.tolerances import allowed_deviation
+
+FAST = "numpy" if numba.config.DISABLE_JIT else "numba"
+
+
+class _Stop(Exception):
+    """Raised in place of a kill, and to capture the configuration a call would train."""
+
+
+def _kill_after(monkeypatch, cfg_like_step: int):
+    """Make the backend entry raise once a kernel call would start at or after ``cfg_like_step``."""
+    real = dict(driver.BACKEND_TABLE)
+
+    def wrap(fn):
+        def dying(xp, jobs, hp, step0, n_steps):
+            if step0 >= cfg_like_step and hp.lr > 0:
+                raise _Stop("killed")
+            return fn(xp, jobs, hp, step0, n_steps)
+        return dying
+
+    for k, fn in real.items():
+        monkeypatch.setitem(driver.BACKEND_TABLE, k, wrap(fn))
+    return real
+
+
+# ----------------------------------------------------------------------------- resumable training
+@pytest.mark.parametrize("backend,kw", [
+    (FAST, dict(protocol="authors", epochs=40, lr=1e-2, draws=1)),                  # Adam, projected sampler
+    ("numpy", dict(epochs=40, optimizer="gd", lr=0.05, draws=2, init="random", noise_sampler="dense")),
+    (FAST, dict(epochs=40)),                                                          # theory preset, expectation
+])
+def test_killed_run_resumes_bitwise_equal_to_an_uninterrupted_one(tmp_path, monkeypatch, backend, kw):
+    pr = Problem.dilated(d=30, n=6, lam_u=1.0, lam_w=1.0)
+    args = dict(ts=[0.4, 1.3], seeds=[0, 2], backend=backend, record_every=4, checkpoint_every=10, step_chunk=5, **kw)
+    ref = simulate(pr, **args)                                          # uninterrupted, no checkpoint
+    ck = tmp_path / "run.ckpt.npz"
+    real = _kill_after(monkeypatch, 20)                                 # killed half-way (N/2 = 20)
+    with pytest.raises(_Stop):
+        simulate(pr, checkpoint=ck, **args)
+    for k, fn in real.items():
+        monkeypatch.setitem(driver.BACKEND_TABLE, k, fn)
+    assert int(np.load(ck)["epoch"]) == 20
+    again = simulate(pr, checkpoint=ck, **args)                         # restarted: continues from 20
+    assert again.config["resumed_from"] == 20
+    assert np.array_equal(again.overlaps, ref.overlaps) and np.array_equal(again.history, ref.history)
+    assert np.array_equal(again.grad_norm, ref.grad_norm)
+    for k in ("c", "b", "u", "w"):
+        assert np.array_equal(again.params[k], ref.params[k]), k
+    assert np.max(np.abs(ref.history[:, :, -1, :6] - ref.history[:, :, 0, :6])) > 1e-3     # it trained
+    done = simulate(pr, checkpoint=ck, **args)                          # finished: read back, nothing trained
+    assert done.config["resumed_from"] == 40 and np.array_equal(done.overlaps, ref.overlaps)
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path):
+    pr = Problem.dilated(d=20, n=4)
+    ck = tmp_path / "c.npz"
+    simulate(pr, ts=[0.5], epochs=6, checkpoint=ck, checkpoint_every=3)
+    with pytest.raises(ValueError, match="another configuration"):
+        simulate(pr, ts=[0.5], epochs=6, lr=0.1, checkpoint=ck, checkpoint_every=3)
+
+
+def test_authors_full_size_trainer_is_the_driver(tmp_path):
+    from flowphase.validation import authors_paper as AP
+
+    size = dict(AP.PAPER_SIZE, d=24, n=5, n_times=3, epochs=12, record_every=4, lr=1e-2)
+    pr = AP.paper_problem(size)
+    ts = pr.schedule.grid(3)
+    run = AP.train_resumable(pr, ts, (0, 1), 12, lr=1e-2, record_every=4, progress=False, dtype="float32",
+                             checkpoint=tmp_path / "a.npz", checkpoint_every=6)
+    sim = simulate(pr, ts=ts, seeds=(0, 1), protocol="authors", epochs=12, lr=1e-2, record_every=4,
+                   dtype="float32", noise_sampler="projected")
+    assert np.array_equal(run["overlaps"], sim.overlaps) and np.array_equal(run["history"], sim.history)
+    assert run["config"]["protocol"] == "authors" and run["config"]["lr_final"] == 1e-2
+
+
+# ----------------------------------------------------------------------------- divergence
+def test_divergence_is_a_convergence_error_naming_the_step():
+    pr = Problem.dilated(d=20, n=4)
+    with pytest.raises(ConvergenceError, match=r"diverged.*step \d+"):
+        simulate(pr, ts=[0.5, 1.5], epochs=60, optimizer="gd", lr=1e5, draws=1, init="random", record_every=1,
+                 step_chunk=10, backend=FAST)
+
+
+def test_authors_trainer_divergence_is_a_convergence_error():
+    from flowphase.validation import authors_paper as AP
+
+    pr = AP.paper_problem(dict(AP.PAPER_SIZE, d=20, n=4, n_times=2))
+    with pytest.raises(ConvergenceError, match="step"):
+        AP.train_resumable(pr, [0.5], (0,), 30, lr=1e6, record_every=1, progress=False, chunk=10)
+
+
+def test_cli_divergence_exits_1_with_the_step(capsys):
+    from flowphase.validation.cli import main
+
+    rc = main(["simulate", "--d", "20", "--n", "4", "--t", "0.5", "--seeds", "1", "--optimizer", "gd",
+               "--lr", "1e5", "--draws", "1", "--init", "random", "--epochs", "60"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "diverged" in err and "step" in err
+
+
+# ----------------------------------------------------------------------------- one Adam / GD step
+def _textbook_adam(p, g_seq, lr, b1, b2, eps):
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for k, g in enumerate(g_seq, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * (m / (1 - b1 ** k)) / (np.sqrt(v / (1 - b2 ** k)) + eps)
+    return p
+
+
+def test_shared_adam_steps_match_the_textbook_update():
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal(7)
+    gs = rng.standard_normal((5, 7))
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.03
+    ref = _textbook_adam(p0, gs, lr, b1, b2, eps)
+    pv, m, v = p0.copy(), np.zeros(7), np.zeros(7)                   # numba vector
+    pa, ma, va = p0.copy(), np.zeros(7), np.zeros(7)                 # array twin
+    ps = [(p0[0], 0.0, 0.0)]                                          # numba scalar
+    for k, g in enumerate(gs, start=1):
+        bc1, bc2 = 1 - b1 ** k, 1 - b2 ** k
+        update.adam_vector(pv, m, v, g, lr, bc1, bc2, b1, b2, eps)
+        pa = update.adam_array(np, pa, ma, va, g, lr, bc1, bc2, b1, b2, eps)
+        ps.append(update.adam_scalar(*ps[-1], g[0], lr, bc1, bc2, b1, b2, eps))
+    tol = allowed_deviation("optimizer_reference", float(np.max(np.abs(ref))))
+    assert np.max(np.abs(pv - ref)) <= tol and np.max(np.abs(pa - ref)) <= tol
+    assert abs(ps[-1][0] - ref[0]) <= tol
+    q = p0.copy()
+    update.gd_vector(q, gs[0], 0.5)
+    assert np.array_equal(q, p0 - 0.5 * gs[0])
+
+
+# ----------------------------------------------------------------------------- a preset's values arrive
+@pytest.fixture
+def captured(monkeypatch):
+    """The configuration a call would train, without training it."""
+    seen = []
+
+    def fake_run(cfg, **kw):
+        seen.append(cfg)
+        raise _Stop
+
+    monkeypatch.setattr(driver, "run", fake_run)
+    return seen
+
+
+def test_compare_trains_the_presets_epochs(captured):
+    from flowphase.validation.compare import compare
+
+    pr = Problem.dilated(d=50, n=8)
+    with pytest.raises(_Stop):
+        compare(pr, protocol="authors")
+    cfg = captured[-1]
+    assert (cfg.protocol, cfg.epochs, cfg.optimizer, cfg.lr, cfg.lr_final) == ("authors", 40000, "adam", 1e-2, 1e-2)
+    assert cfg.overrides == ()
+    with pytest.raises(_Stop):
+        compare(pr)                                                     # default preset: theory
+    assert (captured[-1].epochs, captured[-1].optimizer, captured[-1].lr) == (400, "gd", 0.25)
+    with pytest.raises(_Stop):
+        compare(pr, protocol="authors", epochs=123)                     # a given value overrides
+    assert captured[-1].epochs == 123 and captured[-1].overrides == ("epochs",)
+
+
+@pytest.mark.parametrize("task", ["simulation", "compare"])
+def test_sweep_tasks_keep_the_rate_constant_unless_given(captured, task):
+    from flowphase.validation.sweep import tasks as T
+
+    fn = T.simulation if task == "simulation" else T.compare_task
+    base = dict(t=0.5, p=0.8, sigma=1.0, kappa=2.0, d=40, n=8, lam_u=2.0, lam_w=2.0, noise="fresh", seed=0,
+                epochs=50, optimizer="adam", lr=3e-3, draws=1, labels="bernoulli", init="small", backend="numba")
+    if task == "compare":
+        base.update(n_seeds=2, theory_d="finite")
+    with pytest.raises(_Stop):
+        fn(**base)
+    assert captured[-1].lr == 3e-3 and captured[-1].lr_final == 3e-3
+    with pytest.raises(_Stop):
+        fn(**base, lr_final=3e-5)
+    assert captured[-1].lr_final == 3e-5
+
+
+def test_the_authors_two_learning_rates_have_names():
+    from flowphase.validation.authors_paper import PAPER_SIZE
+    from flowphase.validation.protocols import PROTOCOLS
+
+    pr = Problem.dilated(d=20, n=4)
+    assert PROTOCOLS["authors"].settings["lr"] == 1e-2 and PAPER_SIZE["lr"] == 1e-4
+    assert SimulationConfig.create(pr, protocol="authors", lr="authors-paper").lr == 1e-4
+    assert SimulationConfig.create(pr, lr="authors-code").lr == 1e-2
+    with pytest.raises(ValueError, match="lr"):
+        SimulationConfig.create(pr, lr="fast")
+
+
+# ----------------------------------------------------------------------------- weight decay
+def test_weight_decay_maps_with_the_runs_own_d_and_t():
+    pr = Problem.dilated(d=40, n=6)
+    ts = [0.3, 0.8, 1.4]
+    cfg = SimulationConfig.create(pr, ts=ts, weight_decay=1e-3)
+    lam = 1e-3 * 40 * 3 / 2                                              # wd d T / 2, by hand
+    assert math.isclose(cfg.problem.training.lam_u, lam, rel_tol=1e-15)
+    assert math.isclose(cfg.problem.training.lam_w, lam, rel_tol=1e-15)
+    assert cfg.to_dict()["weight_decay"] == 1e-3 and cfg.to_dict()["lam_u"] == cfg.problem.training.lam_u
+    # the authors' d = 5000, T = 80: their wd = 1e-5 is the Problem's default lam = 2
+    assert math.isclose(weight_decay_to_lambda(1e-5, 5000, 80), Problem.dilated().training.lam_u)
+    a = simulate(pr, ts=ts, epochs=8, weight_decay=1e-3, backend=FAST)
+    b = simulate(pr.replace(lam_u=lam, lam_w=lam), ts=ts, epochs=8, backend=FAST)
+    assert np.array_equal(a.overlaps, b.overlaps)
+    with pytest.raises(ValueError, match="weight_decay"):
+        SimulationConfig.create(pr, ts=ts, weight_decay=-1.0)
+
+
+def test_options_are_keyword_only():
+    from flowphase.validation.compare import compare
+
+    pr = Problem.dilated(d=20, n=4)
+    with pytest.raises(TypeError):
+        simulate(pr, 20, 4)
+    with pytest.raises(TypeError):
+        compare(pr, 20, 4)
+    with pytest.raises(TypeError):
+        SimulationConfig.create(pr, 20)
+
+
+def test_every_config_field_is_documented():
+    import dataclasses
+
+    doc = SimulationConfig.__doc__
+    for f in dataclasses.fields(SimulationConfig):
+        if not f.name.startswith("_"):
+            assert f"    {f.name} :" in doc or f", {f.name} :" in doc or f"    {f.name}," in doc, f.name
