@@ -10,7 +10,7 @@ Conventions (PAPER §1, table of symbols)
 * data ``x1 = s mu + sigma eta`` with ``mu = 1_d`` (``|mu|^2 = d``), ``s = +1`` w.p. ``p``;
 * interpolant ``x_t = alpha(tau) x0 + beta(tau) x1`` with ``x0 ~ N(0, I_d)`` the noise;
   ``alpha`` multiplies the **noise** and ``beta`` the **data** (PAPER §1.2; PREDECESSOR uses the
-  opposite letters);
+  opposite letters; the interpolant classes live in :mod:`flowphase.theory.interpolants`);
 * the schedule maps the training/sampling time ``t`` to the physical time ``tau(t)`` in [0, 1]:
   :class:`TimeDilation` (PAPER §1.3, t in [0, 2], t = 0 noise, t = 2 data) or
   :class:`UniformSchedule` (undilated, tau = t in [0, 1]);
@@ -23,18 +23,19 @@ import abc
 import math
 import numbers
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
 from flowphase.theory.conventions import NOISE_CONVENTIONS
-from flowphase.theory.checks import SIZE_MAX  # noqa: F401  (public here before the check module existed)
 from flowphase.theory.checks import count as _check_count
 from flowphase.theory.checks import in_range as _check_range
 from flowphase.theory.checks import nonnegative as _check_nonnegative
 from flowphase.theory.checks import open_unit as _check_open_unit
 from flowphase.theory.checks import positive as _check_positive
 from flowphase.theory.checks import size as _check_size
+from flowphase.theory.interpolants import (CustomInterpolant, Interpolant, LinearInterpolant,
+                                           TrigonometricInterpolant)
 
 __all__ = [
     "Mixture",
@@ -166,107 +167,6 @@ def class_labels(p: float, n: int, rng, labels: str = "bernoulli") -> np.ndarray
     raise ValueError(f"labels must be 'bernoulli' or 'exact', got {labels!r}")
 
 
-# ----------------------------------------------------------------------------- interpolants
-class Interpolant(abc.ABC):
-    """x_tau = alpha(tau) x0 + beta(tau) x1 on tau in [0, 1]; alpha multiplies the noise.
-
-    Subclasses give ``alpha, beta`` and their derivatives ``dalpha, dbeta`` in tau
-    (PAPER §1.2).  All accept floats or NumPy arrays.
-    """
-
-    name = "interpolant"
-
-    @abc.abstractmethod
-    def alpha(self, tau):
-        """alpha as a function of tau."""
-
-    @abc.abstractmethod
-    def beta(self, tau):
-        """beta as a function of tau."""
-
-    @abc.abstractmethod
-    def dalpha(self, tau):
-        """dalpha as a function of tau."""
-
-    @abc.abstractmethod
-    def dbeta(self, tau):
-        """dbeta as a function of tau."""
-
-    def to_dict(self) -> dict:
-        return {"kind": self.name}
-
-
-@dataclass(frozen=True)
-class LinearInterpolant(Interpolant):
-    """alpha = 1 - tau, beta = tau (PAPER §1.2; the authors' code)."""
-
-    name = "linear"
-
-    def alpha(self, tau):
-        return 1.0 - np.asarray(tau, dtype=float) if np.ndim(tau) else 1.0 - float(tau)
-
-    def beta(self, tau):
-        return np.asarray(tau, dtype=float) if np.ndim(tau) else float(tau)
-
-    def dalpha(self, tau):
-        return -np.ones_like(np.asarray(tau, dtype=float)) if np.ndim(tau) else -1.0
-
-    def dbeta(self, tau):
-        return np.ones_like(np.asarray(tau, dtype=float)) if np.ndim(tau) else 1.0
-
-
-@dataclass(frozen=True)
-class TrigonometricInterpolant(Interpolant):
-    """alpha = cos(pi tau / 2), beta = sin(pi tau / 2) (PREDECESSOR §2.2, schedule independence)."""
-
-    name = "trigonometric"
-
-    def alpha(self, tau):
-        return np.cos(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else math.cos(0.5 * math.pi * tau)
-
-    def beta(self, tau):
-        return np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else math.sin(0.5 * math.pi * tau)
-
-    def dalpha(self, tau):
-        return -0.5 * np.pi * np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else -0.5 * math.pi * math.sin(0.5 * math.pi * tau)
-
-    def dbeta(self, tau):
-        return 0.5 * np.pi * np.cos(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else 0.5 * math.pi * math.cos(0.5 * math.pi * tau)
-
-
-@dataclass(frozen=True)
-class CustomInterpolant(Interpolant):
-    """Any alpha(tau), beta(tau) with derivatives; checked for alpha(0)=1, beta(0)=0, beta(1)=1."""
-
-    alpha_fn: Callable = None
-    beta_fn: Callable = None
-    dalpha_fn: Callable = None
-    dbeta_fn: Callable = None
-    name: str = "custom"
-
-    def __post_init__(self):
-        for nm in ("alpha_fn", "beta_fn", "dalpha_fn", "dbeta_fn"):
-            if not callable(getattr(self, nm)):
-                raise ValueError(f"{nm} must be callable")
-        a0, b0, a1, b1 = (float(self.alpha_fn(0.0)), float(self.beta_fn(0.0)),
-                          float(self.alpha_fn(1.0)), float(self.beta_fn(1.0)))
-        if not (abs(a0 - 1.0) < 1e-9 and abs(b0) < 1e-9 and abs(b1 - 1.0) < 1e-9 and abs(a1) < 1e-9):
-            raise ValueError("a custom interpolant needs alpha(0)=1, beta(0)=0, alpha(1)=0, beta(1)=1; "
-                             f"got alpha(0)={a0}, beta(0)={b0}, alpha(1)={a1}, beta(1)={b1}")
-
-    def alpha(self, tau):
-        return self.alpha_fn(tau)
-
-    def beta(self, tau):
-        return self.beta_fn(tau)
-
-    def dalpha(self, tau):
-        return self.dalpha_fn(tau)
-
-    def dbeta(self, tau):
-        return self.dbeta_fn(tau)
-
-
 # ----------------------------------------------------------------------------- schedules
 class Schedule(abc.ABC):
     """Maps training/sampling time t to physical interpolation time tau(t) in [0, 1]."""
@@ -277,6 +177,10 @@ class Schedule(abc.ABC):
 
     def check_t(self, t):
         """Raise ``ValueError`` if any t lies outside [t_min, t_max]."""
+        if type(t) is float or type(t) is np.float64:   # scalar fast path (solvers call this once per time)
+            if self.t_min <= t <= self.t_max:
+                return t
+            raise ValueError(f"t must lie in [{self.t_min}, {self.t_max}] for the {self.name} schedule, got {t!r}")
         arr = np.asarray(t)
         if arr.dtype.kind not in "iuf" or isinstance(t, (bool, np.bool_)):
             raise ValueError(f"t must be a real number or an array of them, got {t!r}")
