@@ -34,13 +34,14 @@ real axis (it reaches 1e-10 only for omega <~ 0.8 at degree 80); the solvers the
 from __future__ import annotations
 
 import functools
+import numbers
 import math
 
 import numpy as np
 from numba import njit
 
 __all__ = ["gauss_hermite", "trapezoid_rule", "default_rule", "gaussian_moments", "gaussian_moments_hessian",
-           "DEFAULT_DEGREE", "DEFAULT_TRAPEZOID_NODES"]
+           "DEFAULT_DEGREE", "DEFAULT_TRAPEZOID_NODES", "MAX_DEGREE", "MAX_TRAPEZOID_NODES"]
 
 #: default Gauss-Hermite degree
 DEFAULT_DEGREE = 80
@@ -68,8 +69,9 @@ def gauss_hermite(degree: int = DEFAULT_DEGREE, normalized: bool = False):
     nodes, weights : float64 arrays (read-only), ``sum(weights) = 1``, exact for polynomials of
     degree ``<= 2 degree - 1``.
     """
-    if isinstance(degree, bool) or int(degree) != degree or int(degree) < 1:
-        raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+    if isinstance(degree, (bool, np.bool_)) or not isinstance(degree, numbers.Integral) \
+            or not 1 <= int(degree) <= MAX_DEGREE:
+        raise ValueError(f"degree must be an integer in [1, {MAX_DEGREE}], got {degree!r}")
     return _gh(int(degree), bool(normalized))
 
 
@@ -92,8 +94,9 @@ def trapezoid_rule(n_nodes: int = DEFAULT_TRAPEZOID_NODES, half_width: float = 9
     (so that ``E[1] = 1`` exactly: the overlap dynamics and the generated distribution use this form).
     The one Gaussian trapezoid rule of the package (read-only cached arrays).
     """
-    if isinstance(n_nodes, bool) or int(n_nodes) != n_nodes or int(n_nodes) < 3:
-        raise ValueError(f"n_nodes must be an integer >= 3, got {n_nodes!r}")
+    if isinstance(n_nodes, (bool, np.bool_)) or not isinstance(n_nodes, numbers.Integral) \
+            or not 3 <= int(n_nodes) <= MAX_TRAPEZOID_NODES:
+        raise ValueError(f"n_nodes must be an integer in [3, {MAX_TRAPEZOID_NODES:.0e}], got {n_nodes!r}")
     if not (isinstance(half_width, (int, float)) and 0.0 < float(half_width) < math.inf):
         raise ValueError(f"half_width must lie in (0, inf), got {half_width!r}")
     return _trap(int(n_nodes), float(half_width), bool(normalized))
@@ -104,9 +107,58 @@ def default_rule():
     return trapezoid_rule()
 
 
-@njit(cache=True)
+#: largest Gauss-Hermite degree / trapezoid node count (beyond, the rule costs minutes and gains nothing)
+MAX_DEGREE = 2000
+MAX_TRAPEZOID_NODES = 10 ** 7
+
+
+def _moment_args(omega, b, kt, p, nodes, weights):
+    """Validated arguments of the public moment kernels: finite reals, ``p`` in (0, 1), a finite float64 rule."""
+    from flowphase.theory.checks import as_real, open_unit
+
+    vals = [as_real(k, v) for k, v in (("omega", omega), ("b", b), ("kt", kt))]
+    p = open_unit("p", p)
+    rule = []
+    for name, a in (("nodes", nodes), ("weights", weights)):
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "fiu" or arr.ndim != 1 or arr.size == 0:
+            raise TypeError(f"{name} must be a non-empty 1-D real array (from gauss_hermite), got "
+                            f"{type(a).__name__} of dtype {arr.dtype} and shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite")
+        rule.append(np.ascontiguousarray(arr, dtype=np.float64))
+    if rule[0].shape != rule[1].shape:
+        raise ValueError(f"nodes and weights must have the same length, got {rule[0].size} and {rule[1].size}")
+    return (*vals, p, *rule)
+
+
 def gaussian_moments(omega, b, kt, p, nodes, weights):
-    """``(M_s, M_2, dM_s/domega, dM_s/db, dM_2/domega, dM_2/db)`` (PAPER §3.2).
+    """``(M_s, M_2, dM_s/domega, dM_s/db, dM_2/domega, dM_2/db)`` (PAPER §3.2); arguments validated
+    (``ValueError`` / ``TypeError`` naming the argument), then :func:`_gaussian_moments` (numba).
+
+    Parameters
+    ----------
+    omega, b : float
+        Encoder overlap and bias (finite).
+    kt : float
+        Signal strength ``kappa t`` (finite).
+    p : float
+        Weight of the ``s = +1`` mode, in (0, 1).
+    nodes, weights : 1-D real arrays of one length
+        From :func:`gauss_hermite`.
+    """
+    return _gaussian_moments(*_moment_args(omega, b, kt, p, nodes, weights))
+
+
+def gaussian_moments_hessian(omega, b, kt, p, nodes, weights):
+    """As :func:`gaussian_moments` followed by the second derivatives (arguments validated, then
+    :func:`_gaussian_moments_hessian`)."""
+    return _gaussian_moments_hessian(*_moment_args(omega, b, kt, p, nodes, weights))
+
+
+@njit(cache=True)
+def _gaussian_moments(omega, b, kt, p, nodes, weights):
+    """``(M_s, M_2, dM_s/domega, dM_s/db, dM_2/domega, dM_2/db)`` (PAPER §3.2), unchecked numba kernel.
 
     Parameters
     ----------
@@ -143,7 +195,7 @@ def gaussian_moments(omega, b, kt, p, nodes, weights):
 
 
 @njit(cache=True)
-def gaussian_moments_hessian(omega, b, kt, p, nodes, weights):
+def _gaussian_moments_hessian(omega, b, kt, p, nodes, weights):
     """As :func:`gaussian_moments` followed by the second derivatives.
 
     Returns ``(M_s, M_2, Ms_w, Ms_b, M2_w, M2_b, Ms_ww, Ms_wb, Ms_bb, M2_ww, M2_wb, M2_bb)``

@@ -281,14 +281,14 @@ COMMANDS.update({
              "--p": ["0.8", "0.3"], "--labels": ["exact"], "--init": ["random"],
              "--export": ["{sb}/e.npz", "{sb}/file.txt/e.npz", "{sb}/e.txt", "{sb}/new/e.npz", "{sb}",
                           "{sb}/file.txt"]}, k=3), 45),
-    "windows": (["theory", "windows", "--d", "100", "--qmc-m", "6"], faulted(
-        [], {"--weights": ["0.5,0.5", "0.5,,0.5", "0.2,0.3,0.5", "nan,1", ",".join(["0.001"] * 1000)],
+    "windows": (["theory", "windows"], faulted(
+        ["--d", "100", "--qmc-m", "6", "--weights", "0.5,0.5", "--gram", "1,0.5;0.5,1"], {"--weights": ["0.5,0.5", "0.5,,0.5", "0.2,0.3,0.5", "nan,1", ",".join(["0.001"] * 1000)],
              "--gram": ["1,0.5;0.5,1", "1", "1,0.2,0.1;0.2,1,0.3;0.1,0.3,1", "1,nan;nan,1"],
              "--hierarchy": ["2/2;2", "2/2;3", "200/200;200"], "--eps": ["0.1", "0.3", "nan", ""],
              "--d": ["100", "1000", "1e-320", "inf"], "--qmc-m": ["6", "8", "40", "-1"], "--mass": ["0.6", "1e-320"],
              "--t-max": ["1", "nan"], "--gamma": ["0", "0.5", "1e-320"], "--d-ref": ["100", "1e-320"]}), 30),
-    "schedule_json": (["schedule", "sample", "--grid", "8"], faulted(
-        [], {"--schedule": JSON_FILES, "--k": ["3", "0", "1e-320"], "--grid": ["8", "100000000000"]}), 25),
+    "schedule_json": (["schedule", "sample"], faulted(
+        ["--grid", "8", "--schedule", JSON_FILES[0]], {"--schedule": JSON_FILES, "--k": ["3", "0", "1e-320"], "--grid": ["8", "100000000000"]}), 25),
 })
 
 #: numeric options whose junk values must be refused (exit 2) on every surface; ``inf`` is documented for these
@@ -462,6 +462,42 @@ def test_cli_contract(name):
 
     with tally_guard(name):
         prop()
+
+
+
+#: every file of the corpus through every command that reads such a file (deterministic, complete)
+CORPUS_RUNS = {
+    "schedule_corpus": [(["schedule", "sample", "--grid", "8", "--schedule", f], "schedule_json") for f in JSON_FILES]
+    + [(["schedule", "design", "--from", f], "schedule_json") for f in JSON_FILES],
+    "npz_corpus": [(["simulate", "--d", "8", "--n", "4", "--seeds", "1", "--epochs", "2", "--t", "0.5", flag, f], "npz")
+                   for flag in ("--data", "--init-params") for f in NPZ_FILES],
+}
+
+
+def _corpus_refusal(argv):
+    """Files that are not what the option reads must be refused (exit 2)."""
+    f = argv[-1]
+    if argv[:2] == ["schedule", "sample"] and any(k in f for k in ("windows_out", "detect_out", "typo", "dup.json",
+                                                                       "det.json")):
+        return f"{os.path.basename(f)} (not a schedule) accepted"
+    if argv[:2] == ["schedule", "design"] and any(k in f for k in ("windows_out", "typo", "dup.json", "sched.json")):
+        return f"{os.path.basename(f)} (not a detect output) accepted"
+    return None
+
+
+@pytest.mark.parametrize("surface", list(CORPUS_RUNS))
+def test_cli_corpus(surface):
+    with tally_guard(surface):
+        for argv, oracle in CORPUS_RUNS[surface]:
+            sb = _sandbox()
+            try:
+                violations, rc = check_run(list(argv), sb, oracle)
+                why = _corpus_refusal(argv)
+                if why and rc != 2:
+                    violations.append(f"exit {rc}: {why}" if rc else f"silently {why}")
+                report("cli", argv, violations, surface=surface, rc=rc)
+            finally:
+                shutil.rmtree(sb, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- kill and resume

@@ -34,6 +34,8 @@ def parse_n(text: str) -> float:
     if str(text).strip().lower() in ("inf", "infinity", "oo"):
         return math.inf
     try:
+        if "_" in str(text):
+            raise ValueError(text)
         v = int(str(text).strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"n must be a positive integer or 'inf', got {text!r}")

@@ -30,8 +30,15 @@ def _check_subnormal(v: float, text) -> None:
         raise argparse.ArgumentTypeError(f"expected a normal number, got the subnormal {text!r} (|x| < {TINY:.3g})")
 
 
+def _no_underscore(text, what):
+    if "_" in str(text):   # Python's digit separators (1_0) are not a number a user writes on a command line
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+
+
 def finite_float(text) -> float:
-    """A finite float (``nan``, ``inf`` and numbers that overflow to inf are refused)."""
+    """A finite, normal float (``nan``, ``inf``, numbers that overflow to inf, subnormals and Python's digit
+    separators such as ``1_0`` are refused)."""
+    _no_underscore(text, "a number")
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -43,7 +50,8 @@ def finite_float(text) -> float:
 
 
 def float_or_inf(text) -> float:
-    """A float that may be ``inf`` (never NaN)."""
+    """A float that may be ``inf`` (never NaN, never subnormal)."""
+    _no_underscore(text, "a number or 'inf'")
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -57,6 +65,7 @@ def float_or_inf(text) -> float:
 def bounded_int(text) -> int:
     """An integer with |value| <= 2**63 - 1 (no float syntax: ``2.7`` and ``1e3`` are refused)."""
     s = str(text).strip()
+    _no_underscore(s, "an integer")
     if len(s) > 40:
         raise argparse.ArgumentTypeError(f"integer too large: {s[:20]}...")
     try:

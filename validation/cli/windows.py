@@ -67,9 +67,13 @@ def register_windows(sub):
     p.add_argument("--weights", default=None, help="mode weights, comma-separated (with --gram)")
     p.add_argument("--gram", default=None, help="Gram matrix mu_k.mu_l/d, rows separated by ';'")
     p.add_argument("--hierarchy", default=None, help="two-level tree 'COARSE/FINE_1;FINE_2;...'")
-    p.add_argument("--eps", default="0.1", help="sibling separation(s) 1 - G = eps^2 (one, or one per parent)")
-    p.add_argument("--gamma", type=float, default=0.0, help="eps(d) = eps (d/d_ref)^-gamma")
-    p.add_argument("--d-ref", type=float, default=100.0, help="reference dimension of eps")
+    from ._args import Applies   # the hierarchy's separation law: read with --hierarchy only
+
+    tree = Applies(lambda a: a.hierarchy is not None, "--weights/--gram (it applies to --hierarchy)")
+    p.add_argument("--eps", default="0.1", applies=tree,
+                   help="sibling separation(s) 1 - G = eps^2 (one, or one per parent)")
+    p.add_argument("--gamma", type=float, default=0.0, applies=tree, help="eps(d) = eps (d/d_ref)^-gamma")
+    p.add_argument("--d-ref", type=float, default=100.0, applies=tree, help="reference dimension of eps")
     p.add_argument("--sigma", type=float, default=1.0, help="within-mode standard deviation")
     p.add_argument("--d", type=float, required=True, help="dimension")
     p.add_argument("--mass", type=float, default=0.6, help="fraction of the grid put into the windows")
