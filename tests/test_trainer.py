@@ -238,3 +238,80 @@ def test_every_config_field_is_documented():
     for f in dataclasses.fields(SimulationConfig):
         if not f.name.startswith("_"):
             assert f"    {f.name} :" in doc or f", {f.name} :" in doc or f"    {f.name}," in doc, f.name
+
+
+# ----------------------------------------------------------------------------- prediction from a run's own start
+def test_prediction_starts_from_the_runs_own_initial_state_and_tracks_it(tmp_path):
+    from flowphase.validation.authors_prediction import predict_from_run, run_initial_state
+    from flowphase.validation.tolerances import agrees
+
+    pr = Problem.dilated(d=400, n=8)
+    kw = dict(ts=[0.5, 1.5], seeds=[0, 1, 2], record_every=20, backend=FAST)
+    sim = simulate(pr, epochs=100, **kw)                                 # theory preset: GD on the expectation
+    start = simulate(pr, epochs=1, lr=1e-300, lr_final=1e-300, **kw)    # the initial state, as trained
+    st = run_initial_state(sim)
+    assert np.array_equal(st["c"], start.params["c"])
+    assert np.array_equal(np.abs(st["u"]), np.abs(start.params["u"]))
+    assert st["n_plus"] == [int(np.sum(s > 0)) for s in sim.data["s"]]
+    pred = predict_from_run(sim)
+    assert pred["epochs"] == [0, 20, 40, 60, 80, 100]
+    se = sim.stderr()
+    for j, nm in enumerate(("c", "m", "omega", "b", "sqrt_q", "sqrt_r")):
+        mean = np.asarray(pred["final_mean"][nm])
+        for k in range(2):
+            assert agrees("exact_dynamics_gd", sim.mean()[k, j], mean[k], se[k, j], d=400), (nm, k)
+    export = sim.save_npz(tmp_path / "run.npz")                        # the same from the run's export
+    again = predict_from_run(export)
+    assert again["final"] == pred["final"]
+    with pytest.raises(ValueError, match="constant learning rate"):
+        predict_from_run(simulate(pr, epochs=4, lr_final=0.1, **kw))
+
+
+# ----------------------------------------------------------------------------- the CLI of replicating a run
+def _cli(capsys, *argv):
+    import json
+
+    from flowphase.validation.cli import main
+
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, (json.loads(out.out) if rc == 0 else out.err)
+
+
+def test_cli_grid_with_init_params_weight_decay_named_lr_and_checkpoint(tmp_path, capsys):
+    rc, a = _cli(capsys, "simulate", "--d", "20", "--n", "4", "--grid", "4", "--seeds", "1", "--epochs", "6",
+                 "--export", str(tmp_path / "a.npz"))
+    assert rc == 0 and sorted(float(t) for t in a["mean"]) == [0.0, 0.5, 1.0, 1.5]
+    z = np.load(tmp_path / "a.npz")
+    np.savez(tmp_path / "init.npz", c=z["c"][0], b=z["b"][0], u=z["u"][0], w=z["w"][0], ts=z["ts"])
+    args = ("simulate", "--d", "20", "--n", "4", "--grid", "4", "--seeds", "1", "--epochs", "6", "--init-params",
+            str(tmp_path / "init.npz"), "--weight-decay", "1e-3", "--optimizer", "adam", "--lr", "authors-paper",
+            "--checkpoint", str(tmp_path / "ck.npz"), "--checkpoint-every", "3")
+    rc, b = _cli(capsys, *args)
+    assert rc == 0 and b["config"]["init_params"] == "given" and b["config"]["lr"] == 1e-4
+    assert b["config"]["lam_u"] == pytest.approx(1e-3 * 20 * 4 / 2, rel=1e-15)     # wd d T / 2, T = 4 grid times
+    rc, again = _cli(capsys, *args)                                                 # finished: read back
+    assert rc == 0 and again["config"]["resumed_from"] == 6 and again["mean"] == b["mean"]
+    rc, err = _cli(capsys, "simulate", "--d", "20", "--n", "4", "--t", "0.5", "--weight-decay", "1e-3",
+                   "--lam-u", "3")
+    assert rc == 2 and "--weight-decay" in err
+    rc, err = _cli(capsys, "simulate", "--d", "20", "--n", "4", "--epochs", "3")
+    assert rc == 2 and "--grid" in err
+
+
+def test_cli_dynamics_of_a_run_takes_its_problem_and_class_count(tmp_path, capsys):
+    rc, _ = _cli(capsys, "simulate", "--d", "40", "--n", "8", "--t", "0.5,1.5", "--seeds", "2", "--labels", "exact",
+                 "--epochs", "20", "--export", str(tmp_path / "r.npz"))
+    assert rc == 0
+    rc, dyn = _cli(capsys, "theory", "dynamics", "--run", str(tmp_path / "r.npz"), "--t", "0.5,1.5", "--epochs", "20")
+    assert rc == 0 and len(dyn["times"]) == 2
+    assert all(d["n_plus"] == 6 and d["problem"]["d"] == 40 and d["problem"]["n"] == 8 for d in dyn["times"])
+    rc, grid = _cli(capsys, "theory", "dynamics", "--grid", "4", "--epochs", "10", "--n", "8", "--d", "50")
+    assert rc == 0 and [d["t"] for d in grid["times"]] == [0.0, 0.5, 1.0, 1.5]
+    rc, pred = _cli(capsys, "theory", "dynamics", "--run", str(tmp_path / "r.npz"), "--from-run")
+    from flowphase.validation.authors_prediction import predict_from_run
+
+    assert rc == 0 and pred["final"] == predict_from_run(tmp_path / "r.npz")["final"] and pred["n_plus"] == [6, 6]
+    rc, err = _cli(capsys, "theory", "dynamics", "--run", str(tmp_path / "r.npz"), "--t", "0.5", "--epochs", "5",
+                   "--p", "0.6")
+    assert rc == 2 and "--p" in err

@@ -18,16 +18,14 @@ import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from flowphase.numerics.exact.perpoint import perpoint_state
 from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
 
-__all__ = ["paper_initial_states", "predict_job", "predict_run", "convergence_epoch", "convergence_fields",
-           "checkpoint_overlaps",
-           "PRED_NAMES", "OMEGA_TOL", "RHO_W_TOL"]
+__all__ = ["paper_initial_states", "predict_from_run", "run_initial_state", "predict_job", "predict_run",
+           "convergence_epoch", "convergence_fields", "PRED_NAMES", "OMEGA_TOL", "RHO_W_TOL"]
 
 PRED_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r", "rho_w")
 OMEGA_TOL = 1e-3
@@ -73,11 +71,13 @@ def convergence_fields(tr: dict, omega_star: float) -> dict:
 
 
 def predict_job(problem, t: float, y0, labels, epochs: int, *, lr: float, record_every: int = 1000,
-                stride: int = 20, rule=None, draws: int = 1) -> dict:
+                stride: int = 20, rule=None, draws: int = 1, optimizer: str = "adam", betas=(0.9, 0.999),
+                eps: float = 1e-8) -> dict:
     """One job's predicted trajectory: ``{"epochs", name: [...] for PRED_NAMES}``, sign-canonicalised at the end
     (final ``m + omega >= 0``)."""
-    run = iterate_stochastic(problem, t, y0, labels, int(epochs), optimizer="adam", lr=float(lr), draws=int(draws),
-                             d=float(problem.d), record_every=int(record_every), stride=int(stride), rule=rule)
+    run = iterate_stochastic(problem, t, y0, labels, int(epochs), optimizer=optimizer, lr=float(lr), draws=int(draws),
+                             d=float(problem.d), record_every=int(record_every), stride=int(stride), rule=rule,
+                             betas=tuple(betas), eps=float(eps))
     ov = derived_overlaps(run["y"], int(problem.n))
     if ov["m"][-1] + ov["omega"][-1] < 0:
         for k in ("m", "omega", "b"):
@@ -85,6 +85,138 @@ def predict_job(problem, t: float, y0, labels, epochs: int, *, lr: float, record
     out = {"epochs": run["steps"].tolist()}
     out.update({k: np.asarray(ov[k], float).tolist() for k in PRED_NAMES})
     return out
+
+
+def _run_parts(run):
+    """``(problem, ts, seeds, config, data)`` of a SimulationResult, an export path or :func:`load_npz` dict."""
+    from flowphase.theory.problem import Problem
+    from flowphase.validation.simulator import SimulationResult, load_npz
+
+    if isinstance(run, SimulationResult):
+        return run.problem, np.asarray(run.ts, float), list(run.seeds), dict(run.config), run.data or None
+    if isinstance(run, (str, os.PathLike)):
+        run = load_npz(run)
+    if isinstance(run, dict) and {"problem", "ts", "seeds", "config", "data"} <= set(run):
+        problem = run["problem"] if isinstance(run["problem"], Problem) else Problem.from_dict(run["problem"])
+        return problem, np.asarray(run["ts"], float), [int(x) for x in run["seeds"]], dict(run["config"]), run["data"]
+    raise ValueError("run must be a SimulationResult, the path of a simulate export (.npz) or its load_npz dict")
+
+
+def run_initial_state(run, *, init_params=None) -> dict:
+    """The state a simulation started from, re-drawn from its own streams (no arithmetic, no guessing).
+
+    Parameters
+    ----------
+    run : SimulationResult, path or dict
+        A finished run (:func:`flowphase.validation.simulator.simulate`), or its export
+        (``flowphase simulate --export FILE.npz``, :func:`flowphase.validation.simulator.load_npz`).
+    init_params : dict, optional
+        The initial ``{"c", "b", "u", "w"}`` when the run was given them (``config['init_params'] == 'given'``).
+
+    Returns
+    -------
+    dict
+        ``problem, ts (T,), seeds, x1 (S, n, d), s (S, n), c, b (S, T), u, w (S, T, d), n_plus (S,)`` in the run's
+        storage dtype (the same draws :func:`flowphase.validation.simulator.run` trains from).
+    """
+    from flowphase.validation.simulator.inputs import setup_data_and_init
+
+    problem, ts, seeds, cfg, data = _run_parts(run)
+    if cfg.get("init_params") == "given" and init_params is None:
+        raise ValueError("the run was started from given init_params: pass the same init_params")
+    if cfg.get("data") == "given" and not data:
+        raise ValueError("the run trained on given data and does not hold it: rerun with keep_params=True")
+    model = cfg.get("model", "tanh")
+    lam = problem.training.lam_u if model == "tanh" else problem.training.lam_w
+    S, T = len(seeds), len(ts)
+    x1, s_lab, c, b, u, w, _ = setup_data_and_init(
+        problem, seeds, T, labels=cfg.get("labels", "bernoulli") if cfg.get("labels") != "given" else "bernoulli",
+        init=cfg.get("init") if cfg.get("init") != "given" else "small", init_scale=float(cfg.get("init_scale", 1e-3)),
+        model=model, lam=lam, dtype=np.dtype(cfg.get("dtype", "float64")),
+        data=None if cfg.get("data", "drawn") == "drawn" else {"x1": data["x1"], "s": data["s"]},
+        init_params=init_params)
+    d = int(problem.d)
+    return {"problem": problem, "ts": ts, "seeds": seeds, "x1": x1, "s": s_lab, "c": c.reshape(S, T),
+            "b": b.reshape(S, T), "u": u.reshape(S, T, d), "w": w.reshape(S, T, d),
+            "n_plus": [int(np.sum(np.asarray(si) > 0)) for si in s_lab]}
+
+
+def predict_from_run(run, *, epochs: int = None, record_every: int = None, stride: int = None, init_params=None,
+                     rule=None, progress: bool = False) -> dict:
+    """The exact finite-n theory's prediction of a run, epoch by epoch, from the run's own initial state.
+
+    Every job (seed, time) of ``run`` is started from its own initial per-point coordinates
+    (:func:`run_initial_state`, :func:`flowphase.numerics.exact.perpoint.perpoint_state`: the run's data, labels
+    and initial parameters) and iterated with the run's optimiser, learning rate, betas, eps and noise draws by the
+    stochastic exact map (:func:`flowphase.numerics.exact.stochastic.iterate_stochastic`; ``draws = 0``: the
+    deterministic map of the exact expectation) at the run's d, n and lam.
+
+    Parameters
+    ----------
+    run : SimulationResult, path or dict
+        A finished run or its export (:func:`run_initial_state`).  Its learning rate must be constant.
+    epochs, record_every : int, optional
+        Horizon and recording interval (default: the run's own).
+    stride : int, optional
+        Macro step of the map (default: 1 for gradient descent, whose steps are large; ``gcd(20, record_every,
+        epochs)`` for Adam, whose small steps are taken 20 at a time).
+    init_params : dict, optional
+        The run's initial parameters when it was given them.
+
+    Returns
+    -------
+    dict
+        ``{"t", "seeds", "n_plus", "epochs" (R,), "trajectory": {name: (S, T, R)}, "final": {name: (S, T)},
+        "final_mean": {name: (T,)}, "config"}`` for the names ``c, m, omega, b, sqrt_q, sqrt_r, rho_w``
+        (sign-canonicalised to ``m + omega >= 0`` at the end, as the simulator).
+    """
+    from tqdm.auto import tqdm
+
+    from flowphase.numerics.quadrature import trapezoid_rule
+
+    _, _, _, cfg, _ = _run_parts(run)
+    if cfg.get("model", "tanh") != "tanh":
+        raise ValueError("predict_from_run describes the tanh model (model='tanh')")
+    if float(cfg.get("lr_final", cfg["lr"])) != float(cfg["lr"]):
+        raise ValueError("predict_from_run needs a constant learning rate (lr_final == lr)")
+    st = run_initial_state(run, init_params=init_params)
+    problem, ts, seeds = st["problem"], st["ts"], st["seeds"]
+    epochs = int(cfg["epochs"] if epochs is None else epochs)
+    record_every = int(cfg.get("record_every", 1) if record_every is None else record_every)
+    if epochs < 1 or record_every < 1:
+        raise ValueError(f"epochs and record_every must be >= 1, got {epochs}, {record_every}")
+    if stride is None:
+        stride = 1 if cfg.get("optimizer") == "gd" else 20
+    stride = math.gcd(math.gcd(int(stride), record_every), epochs)
+    rule = trapezoid_rule(61) if rule is None else rule
+    S, T = len(seeds), len(ts)
+    traj = {nm: [[None] * T for _ in range(S)] for nm in PRED_NAMES}
+    steps = None
+    bar = tqdm(total=S * T, disable=not progress, desc="prediction from the run's initial state", unit="job")
+    for i in range(S):
+        x1 = np.asarray(st["x1"][i], dtype=np.float64)
+        for k in range(T):
+            y0 = perpoint_state(float(st["c"][i, k]), float(st["b"][i, k]), st["u"][i, k].astype(np.float64),
+                                st["w"][i, k].astype(np.float64), x1, st["s"][i], problem.sigma)
+            tr = predict_job(problem, float(ts[k]), y0, st["s"][i], epochs, lr=float(cfg["lr"]),
+                             record_every=record_every, stride=stride, rule=rule, draws=int(cfg.get("draws", 1)),
+                             optimizer=cfg.get("optimizer", "adam"), betas=cfg.get("betas", (0.9, 0.999)),
+                             eps=float(cfg.get("eps", 1e-8)))
+            steps = tr["epochs"]
+            for nm in PRED_NAMES:
+                traj[nm][i][k] = tr[nm]
+            bar.update(1)
+    bar.close()
+    arr = {nm: np.asarray(traj[nm], dtype=float) for nm in PRED_NAMES}
+    return {"t": [float(t) for t in ts], "seeds": seeds, "n_plus": st["n_plus"], "epochs": steps,
+            "trajectory": {nm: a.tolist() for nm, a in arr.items()},
+            "final": {nm: a[:, :, -1].tolist() for nm, a in arr.items()},
+            "final_mean": {nm: a[:, :, -1].mean(axis=0).tolist() for nm, a in arr.items()},
+            "config": {"epochs": epochs, "record_every": record_every, "stride": int(stride),
+                       "quadrature_nodes": int(rule[0].size), "optimizer": cfg.get("optimizer"),
+                       "lr": float(cfg["lr"]), "draws": int(cfg.get("draws", 1)), "d": float(problem.d),
+                       "n": int(problem.n), "lam_u": float(problem.training.lam_u),
+                       "lam_w": float(problem.training.lam_w), "theory": "exact finite-n, stochastic map"}}
 
 
 def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, stride: int = 20, rule=None,
@@ -147,25 +279,6 @@ def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, s
                        "omega_tol": OMEGA_TOL, "rho_w_tol": RHO_W_TOL, "adam_law": "coordinate", "draws": size["draws"],
                        "lam": float(problem.training.lam_u)},
             "seconds": time.perf_counter() - t0}
-
-
-def checkpoint_overlaps(path) -> dict:
-    """Overlaps of a :func:`~flowphase.validation.authors_paper.train_resumable` checkpoint (read only):
-    ``{"epoch", "final" (J, 6) at the checkpoint, "history" (J, R, 7) up to it, "record_every" implied}``,
-    canonicalised like the run (m + omega >= 0)."""
-    from flowphase.validation.simulator.canonical import canonicalise_overlaps
-
-    with np.load(Path(path), allow_pickle=False) as z:
-        epoch = int(z["epoch"])
-        c, b = z["c"].astype(float), z["b"].astype(float)
-        u, w = z["u"], z["w"]
-        d = u.shape[1]
-        ov = np.stack([c, u.mean(axis=1, dtype=np.float64), w.mean(axis=1, dtype=np.float64), b,
-                       np.sqrt((u.astype(float) ** 2).sum(1) / d), np.sqrt((w.astype(float) ** 2).sum(1) / d)], axis=1)
-        hist = z["hist"].copy()
-    canonicalise_overlaps(ov)
-    canonicalise_overlaps(hist)
-    return {"epoch": epoch, "final": ov, "history": hist}
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,9 @@
 """``flowphase simulate``: train the finite-d denoisers and print JSON.
 
-``flowphase simulate --d D --n N --t T1,T2,... [--p] [--sigma] [--kappa] [--lam-u] [--lam-w]
+``flowphase simulate --d D --n N --t T1,T2,... | --grid T [--p] [--sigma] [--kappa] [--lam-u] [--lam-w] [--weight-decay WD]
 [--noise fresh|fixed] [--no-dilation] [--epochs E] [--seeds S] [--backend numba|numpy|cupy]
 [--protocol theory|authors] [--data FILE.npz] [--init-params FILE.npz] [--export FILE.npz]
-[--generate N_GEN] --json``
+[--generate N_GEN] [--checkpoint FILE.npz] --json``
 -> ``{"runs": [...], "mean": {"<t>": {"c", "m", "omega", "b", "sqrt_q", "sqrt_r"}}, "stderr": {...},
 "protocol", "sign_degenerate", "problem", "config"}``; with
 ``--generate`` the whole grid (``--grid`` points, default 80) is trained as well and the output
@@ -13,7 +13,11 @@ adds ``"p_hat"``, ``"mean_overlap"`` and ``"variance"`` of the generated samples
 ``simulate(protocol=...)``, same table); ``--epochs``, ``--optimizer``, ``--lr``, ``--lr-final``,
 ``--draws``, ``--init`` and ``--labels`` override it when given.  ``--data`` / ``--init-params`` read
 ``x1, s`` / ``c, b, u, w`` from an NPZ file (e.g. a previous ``--export``, layout in
-:func:`flowphase.validation.simulator.save_npz`).
+:func:`flowphase.validation.simulator.save_npz`).  ``--grid T`` without ``--t`` trains the authors' T-point grid
+(e.g. with ``--init-params`` holding their T networks).  ``--weight-decay WD`` gives the ridge as the authors'
+PyTorch weight decay, ``lam = WD d T / 2`` with this run's d and number of times T.  ``--lr`` also takes the names
+of the authors' two rates, ``authors-code`` (1e-2) and ``authors-paper`` (1e-4).  ``--checkpoint FILE.npz``
+makes the run resumable (run the same command again after an interruption).
 """
 from __future__ import annotations
 
@@ -29,6 +33,25 @@ KEYS = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 def _times(text):
     return float_list(text, "--t", max_len=10_000)
+
+
+def _lr(text):
+    """A learning rate: a number or a name of :data:`flowphase.validation.protocols.AUTHORS_LR`."""
+    import argparse
+
+    from flowphase.validation.protocols import resolve_lr
+
+    try:
+        return float(resolve_lr(text, "--lr"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _grid_times(args):
+    """The authors' ``--grid T`` times of the (dilated or undilated) schedule."""
+    from flowphase.theory.problem import Problem
+
+    return list((Problem.undilated() if args.no_dilation else Problem.dilated()).schedule.grid(int(args.grid)))
 
 
 def _bounded(name, v, lo, hi):
@@ -56,11 +79,17 @@ def _run(args):
     _bounded("--generate", args.generate, 2, 10 ** 8)
     _bounded("--grid", args.grid, 2, 10 ** 5)
     _bounded("--draws", args.draws, 0, 10 ** 6)
-    ts = _times(args.t)
+    if args.t is None and "grid" not in given(args):
+        raise ValueError("give the times: --t T1,T2,... or --grid T")
+    ts = _times(args.t) if args.t is not None else _grid_times(args)
     if args.export is not None:          # checked before any training: a bad path must not cost the run
         if not str(args.export).endswith(".npz"):
             raise ValueError(f"--export must name an .npz file, got {args.export!r}")
         check_output_file(args.export, "--export")
+    if args.checkpoint is not None:
+        if not str(args.checkpoint).endswith(".npz"):
+            raise ValueError(f"--checkpoint must name an .npz file, got {args.checkpoint!r}")
+        check_output_file(args.checkpoint, "--checkpoint")
     data, init_params, stored = _npz_inputs(args, ts)
     _use_stored_problem(args, stored)
     kw = dict(p=args.p, sigma=args.sigma, d=args.d, n=args.n, lam_u=args.lam_u, lam_w=args.lam_w, noise=args.noise)
@@ -69,13 +98,15 @@ def _run(args):
     grid = prob.schedule.grid(args.grid) if args.generate is not None else np.zeros(0)
     all_ts = np.unique(np.concatenate([np.asarray(ts, float), grid]))
     if init_params is not None and len(all_ts) != len(ts):
-        raise ValueError("--init-params gives one set per --t time: it cannot be combined with --generate")
+        raise ValueError("--init-params gives one set per --t time: with --generate give the times by --grid T alone")
     if init_params is not None and not np.array_equal(all_ts, np.asarray(ts, float)):
         raise ValueError("--init-params needs the --t times in increasing order without repeats")
     sim = simulate(prob, ts=all_ts, seeds=range(args.seeds), protocol=args.protocol, epochs=args.epochs,
                    optimizer=args.optimizer, lr=args.lr, lr_final=args.lr_final, draws=args.draws,
                    init=args.init, labels=args.labels, data=data, init_params=init_params, backend=args.backend,
-                   progress=args.progress, keep_params=args.generate is not None or args.export is not None)
+                   progress=args.progress, keep_params=args.generate is not None or args.export is not None,
+                   weight_decay=args.weight_decay, checkpoint=args.checkpoint,
+                   checkpoint_every=args.checkpoint_every)
     idx = [int(np.argmin(np.abs(all_ts - t))) for t in ts]
     mean, se = sim.mean(), sim.stderr()
     names = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
@@ -177,12 +208,16 @@ def register(subparsers):
     p = subparsers.add_parser("simulate", help="finite-d simulation of the per-time denoisers (JSON)")
     p.add_argument("--d", type=int, required=True, help="dimension")
     p.add_argument("--n", type=int, required=True, help="number of training points")
-    p.add_argument("--t", required=True, help="comma-separated schedule times, e.g. 0.5,1.5")
+    p.add_argument("--t", default=None, help="comma-separated schedule times, e.g. 0.5,1.5 (or --grid T)")
     p.add_argument("--p", type=float, default=0.8, help="weight of the + mode")
     p.add_argument("--sigma", type=float, default=1.0, help="within-mode standard deviation")
     p.add_argument("--kappa", type=float, default=2.0, help="dilation constant")
     p.add_argument("--lam-u", type=float, default=2.0, help="ridge on u (theory units; lam = wd d T / 2)")
     p.add_argument("--lam-w", type=float, default=2.0, help="ridge on w (theory units)")
+    p.add_argument("--weight-decay", type=float, default=None, metavar="WD", bounds=(0.0, 1e6),
+                   applies=Applies(lambda a: not ({"lam_u", "lam_w"} & given(a)), "--lam-u / --lam-w (one ridge)"),
+                   help="the authors' PyTorch weight decay instead of --lam-u/--lam-w: lam = WD d T / 2 with this "
+                        "run's d and number of times T (the default lam = 2 is WD = 1e-5 only at d = 5000, T = 80)")
     p.add_argument("--noise", choices=("fresh", "fixed"), default="fresh")
     p.add_argument("--no-dilation", action="store_true", help="undilated schedule tau = t on [0, 1]")
     p.add_argument("--protocol", choices=("theory", "authors"), default="theory",
@@ -193,14 +228,18 @@ def register(subparsers):
     p.add_argument("--generate", type=int, default=None, metavar="N_GEN",
                    help="also train the whole grid and generate N_GEN samples per seed")
     with_generate = Applies(lambda a: a.generate is not None, "a run without --generate")
-    p.add_argument("--grid", type=int, default=80, applies=with_generate, bounds=(2, 10 ** 5),
-                   help="grid points for --generate (authors: 80)")
+    p.add_argument("--grid", type=int, default=80, bounds=(2, 10 ** 5),
+                   applies=Applies(lambda a: a.generate is not None or a.t is None, "--t without --generate"),
+                   help="the authors' T-point grid: the training times when --t is not given, and the grid of "
+                        "--generate (authors: 80)")
     p.add_argument("--method", choices=("euler", "heun"), default="euler", applies=with_generate,
                    help="integrator for --generate")
     p.add_argument("--draws", type=int, default=None,
                    help="fresh noise draws per point per step (0 = exact expectation; theory: 0 fresh, 1 fixed)")
     p.add_argument("--optimizer", choices=("gd", "adam"), default=None, help="theory: gd, authors: adam")
-    p.add_argument("--lr", type=float, default=None, help="theory: 0.25, authors: 0.01")
+    p.add_argument("--lr", type=_lr, default=None,
+                   help="theory: 0.25, authors: 0.01; a number or a name: authors-code (1e-2, the authors' committed "
+                        "code and the authors preset), authors-paper (1e-4, the paper's rate, --size paper)")
     p.add_argument("--lr-final", type=float, default=None, help="geometric decay target (default: constant lr)")
     p.add_argument("--init", choices=("small", "random", "informed"), default=None,
                    applies=Applies(lambda a: a.init_params is None, "--init-params (the file gives the start)"),
@@ -212,6 +251,11 @@ def register(subparsers):
     p.add_argument("--init-params", default=None, metavar="FILE.npz",
                    help="initial parameters: arrays c, b (T,) and u, w (T, d) for the --t times")
     p.add_argument("--export", default=None, metavar="FILE.npz", help="write the trained parameters and data")
+    p.add_argument("--checkpoint", default=None, metavar="FILE.npz",
+                   help="resumable run: checkpoint here and continue from it when the same command runs again")
+    p.add_argument("--checkpoint-every", type=int, default=1000, bounds=(1, 10 ** 7),
+                   applies=Applies(lambda a: a.checkpoint is not None, "a run without --checkpoint"),
+                   help="epochs between checkpoints")
     p.add_argument("--progress", action="store_true", help="tqdm progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_run)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from . import dump_json, parse_n
-from ._args import Applies, float_list, float_or_inf
+from ._args import Applies, check_input_file, float_list, float_or_inf, given
 
 #: the most times one call evaluates (``--t`` list, ``--grid T``, ``--n-times T``): about 30 s of work on one core
 MAX_TIMES = 10_000
@@ -203,16 +203,68 @@ def _dynamics(args):
     from flowphase.validation.dynamics_payload import dynamics_payload as dynamics_json
     from flowphase.numerics.exact.dynamics import exact_dynamics_json
 
+    if args.from_run:                   # the prediction from the run's own initial state, at the run's times
+        from flowphase.validation.authors_prediction import predict_from_run
+
+        check_input_file(args.run, "--run")
+        print(dump_json(predict_from_run(args.run, epochs=args.epochs)))
+        return 0
+    if args.epochs is None:
+        raise ValueError("--epochs is required (the epochs of the run the dynamics describe)")
+    if args.run is not None:
+        _problem_from_run(args)
+    ts, is_list = _time_list(args)
+    if ts is None:
+        from flowphase.theory.problem import Problem
+
+        ts = Problem.dilated().schedule.grid(int(args.grid))
+    for t in ts:
+        if not 0.0 <= t <= 2.0:
+            raise ValueError(f"--t must lie in [0, 2], got {t!r}")
     params = {k: v for k, v in vars(args).items()
-              if k not in ("func", "command", "theory_command", "json", "noise", "theory") and not k.startswith("_")
-              and v is not None}
-    if _dynamics_theory(args) == "exact":
-        print(dump_json(exact_dynamics_json(params)))
-    else:
-        out = dynamics_json(params)
+              if k not in ("func", "command", "theory_command", "json", "noise", "theory", "grid", "run", "from_run")
+              and not k.startswith("_") and v is not None}
+
+    def one(t):
+        p = dict(params, t=float(t))
+        if _dynamics_theory(args) == "exact":
+            return exact_dynamics_json(p)
+        out = dynamics_json(p)
         out["theory"] = "paper"
-        print(dump_json(out))
+        return out
+
+    if not is_list:
+        print(dump_json(one(ts[0])))
+    else:
+        print(dump_json({"times": [one(t) for t in ts]}))
     return 0
+
+
+def _problem_from_run(args):
+    """The problem and ``--n-plus`` of a simulate export: its stored problem, n_+ counted in its data (a flag given
+    explicitly must agree)."""
+    import numpy as np
+
+    from flowphase.validation.simulator.inputs import load_npz
+
+    check_input_file(args.run, "--run")
+    run = load_npz(args.run)
+    pr = run["problem"]
+    stored = {"p": pr["p"], "sigma": pr["sigma"], "d": float(pr["d"]), "n": float(pr["n"]), "lam_u": pr["lam_u"],
+              "lam_w": pr["lam_w"]}
+    if pr.get("kappa") is not None:
+        stored["kappa"] = pr["kappa"]
+    counts = sorted({int((np.asarray(s) > 0).sum()) for s in np.atleast_2d(run["data"]["s"])})
+    if len(counts) == 1:
+        stored["n_plus"] = counts[0]
+    elif "n_plus" not in given(args):
+        raise ValueError(f"--run {args.run}: its seeds have different + class counts {counts}; choose one with "
+                         "--n-plus")
+    for k, v in stored.items():
+        if k in given(args) and float(getattr(args, k)) != float(v):
+            raise ValueError(f"--{k.replace('_', '-')} {getattr(args, k)!r} differs from the run's {v!r} (--run "
+                             f"{args.run}); leave it out")
+        setattr(args, k, v)
 
 
 def _dynamics_theory(args) -> str:
@@ -271,9 +323,17 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_speciation)
 
-    p = sub.add_parser("dynamics", help="gradient-flow overlap trajectory at one time t")
-    p.add_argument("--t", type=float, required=True, bounds=(0.0, 2.0), help="dilated time")
-    p.add_argument("--epochs", type=int, required=True, bounds=(1, 10 ** 7), help="epochs of the run it describes")
+    p = sub.add_parser("dynamics", help="gradient-flow overlap trajectory at one time t (or at a list / grid)")
+    p.add_argument("--t", default=None, help="dilated time in [0, 2], or a comma-separated list of times")
+    p.add_argument("--grid", type=int, default=None, metavar="T", bounds=(1, MAX_TIMES),
+                   help="the trajectories at every time of the authors' T-point grid t_k = 2k/T (instead of --t)")
+    p.add_argument("--run", default=None, metavar="FILE.npz",
+                   help="a run (flowphase simulate --export): the problem and --n-plus are taken from it")
+    p.add_argument("--from-run", action="store_true",
+                   applies=Applies(lambda a: a.run is not None, "a call without --run"),
+                   help="predict the run from its own initial state, at its times, with its optimiser (exact theory)")
+    p.add_argument("--epochs", type=int, default=None, bounds=(1, 10 ** 7),
+                   help="epochs of the run it describes (required; with --from-run: the run's by default)")
     p.add_argument("--init", choices=("small", "random", "informed"), default="small", help="initialisation")
     p.add_argument("--lr", type=float, default=None, bounds=(0.0, 1e6, "(]"),
                    help="learning rate of the simulator it describes (default 0.01; 1e-4 for the exact adam)")
