@@ -1,5 +1,6 @@
-"""`flowphase reproduce all --quick`: every figure builds, its JSON equals the library's values, and the
-report's verdicts are the ones computed from the plotted numbers (issue 4)."""
+"""`flowphase reproduce all --quick`: every figure builds, its JSON equals the library's values and carries its
+claims with verdicts, and the report's verdicts are the ones computed from the plotted numbers; figures are built
+for the user's own problem (``--p --sigma --kappa --lam-u --lam-w --d --n``)."""
 import json
 
 import numpy as np
@@ -97,7 +98,7 @@ def test_report_verdicts_are_computed(built):
 
 
 #: claims a quick run cannot decide: their measured difference lies within the standard-error budget at the quick
-#: sizes (issue 11; the numbers are in each claim's reason).  Every other claim must be confirmed.
+#: sizes (the numbers are in each claim's reason).  Every other claim must be confirmed.
 QUICK_UNDECIDABLE = {
     ("mode-fraction", "trained denoisers without dilation drift away from p as d grows"),   # 2 seeds per d
     ("mode-fraction", "p̂ drifts away from p without dilation as d grows"),                # 4000 samples per d
@@ -158,3 +159,73 @@ def test_cli_reproduce_one_figure(tmp_path, capsys):
     assert all(c["confirmed"] and c["verdict"] == "confirmed" for c in summary["speciation"]["claims"])
     assert main(["reproduce", "no-such-figure", "--out", str(tmp_path)]) == 2
     assert "unknown figure" in capsys.readouterr().err
+
+
+def test_every_figure_json_carries_its_claims_and_verdicts(built):
+    out, outputs = built
+    for name, o in outputs.items():
+        data = json.loads((out / f"{name}.json").read_text())
+        assert [c["claim"] for c in data["claims"]] == [c.text for c in o.claims], name
+        assert [c["verdict"] for c in data["claims"]] == [c.verdict for c in o.claims], name
+        assert data["verdicts"] == {v: sum(c.verdict == v for c in o.claims)
+                                    for v in ("confirmed", "refuted", "inconclusive")}, name
+
+
+def test_overlaps_for_the_users_problem(tmp_path, capsys):
+    """``reproduce overlaps --p 0.7 --sigma 1.2``: the JSON records that problem and its theory is that problem's —
+    checked against closed forms, not the library: the n = inf phase-1 bias is h = artanh(2p - 1) (PAPER §3.1),
+    the n = inf phase-2 c is t' sigma^2 / ((1 - t')^2 + t'^2 sigma^2) (PAPER §3.3), and the verdict lines printed
+    on stderr are the JSON's."""
+    from flowphase.validation.cli import main
+
+    assert main(["reproduce", "overlaps", "--quick", "--p", "0.7", "--sigma", "1.2", "--d", "200", "--n", "16",
+                 "--out", str(tmp_path), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads((tmp_path / "overlaps.json").read_text())
+    assert (data["problem"]["p"], data["problem"]["sigma"], data["problem"]["kappa"]) == (0.7, 1.2, 2.0)
+    assert (data["problem"]["d"], data["problem"]["n"]) == (200, 16) and data["sizes"] == {"d": 200, "n": 16}
+    assert (data["params"]["p"], data["params"]["sigma"], data["params"]["d"], data["params"]["n"]) == (0.7, 1.2, 200, 16)
+    t = np.array(data["t_theory"])
+    b_inf = np.array(data["theory_infinite_n"]["b"], dtype=float)
+    ph1 = (t > 0.05) & (t <= 1.0)
+    np.testing.assert_allclose(b_inf[ph1], np.arctanh(2 * 0.7 - 1), atol=1e-6)     # 0.4236, default 0.6931
+    tp = t[t > 1.05] - 1.0
+    c_inf = np.array(data["theory_infinite_n"]["c"], dtype=float)[t > 1.05]
+    np.testing.assert_allclose(c_inf, tp * 1.44 / ((1 - tp) ** 2 + tp ** 2 * 1.44), rtol=1e-6)
+    lines = [ln for ln in captured.err.splitlines() if ln.split() and ln.split()[0] in
+             ("CONFIRMED", "REFUTED", "INCONCLUSIVE")]
+    assert [ln.split()[0].lower() for ln in lines] == [c["verdict"] for c in data["claims"]]
+    assert json.loads(captured.out)["overlaps"]["claims"] == data["claims"]
+
+
+def test_options_a_figure_does_not_take_are_refused_before_any_work(tmp_path, capsys):
+    from flowphase.validation.cli import main
+    from flowphase.validation.reproduce import reproduce
+
+    for argv, msg in ((["speciation", "--p", "0.7"], "does not take p"),
+                      (["mode-fraction", "--d", "500"], "does not take d"),
+                      (["uturn", "--sigma", "2"], "takes no problem"),
+                      (["cui-flow", "--kappa", "3"], "does not take kappa"),
+                      (["overlaps", "--p", "1.5"], "p must lie in")):
+        out = tmp_path / argv[0]
+        assert main(["reproduce", *argv, "--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1, err
+        assert not out.exists() or not any(out.iterdir())
+    with pytest.raises(ValueError, match="'hierarchy' takes no problem parameters"):
+        reproduce(["overlaps", "hierarchy"], tmp_path / "x", sigma=1.2)
+    assert not (tmp_path / "x").exists()
+
+
+def test_reproduce_help_lists_every_figure_with_its_defaults(capsys):
+    from flowphase.validation.cli import main
+
+    try:
+        rc = main(["reproduce", "--help"])
+    except SystemExit as exc:
+        rc = exc.code
+    assert rc in (0, None)
+    text = capsys.readouterr().out
+    for name in FIGURES:
+        assert f"\n  {name} " in text, name
+    assert "lam_u=50.0" in text and "--lam-u" in text and "--d" in text
