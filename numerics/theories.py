@@ -183,7 +183,7 @@ class PaperAnsatz(Theory):
     """The paper's restricted ansatz (PAPER §3.2) and phase-2 ridge closed forms (PAPER §3.4).
 
     ``d`` (keyword-only, ``None`` = inf): the dimension of the physical time ``tau(t)`` of phase 2 and of the
-    overlap dynamics (``finite_d`` of :func:`flowphase.numerics.dynamics.dynamics_params`).
+    overlap dynamics (``d`` of :func:`flowphase.numerics.dynamics.dynamics_params`).
     """
 
     d: Optional[float] = None
@@ -302,24 +302,23 @@ class PaperAnsatz(Theory):
                  sgd: float = 0.0, throw: bool = True) -> Trajectory:
         """:meth:`Theory.dynamics` of the overlap ODE / GD map (:mod:`flowphase.numerics.dynamics`; ``sgd``:
         finite-batch noise strength ``lr d / B``, ``n_quad``: trapezoid nodes).  :class:`Adam`: the gradient flow
-        at the ODE times ``s`` with ``info['epochs']`` its noise-dominated Adam clock (``d`` = the theory's, else
-        the problem's)."""
+        at the ODE times ``s`` with ``info['epochs']`` its noise-dominated Adam clock (the simulation's d =
+        ``problem.d``)."""
         from flowphase.numerics.dynamics import adam_epochs, integrate_overlaps, iterate_gd_map
 
-        finite = self.d is not None
-        pr = self._at(problem) if finite else problem
+        d = self.d_value
         if isinstance(method, GradientDescent):
             n_steps, every = _even_steps(s, method.lr)
-            return iterate_gd_map(pr, t, y0, method.lr, n_steps, record_every=every, rho=rho, finite_d=finite,
+            return iterate_gd_map(problem, t, y0, method.lr, n_steps, record_every=every, rho=rho, d=d,
                                   n_quad=n_quad, sgd=sgd)
         if isinstance(method, (GradientFlow, Adam)):
             flow = method if isinstance(method, GradientFlow) else GradientFlow()
-            tr = integrate_overlaps(pr, t, y0, s, rho=rho, finite_d=finite, n_quad=n_quad,
+            tr = integrate_overlaps(problem, t, y0, s, rho=rho, d=d, n_quad=n_quad,
                                     rtol=1e-8 if flow.rtol is None else flow.rtol,
                                     atol=1e-10 if flow.atol is None else flow.atol, method=flow.solver, throw=throw,
                                     sgd=sgd)
             if isinstance(method, Adam):
-                tr.info["epochs"] = adam_epochs(pr, t, tr, method.lr, method.rows, finite_d=finite)
+                tr.info["epochs"] = adam_epochs(problem, t, tr, method.lr, method.rows)
             return tr
         raise ValueError(f"method must be GradientFlow(), GradientDescent(lr) or Adam(lr), got {method!r}")
 

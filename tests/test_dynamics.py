@@ -217,7 +217,7 @@ def test_agreement_with_the_d_infinity_ode_improves_with_d():
             sim = simulate_gd_overlaps(problem, 0.5, d, 60, eta=0.04, init="random", seed=seed, batch=128,
                                        record_every=5)
             y0 = np.array([sim[k][0] for k in D.STATE_NAMES])
-            gd = D.iterate_gd_map(problem, 0.5, y0, 0.04, 60, record_every=5, finite_d=False, n_quad=NQ,
+            gd = D.iterate_gd_map(problem, 0.5, y0, 0.04, 60, record_every=5, d=math.inf, n_quad=NQ,
                                   sgd=0.04 * d / 128).as_dict()
             dev.append(max(np.max(np.abs(gd[k] - sim[k])) for k in ("c", "m", "omega", "b")))
         devs.append(np.mean(dev))
@@ -237,8 +237,8 @@ def test_authors_random_init_does_not_converge_in_their_epochs():
     t = 0.25
     for seed in (0, 1):
         y0 = D.initial_overlaps("random", problem, t, seed=seed)
-        tr = D.integrate_overlaps(problem, t, y0, s, finite_d=False, n_quad=NQ)
-        ep = D.adam_epochs(problem, t, tr, lr=1e-4, rows=128, finite_d=False)
+        tr = D.integrate_overlaps(problem, t, y0, s, d=math.inf, n_quad=NQ)
+        ep = D.adam_epochs(problem, t, tr, lr=1e-4, rows=128)
         y = tr.as_dict()
         rperp = y["r"] - y["omega"] ** 2
         at40k = float(np.interp(40000.0, ep, rperp))
@@ -250,8 +250,8 @@ def test_authors_random_init_does_not_converge_in_their_epochs():
     # at t = 1 the authors' dots read omega ~ 0.55-0.6 and sqrt(r) ~ 0.9 (PAPER §5 Figure A table)
     for seed in (0, 1):
         y0 = D.initial_overlaps("random", problem, 1.0, seed=seed)
-        tr = D.integrate_overlaps(problem, 1.0, y0, s, finite_d=False, n_quad=NQ)
-        ep = D.adam_epochs(problem, 1.0, tr, lr=1e-4, rows=128, finite_d=False)
+        tr = D.integrate_overlaps(problem, 1.0, y0, s, d=math.inf, n_quad=NQ)
+        ep = D.adam_epochs(problem, 1.0, tr, lr=1e-4, rows=128)
         y = tr.as_dict()
         om = abs(float(np.interp(40000.0, ep, y["omega"])))
         sr = math.sqrt(float(np.interp(40000.0, ep, y["r"])))
@@ -361,8 +361,8 @@ def test_adam_clock_follows_an_adam_simulation_of_the_encoder():
           "r": max(h[0, 5] ** 2, h[0, 2] ** 2), "a": 0.0, "v": h[0, 1] * h[0, 2]}
     pd = problem.replace(d=d)
     s = np.concatenate([[0.0], np.geomspace(1e-4, 100.0, 400)])
-    tr = D.integrate_overlaps(pd, t, y0, s, finite_d=True, n_quad=NQ)
-    ep = D.adam_epochs(pd, t, tr, lr, n, finite_d=True)
+    tr = D.integrate_overlaps(pd, t, y0, s, n_quad=NQ)
+    ep = D.adam_epochs(pd, t, tr, lr, n)
     y = tr.as_dict()
     om = np.abs(np.interp(steps, ep, y["omega"]))
     r = np.interp(steps, ep, y["r"])

@@ -155,7 +155,7 @@ def test_dynamics_are_the_low_level_integrators(t):
     assert np.array_equal(gd.value, iterate_gd_map(pr, t, y0, 0.1, 50, record_every=10).value)
     assert np.array_equal(gd.s, np.arange(6) * 10 * 0.1)
     fin = PaperAnsatz(d=1000).dynamics(pr, t, y0, s)
-    assert np.array_equal(fin.value, integrate_overlaps(pr.replace(d=1000), t, y0, s, finite_d=True).value)
+    assert np.array_equal(fin.value, integrate_overlaps(pr.replace(d=1000), t, y0, s).value)
     e0 = ExactFiniteN().initial_state(pr, t, scale=0.3)
     assert e0 == exact_initial_state("small", pr, t, scale=0.3)
     assert np.array_equal(ExactFiniteN().dynamics(pr, t, e0, s).value, integrate_exact(pr, t, e0, s).value)

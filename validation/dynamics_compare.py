@@ -160,12 +160,11 @@ def _state0(sim: Dict[str, np.ndarray]) -> np.ndarray:
 
 def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: float = 0.02, rho: float = 1.0,
                      init: str = "small", scale: float = 0.1, seed: int = 0, batch: int = 256,
-                     record_every: int = 5, finite_d: bool = True, ode_d: Optional[int] = None,
-                     noise_term: bool = True) -> dict:
+                     record_every: int = 5, ode_d: Optional[float] = None, noise_term: bool = True) -> dict:
     """Simulate with :func:`simulate_gd_overlaps` and integrate the ODE from its initial overlaps.
 
-    ``finite_d=True`` evaluates the ODE at the simulation's tau (``ode_d`` defaults to ``d``); False uses
-    the strict d = inf limit; ``gd`` is the exact overlap map of GD with the same step
+    ``ode_d``: the dimension the ODE is evaluated at (default ``d``, the simulation's tau; ``math.inf`` the
+    strict d = inf limit); ``gd`` is the exact overlap map of GD with the same step
     (:func:`flowphase.numerics.dynamics.iterate_gd_map`).  ``noise_term`` adds the finite-batch term ``sgd = eta d / rows`` of
     :mod:`flowphase.theory.dynamics` (rows = batch, or n times the draws per point).  Returns ``{"sim": {...}, "ode": {...}, "gd": {...}, "max_dev": {name: max |ode - sim|},
     "max_dev_gd": {...},
@@ -175,17 +174,17 @@ def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: floa
     sim = simulate_gd_overlaps(problem, t, d, n_steps, eta=eta, rho=rho, init=init, scale=scale, seed=seed,
                                batch=batch, record_every=record_every)
     t1 = time.perf_counter()
-    prob = problem.replace(d=int(ode_d or d)) if finite_d else problem.replace(d=math.inf)
+    prob = problem.replace(d=int(d))
     y0 = _state0(sim)
     y0[4] = max(y0[4], y0[2] ** 2 + y0[3] ** 2)
     y0[6] = max(y0[6], y0[5] ** 2)
     rows = batch if math.isinf(problem.n) else int(problem.n) * max(1, int(batch) // int(problem.n))
     sgd = eta * d / rows if noise_term else 0.0
-    tr = integrate_overlaps(prob, t, y0, sim["s"], rho=rho, finite_d=finite_d, sgd=sgd)
+    tr = integrate_overlaps(prob, t, y0, sim["s"], rho=rho, d=ode_d, sgd=sgd)
     t2 = time.perf_counter()
     ode = tr.as_dict()
     gd = iterate_gd_map(prob, t, y0, eta, int(n_steps), record_every=int(record_every), rho=rho,
-                        finite_d=finite_d, sgd=sgd).as_dict()
+                        d=ode_d, sgd=sgd).as_dict()
     dev = {k: float(np.max(np.abs(ode[k] - sim[k]))) for k in STATE_NAMES}
     dev_gd = {k: float(np.max(np.abs(gd[k] - sim[k]))) for k in STATE_NAMES}
     return {"sim": sim, "ode": ode, "gd": gd, "max_dev": dev, "max_dev_gd": dev_gd,
@@ -195,7 +194,7 @@ def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: floa
 
 def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: float = 0.02,
                            init: str = "small", init_scale: float = 0.1, seed: int = 0, draws: int = 4,
-                           record_every: int = 10, finite_d: bool = True, backend: str = "numba",
+                           record_every: int = 10, ode_d: Optional[float] = None, backend: str = "numba",
                            noise_term: bool = True) -> dict:
     """Overlay the ODE on the project simulator (:func:`flowphase.validation.simulator.simulate`).
 
@@ -204,7 +203,8 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     Its history records ``c, m, omega, b, sqrt_q, sqrt_r`` canonicalised record by record to
     ``m + omega >= 0`` (the ODE output is canonicalised the same way), not a, v: the ODE starts from a = 0
     and v = m omega (both O(1/sqrt d) off for the small and random initialisations).  The finite-batch
-    term uses ``sgd = lr d / (n draws)`` (``noise_term=False`` drops it: the plain gradient flow).
+    term uses ``sgd = lr d / (n draws)`` (``noise_term=False`` drops it: the plain gradient flow).  ``ode_d``: the
+    dimension the ODE is evaluated at (default ``d``; ``math.inf`` the d = inf limit).
     """
     from flowphase.validation.simulator.canonical import canonical_sign
     from flowphase.validation.simulator import simulate
@@ -223,10 +223,10 @@ def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: 
     y0 = {"c": sim["c"][0], "b": sim["b"][0], "m": sim["m"][0], "q": max(sim["q"][0], sim["m"][0] ** 2),
           "omega": sim["omega"][0], "r": max(sim["r"][0], sim["omega"][0] ** 2), "a": 0.0,
           "v": sim["m"][0] * sim["omega"][0]}
-    prob = problem.replace(d=int(d)) if finite_d else problem.replace(d=math.inf)
+    prob = problem.replace(d=int(d))
     rows = int(res.problem.n) * int(draws)
     sgd = float(lr) * int(d) / rows if noise_term else 0.0
-    tr = integrate_overlaps(prob, t, y0, sim["s"] - sim["s"][0], rho=1.0, finite_d=finite_d, sgd=sgd)
+    tr = integrate_overlaps(prob, t, y0, sim["s"] - sim["s"][0], rho=1.0, d=ode_d, sgd=sgd)
     ode = tr.as_dict()
     # the simulator canonicalises every record to m + omega >= 0 (PAPER §7.12, validation.canonical): same on the ODE
     flip = canonical_sign(ode["m"], ode["omega"]) < 0

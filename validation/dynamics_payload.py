@@ -89,8 +89,8 @@ def dynamics_payload(args: dict) -> dict:
         s_end = 1.0
         while True:
             s_grid = np.concatenate([[0.0], np.geomspace(1e-4 * s_end, s_end, 400)])
-            tr = integrate_overlaps(problem, t, y0, s_grid, rho=1.0, finite_d=False)
-            ep_s = adam_epochs(problem, t, tr, lr, rows, finite_d=False)
+            tr = integrate_overlaps(problem, t, y0, s_grid, rho=1.0, d=math.inf)
+            ep_s = adam_epochs(problem, t, tr, lr, rows)
             if ep_s[-1] >= epochs or s_end * 8.0 > ADAM_S_MAX:
                 # bounded work: beyond ADAM_S_MAX the clock has stalled (vanishing gradient)
                 break

@@ -171,7 +171,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     if paper:
         p0 = {"c": y0["c"], "b": y0["b"], "m": y0["m"], "a": y0["a"], "q": y0["q"], "omega": y0["omega"],
               "r": y0["r"], "v": y0["v"]}
-        pg = iterate_gd_map(pr_d, t, p0, float(lr), max(last, 1), record_every=1, rho=1.0, finite_d=True)
+        pg = iterate_gd_map(pr_d, t, p0, float(lr), max(last, 1), record_every=1, rho=1.0)
         pv = {k: pg.value[steps, i] for i, k in enumerate(("c", "b", "m", "a", "q", "omega", "r", "v"))}
         pv = _canon(pv)
         pv["sqrt_q"], pv["sqrt_r"] = np.sqrt(pv["q"]), np.sqrt(pv["r"])

@@ -14,7 +14,7 @@ The right-hand side, the exact GD map and the loss are generated from the sympy 
 
 Phase 1 at d = inf: ``k = kappa t beta'(0)``, ``gam = 1``, ``alpha = 1``, ``beta = 0``.  Phase 2 at
 d = inf: saturated (``M_s = sign(omega)``, ``M_2 = 1``, derivatives 0; needs ``omega != 0``).
-``finite_d=True`` evaluates the same formulas at the schedule's actual ``tau`` (``k = beta sqrt(d)``,
+``d=`` (finite) evaluates the same formulas at the schedule's actual ``tau`` (``k = beta sqrt(d)``,
 ``gam = alpha^2 + beta^2 sigma^2``).  The JSON payload of ``flowphase theory dynamics`` is
 :func:`flowphase.validation.dynamics_payload.dynamics_payload`.
 """

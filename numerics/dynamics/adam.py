@@ -20,14 +20,14 @@ from flowphase.theory.problem import Problem
 __all__ = ["gz_second_moment", "adam_epochs", "adam_min_epochs"]
 
 
-def gz_second_moment(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
+def gz_second_moment(problem: Problem, t: float, y, d: Optional[float] = None, n_quad: int = 151) -> float:
     """``E[g_z^2]``, the per-row second moment of ``d loss / d z`` (:mod:`flowphase.theory.dynamics`); closed form."""
-    return at_state(_gen.gz_second_moment, dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array(),
+    return at_state(_gen.gz_second_moment, dynamics_params(problem, t, d=d, n_quad=n_quad).to_array(),
                     as_state(y))
 
 
 def adam_epochs(problem: Problem, t: float, trajectory: Trajectory, lr: float, rows: int,
-                d: Optional[float] = None, finite_d: Optional[bool] = None) -> np.ndarray:
+                d: Optional[float] = None) -> np.ndarray:
     """Adam epochs elapsed along an ODE trajectory, on the clock of the encoder w (noise-dominated Adam).
 
     When every coordinate's gradient is dominated by batch noise of one RMS ``sigma_w`` (the fresh-noise
@@ -37,13 +37,15 @@ def adam_epochs(problem: Problem, t: float, trajectory: Trajectory, lr: float, r
     balanced convention with ``d(ode_t)/d(epoch) = lr sqrt(rows) / sqrt(d gam_x E[g_z^2])`` for the w block.
     Returns the cumulative epochs at the trajectory's times (trapezoid rule in the ODE time).  An
     approximation: u, c, b run on their own Adam clocks, which the single-rate ODE does not follow.
+    ``d``: the simulation's dimension in the clock (default ``problem.d``); the rates are evaluated at the d the
+    trajectory was computed at (``trajectory.info['d']``).
     """
     if not (lr > 0 and int(rows) >= 1):
         raise ValueError(f"lr must be > 0 and rows >= 1, got lr={lr!r}, rows={rows!r}")
     d = problem.d if d is None else float(d)
     if not math.isfinite(d):
         raise ValueError("adam_epochs needs a finite d")
-    par = dynamics_params(problem, t, finite_d=finite_d)
+    par = dynamics_params(problem, t, d=trajectory.info.get("d"))
     params = par.to_array()
     gam_x = par.alpha2 + par.beta ** 2 * (1.0 + par.sig2)
     Y = trajectory.value

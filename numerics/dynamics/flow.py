@@ -36,7 +36,7 @@ ADAM_S_MAX = 2e4
 
 
 def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
-                       finite_d: Optional[bool] = None, n_quad: int = 151, rtol: float = 1e-8,
+                       d: Optional[float] = None, n_quad: int = 151, rtol: float = 1e-8,
                        atol: float = 1e-10, method: str = "dopri5", throw: bool = True,
                        sgd: float = 0.0) -> Trajectory:
     """Integrate the gradient-flow ODE of the overlaps from ``y0`` through the ODE times ``s_eval``.
@@ -60,7 +60,7 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
     Equations of :mod:`flowphase.theory.dynamics` (PAPER §2.1-§3.4), Dormand-Prince 5(4) of
     :mod:`flowphase.numerics.rk`.
     """
-    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad, sgd=sgd)
+    params = dynamics_params(problem, t, rho=rho, d=d, n_quad=n_quad, sgd=sgd)
     y = as_state(y0)
     check_saturated(params, y)
     s_eval = np.asarray(s_eval, dtype=np.float64)
@@ -70,11 +70,12 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
         check_finite("overlap trajectory", sol.value)
     return Trajectory(value=sol.value, names=STATE_NAMES, converged=sol.converged, iterations=sol.iterations,
                       residual=sol.residual, message=sol.message,
-                      info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "rho": float(rho)})
+                      info={"s": s_eval, "nfev": sol.info["nfev"], "t": float(t), "rho": float(rho),
+                            "d": float(problem.d if d is None else d)})
 
 
 def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, record_every: int = 1,
-                   rho: float = 1.0, finite_d: Optional[bool] = None, n_quad: int = 151,
+                   rho: float = 1.0, d: Optional[float] = None, n_quad: int = 151,
                    sgd: float = 0.0) -> Trajectory:
     """Iterate the exact d = inf overlap map of gradient descent with ``step`` (ODE-time units).
 
@@ -85,7 +86,7 @@ def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, re
         raise ValueError(f"step must be a positive finite number, got {step!r}")
     if int(n_steps) < 1 or int(record_every) < 1:
         raise ValueError("n_steps and record_every must be integers >= 1")
-    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad, sgd=sgd)
+    params = dynamics_params(problem, t, rho=rho, d=d, n_quad=n_quad, sgd=sgd)
     y = as_state(y0)
     check_saturated(params, y)
     Y = gd_iterate(y, params.to_array(), float(step), int(n_steps), int(record_every))
@@ -93,17 +94,18 @@ def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, re
     times = np.arange(Y.shape[0]) * record_every * float(step)
     res = Trajectory(value=Y, names=STATE_NAMES, converged=ok, iterations=int(n_steps), residual=0.0,
                      message="success" if ok else "non-finite overlaps (step too large?)",
-                     info={"s": times, "t": float(t), "rho": float(rho), "step": float(step)})
+                     info={"s": times, "t": float(t), "rho": float(rho), "step": float(step),
+                           "d": float(problem.d if d is None else d)})
     return res.raise_if_failed("gradient-descent overlap map")
 
 
-def overlap_loss(problem: Problem, t: float, y, finite_d: Optional[bool] = None, n_quad: int = 151) -> float:
+def overlap_loss(problem: Problem, t: float, y, d: Optional[float] = None, n_quad: int = 151) -> float:
     """The per-sample loss Lbar at overlaps ``y`` (:func:`flowphase.theory.dynamics.overlap_loss`); closed form."""
-    return at_state(_gen.loss_value, dynamics_params(problem, t, finite_d=finite_d, n_quad=n_quad).to_array(),
+    return at_state(_gen.loss_value, dynamics_params(problem, t, d=d, n_quad=n_quad).to_array(),
                     as_state(y))
 
 
-def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, finite_d: Optional[bool] = None,
+def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, d: Optional[float] = None,
                      tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 151, throw: bool = True) -> SolverResult:
     """Long-time limit of the gradient flow: integrate until ``max|dy/d(ode_t)| < tol``.
 
@@ -112,7 +114,7 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, fini
     ``residual`` is ``max|dy/d(ode_t)|`` at the end; raises :class:`ConvergenceError` (``throw``) if the flow is not
     stationary by ``s_max``.
     """
-    params = dynamics_params(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad)
+    params = dynamics_params(problem, t, rho=rho, d=d, n_quad=n_quad)
     arr = params.to_array()
     y = as_state(initial_overlaps("informed", problem, t) if y0 is None else y0)
     check_saturated(params, y)
@@ -139,7 +141,7 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, fini
 
 
 def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = None, tol: float = 1e-3,
-                     quantity: str = "omega", rho: float = 1.0, finite_d: Optional[bool] = None,
+                     quantity: str = "omega", rho: float = 1.0, d: Optional[float] = None,
                      s_max: float = 1e4, n_grid: int = 201, n_quad: int = 151, throw: bool = True) -> ScalarResult:
     """ODE time after which ``|quantity - target| < tol`` for good (first entry of the final run).
 
@@ -161,9 +163,9 @@ def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = N
         raise ValueError(f"tol must be > 0, got {tol!r}")
     iq = STATE_NAMES.index(quantity)
     if target is None:
-        target = stationary_point(problem, t, rho=rho, finite_d=finite_d, n_quad=n_quad).value[quantity]
+        target = stationary_point(problem, t, rho=rho, d=d, n_quad=n_quad).value[quantity]
     s_end = 10.0
-    kw = dict(rho=rho, finite_d=finite_d, n_quad=n_quad)
+    kw = dict(rho=rho, d=d, n_quad=n_quad)
     steps = 0
 
     def done(value, residual):

@@ -40,7 +40,7 @@ def initial_overlaps(kind: str, problem: Problem, t: float, seed: int = 0, scale
         e = 1.0 / math.sqrt(d_eff)
         return {"c": float(c0), "b": float(b0), "m": e, "a": 0.0, "q": 1.0, "omega": e, "r": 1.0, "v": 0.0}
     if kind == "informed":
-        par = dynamics_params(problem, t, finite_d=False)
+        par = dynamics_params(problem, t, d=math.inf)
         if par.saturated or par.beta > 0.0:
             beta, alpha2 = par.beta, par.alpha2
             sig2 = problem.sigma ** 2

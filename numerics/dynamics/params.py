@@ -91,7 +91,7 @@ class DynamicsParams(NamedTuple):
 assert DynamicsParams._fields[:N_GENERATED] == tuple(_gen.PARAM_NAMES), (DynamicsParams._fields, _gen.PARAM_NAMES)
 
 
-def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Optional[bool] = None,
+def dynamics_params(problem: Problem, t: float, rho: float = 1.0, d: Optional[float] = None,
                     n_quad: int = 151, sgd: float = 0.0) -> DynamicsParams:
     """The parameters of the RHS for the per-time problem at schedule time ``t``.
 
@@ -104,8 +104,9 @@ def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Opti
     rho : float > 0
         Speed of the scalars c, b relative to the vectors (``rho = d`` for one learning rate on all
         parameters, ``1`` for the balanced convention; :func:`~flowphase.theory.dynamics.ode_time_per_step`).
-    finite_d : bool, optional
-        Evaluate at the schedule's actual tau (default: True when ``problem.d`` is finite).
+    d : float, optional
+        Dimension the formulas are evaluated at (default ``problem.d``): finite d at the schedule's actual tau,
+        ``inf`` the d -> inf limit.
     n_quad : int >= 3
         Trapezoid nodes of ``E_zeta`` on [-9, 9] (:func:`flowphase.numerics.quadrature.trapezoid_rule`, normalised).
     sgd : float >= 0
@@ -118,14 +119,16 @@ def dynamics_params(problem: Problem, t: float, rho: float = 1.0, finite_d: Opti
     rho = checks.positive("rho", rho)
     problem.schedule.check_t(t)
     t = float(t)
-    d = problem.d
+    if d is None:
+        d = problem.d
+    elif isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) or not float(d) >= 1.0:
+        raise ValueError(f"d must be a number >= 1 or inf, got {d!r}")
+    elif float(d) != problem.d and math.isfinite(d):
+        problem = problem.replace(d=float(d))
+    finite_d = math.isfinite(d)
     n = problem.n
     if math.isfinite(n) and problem.training.noise != "fresh":
         raise ValueError(f"noise must be 'fresh' for the overlap dynamics at finite n, got {problem.training.noise!r}")
-    if finite_d is None:
-        finite_d = math.isfinite(d)
-    if finite_d and not math.isfinite(d):
-        raise ValueError("finite_d=True needs a finite problem dimension d")
     it = problem.interpolant
     sig2 = problem.sigma ** 2
     if finite_d:
@@ -173,4 +176,4 @@ def as_state(y0) -> np.ndarray:
 def check_saturated(params: DynamicsParams, y) -> None:
     if params.saturated and y[STATE_NAMES.index("omega")] == 0.0:
         raise ValueError("omega must be nonzero in the saturated phase-2 limit (d = inf); "
-                         "use a finite d with finite_d=True to follow the escape from omega = 0")
+                         "evaluate at a finite d to follow the escape from omega = 0")
