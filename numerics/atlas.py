@@ -271,6 +271,7 @@ def evaluate(problem: AtlasProblem, density: Density, d, *, T: int = 80, n=math.
         else:
             r, info = _two_mode_exact(problem, density, d, T, n, n_plus)
         p_hat = [r["p_hat"], 1.0 - r["p_hat"]]
+        info.update(mean_plus=r["mean_plus"], mean_minus=r["mean_minus"], bulk_variance=r["bulk_variance"])
         target_var = (1.0 - tau_end) ** 2 + tau_end ** 2 * problem.sigma ** 2
         means = [v for v in (r["mean_plus"], r["mean_minus"]) if math.isfinite(v)]
         return AtlasPoint(density=density.spec, d=d, T=T, n=n, p=[problem.p, 1.0 - problem.p], p_hat=p_hat,
