@@ -19,8 +19,12 @@
 import os
 from pathlib import Path
 
-from IPython.display import Image, display
+try:
+    from IPython.display import Image, display
+except ImportError:   # run as a plain script with the core install: name the file instead of showing it
+    Image, display = (lambda filename: f"figure: {filename}"), print
 
+from flowphase.validation.claims import format_claims
 from flowphase.validation.reproduce import reproduce
 
 QUICK = os.environ.get("FLOWPHASE_QUICK", "1") == "1"
@@ -58,11 +62,9 @@ plt.show()
 # %%
 (result,) = reproduce(['cui-flow'], OUT, quick=QUICK, progress=False)
 display(Image(filename=str(OUT / 'cui-flow.png')))
-for claim in result.claims:
-    print('CONFIRMED ' if claim.confirmed else 'NOT CONFIRMED ', claim.text, '--', claim.detail)
+print(format_claims(result))   # CONFIRMED / REFUTED / INCONCLUSIVE, the words of REPORT.md
 
 # %%
 (result,) = reproduce(['cui-mse'], OUT, quick=QUICK, progress=False)
 display(Image(filename=str(OUT / 'cui-mse.png')))
-for claim in result.claims:
-    print('CONFIRMED ' if claim.confirmed else 'NOT CONFIRMED ', claim.text, '--', claim.detail)
+print(format_claims(result))   # CONFIRMED / REFUTED / INCONCLUSIVE, the words of REPORT.md

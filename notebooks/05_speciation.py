@@ -19,8 +19,12 @@
 import os
 from pathlib import Path
 
-from IPython.display import Image, display
+try:
+    from IPython.display import Image, display
+except ImportError:   # run as a plain script with the core install: name the file instead of showing it
+    Image, display = (lambda filename: f"figure: {filename}"), print
 
+from flowphase.validation.claims import format_claims
 from flowphase.validation.reproduce import reproduce
 
 QUICK = os.environ.get("FLOWPHASE_QUICK", "1") == "1"
@@ -53,5 +57,4 @@ plt.show()
 # %%
 (result,) = reproduce(['speciation'], OUT, quick=QUICK, progress=False)
 display(Image(filename=str(OUT / 'speciation.png')))
-for claim in result.claims:
-    print('CONFIRMED ' if claim.confirmed else 'NOT CONFIRMED ', claim.text, '--', claim.detail)
+print(format_claims(result))   # CONFIRMED / REFUTED / INCONCLUSIVE, the words of REPORT.md
