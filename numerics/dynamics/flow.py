@@ -105,6 +105,21 @@ def overlap_loss(problem: Problem, t: float, y, d: Optional[float] = None, n_qua
                     as_state(y))
 
 
+def integrate_to_rest(rhs, y, params, norm, tol: float, s_max: float, rtol: float, atol: float):
+    """Integrate ``dy/ds = rhs`` over windows of doubling length (10, 20, 40, ...) until ``norm(y) < tol`` or
+    ``s >= s_max``; returns ``(y, s, accepted steps, norm(y))``.  The stationarity search of both theories."""
+    s0, span, total = 0.0, 10.0, 0
+    res = norm(y)
+    while res >= tol and s0 < s_max:
+        sol = rk_solve(rhs, np.array([s0, s0 + span]), y, params=params, rtol=rtol, atol=atol, max_steps=5_000_000)
+        y = sol.value[-1].copy()
+        total += sol.iterations
+        s0 += span
+        span *= 2.0
+        res = norm(y)
+    return y, s0, total, res
+
+
 def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, d: Optional[float] = None,
                      tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 151, throw: bool = True) -> SolverResult:
     """Long-time limit of the gradient flow: integrate until ``max|dy/d(ode_t)| < tol``.
@@ -118,16 +133,8 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, d: O
     arr = params.to_array()
     y = as_state(initial_overlaps("informed", problem, t) if y0 is None else y0)
     check_saturated(params, y)
-    s0, span, total = 0.0, 10.0, 0
-    res = rhs_norm(arr, y)
-    while res >= tol and s0 < s_max:
-        sol = rk_solve(overlap_rhs, np.array([s0, s0 + span]), y, params=arr, rtol=1e-11, atol=1e-13,
-                       max_steps=5_000_000)
-        y = sol.value[-1].copy()
-        total += sol.iterations
-        s0 += span
-        span *= 2.0
-        res = rhs_norm(arr, y)
+    y, s0, total, res = integrate_to_rest(overlap_rhs, y, arr, lambda v: rhs_norm(arr, v), tol, s_max, 1e-11,
+                                          1e-13)
     check_finite("stationary overlaps", y)
     val = {name: float(y[i]) for i, name in enumerate(STATE_NAMES)}
     n = problem.n

@@ -234,16 +234,10 @@ def exact_stationary_point(problem: Problem, t: float, y0, d: float = math.inf, 
     """
     prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
     y = exact_state(y0)
-    s0, span, total = 0.0, 10.0, 0
-    res = float(np.max(np.abs(_rhs(prm, y))))
-    while res >= flow_tol and s0 < s_max:
-        sol = rk_solve(exact_rhs, np.array([s0, s0 + span]), y, params=prm, rtol=1e-10, atol=1e-12,
-                       max_steps=5_000_000)
-        y = sol.value[-1].copy()
-        total += sol.iterations
-        s0 += span
-        span *= 2.0
-        res = float(np.max(np.abs(_rhs(prm, y))))
+    from flowphase.numerics.dynamics.flow import integrate_to_rest
+
+    y, s0, total, res = integrate_to_rest(exact_rhs, y, prm, lambda v: float(np.max(np.abs(_rhs(prm, v)))),
+                                          flow_tol, s_max, 1e-10, 1e-12)
     check_finite("exact stationary state", y)
     ok = res < flow_tol
     if ok:
