@@ -36,7 +36,7 @@ def _int_arg(name, v, lo, hi) -> int:
 def dynamics_payload(args: dict) -> dict:
     """Payload of ``flowphase theory dynamics --t T --epochs E [--init] [problem flags] --json``.
 
-    (formerly ``flowphase.numerics.dynamics.dynamics_json``; library function, the CLI prints it.)
+    A library function; the CLI prints it.
 
     Keys of ``args``: ``t`` (required), ``epochs`` (required), ``init`` (small|random|informed,
     default small), ``lr`` (default 0.01), ``convention`` (``balanced`` default, or ``theory``,

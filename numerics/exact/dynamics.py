@@ -283,7 +283,7 @@ def exact_initial_state(kind: str, problem: Problem, t: float, seed: int = 0, sc
 
 def exact_dynamics_json(args: dict) -> dict:
     """Payload of ``flowphase theory dynamics --theory exact ...`` (same keys as
-    :func:`flowphase.numerics.dynamics.dynamics_json`, finite n required; ``convention`` balanced (default,
+    :func:`flowphase.validation.dynamics_payload.dynamics_payload`, finite n required; ``convention`` balanced (default,
     ``rho = 1``, one epoch = lr), theory / authors / mean (``rho = d``, finite d), adam (Adam with ``draws`` fresh
     draws per point and step, finite d: :func:`_exact_adam_json`).  The theory is evaluated at the problem's d
     (``inf``: the d -> inf limit).
