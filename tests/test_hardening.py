@@ -170,7 +170,7 @@ def test_sampling_boundary_checks_every_shape(bad):
 @pytest.mark.parametrize("flags,fragment", [(["--lr", "0"], "lr"), (["--points", "0"], "points"),
                                             (["--d", "1000", "--n", "100", "--convention", "adam", "--draws", "0"],
                                              None),     # refused (draws, or adam under the exact theory)
-                                            (["--draws", "3"], "draws applies only")])
+                                            (["--draws", "3"], "--draws does not apply")])
 def test_options_are_honoured_or_refused(flags, fragment):
     assert_one_line_error(["theory", "dynamics", "--t", "0.5", "--epochs", "10", *flags], fragment=fragment)
 
