@@ -1,8 +1,10 @@
 """The figures of ``flowphase reproduce``, one module per figure family (PAPER §5, PREDECESSOR §5).
 
-Each ``*_figure(out_dir, quick)`` builds its numbers with the library, plots them, writes PNG/PDF/JSON through
-:func:`~flowphase.validation.figures._common.save_figure` and returns a
-:class:`~flowphase.validation.claims.FigureOutput` whose claims are computed from the plotted numbers.
+Each ``*_figure(out_dir, *, quick=False, problem=None, d=None, n=None)`` builds its numbers with the library for
+``problem`` (default: the figure's ``DEFAULT_PROBLEM``; it takes the parameters it depends on, see
+:func:`flowphase.validation.reproduce.figure_options`) at the sizes ``d``, ``n``, plots them, writes PNG/PDF/JSON
+(with the problem and the claims with their verdicts) through :func:`~flowphase.validation.figures._common.finish`
+and returns a :class:`~flowphase.validation.claims.FigureOutput` whose claims are computed from the plotted numbers.
 The registry of names is :data:`flowphase.validation.reproduce.FIGURES`.
 
 =====================  ==========================================================================
