@@ -237,8 +237,12 @@ class AtlasPoint:
     info: Dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out = {"density": self.density, "d": self.d, "T": self.T, "n": self.n, "p": self.p, "p_hat": self.p_hat,
-               "max_weight_error": self.max_weight_error, "tau_end": self.tau_end}
+        """The JSON row: ``p_hat`` is the generated weight of the mode of weight p for two modes (a float) and the
+        list of generated weights for K modes; ``weights`` / ``weights_hat`` are always the lists."""
+        out = {"density": self.density, "d": self.d, "T": self.T, "n": self.n,
+               "p_hat": self.p_hat[0] if len(self.p) == 2 else list(self.p_hat),
+               "max_weight_error": self.max_weight_error, "weights": self.p, "weights_hat": self.p_hat,
+               "tau_end": self.tau_end}
         if self.mean_error is not None:
             out.update(mean_error=self.mean_error, variance_error=self.variance_error)
         if self.p_hat_se is not None:

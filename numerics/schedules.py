@@ -46,6 +46,8 @@ __all__ = [
     "LossWeight",
     "TrainingObjective",
     "schedule_from_json",
+    "load_schedule",
+    "load_json_object",
 ]
 
 
@@ -91,8 +93,17 @@ def load_json_object(text, what: str = "JSON") -> dict:
         return dict(text)
     if not isinstance(text, (str, bytes, bytearray)):
         raise ValueError(f"{what} must be a JSON object (text or dict), got {type(text).__name__}")
+
+    def no_duplicates(pairs):
+        seen = {}
+        for k, v in pairs:
+            if k in seen:
+                raise ValueError(f"{what} has the key {k!r} twice")
+            seen[k] = v
+        return seen
+
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=no_duplicates)
     except RecursionError:
         raise ValueError(f"{what} is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, over-long integer literals, bad UTF-8
@@ -102,12 +113,21 @@ def load_json_object(text, what: str = "JSON") -> dict:
     return obj
 
 
+#: keys a window object may carry: the schedule's (weight), the detector's and the K-mode theory's
+WINDOW_KEYS = frozenset({"start", "end", "weight", "size", "peak", "sharpness", "resolution", "resolved", "splits",
+                         "s_start", "s_end", "mass"})
+
+
 def _window_fields(w, i: int):
     """(start, end, weight-or-size) of one window given as a dict or a 2/3-sequence."""
     if isinstance(w, dict):
         missing = [k for k in ("start", "end") if k not in w]
         if missing:
             raise ValueError(f"window {i} needs keys 'start' and 'end' (missing {', '.join(map(repr, missing))})")
+        unknown = sorted(set(w) - WINDOW_KEYS)
+        if unknown:
+            raise ValueError(f"window {i} has unknown key(s) {', '.join(map(repr, unknown))} "
+                             f"(allowed: {', '.join(sorted(WINDOW_KEYS))})")
         return w
     if isinstance(w, (list, tuple)) and len(w) in (2, 3):
         return dict(zip(("start", "end", "weight"), w))
@@ -316,8 +336,8 @@ class PiecewiseSchedule(Schedule):
     def from_json(cls, text) -> "PiecewiseSchedule":
         """Inverse of :meth:`to_json` (accepts a JSON string or an already-parsed dict)."""
         obj = load_json_object(text, "schedule JSON")
-        if obj.get("kind", cls.name) != cls.name:
-            raise ValueError(f"not a piecewise schedule: kind={_short(obj.get('kind'))}")
+        if obj.get("kind") != cls.name:
+            raise ValueError(_not_a_schedule(obj, "schedule JSON", want=f"kind {cls.name!r}"))
         if not isinstance(obj.get("windows"), list):
             raise ValueError("schedule JSON needs a 'windows' list")
         return cls(windows=_check_windows(obj["windows"]), t_max=obj.get("t_max", 1.0))
@@ -516,10 +536,44 @@ class TrainingObjective:
         return np.asarray(self.density.density(tau)) * np.asarray(self.weight(tau))
 
 
+def _not_a_schedule(obj: dict, what: str, want: str = "a 'kind'") -> str:
+    """The one-line refusal of a JSON that is not a schedule (naming what it looks like)."""
+    kind = obj.get("kind")
+    if kind is None and "windows" in obj:
+        return (f"{what} is not a schedule (no 'kind'; it holds windows, like the output of 'schedule detect'): "
+                f"make a schedule with 'flowphase schedule design --from FILE'")
+    return f"{what} is not a schedule: expected {want}, got kind={_short(kind)} (keys: {', '.join(sorted(obj)[:8])})"
+
+
+def load_schedule(text, what: str = "schedule JSON"):
+    """The one loader of schedule JSONs: a :class:`flowphase.theory.densities.Density`.
+
+    Accepts every schedule the package writes -- ``schedule design`` (``kind: piecewise``, or a density), the
+    ``schedule`` object of ``theory windows``, any :meth:`Density.to_dict` -- and refuses, with one line, anything
+    else: a JSON without a ``kind`` (a detector's windows are not a schedule), an unknown kind, unknown keys
+    (typos) and duplicate keys.
+    """
+    from flowphase.theory.densities import density_from_dict
+
+    obj = load_json_object(text, what)
+    if "kind" not in obj and isinstance(obj.get("schedule"), dict):
+        obj = obj["schedule"]                           # the output of `theory windows`
+    if "kind" not in obj:
+        raise ValueError(_not_a_schedule(obj, what))
+    if obj.get("kind") == PiecewiseSchedule.name:
+        PiecewiseSchedule.from_json(obj)                # strict checks of the piecewise format
+    try:
+        return density_from_dict(obj, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
 def schedule_from_json(text):
-    """Rebuild a :class:`PiecewiseSchedule` or a baseline density from its JSON."""
+    """Rebuild a :class:`PiecewiseSchedule` or a baseline density from its JSON (refuses a JSON without a kind)."""
     obj = load_json_object(text, "schedule JSON")
     kind = obj.get("kind")
+    if kind is None:
+        raise ValueError(_not_a_schedule(obj, "schedule JSON"))
     if kind == PiecewiseSchedule.name:
         return PiecewiseSchedule.from_json(obj)
     if kind == "lognormal":
@@ -528,4 +582,5 @@ def schedule_from_json(text):
         return LogitNormalDensity(obj.get("m", 0.0), obj.get("s", 1.0))
     if kind == "uniform":
         return UniformDensity()
-    raise ValueError(f"unknown schedule kind {kind!r}")
+    raise ValueError(f"unknown schedule kind {_short(kind)} (this loader knows piecewise, lognormal, logitnormal, "
+                     f"uniform; load_schedule reads every density)")

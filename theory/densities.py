@@ -635,12 +635,28 @@ def phase_aware(base: Density, windows, mass: float, *, shares=None) -> PhaseAwa
 
 
 # ----------------------------------------------------------------------------- dict and string forms
-def density_from_dict(d: dict, *, dim=None) -> Density:
+#: the keys each kind's JSON may hold (besides ``kind`` and the informational ``_INFO_KEYS``)
+_KEYS = {"uniform": set(), "logit-normal": {"m", "s"}, "logitnormal": {"m", "s"}, "edm": {"p_mean", "p_std"},
+         "lognormal": {"p_mean", "p_std"}, "mode": {"scale"}, "cosmap": set(), "beta": {"a", "b"},
+         "shift": {"shift", "base"}, "dilation": {"kappa", "d"}, "windows": {"windows"}, "piecewise": {"windows", "t_max"},
+         "mix": {"components", "weights"}, "phase-aware": {"base", "mass", "windows"}}
+_INFO_KEYS = {"kind", "spec", "convention", "window_mass", "name"}
+
+
+def density_from_dict(d: dict, *, dim=None, strict: bool = True) -> Density:
     """Rebuild a density from :meth:`Density.to_dict` (also the older schedule JSONs: ``piecewise`` window
-    schedules with relative weights, ``lognormal``, ``logitnormal``); anything else -> ``ValueError``."""
+    schedules with relative weights, ``lognormal``, ``logitnormal``); anything else -> ``ValueError``.
+
+    ``dim`` is the dimension of a ``dilation`` stored without its ``d``; ``strict`` refuses unknown keys (typos).
+    """
     if not isinstance(d, dict):
         raise ValueError(f"a density must be a JSON object, got {type(d).__name__}")
     kind = d.get("kind")
+    if strict and isinstance(kind, str) and kind in _KEYS:
+        unknown = sorted(set(d) - _KEYS[kind] - _INFO_KEYS)
+        if unknown:
+            raise ValueError(f"density JSON of kind {kind!r} has unknown key(s) {', '.join(map(repr, unknown))} "
+                             f"(allowed: {', '.join(sorted(_KEYS[kind] | {'kind', 'spec'}))})")
     try:
         if kind == "uniform":
             return Uniform()
@@ -655,11 +671,12 @@ def density_from_dict(d: dict, *, dim=None) -> Density:
         if kind == "beta":
             return Beta(d["a"], d["b"])
         if kind == "shift":
-            return ResolutionShift(d["shift"], density_from_dict(d.get("base", {"kind": "uniform"}), dim=dim))
+            return ResolutionShift(d["shift"], density_from_dict(d.get("base", {"kind": "uniform"}), dim=dim,
+                                                                 strict=strict))
         if kind == "dilation":
             return Dilation(d.get("kappa", 2.0), d.get("d", dim))
         if kind == "windows":
-            ws = d["windows"]
+            ws = _window_dicts(d["windows"], strict)
             return Windows(ws, [w["mass"] for w in ws])
         if kind == "piecewise":  # numerics.schedules.PiecewiseSchedule: relative weights on a uniform background
             ws = d["windows"]
@@ -670,15 +687,27 @@ def density_from_dict(d: dict, *, dim=None) -> Density:
             total = sum(r * (b - a) for r, (a, b) in zip(rel, pairs)) + (1.0 - cover)
             return Windows(pairs, [r * (b - a) / total for r, (a, b) in zip(rel, pairs)])
         if kind == "mix":
-            return MixtureDensity([density_from_dict(c, dim=dim) for c in d["components"]], d["weights"])
+            return MixtureDensity([density_from_dict(c, dim=dim, strict=strict) for c in d["components"]], d["weights"])
         if kind == "phase-aware":
-            ws = d["windows"]
-            return PhaseAware(density_from_dict(d["base"], dim=dim), ws, d["mass"],
+            ws = _window_dicts(d["windows"], strict, need_mass=False)
+            return PhaseAware(density_from_dict(d["base"], dim=dim, strict=strict), ws, d["mass"],
                               shares=[w["mass"] for w in ws] if all("mass" in w for w in ws) else None)
     except (KeyError, TypeError, IndexError) as exc:
         raise ValueError(f"density JSON of kind {kind!r} is missing or has a bad field: {exc}") from None
-    raise ValueError(f"not a density/schedule JSON: kind={kind!r} (expected one of uniform, logit-normal, mode, "
-                     f"cosmap, edm, beta, shift, dilation, windows, piecewise, mix, phase-aware)")
+    raise ValueError(f"not a density/schedule JSON: kind={str(kind)[:40]!r} (expected one of {', '.join(_KEYS)})")
+
+
+def _window_dicts(ws, strict: bool, need_mass: bool = True):
+    if not isinstance(ws, list) or not all(isinstance(w, dict) for w in ws):
+        raise ValueError("'windows' must be a list of {start, end, mass} objects")
+    for i, w in enumerate(ws):
+        unknown = set(w) - {"start", "end", "mass"}
+        if strict and unknown:
+            raise ValueError(f"window {i} has unknown key(s) {', '.join(map(repr, sorted(unknown)))} "
+                             f"(allowed: start, end, mass)")
+        if need_mass and "mass" not in w:
+            raise ValueError(f"window {i} needs a 'mass'")
+    return ws
 
 
 _MIX_SPLIT = re.compile(r"\+(?=\s*(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\*)")

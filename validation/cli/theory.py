@@ -11,7 +11,8 @@ Sub-commands (keys exactly as written):
   ``generated --theory paper --t T1,T2,... | --grid T`` -> ``{"problem", "transition", "p_hat", "times":
   [...]}`` with the generated-sample statistics at each sampler time
   (:func:`flowphase.numerics.generation.generated_along_flow`)
-* ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] --json`` -> ``{"t", "mse"}``
+* ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] [--d D] --json`` -> ``{"t", "mse"}``; ``mse --t a,b,... |
+  --grid T [--d D]`` -> ``{"output": "mse-curve", "t", "tau", "mse", ...}`` (:mod:`.theory_mse`)
 * ``cui --t T --n N --sigma S [--lam 0.1] --json`` -> learned parameters, flow statistics at t and end-of-flow
   quantities
 * ``speciation --d D [--sigma 1] [--n N] --json`` -> ``{"t_s", "phi_at_t_s"[, "t_c"]}``
@@ -86,8 +87,9 @@ def _time_list(args):
     return ts, len(ts) > 1
 
 
-#: keys without a value on the exact theory's saturated branch (``LearnedParameters`` gives None there)
-_SATURATED_UNDEFINED = ("omega", "b", "z_plus", "z_minus", "sqrt_r")
+#: keys without a value where the encoder direction is flat (phase 2, the exact theory's saturated branch:
+#: ``LearnedCurve`` documents NaN there, ``LearnedParameters`` gives None)
+_FLAT_UNDEFINED = ("omega", "b", "z_plus", "z_minus", "sqrt_r")
 
 
 def _overlaps_grid(prob, ts, args):
@@ -102,11 +104,11 @@ def _overlaps_grid(prob, ts, args):
                "branch": cu.branch[k]}
         for key in keys:
             arr = getattr(cu, key)
-            # null only where the theory documents no value (an array the theory does not give, or the saturated
-            # branch's undefined omega, b, z, sqrt_r); any other NaN stays NaN and the strict JSON output refuses it
-            # (a non-converged point is an error, not a null)
-            undefined = arr is None or (cu.branch[k] == "saturated" and key in _SATURATED_UNDEFINED
-                                        and math.isnan(float(arr[k])))
+            # null only where the theory documents no value (an array the theory does not give, or an encoder
+            # direction that is flat: phase 2, or the saturated branch); any other NaN stays NaN and the strict JSON
+            # output refuses it (a non-converged point is an error, not a null)
+            flat = int(cu.phase[k]) == 2 or cu.branch[k] == "saturated"
+            undefined = arr is None or (flat and key in _FLAT_UNDEFINED and math.isnan(float(arr[k])))
             row[key] = None if undefined else float(arr[k])
         row["converged"] = bool(cu.converged[k])
         rows.append(row)
@@ -168,14 +170,6 @@ def _generated(args):
     res = generated_distribution(prob, transition=args.transition)
     print(dump_json({"theory": "paper", "p_hat": res.p_hat, "mean_overlap": res.mean_overlap,
                      "variance": res.variance}))
-    return 0
-
-
-def _mse(args):
-    from flowphase.numerics.mse import mse_at
-
-    prob = _problem(args, dilated=not args.no_dilation)
-    print(dump_json({"t": args.t, "mse": float(mse_at(prob, args.t))}))
     return 0
 
 
@@ -301,12 +295,9 @@ def register(subparsers):
                    help="paper's theory: statistics along the flow on the authors' T-point grid")
     p.set_defaults(func=_generated)
 
-    p = sub.add_parser("mse", help="Bayes denoising MSE per dimension at time t")
-    p.add_argument("--t", type=float, required=True,
-                   help="dilated time in [0, 2], or undilated tau in [0, 1] with --no-dilation")
-    _problem_flags(p, with_n=False)
-    p.add_argument("--no-dilation", action="store_true")
-    p.set_defaults(func=_mse)
+    from .theory_mse import register_mse  # the MSE at a time or along a curve (--t list | --grid, --d)
+
+    register_mse(sub)
 
     p = sub.add_parser("cui", help="Cui et al. learned denoiser and flow statistics")
     p.add_argument("--t", type=float, required=True, bounds=(0.0, 1.0), help="Cui time (0 noise, 1 data)")
