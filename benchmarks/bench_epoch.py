@@ -180,8 +180,10 @@ def time_numpy_ref(st, n, d, T, reps, chunk=8):
         ka = _kernel_args(st, T, d)
         t0 = time.perf_counter()
         train_array(np, st["x1"], np.zeros((1, 1, 1), dtype=st["x1"].dtype), js, jt, seeds, st["alpha"], st["beta"],
-                    c, b, u, w, ka["state_s"], ka["state_v"], 0, 0, 1, r, 1, 1e-2, 1e-2, 1, 0.9, 0.999, 1e-8, 2.0,
-                    2.0, False, True, True, 1_000_000, ka["hist"], np.zeros(T), job_chunk=chunk)
+                    c, b, u, w, ka["state_s"], ka["state_v"], model=0, optimizer=0, K=1, step0=r, n_steps=1,
+                    lr=1e-2, lr_decay_to=1e-2, total_steps=1, beta1=0.9, beta2=0.999, eps=1e-8, lam_u=2.0, lam_w=2.0,
+                    use_fixed=False, train_c=True, train_b=True, record_every=1_000_000, hist=ka["hist"],
+                    gnorm2=np.zeros(T), job_chunk=chunk)
         best.append(time.perf_counter() - t0)
     return min(best)
 

@@ -1,4 +1,4 @@
-"""compare(), the tolerance table and the ``flowphase simulate`` CLI (issue 3)."""
+"""compare(), the tolerance table and the ``flowphase simulate`` CLI."""
 import csv
 import io
 import json
@@ -51,8 +51,10 @@ def test_compare_rows_carry_the_tolerance_verdict_and_the_convergence_flag():
     converged from the simulator's final gradient norm: the theory preset's 400 GD steps converge phase 1
     (gradient < 1e-8) but not phase 2, whose bias relaxes over ~2e4 steps at d = 400, n = 32."""
     pr = Problem.dilated(n=32)
-    tab = compare(pr, d=400, seeds=(0, 1, 2), ts=(0.5, 1.5), backend=FAST)
-    assert tab.config["epochs"] == 400 and tab.config["protocol"] == "theory" and tab.config["tolerance"] == "exact_finite_d"
+    with pytest.warns(UserWarning, match=r"not converged at t = 1\.5"):
+        tab = compare(pr, d=400, seeds=(0, 1, 2), ts=(0.5, 1.5), backend=FAST)
+    assert tab.config["epochs"] == 400 and tab.config["protocol"] == "theory"
+    assert tab.config["tolerance"] == "exact_finite_d"
     for r in tab.rows:
         if r["theory"] is None:
             assert r["allowed"] is None and r["pass"] is None
@@ -60,9 +62,13 @@ def test_compare_rows_carry_the_tolerance_verdict_and_the_convergence_flag():
         assert r["allowed"] == pytest.approx(4.0 * r["sim_stderr"] + 0.01 * (400 / 1000.0) ** -0.5, rel=1e-12)
         assert r["pass"] == (abs(r["difference"]) <= r["allowed"])
     g = tab.simulation.grad_norm.max(axis=0)
-    assert tab.row(0.5, "c")["grad_norm"] == pytest.approx(g[0]) and tab.row(1.5, "b")["grad_norm"] == pytest.approx(g[1])
+    assert tab.row(0.5, "c")["grad_norm"] == pytest.approx(g[0])
+    assert tab.row(1.5, "b")["grad_norm"] == pytest.approx(g[1])
     assert tab.row(0.5, "omega")["converged"] is True and g[0] < 1e-8
     assert tab.row(1.5, "b")["converged"] is False and g[1] > 1e-4
+    assert {(r["t"], r["quantity"]) for r in tab.unconverged()} == {(1.5, q) for q in ("c", "m", "omega", "b", "sqrt_q")}
+    assert all(not r["pass"] for r in tab.failing())
+    assert len(tab.to_text().splitlines()) == len(tab.rows) + 1
     strict = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), grad_tol=1e-12)
     assert strict.row(0.5, "c")["converged"] == bool(g[0] <= 1e-12)
     with pytest.raises(ValueError, match="ignored"):

@@ -279,7 +279,7 @@ def test_designed_schedule_restores_p_in_the_simulator():
     out = {}
     for name, s in (("designed", sched), ("uniform", PiecewiseSchedule.uniform())):
         pb = Problem(mixture=Mixture(p=p, sigma=1.0, d=d), schedule=s)
-        out[name] = generate_bayes(pb, d, s.grid(T), n_gen=n_gen, seeds=(0,), backend="numpy").mean("p_hat")
+        out[name] = generate_bayes(pb, d=d, ts=s.grid(T), n_gen=n_gen, seeds=(0,), backend="numpy").mean("p_hat")
         ref = _bayes_projection_sampler(s.tau_grid(T), d, p, 1.0, 200000, np.random.default_rng(2))
         assert abs(out[name] - ref) < 4 * math.sqrt(se ** 2 + p * (1 - p) / 200000)
     assert abs(out["designed"] - p) < 4 * se

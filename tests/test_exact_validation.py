@@ -1,4 +1,4 @@
-"""Exact finite-n theory vs the finite-d simulator (issue 10, items 5(a), 5(b), 5(d)).
+"""Exact finite-n theory vs the finite-d simulator (the exact theory at the simulated d, n).
 
 Simulator: the exact fresh-noise expectation (``draws=0``), full-batch GD, exact class counts, so that the
 theory is evaluated with the simulation's realised ``n_plus`` at the simulation's d.  Tolerances: the one
@@ -81,7 +81,7 @@ def test_phase_one_sigma_dependence_matches_exact_theory_not_the_paper():
         sims = {s: simulate(Problem.dilated(n=n, sigma=s), d=d, ts=(t,), seeds=range(3), epochs=300, **GD)
                 for s in (0.5, 1.5)}
         n_plus = int(round(0.8 * n))
-        # the gap is d-independent in the simulator (issue 3: 0.031/0.030/0.029 at d = 250/1000/4000), and the
+        # the gap is d-independent in the simulator (measured: 0.031/0.030/0.029 at d = 250/1000/4000), and the
         # finite-d evaluation adds only the O(B/sqrt d) terms, not the O(sqrt(n/d)) cross overlaps of the data
         # noises, which matter at n = 256, d = 500: compare with the d = inf limit at fixed n
         ex = {s: solve_exact(Problem.dilated(n=n, sigma=s), t, n_plus=n_plus) for s in (0.5, 1.5)}

@@ -55,7 +55,7 @@ def test_generated_by_trained_models_cheap():
     """d = 300, n = 128, 3 seeds, 300 epochs, Heun: p_hat and the mode mean of the samples agree with the exact
     field's flow; the paper's ansatz misses the mode mean (the old deficit, R_closed - R_hat ~ 0.03 here); the flow
     of the trained overlaps reproduces the samples."""
-    rec = generated_comparison(Problem.dilated(), 300, 128, n_times=20, seeds=range(3), epochs=300, n_gen=4000,
+    rec = generated_comparison(Problem.dilated(), d=300, n=128, n_times=20, seeds=range(3), epochs=300, n_gen=4000,
                                methods=("heun",), theories=THEORIES, backend=FAST)
     print(_table([rec]))
     e = rec["methods"]["heun"]
@@ -76,7 +76,7 @@ def test_generated_by_trained_models_n_and_d_grid():
     shared cores).  Asserted: the mode mean agrees with the exact field's flow at d >= 1000 and its residual at
     n = 32 shrinks with d; p_hat agrees except at (n, d) = (8, 3000) (module notes); the paper's ansatz misses the
     mode mean everywhere; the deficit R_closed - R_hat is positive, shrinks with d and is the exact field's."""
-    recs = {(n, d): generated_comparison(Problem.dilated(), d, n, n_times=20, seeds=range(4), epochs=2000, n_gen=4000,
+    recs = {(n, d): generated_comparison(Problem.dilated(), d=d, n=n, n_times=20, seeds=range(4), epochs=2000, n_gen=4000,
                                          theories=THEORIES, backend=FAST)
             for d in (300, 1000, 3000) for n in (8, 32, 128)}
     print(_table(recs.values()))

@@ -1,4 +1,4 @@
-"""Protocol presets, given data / initial parameters, NPZ export and the t = 0 sign (issue 16)."""
+"""Protocol presets, given data / initial parameters, NPZ export and the t = 0 sign."""
 import json
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Generation: integrator conventions, Bayes-velocity references, generated statistics (issue 3)."""
+"""Generation: integrator conventions, Bayes-velocity references, generated statistics."""
 import math
 
 import numba

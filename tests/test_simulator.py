@@ -1,4 +1,4 @@
-"""Finite-d simulator: kernels vs the NumPy reference, gradients, and theory vs simulation (issue 3)."""
+"""Finite-d simulator: kernels vs the NumPy reference, gradients, and theory vs simulation."""
 import math
 
 import numba

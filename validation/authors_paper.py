@@ -38,9 +38,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = ["PAPER_SIZE", "paper_problem", "train_resumable", "paper_data"]
 
-#: the authors' protocol (PAPER §2.3); lr is ``'authors-paper'`` (1e-4, :data:`~flowphase.validation.protocols.AUTHORS_LR`),
-#: not the ``authors`` preset's ``'authors-code'`` (1e-2)
-PAPER_SIZE = dict(d=5000, n=128, n_times=80, epochs=40000, lr=LR_AUTHORS_PAPER, weight_decay=1e-5, seeds=(0, 1, 2), draws=1,
+#: the authors' protocol (PAPER §2.3); lr is ``'authors-paper'`` (1e-4,
+#: :data:`~flowphase.validation.protocols.AUTHORS_LR`), not the ``authors`` preset's ``'authors-code'`` (1e-2)
+PAPER_SIZE = dict(d=5000, n=128, n_times=80, epochs=40000, lr=LR_AUTHORS_PAPER, weight_decay=1e-5, seeds=(0, 1, 2),
+                  draws=1,
                   init="random", checkpoint_every=1000, record_every=1000, p=0.8, sigma=1.0, kappa=2.0,
                   dtype="float32")
 #: the full-size run trains in float32 (parameters, Adam moments of u, w and the data basis, as the authors'

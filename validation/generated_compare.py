@@ -33,7 +33,7 @@ STATS = ("p_hat", "mean_overlap", "variance")
 GD = dict(optimizer="gd", lr=0.25, lr_final=0.25, draws=0)
 
 
-def theory_field(problem: Problem, ts, theory: str = "exact", n_plus: Optional[int] = None):
+def theory_field(problem: Problem, ts, *, theory: str = "exact", n_plus: Optional[int] = None):
     """The learned field of the theory on the grid at ``problem.d`` (EXACT_FINITE_N §2-§3 or PAPER §3.2-§3.4)."""
     if theory not in THEORIES:
         raise ValueError(f"theory must be one of {THEORIES}, got {theory!r}")
@@ -101,7 +101,7 @@ def _mean_se(values):
     return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0)
 
 
-def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20, seeds: Sequence[int] = range(4),
+def generated_comparison(problem: Problem, *, d: int, n: int, n_times: int = 20, seeds: Sequence[int] = range(4),
                          epochs: int = 300, n_gen: int = 2000, methods: Sequence[str] = ("euler", "heun"),
                          theories: Sequence[str] = ("exact", "paper"), backend: str = "numba", gen_seed: int = 0,
                          sim=None, fields: Optional[dict] = None) -> dict:
@@ -149,7 +149,7 @@ def generated_comparison(problem: Problem, d: int, n: int, *, n_times: int = 20,
     fields = dict(fields or {})
     for th in theories:
         if th not in fields:
-            fields[th] = theory_field(pr, ts, th, npl)
+            fields[th] = theory_field(pr, ts, theory=th, n_plus=npl)
     tfields = [trained_field(sim, i) for i in range(len(sim.seeds))]
     for method in methods:
         g = generate(sim, n_gen=int(n_gen), seed=int(gen_seed), method=method, backend=backend)

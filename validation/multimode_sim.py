@@ -115,7 +115,7 @@ def _check(name, v, lo=1):
     return int(v)
 
 
-def simulate_softmax(mixture: KMixture, schedule: Schedule, d: int, n: int, n_times: int = 80, ts=None,
+def simulate_softmax(mixture: KMixture, schedule: Schedule, *, d: int, n: int, n_times: int = 80, ts=None,
                      seeds: Sequence[int] = (0,), epochs: int = 400, optimizer: str = "adam", lr: float = 1e-2,
                      draws: int = 1, lam_u: float = 0.0, lam_w: float = 0.0, init: str = "informed",
                      init_scale: float = 1e-3, labels: str = "exact", backend: str = "numba", means_seed: int = 0,
@@ -215,7 +215,7 @@ def _learned_f(X, c, b, U, W):
     return c * X + pi @ U
 
 
-def denoiser_distance(sim: SoftmaxSimulation, seed_index: int, time_index: int, n_test: int = 512, rng=0) -> float:
+def denoiser_distance(sim: SoftmaxSimulation, seed_index: int, time_index: int, *, n_test: int = 512, rng=0) -> float:
     """``E|f_learned(x) - f*(x)|^2 / d`` on fresh ``x_tau`` (gauge-free distance to the Bayes point)."""
     tau = float(sim.taus[time_index])
     P = {k: v[seed_index, time_index] for k, v in sim.params.items()}
@@ -227,7 +227,7 @@ def denoiser_distance(sim: SoftmaxSimulation, seed_index: int, time_index: int, 
     return float((diff * diff).sum() / diff.size)
 
 
-def generate_softmax(sim: SoftmaxSimulation, n_gen: int = 1024, seed: int = 0) -> dict:
+def generate_softmax(sim: SoftmaxSimulation, *, n_gen: int = 1024, seed: int = 0) -> dict:
     """Euler generation with every seed's learned field; ``p_hat_k`` per seed and mean +- stderr (module notes)."""
     n_gen = _check("n_gen", n_gen, 2)
     taus = sim.taus

@@ -73,12 +73,13 @@ PROTOCOLS: Dict[str, Protocol] = {
                        dict(epochs=400, optimizer="gd", lr=0.25, lr_final=None, draws=0, labels="bernoulli",
                             init="small", init_scale=1e-3, betas=(0.9, 0.999), eps=1e-8)),
     "authors": Protocol("authors", "the authors' learnGMM.run: Adam, constant lr 1e-2, N(0,1) init, one fresh draw",
-                        dict(epochs=40000, optimizer="adam", lr=LR_AUTHORS_CODE, lr_final=None, draws=1, labels="bernoulli",
+                        dict(epochs=40000, optimizer="adam", lr=LR_AUTHORS_CODE, lr_final=None, draws=1,
+                             labels="bernoulli",
                              init="random", init_scale=1.0, betas=(0.9, 0.999), eps=1e-8)),
 }
 
 
-def resolve_protocol(protocol: Optional[str], noise: str = "fresh", model: str = "tanh",
+def resolve_protocol(protocol: Optional[str], *, noise: str = "fresh", model: str = "tanh",
                      **given) -> Tuple[dict, dict]:
     """Protocol settings with the explicitly given keywords (those not ``None``) applied on top.
 

@@ -132,7 +132,7 @@ def _check_method(method):
     return 1 if method == "heun" else 0
 
 
-def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, seed: int = 0,
+def generate_from_params(problem: Problem, ts, c, b, u, w, *, n_gen: int = 256, seed: int = 0,
                          method: str = "euler", model: str = "tanh", backend: str = "numba",
                          keep_samples: bool = False, array_module=None):
     """Integrate the learned flow for one parameter set (c, b: (T,), u, w: (T, d)); return X_end or stats.
@@ -174,7 +174,7 @@ def generate_from_params(problem: Problem, ts, c, b, u, w, n_gen: int = 256, see
     return generated_statistics(X), (X if keep_samples else None)
 
 
-def generate(sim, n_gen: int = 256, seed: int = 0, method: str = "euler", backend: str = "numba",
+def generate(sim, *, n_gen: int = 256, seed: int = 0, method: str = "euler", backend: str = "numba",
              keep_samples: bool = False, array_module=None, throw: bool = True) -> GenerationResult:
     """Generate from every seed's learned model of a :class:`SimulationResult` (PAPER §2.5).
 
@@ -202,7 +202,7 @@ def generate(sim, n_gen: int = 256, seed: int = 0, method: str = "euler", backen
                             samples=last, **meta)
 
 
-def generate_bayes(problem: Problem, d: Optional[int] = None, ts=None, n_gen: int = 1024, seeds=(0,),
+def generate_bayes(problem: Problem, *, d: Optional[int] = None, ts=None, n_gen: int = 1024, seeds=(0,),
                    method: str = "euler", backend: str = "numba", keep_samples: bool = False,
                    array_module=None, throw: bool = True) -> GenerationResult:
     """Generate with the exact (Bayes) velocity, the reference flow (PAPER §2.1, §3.5, §3.7).

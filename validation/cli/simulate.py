@@ -1,6 +1,7 @@
 """``flowphase simulate``: train the finite-d denoisers and print JSON.
 
-``flowphase simulate --d D --n N --t T1,T2,... | --grid T [--p] [--sigma] [--kappa] [--lam-u] [--lam-w] [--weight-decay WD]
+``flowphase simulate --d D --n N --t T1,T2,... | --grid T [--p] [--sigma] [--kappa] [--lam-u] [--lam-w]
+[--weight-decay WD]
 [--noise fresh|fixed] [--no-dilation] [--epochs E] [--seeds S] [--backend numba|numpy|cupy]
 [--protocol theory|authors] [--data FILE.npz] [--init-params FILE.npz] [--export FILE.npz]
 [--generate N_GEN] [--checkpoint FILE.npz] --json``

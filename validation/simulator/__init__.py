@@ -2,13 +2,16 @@
 
 Modules, one concern each:
 
-* :mod:`.config` -- :class:`SimulationConfig`, every option validated once and frozen;
-* :mod:`.driver` -- :func:`simulate` (the keyword front) and :func:`run` (a configuration);
+* :mod:`.config` -- :class:`SimulationConfig`, every option validated once and frozen (each field documented
+  there with its range and default: the reference of :func:`simulate`'s options);
+* :mod:`.driver` -- :func:`simulate` (the keyword front) and :func:`run` (a configuration): the one trainer of
+  the package, checkpointed and resumable (``checkpoint=``), divergence a ``ConvergenceError`` naming the step;
 * :mod:`.backends` -- the backend table ``(engine, sampler) -> run(xp, jobs, hyper, step0, n_steps)``;
 * :mod:`.dense_numba`, :mod:`.projected_numba` -- numba training kernels (dense / fixed noise, exact
   expectation; projected fresh-noise sampler); :mod:`.dense_array`, :mod:`.projected_array` -- their
   NumPy/CuPy twins;
-* :mod:`.update` -- learning-rate schedule, Adam / GD step and records, once per engine;
+* :mod:`.update` -- learning-rate schedule, Adam / GD step and records, once per engine (also used by the
+  K-head softmax simulator);
 * :mod:`.rng` -- counter-based random numbers (splitmix64 keys, Box--Muller, ziggurat, Gamma);
 * :mod:`.inputs` -- training data and initial parameters, drawn or given; NPZ export;
 * :mod:`.canonical` -- the sign canonicalisation ``m + omega >= 0``;

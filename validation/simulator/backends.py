@@ -196,28 +196,32 @@ def _array_dense(xp, jb: Jobs, hp: Hyper, step0: int, n_steps: int) -> None:
     from .dense_array import train_array
 
     train_array(xp, jb.x1, jb.fixed_x0, jb.job_seed, jb.job_tix, jb.seeds, jb.alpha, jb.beta, jb.c, jb.b, jb.u,
-                jb.w, jb.state_s, jb.state_v, hp.model, hp.optimizer, hp.K, int(step0), int(n_steps), hp.lr,
-                hp.lr_final, hp.total_steps, hp.beta1, hp.beta2, hp.eps, hp.lam_u, hp.lam_w, hp.use_fixed,
-                hp.train_c, hp.train_b, hp.record_every, jb.hist, jb.gnorm2, job_chunk=hp.job_chunk)
+                jb.w, jb.state_s, jb.state_v, model=hp.model, optimizer=hp.optimizer, K=hp.K, step0=int(step0),
+                n_steps=int(n_steps), lr=hp.lr, lr_decay_to=hp.lr_final, total_steps=hp.total_steps, beta1=hp.beta1,
+                beta2=hp.beta2, eps=hp.eps, lam_u=hp.lam_u, lam_w=hp.lam_w, use_fixed=hp.use_fixed,
+                train_c=hp.train_c, train_b=hp.train_b, record_every=hp.record_every, hist=jb.hist, gnorm2=jb.gnorm2,
+                job_chunk=hp.job_chunk)
 
 
 def _array_projected(xp, jb: Jobs, hp: Hyper, step0: int, n_steps: int) -> None:
     from .projected_array import train_projected_array
 
     train_projected_array(xp, jb.x1, jb.basis, jb.job_seed, jb.job_tix, jb.seeds, jb.alpha, jb.beta, jb.c, jb.b,
-                          jb.u, jb.w, jb.state_s, jb.state_v, hp.model, hp.optimizer, hp.K, int(step0), int(n_steps),
-                          hp.lr, hp.lr_final, hp.total_steps, hp.beta1, hp.beta2, hp.eps, hp.lam_u, hp.lam_w,
-                          hp.use_fixed, hp.train_c, hp.train_b, hp.record_every, jb.hist, jb.gnorm2,
-                          job_chunk=hp.job_chunk)
+                          jb.u, jb.w, jb.state_s, jb.state_v, model=hp.model, optimizer=hp.optimizer, K=hp.K,
+                          step0=int(step0), n_steps=int(n_steps), lr=hp.lr, lr_decay_to=hp.lr_final,
+                          total_steps=hp.total_steps, beta1=hp.beta1, beta2=hp.beta2, eps=hp.eps, lam_u=hp.lam_u,
+                          lam_w=hp.lam_w, use_fixed=hp.use_fixed, train_c=hp.train_c, train_b=hp.train_b,
+                          record_every=hp.record_every, hist=jb.hist, gnorm2=jb.gnorm2, job_chunk=hp.job_chunk)
 
 
 def _array_expectation(xp, jb: Jobs, hp: Hyper, step0: int, n_steps: int) -> None:
     from .dense_array import train_expected_array
 
     train_expected_array(xp, jb.x1, jb.job_seed, jb.alpha, jb.beta, jb.c, jb.b, jb.u, jb.w, jb.state_s, jb.state_v,
-                         jb.gq, jb.wq, hp.optimizer, int(step0), int(n_steps), hp.lr, hp.lr_final, hp.total_steps,
-                         hp.beta1, hp.beta2, hp.eps, hp.lam_u, hp.lam_w, hp.train_c, hp.train_b, hp.record_every,
-                         jb.hist, jb.gnorm2)
+                         jb.gq, jb.wq, optimizer=hp.optimizer, step0=int(step0), n_steps=int(n_steps), lr=hp.lr,
+                         lr_decay_to=hp.lr_final, total_steps=hp.total_steps, beta1=hp.beta1, beta2=hp.beta2,
+                         eps=hp.eps, lam_u=hp.lam_u, lam_w=hp.lam_w, train_c=hp.train_c, train_b=hp.train_b,
+                         record_every=hp.record_every, hist=jb.hist, gnorm2=jb.gnorm2)
 
 
 #: (engine, sampler) -> run(xp, jobs, hyper, step0, n_steps), training ``n_steps`` steps from global step ``step0``

@@ -260,7 +260,7 @@ class SimulationConfig:
         from flowphase.validation.protocols import resolve_protocol
 
         _check_choice("model", model, MODELS)
-        preset, record = resolve_protocol(protocol, noise, model, epochs=epochs, optimizer=optimizer, lr=lr,
+        preset, record = resolve_protocol(protocol, noise=noise, model=model, epochs=epochs, optimizer=optimizer, lr=lr,
                                           lr_final=lr_final, draws=draws, labels=labels, init=init,
                                           init_scale=init_scale, betas=betas, eps=eps)
         epochs, optimizer, lr, lr_final = preset["epochs"], preset["optimizer"], preset["lr"], preset["lr_final"]

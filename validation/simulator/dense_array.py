@@ -20,10 +20,10 @@ __all__ = ["train_array", "train_expected_array"]
 
 
 def train_array(xp, x1, fixed_x0, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w,
-                state_s, state_v, model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps,
+                state_s, state_v, *, model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps,
                 beta1, beta2, eps, lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, gnorm2,
                 job_chunk=None):
-    """Array-module twin of :func:`.dense_numba.train_kernel` (same arguments).
+    """Array-module twin of :func:`.dense_numba.train_kernel` (same arguments; the numbers keyword-only).
 
     The jobs are processed in chunks of ``job_chunk`` (all at once by default) with batched
     matrix products; the row matrices are (chunk, n K, d).
@@ -94,7 +94,7 @@ def train_array(xp, x1, fixed_x0, job_seed_index, job_tix, seeds, alpha, beta, c
                              gnorm2)
 
 
-def train_expected_array(xp, x1, job_seed_index, alpha, beta, c, b, u, w, state_s, state_v, gq, wq,
+def train_expected_array(xp, x1, job_seed_index, alpha, beta, c, b, u, w, state_s, state_v, gq, wq, *,
                          optimizer, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps,
                          lam_u, lam_w, train_c, train_b, record_every, hist, gnorm2):
     """Array-module twin of :func:`.dense_numba.train_expected_kernel`.

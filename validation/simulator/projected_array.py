@@ -39,7 +39,7 @@ def _add_zperp(xp, vec, s, r, cz, e1z, e2z, has1, has2, nw, nuu, t1, cw, cu, n):
 
 
 def train_projected_array(xp, x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s,
-                          state_v, model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2,
+                          state_v, *, model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2,
                           eps, lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, gnorm2=None,
                           job_chunk=None):
     """Array-module twin of :func:`.projected_numba.train_projected` (same arguments;

@@ -14,8 +14,9 @@ new parameter from the float64 moments (stored in their own dtype).
 
 Trainers that do not share it, and why: the PyTorch paths (:mod:`flowphase.validation.pairing` and the
 authors' loop it pairs with) use ``torch.optim.Adam`` -- being the other implementation is their point;
-the digits MLP (:mod:`flowphase.validation.digits`) is a NumPy trainer of a different model with its own
-state layout (it could call :func:`adam_array`); the learning-dynamics theory (:mod:`flowphase.numerics.dynamics`,
+the digits MLP (:mod:`flowphase.validation.digits`, a numba trainer of another model, its Adam written on whole
+weight matrices with the step count inside) keeps its own step for now -- the arithmetic is the same and it could
+call :func:`adam_vector` on the raveled weights; the learning-dynamics theory (:mod:`flowphase.numerics.dynamics`,
 :mod:`flowphase.numerics.exact`) maps overlaps, not parameters, with Adam's coordinate-class law.
 
 Optimiser (PAPER §2.3, theory-unit loss): Adam with bias correction (``beta1, beta2, eps``; moments of

@@ -17,7 +17,7 @@ from .registry import task
 __all__ = ["check_problem", "theory_overlaps", "theory_generated", "check_mse", "theory_mse", "check_simulation",
            "simulation", "compare_task", "weight_decay_lambda", "MAX_SIZE", "MAX_SIM_SIZE"]
 
-MAX_SIZE = 1e15             # largest finite d and n of a theory task (as theory.problem.SIZE_MAX)
+MAX_SIZE = 1e15             # largest finite d and n of a theory task (as theory.checks.SIZE_MAX)
 MAX_SIM_SIZE = 10 ** 7      # largest d and n of a simulation task (memory is also checked by simulate)
 _MAX_SIZE, _MAX_SIM_SIZE = MAX_SIZE, MAX_SIM_SIZE
 
@@ -203,7 +203,8 @@ def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, e
     for r in table.rows:
         q = r["quantity"]
         out.update({f"{q}_sim": r["sim_mean"], f"{q}_stderr": r["sim_stderr"],
-                    f"{q}_theory": r["theory"], f"{q}_z": r["z"]})
+                    f"{q}_theory": r["theory"], f"{q}_z": r["z"], f"{q}_pass": r["pass"],
+                    f"{q}_converged": r["converged"]})
     return out
 
 
