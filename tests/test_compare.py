@@ -66,7 +66,8 @@ def test_compare_rows_carry_the_tolerance_verdict_and_the_convergence_flag():
     assert tab.row(1.5, "b")["grad_norm"] == pytest.approx(g[1])
     assert tab.row(0.5, "omega")["converged"] is True and g[0] < 1e-8
     assert tab.row(1.5, "b")["converged"] is False and g[1] > 1e-4
-    assert {(r["t"], r["quantity"]) for r in tab.unconverged()} == {(1.5, q) for q in ("c", "m", "omega", "b", "sqrt_q")}
+    assert {(r["t"], r["quantity"]) for r in tab.unconverged()} == {(1.5, q) for q in
+                                                                   ("c", "m", "omega", "b", "sqrt_q")}
     assert all(not r["pass"] for r in tab.failing())
     assert len(tab.to_text().splitlines()) == len(tab.rows) + 1
     strict = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), grad_tol=1e-12)

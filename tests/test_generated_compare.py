@@ -76,7 +76,8 @@ def test_generated_by_trained_models_n_and_d_grid():
     shared cores).  Asserted: the mode mean agrees with the exact field's flow at d >= 1000 and its residual at
     n = 32 shrinks with d; p_hat agrees except at (n, d) = (8, 3000) (module notes); the paper's ansatz misses the
     mode mean everywhere; the deficit R_closed - R_hat is positive, shrinks with d and is the exact field's."""
-    recs = {(n, d): generated_comparison(Problem.dilated(), d=d, n=n, n_times=20, seeds=range(4), epochs=2000, n_gen=4000,
+    recs = {(n, d): generated_comparison(Problem.dilated(), d=d, n=n, n_times=20, seeds=range(4), epochs=2000,
+                                         n_gen=4000,
                                          theories=THEORIES, backend=FAST)
             for d in (300, 1000, 3000) for n in (8, 32, 128)}
     print(_table(recs.values()))

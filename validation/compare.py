@@ -90,7 +90,7 @@ class ComparisonTable:
         return [r for r in self.rows if r["pass"] is False]
 
     def unconverged(self) -> List[dict]:
-        """Rows whose training had not converged (``converged`` false): their deviation says nothing about the theory."""
+        """Rows whose training had not converged (``converged`` false): their deviation does not test the theory."""
         return [r for r in self.rows if r["converged"] is False]
 
     def to_text(self) -> str:
