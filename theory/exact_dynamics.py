@@ -105,7 +105,6 @@ step = sp.Symbol("step", real=True)   # GD step in ODE-time units (eta n / d)
 
 # independent norms of the generic loss
 R_, Q_, V_ = sp.symbols("R_ Q_ V_", real=True)
-_NORMS = (R_, Q_, V_)
 # moment symbol -> (its mean derivative, its r derivative, class label)
 _CHAIN = {ex.M_plus: (Mp_b, Mp_r, 1), ex.M_minus: (Mm_b, Mm_r, -1),
           ex.Q_plus: (Qp_b, Qp_r, 1), ex.Q_minus: (Qm_b, Qm_r, -1)}
