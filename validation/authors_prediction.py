@@ -23,11 +23,12 @@ import numpy as np
 
 from flowphase.numerics.exact.perpoint import perpoint_state
 from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
+from flowphase.theory.records import OVERLAP_NAMES
 
 __all__ = ["paper_initial_states", "predict_from_run", "run_initial_state", "predict_job", "predict_run",
            "convergence_epoch", "convergence_fields", "PRED_NAMES", "OMEGA_TOL", "RHO_W_TOL"]
 
-PRED_NAMES = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r", "rho_w")
+PRED_NAMES = OVERLAP_NAMES + ("rho_w",)
 OMEGA_TOL = 1e-3
 RHO_W_TOL = 0.01
 
