@@ -315,3 +315,17 @@ def test_cli_dynamics_of_a_run_takes_its_problem_and_class_count(tmp_path, capsy
     rc, err = _cli(capsys, "theory", "dynamics", "--run", str(tmp_path / "r.npz"), "--t", "0.5", "--epochs", "5",
                    "--p", "0.6")
     assert rc == 2 and "--p" in err
+
+
+def test_resume_with_another_checkpoint_period_continues_exactly(tmp_path, monkeypatch):
+    pr = Problem.dilated(d=20, n=4)
+    args = dict(ts=[0.5, 1.2], epochs=24, protocol="authors", lr=1e-2, record_every=3, backend=FAST)
+    ref = simulate(pr, **args)
+    ck = tmp_path / "p.npz"
+    real = _kill_after(monkeypatch, 10)
+    with pytest.raises(_Stop):
+        simulate(pr, checkpoint=ck, checkpoint_every=10, step_chunk=10, **args)
+    for k, fn in real.items():
+        monkeypatch.setitem(driver.BACKEND_TABLE, k, fn)
+    again = simulate(pr, checkpoint=ck, checkpoint_every=4, step_chunk=4, **args)    # 10 is not a multiple of 4
+    assert again.config["resumed_from"] == 10 and np.array_equal(again.overlaps, ref.overlaps)

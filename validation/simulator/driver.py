@@ -205,7 +205,7 @@ def run(cfg: SimulationConfig, *, data=None, init_params=None, array_module=None
     start = _load_checkpoint(ckpt, key, xp, jobs) if ckpt is not None and ckpt.exists() else 0
     saves = set(range(cfg.checkpoint_every, epochs + 1, cfg.checkpoint_every)) | {epochs} if ckpt else set()
     progress = cfg.work > 1e10 if cfg.progress is None else cfg.progress
-    bounds = _bounds(cfg, ckpt is not None)
+    bounds = sorted(set(_bounds(cfg, ckpt is not None)) | {start})     # a checkpoint of another period resumes too
     from tqdm.auto import tqdm
 
     bar = tqdm(total=epochs, initial=start, disable=not progress, desc=f"simulate d={d} n={n} J={J}", unit="step")
