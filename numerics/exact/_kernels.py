@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
+from flowphase.numerics.exact._moment_rule import moment_intervals, moment_nodes
 
 PRM = ("alpha", "beta", "B", "inv_sqrt_d", "sigma", "n_plus", "n_minus", "lam_u", "lam_w")
 STATUS = {0: "converged", 1: "maximum number of iterations reached", 2: "ran off to |b| -> inf (trivial branch)",
@@ -136,36 +137,91 @@ def evaluate(theta, prm, nodes, weights, want_grad):
 
 
 @njit(cache=True)
-def class_moments2(mean, std, nodes, weights, out):
+def uniform_step(nodes):
+    """The spacing h of an equispaced node set (the trapezoid rules), 0.0 for any other rule."""
+    n = nodes.shape[0]
+    if n < 3:
+        return 0.0
+    h = (nodes[n - 1] - nodes[0]) / (n - 1)
+    if not h > 0.0:
+        return 0.0
+    for i in range(n):
+        if abs(nodes[i] - (nodes[0] + i * h)) > 1e-12 * (1.0 + abs(nodes[i])):
+            return 0.0
+    return h
+
+
+@njit(cache=True)
+def class_moments2(mean, std, nodes, weights, h, out):
     """``M, Q`` and their first and second derivatives in (mean, std), written into ``out`` (float64[12]).
 
     Layout: ``M, M_m, M_s, M_mm, M_ms, M_ss, Q, Q_m, Q_s, Q_mm, Q_ms, Q_ss`` (``_m``: d/dmean, ``_s``: d/dstd);
     ``tanh' = 1 - tanh^2``, ``tanh'' = -2 tanh tanh'``, ``(tanh^2)'' = 2 tanh' (tanh' - 2 tanh^2)``.
+
+    ``h > 0`` (equispaced nodes, :func:`uniform_step`): ``tanh x = 1 - 2/(1 + e^{2x})`` with ``e^{2x}`` along the
+    nodes a geometric sequence (ratio ``e^{2 std h}``), recomputed by ``exp`` every 16 nodes (relative error of
+    ``e^{2x}`` below 16 roundings, so ``|tanh|`` within ~2e-15 of ``math.tanh``); ``h = 0``: ``math.tanh``.
     """
-    for k in range(12):
-        out[k] = 0.0
+    M = 0.0
+    M_m = 0.0
+    M_s = 0.0
+    M_mm = 0.0
+    M_ms = 0.0
+    M_ss = 0.0
+    Q = 0.0
+    Q_m = 0.0
+    Q_s = 0.0
+    Q_mm = 0.0
+    Q_ms = 0.0
+    Q_ss = 0.0
+    ratio = math.exp(2.0 * std * h) if h > 0.0 else 0.0
+    E = 0.0
     for i in range(nodes.shape[0]):
         g = nodes[i]
         w = weights[i]
-        ph = math.tanh(mean + std * g)
-        dp = 1.0 - ph * ph
+        if h > 0.0:
+            if i % 16 == 0:
+                E = math.exp(2.0 * (mean + std * g))
+            else:
+                E *= ratio
+            inv = 1.0 / (1.0 + E)
+            ph = 1.0 - 2.0 * inv
+            dp = 4.0 * E * inv * inv
+            if not math.isfinite(dp):   # E = inf: tanh = 1 exactly
+                ph = 1.0
+                dp = 0.0
+        else:
+            ph = math.tanh(mean + std * g)
+            dp = 1.0 - ph * ph
         d2 = -2.0 * ph * dp
         q1 = 2.0 * ph * dp
         q2 = 2.0 * dp * (dp - 2.0 * ph * ph)
         wg = w * g
         wgg = wg * g
-        out[0] += w * ph
-        out[1] += w * dp
-        out[2] += wg * dp
-        out[3] += w * d2
-        out[4] += wg * d2
-        out[5] += wgg * d2
-        out[6] += w * ph * ph
-        out[7] += w * q1
-        out[8] += wg * q1
-        out[9] += w * q2
-        out[10] += wg * q2
-        out[11] += wgg * q2
+        M += w * ph
+        M_m += w * dp
+        M_s += wg * dp
+        M_mm += w * d2
+        M_ms += wg * d2
+        M_ss += wgg * d2
+        Q += w * ph * ph
+        Q_m += w * q1
+        Q_s += wg * q1
+        Q_mm += w * q2
+        Q_ms += wg * q2
+        Q_ss += wgg * q2
+    out[0] = M
+    out[1] = M_m
+    out[2] = M_s
+    out[3] = M_mm
+    out[4] = M_ms
+    out[5] = M_ss
+    out[6] = Q
+    out[7] = Q_m
+    out[8] = Q_s
+    out[9] = Q_mm
+    out[10] = Q_ms
+    out[11] = Q_ss
 
 
 @njit(cache=True)
@@ -214,12 +270,12 @@ def _lu4_solve(A, piv, x):
 
 
 @njit(cache=True)
-def evaluate_hessian(theta, prm, nodes, weights, grad, hess, y):
+def evaluate_hessian(theta, prm, nodes, weights, h, grad, hess, y):
     """Potential E at theta; its gradient, its Hessian in theta and the inner minimiser y written in place.
 
     Gradient and Hessian are the generated ``G.exact_outer_derivatives`` at ``y* = H^-1 g`` (envelope theorem)
-    with the implicit-function correction ``Hess E = L_tt - L_ty (2H)^-1 L_yt``.  Returns E (NaN where the inner
-    H is singular).
+    with the implicit-function correction ``Hess E = L_tt - L_ty (2H)^-1 L_yt``.  ``h``: the node spacing of an
+    equispaced rule or 0 (:func:`class_moments2`).  Returns E (NaN where the inner H is singular).
     """
     omega, b, zp, zm = theta[0], theta[1], theta[2], theta[3]
     alpha, beta, B, isd, sigma, npl, nmi, lam_u, lam_w = (prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6],
@@ -230,8 +286,8 @@ def evaluate_hessian(theta, prm, nodes, weights, grad, hess, y):
     std = alpha * sr
     mp = np.empty(12)
     mm = np.empty(12)
-    class_moments2(B * (omega + sigma * zp) + b, std, nodes, weights, mp)
-    class_moments2(B * (-omega + sigma * zm) + b, std, nodes, weights, mm)
+    class_moments2(B * (omega + sigma * zp) + b, std, nodes, weights, h, mp)
+    class_moments2(B * (-omega + sigma * zm) + b, std, nodes, weights, h, mm)
     Mp, Qp, Mm, Qm = mp[0], mp[6], mm[0], mm[6]
     out = G.exact_quadratic_form(alpha, beta, isd, sigma, npl, nmi, lam_u, lam_w, omega, zp, zm, Mp, Mm, Qp, Qm)
     A = np.empty((4, 4))
@@ -348,6 +404,7 @@ def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
 def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple)."""
     n = prm[5] + prm[6]
+    h = uniform_step(nodes)
     th = theta0.copy()
     gr = np.empty(4)
     Hs = np.empty((4, 4))
@@ -357,7 +414,7 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     y_new = np.empty(4)
     step = np.empty(4)
     tn = np.empty(4)
-    E = evaluate_hessian(th, prm, nodes, weights, gr, Hs, y)
+    E = evaluate_hessian(th, prm, nodes, weights, h, gr, Hs, y)
     for it in range(max_iter + 1):
         gn = math.sqrt(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) / n
         if not (math.isfinite(E) and math.isfinite(gn)):
@@ -385,7 +442,7 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
         for _ in range(50):
             for i in range(4):
                 tn[i] = th[i] + a * step[i]
-            En = evaluate_hessian(tn, prm, nodes, weights, g_new, H_new, y_new)
+            En = evaluate_hessian(tn, prm, nodes, weights, h, g_new, H_new, y_new)
             if math.isfinite(En) and En <= E + 1e-4 * a * slope + 1e-13 * abs(E):
                 accepted = True
                 th[:] = tn
@@ -399,3 +456,115 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
             return th, E, gn, it, (0 if gn < 1e3 * tol else 4), y
     gn = math.sqrt(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) / n
     return th, E, gn, max_iter, 1, y
+
+
+@njit(cache=True)
+def _std(theta, prm):
+    return prm[0] * math.sqrt(theta[0] * theta[0] + prm[5] * theta[2] * theta[2] + prm[6] * theta[3] * theta[3])
+
+
+@njit(cache=True)
+def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step):
+    """:func:`newton_y` with the moment rule of the start's std (10 % margin, :func:`moment_nodes`), polished
+    with the rule of the minimiser's std where that needs more nodes (the rule is fixed within one run)."""
+    nodes, weights = moment_nodes(1.1 * _std(theta0, prm))
+    th, E, gn, it, status, y = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+    if status == 0 and moment_intervals(_std(th, prm)) + 1 > nodes.shape[0]:
+        nodes, weights = moment_nodes(1.1 * _std(th, prm))
+        th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+        it += it2
+    return th, E, gn, it, status, y
+
+
+@njit(cache=True)
+def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_cap, max_step):
+    """One time: the trivial-branch energy and inner minimiser (every activation ``sgn``) and a Newton run from
+    each row of ``starts`` (``auto_rule``: :func:`newton_auto`, else the given rule).
+
+    Returns one array ``out[k + 1, 12]``: row 0 ``(E_triv, y_triv[4], 0...)``; row ``1 + j`` for start j
+    ``(theta[4], E, residual, iterations, status, y[4])``.
+    """
+    k = starts.shape[0]
+    out = np.zeros((k + 1, 12))
+    E_triv, y_triv = eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
+    out[0, 0] = E_triv
+    out[0, 1:5] = y_triv
+    for j in range(k):
+        if auto_rule:
+            th, E, gn, it, status, y = newton_auto(starts[j], prm, tol, max_iter, b_cap, max_step)
+        else:
+            th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step)
+        out[j + 1, 0:4] = th
+        out[j + 1, 4] = E
+        out[j + 1, 5] = gn
+        out[j + 1, 6] = it
+        out[j + 1, 7] = status
+        out[j + 1, 8:12] = y
+    return out
+
+
+@njit(cache=True)
+def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, nodes, weights, tol, max_iter,
+               b_cap, max_step, out):
+    """The continuation of ``exact_curve`` over sorted times ``j0, j0 + 1, ...`` while it needs no decision.
+
+    Time j (row ``P[j]`` of parameters, ``ts[j]``, ``sat[j]``: d = inf with B = inf) is done here when it is
+    saturated (``out[j, 0] = 2``: ``E`` in column 5, the ridge ``y`` in 9:13) or when it is not a check time
+    (``j % check_every != 0``), a previous informative minimiser exists and one Newton run from the
+    linear predictor (the rule of ``solver._predict``) ends on the informative branch (``out[j, 0] = 1``:
+    ``theta`` 1:5, E 5, residual 6, iterations 7, E_triv 8, y 9:13).  The first time that needs the full
+    search (no warm start, a check time, or the warm run off the informative branch) is returned.
+
+    ``prev = (t, omega, b, z_plus, z_minus)``, ``prev2`` the one before, ``state = (has_prev, has_prev2,
+    last_informative)``; all updated in place.
+    """
+    K_ = ts.shape[0]
+    th0 = np.empty(4)
+    for j in range(j0, K_):
+        prm = P[j]
+        if sat[j]:
+            E, y = eliminate(0.0, 0.0, 0.0, 1.0, -1.0, 1.0, 1.0, prm)
+            out[j, 0] = 2.0
+            out[j, 5] = E
+            out[j, 9:13] = y
+            state[0] = 0.0
+            state[1] = 0.0
+            state[2] = 0.0
+            continue
+        if state[0] == 0.0 or j % check_every == 0:
+            return j
+        t = ts[j]
+        for i in range(4):
+            th0[i] = prev[1 + i]
+        if state[1] != 0.0 and prev2[0] != prev[0]:
+            f = (t - prev[0]) / (prev[0] - prev2[0])
+            if 0.0 < f <= 2.0 and prev[1] + f * (prev[1] - prev2[1]) >= 0.5 * prev[1]:
+                for i in range(4):
+                    th0[i] = prev[1 + i] + f * (prev[1 + i] - prev2[1 + i])
+        if auto_rule:
+            th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step)
+        else:
+            th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+        E_triv, _ = eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
+        if not (status == 0 and abs(th[1]) <= b_cap and E < E_triv - 1e-12 * abs(E_triv) and abs(th[0]) > 1e-7):
+            return j
+        out[j, 0] = 1.0
+        out[j, 1:5] = th
+        out[j, 5] = E
+        out[j, 6] = gn
+        out[j, 7] = it
+        out[j, 8] = E_triv
+        out[j, 9:13] = y
+        # the next predictor: canonical sign omega >= 0 ((u, w, b) -> -(u, w, b)), as the results report it
+        s = -1.0 if th[0] < 0.0 else 1.0
+        if state[2] != 0.0:
+            prev2[:] = prev
+            state[1] = 1.0
+        else:
+            state[1] = 0.0
+        prev[0] = t
+        for i in range(4):
+            prev[1 + i] = s * th[i]
+        state[0] = 1.0
+        state[2] = 1.0
+    return K_

@@ -31,8 +31,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from flowphase.numerics.exact import _kernels as K
+from flowphase.numerics.exact._moment_rule import moment_rule
 from flowphase.numerics.jumps import Jump, bisect_switch, branch_jumps
-from flowphase.numerics.quadrature import default_rule
 from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.problem import Problem
 
@@ -159,19 +159,42 @@ def exact_energy(theta, problem: Problem, t: float, d: float = math.inf, n_plus=
     tau, alpha, beta, B = time_coefficients(problem, t, d)
     if not math.isfinite(B):
         raise ValueError("the potential is flat (saturated) at d = inf in phase 2")
-    nodes, weights = default_rule() if rule is None else rule
     tr = problem.training
     prm = _prm(alpha, beta, B, d, problem.sigma, npl, nmi, tr.lam_u, tr.lam_w)
-    return float(K.evaluate(np.asarray(theta, dtype=np.float64), prm, nodes, weights, False)[0])
+    theta = np.asarray(theta, dtype=np.float64)
+    nodes, weights = _moment_rule_at(theta, prm) if rule is None else rule
+    return float(K.evaluate(theta, prm, nodes, weights, False)[0])
+
+
+def _moment_rule_at(theta, prm, margin: float = 1.1):
+    """:func:`moment_rule` for the preactivation std ``alpha sqrt(r)`` at theta (times ``margin``)."""
+    r = theta[0] * theta[0] + prm[5] * theta[2] * theta[2] + prm[6] * theta[3] * theta[3]
+    return moment_rule(margin * prm[0] * math.sqrt(r))
+
+
+#: placeholder rule passed to the kernel when it chooses its own (``rule=None``)
+_NO_RULE = (np.zeros(3), np.zeros(3))
+
+
+def _starts_array(starts) -> np.ndarray:
+    """The Newton starts as a (k, 4) float64 array (``ValueError`` naming the first malformed start)."""
+    rows = []
+    for st in starts:
+        th0 = np.array(st, dtype=np.float64)
+        if th0.shape != (4,) or not all(map(math.isfinite, th0.tolist())):
+            raise ValueError(f"each start must be 4 finite numbers (omega, b, z_plus, z_minus), got {st!r}")
+        rows.append(th0)
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
 
 
 def _fill(res: ExactParameters, theta, y, npl, nmi):
     om, b, zp, zm = (float(v) for v in theta)
-    if om < 0.0:   # (u, w, b) -> -(u, w, b)
+    y = [float(v) for v in y]
+    if om < 0.0:   # (u, w, b) -> -(u, w, b): omega, b, z, m, a flip; the skip connection c does not
         om, b, zp, zm = -om, -b, -zp, -zm
-        y = -np.asarray(y)
+        y = [y[0], -y[1], -y[2], -y[3]]
     res.omega, res.b, res.z_plus, res.z_minus = om, b, zp, zm
-    res.c, res.m, res.a_plus, res.a_minus = (float(v) for v in y)
+    res.c, res.m, res.a_plus, res.a_minus = y
     res.sqrt_r = math.sqrt(om * om + npl * zp * zp + nmi * zm * zm)
     res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
 
@@ -192,6 +215,9 @@ def solve_exact(problem: Problem, t: float, d: float = math.inf, n_plus=None, *,
         Realised count of the + class (default ``round(p n)``).
     starts : sequence of (omega, b, z_plus, z_minus), optional
         Newton starts (default: the population point ``(B/D, h, 0, 0)`` and two shifted points).
+    rule : (nodes, weights), optional
+        Gaussian quadrature of the class moments; default: the trapezoid rule that resolves them at the
+        preactivation std of each Newton run (:func:`~flowphase.numerics.exact._moment_rule.moment_rule`).
     tol : float
         Convergence on ``|grad E|_2 / n``.
     throw : bool
@@ -222,31 +248,30 @@ def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10
         res.message = "tanh saturated (d = inf, B = inf): fresh-noise ridge (EXACT_FINITE_N §4.2)"
         res.value = res.as_dict()
         return res
-    nodes, weights = default_rule() if rule is None else rule
     prm = _prm(alpha, beta, B, d, sigma, npl, nmi, tr.lam_u, tr.lam_w)
-    E_triv, y_triv = K.eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
-    h = problem.h
-    D = alpha * alpha + beta * beta * sigma * sigma
-    w_pop = min(B / D, 6.0) if D > 0 else 0.0
     if starts is None:
+        h = problem.h
+        D = alpha * alpha + beta * beta * sigma * sigma
+        w_pop = min(B / D, 6.0) if D > 0 else 0.0
         starts = [(w_pop, h, 0.0, 0.0), (0.5 * w_pop + 0.2, h + 1.0, 0.0, 0.0), (1.5 * w_pop + 0.2, 0.5 * h, 0.0, 0.0)]
+    S0 = _starts_array(starts)
+    nodes, weights = (_NO_RULE if rule is None else rule)
+    out = K.solve_point(prm, S0, rule is None, nodes, weights, sgn, tol, max_iter, B_CAP, max_step).tolist()
+    E_triv, y_triv = out[0][0], out[0][1:5]
     best = None
-    total_it = 0
     failures = []
     ok = False
-    for st in starts:
-        th0 = np.asarray(st, dtype=np.float64)
-        if th0.shape != (4,) or not np.all(np.isfinite(th0)):
-            raise ValueError(f"each start must be 4 finite numbers (omega, b, z_plus, z_minus), got {st!r}")
-        th, E, gn, it, status = K.newton(th0, prm, nodes, weights, tol, max_iter, B_CAP, max_step)
-        total_it += int(it)
+    total_it = 0
+    for j, row in enumerate(out[1:]):
+        E, gn, status = row[4], row[5], int(row[7])
+        total_it += int(row[6])
         if status in (0, 2):
             ok = True
         else:
-            failures.append(f"start {tuple(round(float(v), 4) for v in st)}: {K.STATUS[int(status)]} "
+            failures.append(f"start {tuple(round(float(v), 4) for v in S0[j])}: {K.STATUS[status]} "
                             f"(|grad|/n {gn:.2e})")
-        if status == 0 and abs(th[1]) <= B_CAP and (best is None or E < best[1]):
-            best = (th, E, gn)
+        if status == 0 and abs(row[1]) <= B_CAP and (best is None or E < best[1]):
+            best = (row[0:4], E, gn, row[8:12])
     if not ok:
         res.converged, res.iterations, res.residual = False, total_it, math.inf
         res.message = "; ".join(failures)
@@ -254,20 +279,21 @@ def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10
             raise ConvergenceError(f"exact finite-n solver failed at t = {t}: {res.message}", res)
         return res
     res.iterations = total_it
-    res.info = {"energy_trivial": float(E_triv), "energy_informative": (float(best[1]) if best else math.nan),
+    res.info = {"energy_trivial": E_triv, "energy_informative": (best[1] if best else math.nan),
                 "starts": len(starts), "failed_starts": len(failures)}
     if best is not None and best[1] < E_triv - 1e-12 * abs(E_triv) and abs(best[0][0]) > 1e-7:
-        th, E, gn = best
-        _, _, y = K.evaluate(th, prm, nodes, weights, False)
+        th, E, gn, y = best
         _fill(res, th, y, npl, nmi)
-        res.energy, res.residual, res.branch = float(E), float(gn), "informative"
+        res.energy, res.residual, res.branch = E, gn, "informative"
     else:
-        res.c, res.m, res.a_plus, res.a_minus = (float(v) for v in y_triv)
+        res.c, res.m, res.a_plus, res.a_minus = y_triv
         res.omega, res.b, res.z_plus, res.z_minus, res.sqrt_r = 0.0, sgn * math.inf, 0.0, 0.0, 0.0
         res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
-        res.energy, res.residual, res.branch = float(E_triv), 0.0, "trivial"
+        res.energy, res.residual, res.branch = E_triv, 0.0, "trivial"
     res.message = f"{res.branch} branch" + (f"; {len(failures)} start(s) failed" if failures else "")
-    check_finite("exact finite-n overlaps", [res.c, res.m, res.a_plus, res.a_minus, res.energy, res.sqrt_q])
+    vals = [res.c, res.m, res.a_plus, res.a_minus, res.energy, res.sqrt_q]
+    if not all(map(math.isfinite, vals)):
+        check_finite("exact finite-n overlaps", vals)
     res.value = res.as_dict()
     return res
 
@@ -335,6 +361,21 @@ class ExactCurve(ReducedFieldArrays, CurveResult):
         return out
 
 
+def _predict(prev, prev2, t):
+    """Warm start at t: the latest informative minimiser moved along the secant through the one before (only
+    forward, by at most twice the last step in t, and only while omega keeps at least half its value: on a
+    coarse grid the plain previous minimiser is the safer start).  ``kernels.warm_batch`` repeats this rule."""
+    t1, th1 = prev
+    if prev2 is None or prev2[0] == t1:
+        return th1
+    t2, th2 = prev2
+    f = (float(t) - t1) / (t1 - t2)
+    if not 0.0 < f <= 2.0:
+        return th1
+    pred = tuple(a + f * (a - b) for a, b in zip(th1, th2))
+    return pred if pred[0] >= 0.5 * th1[0] else th1
+
+
 def _outer(r: ExactParameters):
     return (r.omega, r.b, r.z_plus, r.z_minus) if r.branch == "informative" else None
 
@@ -362,14 +403,35 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
     order = np.argsort(ts, kind="stable")
     results: List[Optional[ExactParameters]] = [None] * ts.size
     prev = None
-    for j, k in enumerate(order):
+    prev2 = None   # (t, theta) of the two latest consecutive informative minimisers: linear predictor
+    batch = _WarmBatch(problem, ts, order, coeffs, d, npl, nmi, rule, tol, check_every, max_iter, max_step) \
+        if npl is not None else None
+    j = 0
+    while j < ts.size:
+        if batch is not None:
+            # the times that need no decision, in one compiled loop (same arithmetic as the lines below)
+            j_stop = batch.run(j, prev, prev2, j > 0 and results[order[j - 1]].branch == "informative")
+            for jj in range(j, j_stop):
+                r = batch.result(jj)
+                if r.branch == "informative":
+                    prev2 = prev if (prev is not None and jj > 0 and results[order[jj - 1]].branch == "informative") \
+                        else None
+                    prev = (r.t, _outer(r))
+                else:
+                    prev, prev2 = None, None
+                results[order[jj]] = r
+            j = j_stop
+            if j == ts.size:
+                break
+        k = order[j]
         if prev is None or npl is None:
             r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw, **opts)
         else:
-            # warm start from the previous informative minimiser; the default (multi-start) search is
-            # added when the continuation loses the informative branch and every `check_every` times
-            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, starts=[prev], rule=rule, tol=tol,
-                          throw=False, **opts)
+            # warm start from the previous informative minimiser (extrapolated linearly from the two before
+            # where both are informative); the default (multi-start) search is added when the continuation
+            # loses the informative branch and every `check_every` times
+            r = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, starts=[_predict(prev, prev2, ts[k])],
+                          rule=rule, tol=tol, throw=False, **opts)
             if (not r.converged or r.branch != "informative" or j % check_every == 0) and \
                     math.isfinite(r.B):
                 alt = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw,
@@ -379,10 +441,14 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
             if not r.converged and throw:
                 raise ConvergenceError(f"exact finite-n solver failed at t = {ts[k]}: {r.message}", r)
         if r.branch == "informative":
-            prev = _outer(r)
-        elif r.branch == "saturated":
-            prev = None
+            prev2 = prev if (prev is not None and results[order[j - 1]].branch == "informative") else None
+            prev = (r.t, _outer(r))
+        else:
+            prev2 = None
+            if r.branch == "saturated":
+                prev = None
         results[k] = r
+        j += 1
     refine = (lambda a, b_: _refine(problem, a, b_, d, npl, rule, tol)) if refine_jumps else None
     jumps = branch_jumps([results[k] for k in order], refine)
     arr = {f: np.array([getattr(r, f) for r in results], dtype=float) for f in FIELDS}
@@ -390,6 +456,59 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
                       converged=np.array([r.converged for r in results], dtype=bool),
                       iterations=np.array([r.iterations for r in results], dtype=np.int64),
                       branch=[r.branch for r in results], jumps=jumps, results=list(results), **arr)
+
+
+class _WarmBatch:
+    """Runs :func:`~flowphase.numerics.exact._kernels.warm_batch` over the sorted times and turns its rows into
+    the :class:`ExactParameters` that :func:`_solve_at` returns for the same time and start."""
+
+    def __init__(self, problem, ts, order, coeffs, d, npl, nmi, rule, tol, check_every, max_iter, max_step):
+        tr = problem.training
+        self.npl, self.nmi, self.d = npl, nmi, d
+        self.t = [float(ts[k]) for k in order]
+        self.coeffs = [coeffs[k] for k in order]
+        self.sat = np.array([not math.isfinite(c[3]) for c in self.coeffs])
+        isd = 0.0 if math.isinf(d) else 1.0 / math.sqrt(d)
+        self.P = np.array([[c[1], c[2], (c[3] if math.isfinite(c[3]) else 0.0), isd, problem.sigma, npl, nmi,
+                            tr.lam_u, tr.lam_w] for c in self.coeffs], dtype=np.float64).reshape(-1, 9)
+        self.ts = np.array(self.t, dtype=np.float64)
+        self.out = np.zeros((ts.size, 13))
+        self.sgn = 1.0 if npl >= nmi else -1.0
+        self.rule = rule
+        self.opts = (float(tol), int(max_iter), B_CAP, float(max_step))
+        self.check_every = int(check_every)
+
+    def run(self, j, prev, prev2, last_informative) -> int:
+        p1 = np.zeros(5) if prev is None else np.array((prev[0],) + tuple(prev[1]), dtype=np.float64)
+        p2 = np.zeros(5) if prev2 is None else np.array((prev2[0],) + tuple(prev2[1]), dtype=np.float64)
+        state = np.array([prev is not None, prev2 is not None, bool(last_informative)], dtype=np.float64)
+        nodes, weights = _NO_RULE if self.rule is None else self.rule
+        return int(K.warm_batch(self.P, self.ts, self.sat, j, p1, p2, state, self.check_every, self.sgn,
+                                self.rule is None, nodes, weights, *self.opts, self.out))
+
+    def result(self, j) -> ExactParameters:
+        tau, alpha, beta, B = self.coeffs[j]
+        npl, nmi = self.npl, self.nmi
+        row = self.out[j].tolist()
+        res = ExactParameters(value=None, converged=True, iterations=0, residual=0.0, n_plus=npl, n_minus=nmi,
+                              t=self.t[j], tau=tau, alpha=alpha, beta=beta, B=B, d=self.d)
+        if row[0] == 2.0:
+            res.c, res.m, res.a_plus, res.a_minus = row[9:13]
+            res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
+            res.energy, res.branch = row[5], "saturated"
+            res.message = "tanh saturated (d = inf, B = inf): fresh-noise ridge (EXACT_FINITE_N §4.2)"
+        else:
+            E, E_triv = row[5], row[8]
+            res.iterations = int(row[7])
+            res.info = {"energy_trivial": E_triv, "energy_informative": E, "starts": 1, "failed_starts": 0}
+            _fill(res, row[1:5], row[9:13], npl, nmi)
+            res.energy, res.residual, res.branch = E, row[6], "informative"
+            res.message = "informative branch"
+            vals = [res.c, res.m, res.a_plus, res.a_minus, res.energy, res.sqrt_q]
+            if not all(map(math.isfinite, vals)):
+                check_finite("exact finite-n overlaps", vals)
+        res.value = res.as_dict()
+        return res
 
 
 def _curve_coefficients(problem, ts, d):
@@ -413,8 +532,12 @@ def _curve_coefficients(problem, ts, d):
 
 def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40) -> float:
     """Bisection in t on E_informative - E_trivial between two times on different branches."""
+    pr = problem if (problem.d == d or math.isinf(d) and math.isinf(problem.d)) else problem.replace(d=d)
+    nmi = (int(problem.training.n) - npl) if npl is not None else None
+
     def informative_at(t, start):
-        r = solve_exact(problem, t, d, npl, starts=[start], rule=rule, tol=tol, throw=False)
+        r = _solve_at(pr, t, time_coefficients(pr, t, d), d, npl, nmi, starts=[start], rule=rule, tol=tol,
+                      throw=False)
         return r.branch == "informative", (_outer(r) if r.branch == "informative" else None)
 
     return bisect_switch(a.t, b_.t, a.branch == "informative", informative_at,
