@@ -77,10 +77,14 @@ class TrigonometricInterpolant(Interpolant):
         return np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else math.sin(0.5 * math.pi * tau)
 
     def dalpha(self, tau):
-        return -0.5 * np.pi * np.sin(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else -0.5 * math.pi * math.sin(0.5 * math.pi * tau)
+        if np.ndim(tau):
+            return -0.5 * np.pi * np.sin(0.5 * np.pi * np.asarray(tau, dtype=float))
+        return -0.5 * math.pi * math.sin(0.5 * math.pi * tau)
 
     def dbeta(self, tau):
-        return 0.5 * np.pi * np.cos(0.5 * np.pi * np.asarray(tau, dtype=float)) if np.ndim(tau) else 0.5 * math.pi * math.cos(0.5 * math.pi * tau)
+        if np.ndim(tau):
+            return 0.5 * np.pi * np.cos(0.5 * np.pi * np.asarray(tau, dtype=float))
+        return 0.5 * math.pi * math.cos(0.5 * math.pi * tau)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
+from flowphase.theory.records import OVERLAP_NAMES
 
 from .protocols import LR_AUTHORS_PAPER
 
@@ -156,7 +157,7 @@ def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
     S = ov.shape[0]
     mean = ov.mean(axis=0)
     se = ov.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros_like(mean)
-    names = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
+    names = OVERLAP_NAMES
     d, n = int(size["d"]), int(size["n"])
     lam = float(problem.training.lam_u)
     fine = np.linspace(0.0, 1.995, 400)

@@ -26,10 +26,10 @@ import math
 
 import numpy as np
 
+from flowphase.theory.records import OVERLAP_NAMES
+
 from . import dump_json
 from ._args import Applies, check_input_file, check_output_file, float_list, given
-
-KEYS = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
 
 
 def _times(text):
@@ -110,12 +110,12 @@ def _run(args):
                    checkpoint_every=args.checkpoint_every)
     idx = [int(np.argmin(np.abs(all_ts - t))) for t in ts]
     mean, se = sim.mean(), sim.stderr()
-    names = ("c", "m", "omega", "b", "sqrt_q", "sqrt_r")
+    names = OVERLAP_NAMES
     out = {
         "runs": [{"seed": int(s), "overlaps": {f"{ts[k]:g}": dict(zip(names, map(float, sim.overlaps[i, j])))
                                                for k, j in enumerate(idx)}} for i, s in enumerate(sim.seeds)],
-        "mean": {f"{ts[k]:g}": {q: float(mean[j, names.index(q)]) for q in KEYS} for k, j in enumerate(idx)},
-        "stderr": {f"{ts[k]:g}": {q: float(se[j, names.index(q)]) for q in KEYS} for k, j in enumerate(idx)},
+        "mean": {f"{ts[k]:g}": {q: float(mean[j, names.index(q)]) for q in names} for k, j in enumerate(idx)},
+        "stderr": {f"{ts[k]:g}": {q: float(se[j, names.index(q)]) for q in names} for k, j in enumerate(idx)},
         "sign_degenerate": {f"{ts[k]:g}": int(sim.sign_degenerate[:, j].sum()) for k, j in enumerate(idx)},
         "protocol": sim.config["protocol"],
         "problem": prob.to_dict(),
