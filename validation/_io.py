@@ -92,18 +92,28 @@ def exclusive_lock(path, what: str = "--out"):
 
     lock = Path(f"{os.fspath(path)}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, _FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            os.close(fd)
             raise ValueError(f"{what} {os.fspath(path)} is in use by a running flowphase ({holder}, lock {lock}); "
-                             "wait for it to finish or use another folder") from None
+                             "wait for it to finish or use another path") from None
+        try:        # the holder before us may have removed the file while we opened it: lock the current one
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {_HOST}".encode("ascii"), 0)
         yield lock
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()   # nothing left behind; a killed holder leaves the file, which never blocks (flock died)
         os.close(fd)     # releases the flock
 
 

@@ -102,12 +102,19 @@ def _run(args):
         raise ValueError("--init-params gives one set per --t time: with --generate give the times by --grid T alone")
     if init_params is not None and not np.array_equal(all_ts, np.asarray(ts, float)):
         raise ValueError("--init-params needs the --t times in increasing order without repeats")
-    sim = simulate(prob, ts=all_ts, seeds=range(args.seeds), protocol=args.protocol, epochs=args.epochs,
-                   optimizer=args.optimizer, lr=args.lr, lr_final=args.lr_final, draws=args.draws,
-                   init=args.init, labels=args.labels, data=data, init_params=init_params, backend=args.backend,
-                   progress=args.progress, keep_params=args.generate is not None or args.export is not None,
-                   weight_decay=args.weight_decay, checkpoint=args.checkpoint,
-                   checkpoint_every=args.checkpoint_every)
+    import contextlib
+
+    from flowphase.validation._io import exclusive_lock
+
+    # two runs never share one checkpoint: the second is refused at once (the lock dies with its process)
+    lock = exclusive_lock(args.checkpoint, "--checkpoint") if args.checkpoint is not None else contextlib.nullcontext()
+    with lock:
+        sim = simulate(prob, ts=all_ts, seeds=range(args.seeds), protocol=args.protocol, epochs=args.epochs,
+                       optimizer=args.optimizer, lr=args.lr, lr_final=args.lr_final, draws=args.draws,
+                       init=args.init, labels=args.labels, data=data, init_params=init_params, backend=args.backend,
+                       progress=args.progress, keep_params=args.generate is not None or args.export is not None,
+                       weight_decay=args.weight_decay, checkpoint=args.checkpoint,
+                       checkpoint_every=args.checkpoint_every)
     idx = [int(np.argmin(np.abs(all_ts - t))) for t in ts]
     mean, se = sim.mean(), sim.stderr()
     names = OVERLAP_NAMES
