@@ -206,7 +206,8 @@ def test_options_a_figure_does_not_take_are_refused_before_any_work(tmp_path, ca
                       (["mode-fraction", "--d", "500"], "does not take d"),
                       (["uturn", "--sigma", "2"], "takes no problem"),
                       (["cui-flow", "--kappa", "3"], "does not take kappa"),
-                      (["overlaps", "--p", "1.5"], "p must lie in")):
+                      (["overlaps", "--p", "1.5"], "p must lie in"),
+                      (["cui-flow", "--lam-u", "0.2"], "lam_u must equal lam_w")):
         out = tmp_path / argv[0]
         assert main(["reproduce", *argv, "--out", str(out), "--no-progress"]) == 2
         err = capsys.readouterr().err

@@ -97,6 +97,8 @@ def _figure_kwargs(name: str, build, problem, params: dict, d, n) -> dict:
             kw["problem"] = base.replace(**params) if params else base
         except ValueError as exc:
             raise ValueError(f"figure {name!r}: {exc}") from None
+        if getattr(build, "check_problem", None) is not None:
+            build.check_problem(kw["problem"])
     import math
 
     for key, value in (("d", d), ("n", n)):

@@ -71,10 +71,11 @@ def _values(problem) -> dict:
             "lam_w": problem.training.lam_w, "noise": problem.training.noise, "schedule": problem.schedule.name}
 
 
-def figure_builder(default_problem, fields: Sequence[str], *, sizes: Sequence[str] = ()):
-    """Mark a figure builder with its default problem, the problem fields it takes and the sizes (``d``,
-    ``n``) it takes; :func:`flowphase.validation.reproduce.reproduce` reads them to build the user's problem
-    from options and to refuse an option a figure does not take before any work starts."""
+def figure_builder(default_problem, fields: Sequence[str], *, sizes: Sequence[str] = (), check=None):
+    """Mark a figure builder with its default problem, the problem fields it takes, the sizes (``d``, ``n``) it
+    takes and an optional ``check(problem)`` (raises ``ValueError``) of a problem it cannot use;
+    :func:`flowphase.validation.reproduce.reproduce` reads them to build the user's problem from options and to
+    refuse an option a figure does not take before any work starts."""
     unknown = set(fields) - set(PROBLEM_FIELDS)
     if unknown:
         raise ValueError(f"unknown problem field(s) {sorted(unknown)}; choose from {PROBLEM_FIELDS}")
@@ -83,6 +84,7 @@ def figure_builder(default_problem, fields: Sequence[str], *, sizes: Sequence[st
         build.default_problem = default_problem
         build.problem_fields = tuple(fields)
         build.size_options = tuple(sizes)
+        build.check_problem = check
         return build
     return mark
 

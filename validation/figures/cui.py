@@ -51,7 +51,7 @@ def cui_flow_data(quick: bool = False, *, problem=None, n=None) -> dict:
             "extremes": cui_flow_extremes(n, sigma, lam)}
 
 
-@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("n",))
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("n",), check=lambda pr: _cui_problem("cui-flow", pr))
 def cui_flow_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
     """The ``cui-flow`` figure for ``problem`` (see :func:`cui_flow_data`; a d → ∞ theory, no d)."""
     plt_ = plt()
@@ -145,7 +145,7 @@ def cui_mse_data(quick: bool = False, *, problem=None, d=None) -> dict:
     return data
 
 
-@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d",))
+@figure_builder(DEFAULT_PROBLEM, FIELDS, sizes=("d",), check=lambda pr: _cui_problem("cui-mse", pr))
 def cui_mse_figure(out_dir, *, quick: bool = False, problem=None, d=None, n=None) -> FigureOutput:
     """The ``cui-mse`` figure for ``problem`` (see :func:`cui_mse_data`; n is swept)."""
     plt_ = plt()
