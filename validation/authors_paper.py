@@ -136,7 +136,7 @@ def _dynamics_end(problem: Problem, size: dict, t: float) -> dict:
     return traj
 
 
-def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
+def paper_data(out_dir, *, size: dict = None, progress: bool = True) -> dict:
     """Train (or resume) the authors' run into ``out_dir`` and collect the numbers of the figure."""
     from flowphase.validation.metrics import theory_curves as _theory_curves
 
@@ -206,7 +206,7 @@ def paper_data(out_dir, size: dict = None, progress: bool = True) -> dict:
     }
 
 
-def paper_figure(out_dir, progress: bool = True, size: dict = None):
+def paper_figure(out_dir, *, progress: bool = True, size: dict = None):
     """``overlaps-authors`` at the authors' size: PNG/PDF/JSON and the computed verdicts."""
     import matplotlib
 

@@ -220,7 +220,7 @@ def predict_from_run(run, *, epochs: int = None, record_every: int = None, strid
                        "lam_w": float(problem.training.lam_w), "theory": "exact finite-n, stochastic map"}}
 
 
-def predict_run(size: dict, seeds=None, ts_index=None, *, horizon: int = None, stride: int = 20, rule=None,
+def predict_run(size: dict, *, seeds=None, ts_index=None, horizon: int = None, stride: int = 20, rule=None,
                 progress: bool = True, workers: int = None) -> dict:
     """Predicted overlaps after ``size['epochs']`` epochs at every grid time (per seed, and their mean), and the
     predicted convergence epoch per time (module docstring), the map run to ``horizon`` epochs (default
