@@ -217,7 +217,9 @@ def test_cli_three_calls(tmp_path, capsys):
     assert main(["schedule", "detect", "--csv", str(csv), "--column", "mse", "--json"]) == 0
     det = json.loads(capsys.readouterr().out)
     ref = detect_windows(tau, eps)
-    assert [set(w) for w in det["windows"]] == [{"start", "end", "size"}] * len(ref)
+    assert [set(w) for w in det["windows"]] == [{"start", "end", "size", "peak", "sharpness", "resolution",
+                                                 "resolved"}] * len(ref)
+    assert [w["resolved"] for w in det["windows"]] == [w.resolved for w in ref]
     assert det["windows"][0]["start"] == pytest.approx(ref[0].start)
     assert det["windows"][0]["size"] == pytest.approx(ref[0].size)
     (tmp_path / "det.json").write_text(json.dumps(det))

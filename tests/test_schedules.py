@@ -136,3 +136,147 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="k must"):
         _example().sample(0)
     assert isinstance(Window(0, 1, 1), Window)
+
+
+# ----------------------------------------------------------------------------- one schedule workflow
+def _cli(capsys, *argv):
+    from flowphase.validation.cli import main
+
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _refused(rc, out, err, words):
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and words in err, (rc, out, err)
+
+
+def test_loader_refuses_what_is_not_a_schedule():
+    from flowphase.numerics.schedules import load_schedule
+
+    det = {"windows": [{"start": 0.0, "end": 0.02, "size": 0.6}]}
+    for loader in (PiecewiseSchedule.from_json, schedule_from_json, load_schedule):
+        with pytest.raises(ValueError, match="not a schedule"):          # the silent uniform sampling of before
+            loader(json.dumps(det))
+    with pytest.raises(ValueError, match="twice"):
+        load_schedule('{"kind": "piecewise", "windows": [], "windows": [{"start": 0, "end": 0.1, "weight": 9}]}')
+    with pytest.raises(ValueError, match="unknown key"):
+        load_schedule('{"kind": "piecewise", "windows": [{"start": 0, "end": 0.1, "weigth": 9}]}')
+    with pytest.raises(ValueError, match="unknown key"):
+        load_schedule('{"kind": "logit-normal", "m": 0.5, "ss": 2}')
+    with pytest.raises(ValueError, match="not a density"):
+        load_schedule('{"kind": "cosine"}')
+    # what the package writes loads, with the same law
+    sch = design_schedule([{"start": 0.0, "end": 0.02, "size": 1.0}], mass=0.6)
+    den = load_schedule(sch.to_json())
+    tau = np.linspace(0, 1, 41)
+    np.testing.assert_allclose(den.cdf(tau), sch.cdf(tau), atol=1e-13)
+    nested = load_schedule(json.dumps({"windows": det["windows"], "schedule": sch.to_dict()}))  # theory windows
+    np.testing.assert_allclose(nested.cdf(tau), sch.cdf(tau), atol=1e-13)
+
+
+def test_cli_sample_refuses_a_detect_json_and_reads_theory_windows(tmp_path, capsys):
+    det = tmp_path / "det.json"
+    det.write_text(json.dumps({"windows": [{"start": 0.0, "end": 0.02, "size": 0.6}]}))
+    _refused(*_cli(capsys, "schedule", "sample", "--schedule", det, "--k", "10"), "schedule design --from")
+    rc, out, _ = _cli(capsys, "theory", "windows", "--weights", "0.8,0.2", "--gram", "1,-1;-1,1", "--d", "10000",
+                      "--qmc-m", "7", "--mass", "0.5")
+    assert rc == 0
+    win = tmp_path / "win.json"
+    win.write_text(out)
+    theory = json.loads(out)
+    rc, out, _ = _cli(capsys, "schedule", "sample", "--schedule", win, "--k", "4000", "--seed", "3")
+    draws = np.asarray(json.loads(out)["tau"])
+    ref = PiecewiseSchedule.from_json(theory["schedule"])
+    assert rc == 0 and stats.kstest(draws, ref.cdf).pvalue > 1e-3
+    rc, out, _ = _cli(capsys, "schedule", "design", "--from", win, "--mass", "0.5")   # the other route's windows
+    assert rc == 0 and sum(json.loads(out)["window_mass"]) == pytest.approx(0.5)
+
+
+def test_cli_design_refuses_unresolved_windows(tmp_path, capsys):
+    det = tmp_path / "det.json"
+    det.write_text(json.dumps({"windows": [{"start": 0.0, "end": 0.01, "size": 0.6, "resolved": False,
+                                            "resolution": 0.01}]}))
+    _refused(*_cli(capsys, "schedule", "design", "--from", det), "--accept-unresolved")
+    rc, out, _ = _cli(capsys, "schedule", "design", "--from", det, "--accept-unresolved", "--mass", "0.4")
+    assert rc == 0 and json.loads(out)["window_mass"] == pytest.approx([0.4])
+    sched = tmp_path / "s.json"
+    sched.write_text(out)
+    _refused(*_cli(capsys, "schedule", "design", "--from", sched), "is a schedule")
+    rc, out, _ = _cli(capsys, "schedule", "design", "--from", det, "--accept-unresolved", "--base", "logit-normal:0,1",
+                      "--mass", "0.4")
+    from flowphase.theory.densities import LogitNormal, density_from_dict
+
+    pa = density_from_dict({k: v for k, v in json.loads(out).items() if k != "window_mass"})
+    assert pa.mass(0.0, 0.01) == pytest.approx(0.4 + 0.6 * LogitNormal(0, 1).mass(0.0, 0.01))
+
+
+def test_theory_mse_curve_feeds_detect(tmp_path, capsys):
+    from flowphase.numerics.detect import detect_windows, gmm_bayes_mse
+
+    d = 1e4
+    rc, out, _ = _cli(capsys, "theory", "mse", "--grid", "400", "--no-dilation", "--d", d)
+    curve = json.loads(out)
+    assert rc == 0 and curve["output"] == "mse-curve" and len(curve["tau"]) == 400
+    tau = np.arange(400) / 400
+    np.testing.assert_allclose(curve["mse"], gmm_bayes_mse(tau, d, 0.8, 1.0, n_quad=241), rtol=1e-9)
+    rc, out, _ = _cli(capsys, "theory", "mse", "--t", "0.0025,0.5", "--no-dilation", "--d", d)
+    assert json.loads(out)["mse"] == pytest.approx(gmm_bayes_mse(np.array([0.0025, 0.5]), d, 0.8, 1.0, n_quad=241).tolist())
+    f = tmp_path / "mse.json"
+    f.write_text(json.dumps(curve))
+    rc, out, _ = _cli(capsys, "schedule", "detect", "--from", f, "--json")
+    ref = detect_windows(tau, gmm_bayes_mse(tau, d, 0.8, 1.0, n_quad=241))
+    got = json.loads(out)["windows"]
+    assert rc == 0 and [(w["start"], w["end"]) for w in got] == [(w.start, w.end) for w in ref]
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps({"t": 0.1, "mse": 1.0}))
+    _refused(*_cli(capsys, "schedule", "detect", "--from", single), "not a curve")
+
+
+def test_detect_csv_in_another_convention(tmp_path, capsys):
+    from flowphase.numerics.detect import gmm_bayes_mse
+
+    tau = np.linspace(0.0, 0.99, 500)
+    eps = gmm_bayes_mse(tau, 1e4, 0.8, 1.0)
+    a, b = tmp_path / "tau.csv", tmp_path / "sigma.csv"
+    a.write_text("tau,loss\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in zip(tau, eps)))
+    b.write_text("sigma,loss\n" + "".join(f"{float(1 - x)!r},{float(y)!r}\n" for x, y in zip(tau[::-1], eps[::-1])))
+    _, out_a, _ = _cli(capsys, "schedule", "detect", "--csv", a, "--json")
+    rc, out_b, _ = _cli(capsys, "schedule", "detect", "--csv", b, "--convention", "diffusers", "--json")
+    wa, wb = json.loads(out_a)["windows"], json.loads(out_b)["windows"]
+    assert rc == 0 and len(wa) == len(wb) == 1
+    assert wb[0]["start"] == pytest.approx(wa[0]["start"], abs=1e-12)
+    assert wb[0]["end"] == pytest.approx(wa[0]["end"], abs=1e-12)
+    _, out_c, _ = _cli(capsys, "schedule", "detect", "--csv", b, "--json")    # sigma read as tau: the mirror image
+    wc = json.loads(out_c)["windows"]
+    assert wc[0]["start"] == pytest.approx(1 - wa[0]["end"], abs=1e-12) and wc[0]["start"] > 0.9
+
+
+def test_cli_evaluate_contract(capsys):
+    from flowphase.numerics.atlas import TwoMode, evaluate
+    from flowphase.theory.densities import LogitNormal, Uniform
+
+    rc, out, _ = _cli(capsys, "schedule", "evaluate", "--density", "logit-normal:0,1", "--d", "1000", "--json")
+    one = json.loads(out)
+    ref = evaluate(TwoMode(0.8, 1.0), LogitNormal(0, 1), 1000)
+    assert rc == 0 and one["p_hat"] == pytest.approx(ref.p_hat[0], abs=1e-12)
+    assert one["max_weight_error"] == pytest.approx(abs(ref.p_hat[0] - 0.8), abs=1e-12)
+    rc, out, _ = _cli(capsys, "schedule", "evaluate", "--density", "uniform", "--density", "dilation:2",
+                      "--d", "1e3,1e4", "--T", "40", "--p", "0.7")
+    rows = json.loads(out)["rows"]
+    assert rc == 0 and [(r["spec"], r["d"]) for r in rows] == [("uniform", 1e3), ("uniform", 1e4),
+                                                               ("dilation:2", 1e3), ("dilation:2", 1e4)]
+    assert rows[1]["p_hat"] == pytest.approx(evaluate(TwoMode(0.7, 1.0), Uniform(), 1e4, T=40).p_hat[0], abs=1e-12)
+    _refused(*_cli(capsys, "schedule", "evaluate", "--density", "dilation:2", "--d", "3"), "kappa/sqrt(d)")
+    _refused(*_cli(capsys, "schedule", "evaluate", "--density", "logit-normal:0,-1", "--d", "100"), "s must lie")
+    _refused(*_cli(capsys, "schedule", "evaluate", "--density", "uniform", "--d", "100", "--n", "10",
+                   "--mixture", "hierarchy"), "two-mode only")
+
+
+def test_cli_sample_density_in_a_convention(capsys):
+    rc, out, _ = _cli(capsys, "schedule", "sample", "--density", "dilation:2", "--d", "10000", "--grid", "4",
+                      "--convention", "diffusers-timesteps", "--num-train-timesteps", "1000")
+    obj = json.loads(out)
+    assert rc == 0 and obj["tau"] == pytest.approx([0.0, 0.01, 0.02, 0.51])
+    assert obj["values"] == [1000, 990, 980, 490]
+    _refused(*_cli(capsys, "schedule", "sample", "--density", "dilation:2", "--grid", "4"), "needs the dimension d")
