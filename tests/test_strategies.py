@@ -7,6 +7,7 @@ so it is compared at 1e-9 relative.  The dynamics and the generated distribution
 low-level functions the strategies call.
 """
 import math
+import os
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from flowphase.theory.problem import Problem
 from flowphase.theory.records import OVERLAP_NAMES
 
 nan = math.nan
+#: the recorded values come from the compiled kernels; the pure-Python path (NUMBA_DISABLE_JIT=1) rounds differently
+JIT = os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0")
 A = dict(p=0.8, sigma=1.0, kappa=2.0, n=128, lam_u=2.0, lam_w=2.0)
 TS = np.array([0.1, 0.35, 0.6, 0.85, 1.0, 1.2, 1.5, 1.9])
 REF = {
@@ -100,7 +103,7 @@ def test_curve_reproduces_the_recorded_values(name, d):
     assert cur.theory == name and cur.d == d
     for k in OVERLAP_NAMES:
         ref = np.array(REF[(name, d)][k])
-        if name == "paper":
+        if name == "paper" and JIT:
             assert np.array_equal(getattr(cur, k), ref, equal_nan=True), k
         else:
             # |grad E|/n < 1e-10 leaves each minimiser within 2 n tol / lambda_min(Hess E) ~ 1e-8 of the exact one
@@ -163,7 +166,7 @@ def test_jumps_are_bisected_as_before(name):
     j = cur.jumps[0]
     t_lo, t_hi, t_star = JUMP[name]
     assert (j.t_lo, j.t_hi) == (t_lo, t_hi) and j.branch_before == "trivial" and j.size > 0
-    if name == "paper":
+    if name == "paper" and JIT:
         assert j.t_star == t_star
     else:
         assert abs(j.t_star - t_star) < 1e-9
@@ -224,7 +227,8 @@ def test_generated_statistics_are_recorded_values():
     pr = Problem.dilated(**A)
     for sampler, ref in GEN_PAPER.items():
         g = PaperAnsatz().generated(pr, sampler=sampler)
-        assert [g.p_hat, g.mean_overlap, g.variance] == ref, sampler
+        got = [g.p_hat, g.mean_overlap, g.variance]
+        assert (got == ref) if JIT else np.allclose(got, ref, rtol=1e-9, atol=0), sampler
 
 
 @pytest.mark.slow
