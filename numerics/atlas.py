@@ -323,6 +323,12 @@ def smallest_T(problem: AtlasProblem, density_of: Callable[[float], Density], d,
     den = density_of(d)
 
     def ok(T):
+        if isinstance(problem, TwoMode):  # p_hat only: the separatrix, no quadrature of the moments
+            tau = np.asarray(den.grid(T), dtype=float)
+            h = 0.5 * math.log(problem.p / (1.0 - problem.p))
+            star, status = _separatrix(tau, h, problem.sigma ** 2, math.sqrt(float(d)), -12.0, 12.0)
+            p_hat = float(ndtr(-star)) if status == 0 else (1.0 if status == 1 else 0.0)
+            return abs(p_hat - problem.p) <= tol
         return evaluate(problem, den, d, T=T).max_weight_error <= tol
 
     lo, T = None, max(2, int(T_min))

@@ -23,6 +23,7 @@ from .claims import VERDICTS, Claim, FigureOutput, claims_record, verdict_counts
 from .figures import (cui, dynamics, finite_n, hierarchy, mode_fraction, mse, overlaps, simplification,
                       speciation, uturn)
 from .figures._common import save_figure
+from .figures import schedule_atlas  # noqa: E402  (the atlas of training-time densities)
 
 __all__ = ["Claim", "FigureOutput", "FIGURES", "PROBLEM_OPTIONS", "register_figure", "reproduce", "write_report",
            "save_figure", "available_figures", "figure_options"]
@@ -45,6 +46,7 @@ FIGURES: Dict[str, Callable[..., FigureOutput]] = {
     "dynamics": dynamics.dynamics_figure,
     "uturn": uturn.uturn_figure,
     "hierarchy": hierarchy.hierarchy_figure,
+    "schedule-atlas": schedule_atlas.schedule_atlas_figure,
 }
 
 
