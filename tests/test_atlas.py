@@ -62,7 +62,7 @@ def test_two_mode_bayes_against_independent_1d_flow(spec, d):
     assert pt.mean_error >= abs(mean_ref - tau_end) - 1e-7 and pt.tau_end == tau_end
 
 
-def test_issue_reference_numbers():
+def test_reference_numbers():
     """uniform T = 80, p = 0.8: 0.82 at d = 1e3, 0.88 at 1e4; logit-normal(0, 1) 0.99 at 1e3; dilation 0.805 at 1e8."""
     P = at.TwoMode(0.8, 1.0)
     assert round(at.evaluate(P, dn.Uniform(), 1e3).p_hat[0], 2) == 0.82
