@@ -48,7 +48,7 @@ from flowphase.numerics.results import ConvergenceError
 from .classifier import TrainedClassifier, frechet_distance, train_classifier, SmallCNN
 from .mnist_data import DATASETS, ImageData, load_dataset
 from .unet import SmallUNet, count_parameters
-from .vpsde import S_MIN, eps_loss, forward_noise, reverse_sample, s_from_tau, tau_from_s
+from .vpsde import S_MIN, SAMPLER, eps_loss, forward_noise, reverse_sample, s_from_tau, tau_from_s
 
 __all__ = ["ARMS", "TARGET_P0", "ExperimentConfig", "config_for", "make_time_sampler", "AuthorsSplitSampler",
            "train_model", "generate_stats", "uturn_curves", "run_experiment", "TrainingDiverged"]
@@ -382,7 +382,7 @@ def model_task(cfg: ExperimentConfig, arm: str, seed: int, window, cache_dir, de
     ctx = _context(cfg, cache)
     data, clf = ctx["data"], ctx["clf"]
     mk = _model_key(cfg, arm, seed, window)
-    ek = cfg.key("n_gen", "gen_steps", "classifier_epochs")
+    ek = cfg.key("n_gen", "gen_steps", "classifier_epochs") + SAMPLER
     path = cache / f"model-{arm}-seed{seed}.pt"
     item = _load(path, mk)
     if item is not None and item.get("eval_key") == ek:
@@ -411,7 +411,7 @@ def uturn_task(cfg: ExperimentConfig, cache_dir, device: str = "cpu", threads: i
     if threads:
         torch.set_num_threads(int(threads))
     cache = Path(cache_dir)
-    uk = cfg.key(*MODEL_KEYS, "s_grid", "n_uturn", "uturn_steps_per_unit", "classifier_epochs")
+    uk = cfg.key(*MODEL_KEYS, "s_grid", "n_uturn", "uturn_steps_per_unit", "classifier_epochs") + SAMPLER
     item = _load(cache / "uturn.pt", uk)
     if item is None:
         ctx = _context(cfg, cache)
