@@ -10,8 +10,9 @@ Both take ``d`` (keyword-only; ``None`` = d -> inf) -- the dimension the theory 
 * :meth:`~Theory.overlaps` ``(problem, t)`` -> :class:`~flowphase.numerics.results.LearnedParameters`,
 * :meth:`~Theory.curve` ``(problem, ts)`` -> :class:`~flowphase.numerics.results.LearnedCurve` (continuation in t
   with the jumps of omega),
-* :meth:`~Theory.dynamics` ``(problem, t, y0, s, method=...)`` -> :class:`~flowphase.numerics.results.Trajectory`
-  with a method object :class:`GradientFlow`, :class:`GradientDescent` or :class:`Adam`,
+* :meth:`~Theory.dynamics` ``(problem, t, s=..., y0=..., method=...)`` ->
+  :class:`~flowphase.numerics.results.Trajectory`, with a method object :class:`GradientFlow`,
+  :class:`GradientDescent` or :class:`Adam`,
 * :meth:`~Theory.initial_state` -- the simulator's initialisations in the theory's coordinates,
 * :meth:`~Theory.generated` -- the statistics of the generated distribution (mode fraction ``p_hat``, mean
   overlap, variance).
@@ -141,11 +142,12 @@ class Theory:
         state coordinates."""
         raise NotImplementedError
 
-    def dynamics(self, problem, t, y0, s, *, method=GradientFlow(), rho: float = 1.0, **kw) -> Trajectory:
+    def dynamics(self, problem, t, *, s, y0=None, method=GradientFlow(), rho: float = 1.0, **kw) -> Trajectory:
         """The learning dynamics of the per-time network at schedule time ``t`` from the state ``y0``.
 
         ``s``: the ODE times to report (increasing; for :class:`GradientDescent` the grid ``0, h, 2h, ...`` with
-        ``h`` a multiple of ``lr``); ``rho``: speed of the scalars c, b relative to the vectors.
+        ``h`` a multiple of ``lr``); ``y0``: the initial state (default :meth:`initial_state`, the small
+        initialisation); ``rho``: speed of the scalars c, b relative to the vectors.
         """
         raise NotImplementedError
 
@@ -298,7 +300,7 @@ class PaperAnsatz(Theory):
 
         return initial_overlaps(init, problem, t, seed=seed, scale=scale)
 
-    def dynamics(self, problem, t, y0, s, *, method=GradientFlow(), rho: float = 1.0, n_quad: int = 151,
+    def dynamics(self, problem, t, *, s, y0=None, method=GradientFlow(), rho: float = 1.0, n_quad: int = 151,
                  sgd: float = 0.0, throw: bool = True) -> Trajectory:
         """:meth:`Theory.dynamics` of the overlap ODE / GD map (:mod:`flowphase.numerics.dynamics`; ``sgd``:
         finite-batch noise strength ``lr d / B``, ``n_quad``: trapezoid nodes).  :class:`Adam`: the gradient flow
@@ -307,6 +309,7 @@ class PaperAnsatz(Theory):
         from flowphase.numerics.dynamics import adam_epochs, integrate_overlaps, iterate_gd_map
 
         d = self.d_value
+        y0 = self.initial_state(problem, t) if y0 is None else y0
         if isinstance(method, GradientDescent):
             n_steps, every = _even_steps(s, method.lr)
             return iterate_gd_map(problem, t, y0, method.lr, n_steps, record_every=every, rho=rho, d=d,
@@ -407,7 +410,7 @@ class ExactFiniteN(Theory):
 
         return exact_initial_state(init, problem, t, seed=seed, scale=scale)
 
-    def dynamics(self, problem, t, y0, s, *, method=GradientFlow(), rho: float = 1.0, rule=None,
+    def dynamics(self, problem, t, *, s, y0=None, method=GradientFlow(), rho: float = 1.0, rule=None,
                  labels=None, throw: bool = True) -> Trajectory:
         """:meth:`Theory.dynamics` in the exact class coordinates (:mod:`flowphase.numerics.exact.dynamics`).
 
@@ -418,6 +421,10 @@ class ExactFiniteN(Theory):
         from flowphase.numerics.exact.dynamics import integrate_exact, iterate_exact_gd
 
         d = self.d_value
+        if y0 is None:
+            if isinstance(method, Adam):
+                raise ValueError("Adam in the exact theory needs the per-point state y0 and the labels")
+            y0 = self.initial_state(problem, t)
         if isinstance(method, GradientDescent):
             n_steps, every = _even_steps(s, method.lr)
             return iterate_exact_gd(problem, t, y0, method.lr, n_steps, record_every=every, d=d,

@@ -181,18 +181,18 @@ def test_dynamics_are_the_low_level_integrators(t):
     s = np.linspace(0.0, 20.0, 11)
     y0 = PaperAnsatz().initial_state(pr, t, scale=0.3)
     assert y0 == initial_overlaps("small", pr, t, scale=0.3)
-    assert np.array_equal(PaperAnsatz().dynamics(pr, t, y0, s).value, integrate_overlaps(pr, t, y0, s).value)
-    gd = PaperAnsatz().dynamics(pr, t, y0, np.linspace(0.0, 5.0, 6), method=GradientDescent(0.1))
+    assert np.array_equal(PaperAnsatz().dynamics(pr, t, s=s, y0=y0).value, integrate_overlaps(pr, t, y0, s).value)
+    gd = PaperAnsatz().dynamics(pr, t, s=np.linspace(0.0, 5.0, 6), y0=y0, method=GradientDescent(0.1))
     assert np.array_equal(gd.value, iterate_gd_map(pr, t, y0, 0.1, 50, record_every=10).value)
     assert np.array_equal(gd.s, np.arange(6) * 10 * 0.1)
-    fin = PaperAnsatz(d=1000).dynamics(pr, t, y0, s)
+    fin = PaperAnsatz(d=1000).dynamics(pr, t, s=s, y0=y0)
     assert np.array_equal(fin.value, integrate_overlaps(pr.replace(d=1000), t, y0, s).value)
     e0 = ExactFiniteN().initial_state(pr, t, scale=0.3)
     assert e0 == exact_initial_state("small", pr, t, scale=0.3)
-    assert np.array_equal(ExactFiniteN().dynamics(pr, t, e0, s).value, integrate_exact(pr, t, e0, s).value)
-    assert np.array_equal(ExactFiniteN(d=1000).dynamics(pr, t, e0, s).value,
+    assert np.array_equal(ExactFiniteN().dynamics(pr, t, s=s, y0=e0).value, integrate_exact(pr, t, e0, s).value)
+    assert np.array_equal(ExactFiniteN(d=1000).dynamics(pr, t, s=s, y0=e0).value,
                           integrate_exact(pr, t, e0, s, d=1000.0).value)
-    egd = ExactFiniteN().dynamics(pr, t, e0, np.linspace(0.0, 5.0, 6), method=GradientDescent(0.1))
+    egd = ExactFiniteN().dynamics(pr, t, s=np.linspace(0.0, 5.0, 6), y0=e0, method=GradientDescent(0.1))
     assert np.array_equal(egd.value, iterate_exact_gd(pr, t, e0, 0.1, 50, record_every=10).value)
 
 
@@ -201,14 +201,14 @@ def test_trajectory_overlaps_from_the_norms():
     and q (paper coordinates), checked at the initial state against its own definition."""
     pr = Problem.dilated(**A)
     e0 = dict(ExactFiniteN().initial_state(pr, 0.5, scale=0.3), a_plus=0.01, a_minus=-0.02, z_plus=0.03)
-    ov = ExactFiniteN().dynamics(pr, 0.5, e0, [0.0, 1.0]).overlaps()
+    ov = ExactFiniteN().dynamics(pr, 0.5, s=[0.0, 1.0], y0=e0).overlaps()
     assert list(ov) == list(OVERLAP_NAMES)
     npl = round(0.8 * 128)
     assert ov["sqrt_q"][0] == pytest.approx(math.sqrt(e0["m"] ** 2 + npl * 0.01 ** 2 + (128 - npl) * 0.02 ** 2
                                                       + e0["rho_u"]), rel=1e-14)
     assert ov["sqrt_r"][0] == pytest.approx(math.sqrt(e0["omega"] ** 2 + npl * 0.03 ** 2 + e0["rho_w"]), rel=1e-14)
     y0 = PaperAnsatz().initial_state(pr, 0.5, scale=0.3)
-    pv = PaperAnsatz().dynamics(pr, 0.5, y0, [0.0, 1.0]).overlaps()
+    pv = PaperAnsatz().dynamics(pr, 0.5, s=[0.0, 1.0], y0=y0).overlaps()
     assert pv["sqrt_q"][0] == pytest.approx(0.3, rel=1e-14) and pv["sqrt_r"][0] == pytest.approx(0.3, rel=1e-14)
 
 
@@ -217,10 +217,32 @@ def test_adam_clock_of_the_paper_ansatz():
     pr = Problem.dilated(d=1000, **A)
     y0 = PaperAnsatz().initial_state(pr, 0.5, scale=0.3)
     s = np.linspace(0.0, 5.0, 6)
-    tr = PaperAnsatz().dynamics(pr, 0.5, y0, s, method=Adam(1e-3, rows=256))
-    assert np.array_equal(tr.value, PaperAnsatz().dynamics(pr, 0.5, y0, s).value)
+    tr = PaperAnsatz().dynamics(pr, 0.5, s=s, y0=y0, method=Adam(1e-3, rows=256))
+    assert np.array_equal(tr.value, PaperAnsatz().dynamics(pr, 0.5, s=s, y0=y0).value)
+    small = PaperAnsatz().dynamics(pr, 0.5, s=s)                    # y0 defaults to the small initialisation
+    ref = PaperAnsatz().dynamics(pr, 0.5, s=s, y0=PaperAnsatz().initial_state(pr, 0.5, init="small"))
+    assert np.array_equal(small.value, ref.value)
     ep = tr.info["epochs"]
     assert ep[0] == 0.0 and np.all(np.diff(ep) > 0)
+
+
+def test_adam_of_the_exact_theory_is_the_stochastic_map():
+    """Adam in the exact theory: the per-point stochastic map, rows = per-point states, its overlaps derived."""
+    from flowphase.numerics.exact.perpoint import perpoint_state
+    from flowphase.numerics.exact.stochastic import derived_overlaps, iterate_stochastic
+
+    pr = Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=8, lam_u=2.0, lam_w=2.0, d=300)
+    rng = np.random.default_rng(3)
+    labels = np.array([1.0] * 6 + [-1.0] * 2)
+    x1 = labels[:, None] + rng.standard_normal((8, 300))
+    y0 = perpoint_state(0.1, 0.2, rng.standard_normal(300), rng.standard_normal(300), x1, labels, 1.0)
+    tr = ExactFiniteN(d=300).dynamics(pr, 0.5, s=[0, 10, 20], y0=y0, labels=labels, method=Adam(1e-2, draws=0))
+    ref = iterate_stochastic(pr, 0.5, y0, labels, 20, lr=1e-2, draws=0, d=300.0, record_every=10)
+    assert np.array_equal(tr.value, ref["y"]) and np.array_equal(tr.s, [0.0, 10.0, 20.0])
+    assert tr.names[:4] == ("c", "b", "m", "omega") and len(tr.names) == 7 + 16
+    assert np.array_equal(tr.value[:, 3], derived_overlaps(ref["y"], 8)["omega"])
+    with pytest.raises(ValueError, match="labels"):
+        ExactFiniteN(d=300).dynamics(pr, 0.5, s=[0, 10], y0=y0, method=Adam(1e-2))
 
 
 def test_generated_statistics_are_recorded_values():
@@ -250,10 +272,9 @@ def test_bad_input_names_the_parameter():
     with pytest.raises(ValueError, match="n_plus"):
         theory_from_name("paper", n_plus=3)
     with pytest.raises(ValueError, match="method"):
-        PaperAnsatz().dynamics(Problem.dilated(**A), 0.5, {}, [0.0, 1.0], method="gd")
+        PaperAnsatz().dynamics(Problem.dilated(**A), 0.5, s=[0.0, 1.0], method="gd")
     with pytest.raises(ValueError, match="multiple of lr"):
-        PaperAnsatz().dynamics(Problem.dilated(**A), 0.5, PaperAnsatz().initial_state(Problem.dilated(**A), 0.5),
-                               [0.0, 0.15, 0.3], method=GradientDescent(0.1))
+        PaperAnsatz().dynamics(Problem.dilated(**A), 0.5, s=[0.0, 0.15, 0.3], method=GradientDescent(0.1))
     with pytest.raises(ValueError, match="d -> inf"):
         PaperAnsatz(d=1000).generated(Problem.dilated(**A))
     assert default_theory(Problem.dilated(**A)) == "exact" and default_theory(Problem.dilated()) == "paper"
