@@ -23,7 +23,7 @@ def _file_mode() -> int:
 
 _FILE_MODE = _file_mode()
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savefig", "atomic_write_group",
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_group",
            "clean_stale_temps", "exclusive_lock", "figure_bytes", "dump_json", "json_default", "strict_output", "INF_KEYS"]
 
 #: temporaries are named ``.NAME.<host>-<pid>.<random>.tmp`` so that a later run can tell its own crash
@@ -261,13 +261,3 @@ def json_bytes(obj) -> bytes:
 
 def atomic_write_json(path, obj) -> Path:
     return atomic_write_bytes(path, json_bytes(obj))
-
-
-def atomic_savefig(fig, path, **kw) -> Path:
-    """Save a matplotlib figure atomically (format from the suffix)."""
-    import io
-
-    path = Path(path)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=path.suffix.lstrip("."), **kw)
-    return atomic_write_bytes(path, buf.getvalue())
