@@ -40,7 +40,8 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
-from flowphase.numerics.quadrature import default_rule, gaussian_moments_hessian
+from flowphase.numerics.quadrature import _gaussian_moments_hessian as gaussian_moments_hessian  # the numba kernel
+from flowphase.numerics.quadrature import default_rule
 from flowphase.numerics.jumps import Jump, bisect_switch, branch_jumps
 from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.checks import check_training as check_training_params
