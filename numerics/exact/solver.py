@@ -25,6 +25,7 @@ saturated branches, where the reported point is exact).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
@@ -143,9 +144,10 @@ class ExactParameters(SolverResult):
     branch: str = ""
 
     def as_dict(self) -> dict:
-        keys = ("t", "tau", "alpha", "beta", "B", "d", "n_plus", "n_minus", "c", "m", "a_plus", "a_minus", "omega",
-                "b", "z_plus", "z_minus", "sqrt_r", "sqrt_q", "energy", "branch")
-        return {k: getattr(self, k) for k in keys}
+        return dict(t=self.t, tau=self.tau, alpha=self.alpha, beta=self.beta, B=self.B, d=self.d,
+                    n_plus=self.n_plus, n_minus=self.n_minus, c=self.c, m=self.m, a_plus=self.a_plus,
+                    a_minus=self.a_minus, omega=self.omega, b=self.b, z_plus=self.z_plus, z_minus=self.z_minus,
+                    sqrt_r=self.sqrt_r, sqrt_q=self.sqrt_q, energy=self.energy, branch=self.branch)
 
 
 def _prm(alpha, beta, B, d, sigma, n_plus, n_minus, lam_u, lam_w):
@@ -451,7 +453,9 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
         j += 1
     refine = (lambda a, b_: _refine(problem, a, b_, d, npl, rule, tol)) if refine_jumps else None
     jumps = branch_jumps([results[k] for k in order], refine)
-    arr = {f: np.array([getattr(r, f) for r in results], dtype=float) for f in FIELDS}
+    get = operator.attrgetter(*FIELDS)
+    cols = np.array([get(r) for r in results], dtype=float).reshape(len(results), len(FIELDS))
+    arr = {f: cols[:, i].copy() for i, f in enumerate(FIELDS)}
     return ExactCurve(t=ts.copy(), d=d, n_plus=(npl or 0), n_minus=(nmi or 0),
                       converged=np.array([r.converged for r in results], dtype=bool),
                       iterations=np.array([r.iterations for r in results], dtype=np.int64),
@@ -518,9 +522,11 @@ def _curve_coefficients(problem, ts, d):
     it = pr.interpolant
     if math.isinf(d):
         out = []
-        for t, ta in zip(ts, tau):
-            if pr.dilated_schedule and t <= 1.0:
-                out.append((float(ta), float(it.alpha(0.0)), 0.0, float(it.dbeta(0.0)) * pr.kappa * float(t)))
+        alpha0, slope = float(it.alpha(0.0)), float(it.dbeta(0.0)) * pr.kappa
+        dilated = pr.dilated_schedule
+        for t, ta in zip(ts.tolist(), tau.tolist()):
+            if dilated and t <= 1.0:
+                out.append((ta, alpha0, 0.0, slope * t))
             else:
                 a, b = float(it.alpha(ta)), float(it.beta(ta))
                 out.append((float(ta), a, b, math.inf if b > 0.0 else 0.0))
