@@ -110,13 +110,19 @@ class LossAwareSampler(_Buffered):
         Losses kept per bin (ring buffer).
     uniform_prob : float in [0, 1)
         Uniform floor mixed into the bin probabilities.
+    refresh_every : int
+        The buffered losses enter the histories (and the probabilities are recomputed) once this many updates are
+        pending (1: after every update, as improved-diffusion; the histories are identical either way, only the
+        probabilities lag by fewer than ``refresh_every`` steps).
     convention, num_train_timesteps, dtype
         As for :class:`flowphase.validation.pytorch.samplers.TimestepSampler`.
     """
 
     def __init__(self, *, n_bins: int = 100, history_per_term: int = 10, uniform_prob: float = 0.001,
-                 convention: str = "torchcfm", num_train_timesteps: int = 1000, dtype=torch.float32):
+                 refresh_every: int = 10, convention: str = "torchcfm", num_train_timesteps: int = 1000,
+                 dtype=torch.float32):
         super().__init__(n_bins, convention, num_train_timesteps, dtype)
+        self.refresh_every = _int_arg("refresh_every", refresh_every, 1, 10 ** 9)
         self.history_per_term = _int_arg("history_per_term", history_per_term, 1, 10 ** 6)
         self.uniform_prob = _unit_arg("uniform_prob", uniform_prob)
         self._history = np.zeros((self.n_bins, self.history_per_term))
@@ -143,7 +149,8 @@ class LossAwareSampler(_Buffered):
 
     def weights(self) -> np.ndarray:
         """Probabilities of the bins (uniform until every bin holds ``history_per_term`` losses)."""
-        self._ingest()
+        if len(self._pending) >= self.refresh_every or self._probs is None:
+            self._ingest()
         if self._probs is None:
             if np.all(self._counts >= self.history_per_term):
                 w = np.sqrt(np.mean(self._history ** 2, axis=1))
@@ -236,7 +243,7 @@ class PhaseAwareSampler(_Buffered):
     def __init__(self, base: Density, *, mass: float = 0.5, n_bins: int = 256, detect_every: int = 100,
                  ema: float = 0.5, explore: float = 0.05, loss_kind: str = "velocity", detector: Optional[dict] = None,
                  convention: str = "torchcfm", num_train_timesteps: int = 1000, dtype=torch.float32,
-                 table_size: int = 16384, merge_gap: int = 2):
+                 table_size: int = 4096, merge_gap: int = 2):
         super().__init__(n_bins, convention, num_train_timesteps, dtype)
         self.merge_gap = _int_arg("merge_gap", merge_gap, 0, 10 ** 6)
         if not isinstance(base, Density):
