@@ -221,7 +221,7 @@ COMMANDS = {
                                           "--scheduler": st.sampled_from(["tcp://127.0.0.1:1"])}, ["--out"])), 25),
     "collect": (["sweep", "collect"], st.sampled_from([["{sb}/none"], ["{sb}/file.txt"], ["{sb}"], []]), 8),
     # uturn and reproduce: only failing variants (a valid run computes for minutes)
-    "uturn": (["uturn"], st.tuples(st.sampled_from(["--dataset=mnist", "--dataset=cifar", "--dataset="]),
+    "uturn": (["uturn"], st.tuples(st.sampled_from(["--dataset=svhn", "--dataset=cifar", "--dataset="]),
                                    flags({"--out": st.sampled_from(["{sb}/u", "{sb}/file.txt", ""]),
                                           "--quick": None}, ["--out"])), 10),
     "reproduce": (["reproduce"], st.tuples(st.lists(st.sampled_from(["nope", "Overlaps", "all2", ""]), min_size=1,

@@ -106,5 +106,8 @@ def test_cli_uturn_quick(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["classifier_accuracy"] >= 0.98
     assert (tmp_path / "uturn.png").exists() and (tmp_path / "uturn.pdf").exists()
-    assert main(["uturn", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
+    assert main(["uturn", "--dataset", "cifar", "--out", str(tmp_path)]) == 2
     assert "digits" in capsys.readouterr().err
+    # the NumPy digits path runs on the CPU only; the device belongs to the PyTorch pipeline
+    assert main(["uturn", "--dataset", "digits", "--device", "cuda", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()

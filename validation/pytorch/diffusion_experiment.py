@@ -246,7 +246,7 @@ def train_model(data: ImageData, cfg: ExperimentConfig, sampler, *, seed: int, d
         loss = loss_eps.mean()
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"training diverged at step {k + 1} of {cfg.train_steps} ({label}, seed {seed}): "
-                                   f"loss {float(loss)}")
+                                   f"loss {loss.item()}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
