@@ -321,10 +321,19 @@ def smallest_T(problem: AtlasProblem, density_of: Callable[[float], Density], d,
     tol = checks.as_real("tol", tol, 0.0, 1.0, lo_open=True)
     T_max = checks.as_int("T_max", T_max, 2, T_MAX)
     den = density_of(d)
+    fine = {}
+
+    def grid(T):
+        # the doubling sizes divide T_max when T_min and T_max are powers of 2: one quantile call serves them all
+        if T >= 256 and T_max % T == 0:
+            if "g" not in fine:
+                fine["g"] = np.asarray(den.grid(T_max), dtype=float)
+            return fine["g"][:: T_max // T]
+        return np.asarray(den.grid(T), dtype=float)
 
     def ok(T):
         if isinstance(problem, TwoMode):  # p_hat only: the separatrix, no quadrature of the moments
-            tau = np.asarray(den.grid(T), dtype=float)
+            tau = grid(T)
             h = 0.5 * math.log(problem.p / (1.0 - problem.p))
             star, status = _separatrix(tau, h, problem.sigma ** 2, math.sqrt(float(d)), -12.0, 12.0)
             p_hat = float(ndtr(-star)) if status == 0 else (1.0 if status == 1 else 0.0)

@@ -56,7 +56,7 @@ def atlas_data(quick: bool = False, *, p: float = 0.8, sigma: float = 1.0, progr
     from flowphase.numerics import atlas as at
 
     ds = DS_QUICK if quick else DS
-    two, four = at.TwoMode(p=p, sigma=sigma), at.KMode(m=9 if quick else 10, reps=4)
+    two, four = at.TwoMode(p=p, sigma=sigma), at.KMode(m=9, reps=4)
     out = {"densities": list(DENSITIES), "d": list(ds), "T": T, "n": math.inf, "tol_min_T": KEEP_TWO_MODE,
            "T_max_search": T_MAX_SEARCH, "two_mode": {"problem": two.to_dict(), "rows": []},
            "four_mode": {"problem": four.to_dict(), "rows": []},
