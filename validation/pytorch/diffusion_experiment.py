@@ -75,7 +75,7 @@ class ExperimentConfig:
     """
 
     dataset: str = "mnist"
-    channels: tuple = (16, 32)
+    channels: tuple = (8, 16)
     attention: bool = True
     patch: int = 2
     train_steps: int = 600
@@ -84,10 +84,10 @@ class ExperimentConfig:
     warmup: int = 50
     weight_decay: float = 0.01
     s_grid: tuple = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
-    n_uturn: int = 40
+    n_uturn: int = 32
     uturn_steps_per_unit: int = 1000
     n_gen: int = 1000
-    gen_steps: int = 50
+    gen_steps: int = 40
     seeds: tuple = (0, 1, 2, 3, 4)
     arms: tuple = ARMS
     mass: float = 0.5
