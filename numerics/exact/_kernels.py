@@ -339,6 +339,52 @@ def evaluate_hessian(theta, prm, nodes, weights, h, grad, hess, y):
 
 
 @njit(cache=True)
+def jacobi4(A):
+    """Eigen-decomposition of a symmetric 4x4 matrix by cyclic Jacobi rotations: (ascending eigenvalues, vectors)."""
+    a = A.copy()
+    v = np.eye(4)
+    for sweep in range(50):
+        off = 0.0
+        for p in range(3):
+            for q in range(p + 1, 4):
+                off += a[p, q] * a[p, q]
+        scale = 0.0
+        for p in range(4):
+            scale += a[p, p] * a[p, p]
+        if off <= 1e-36 * scale or off == 0.0:
+            break
+        for p in range(3):
+            for q in range(p + 1, 4):
+                apq = a[p, q]
+                if apq == 0.0:
+                    continue
+                theta = (a[q, q] - a[p, p]) / (2.0 * apq)
+                t = (1.0 if theta >= 0.0 else -1.0) / (abs(theta) + math.sqrt(theta * theta + 1.0))
+                c = 1.0 / math.sqrt(t * t + 1.0)
+                s = t * c
+                for k in range(4):
+                    akp = a[k, p]
+                    akq = a[k, q]
+                    a[k, p] = c * akp - s * akq
+                    a[k, q] = s * akp + c * akq
+                for k in range(4):
+                    apk = a[p, k]
+                    aqk = a[q, k]
+                    a[p, k] = c * apk - s * aqk
+                    a[q, k] = s * apk + c * aqk
+                for k in range(4):
+                    vkp = v[k, p]
+                    vkq = v[k, q]
+                    v[k, p] = c * vkp - s * vkq
+                    v[k, q] = s * vkp + c * vkq
+    lam = np.empty(4)
+    for i in range(4):
+        lam[i] = a[i, i]
+    order = np.argsort(lam)
+    return lam[order], v[:, order]
+
+
+@njit(cache=True)
 def _newton_direction(Hs, gr, step):
     """``step = -H^-1 grad`` where H is safely positive definite (Cholesky, pivots above 1e-8 of the largest
     diagonal entry); else the eigen-decomposition with each eigenvalue below ``1e-8 lmax`` replaced by
@@ -373,7 +419,7 @@ def _newton_direction(Hs, gr, step):
                 s -= Lc[k, i] * step[k]
             step[i] = s / Lc[i, i]
         return
-    lam, vec = np.linalg.eigh(Hs)
+    lam, vec = jacobi4(Hs)
     lmax = max(abs(lam[3]), 1e-300)
     for i in range(4):
         step[i] = 0.0
