@@ -174,14 +174,15 @@ def class_moments2(mean, std, nodes, weights, h, out):
     Q_mm = 0.0
     Q_ms = 0.0
     Q_ss = 0.0
-    ratio = math.exp(2.0 * std * h) if h > 0.0 else 0.0
+    ratio = math.exp(min(2.0 * std * h, 709.0)) if h > 0.0 else 0.0
     E = 0.0
     for i in range(nodes.shape[0]):
         g = nodes[i]
         w = weights[i]
         if h > 0.0:
             if i % 16 == 0:
-                E = math.exp(2.0 * (mean + std * g))
+                x2 = 2.0 * (mean + std * g)
+                E = math.exp(x2) if x2 < 709.0 else math.inf   # (math.exp raises past 709 without numba)
             else:
                 E *= ratio
             inv = 1.0 / (1.0 + E)
