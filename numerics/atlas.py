@@ -39,7 +39,7 @@ from flowphase.theory.densities import Density, PhaseAware, parse_density
 from flowphase.theory.problem import Problem, Schedule
 
 __all__ = ["DensitySchedule", "TwoMode", "KMode", "AtlasPoint", "evaluate", "smallest_T", "window_masses", "decision_windows",
-           "atlas", "density_at", "T_MAX"]
+           "atlas", "density_at", "check_spec", "T_MAX"]
 
 #: largest grid the smallest-T search tries
 T_MAX = 2 ** 21
@@ -428,9 +428,31 @@ def density_at(spec: str, problem: AtlasProblem, d: float) -> Density:
         from flowphase.theory.densities import density_from_dict
 
         mass = text.split(":", 1)[1]
-        mass = checks.real("designed mass", float(mass)) if _is_float(mass) else _bad_mass(mass)
+        mass = checks.real("designed mass", float(mass)) if _is_float(mass) else _bad_mass(mass, "designed mass")
         return density_from_dict(design_multiwindow(decision_windows(problem, d), mass=mass).to_dict())
     return parse_density(text, d=d)
+
+
+def check_spec(spec: str, d: float) -> None:
+    """Validate ``spec`` at dimension d as :func:`density_at` would, without computing any decision window
+    (``ValueError`` naming the parameter; used by the CLI before any work)."""
+    text = str(spec).strip()
+    low = text.lower()
+    if low.startswith("phase-aware:") and ("@auto," in text or "@detected," in text):
+        key = "@auto," if "@auto," in text else "@detected,"
+        base, _, mass = text[len("phase-aware:"):].rpartition(key)
+        parse_density(base, d=d)
+        m = float(mass) if _is_float(mass) else _bad_mass(mass)
+        if not 0.0 < m < 1.0:
+            raise ValueError(f"phase-aware mass must lie in the open interval (0, 1), got {m!r}")
+        return
+    if low.startswith("designed:"):
+        mass = text.split(":", 1)[1]
+        m = float(mass) if _is_float(mass) else _bad_mass(mass, "designed mass")
+        if not 0.0 < m < 1.0:
+            raise ValueError(f"designed mass must lie in the open interval (0, 1), got {m!r}")
+        return
+    parse_density(text, d=d)
 
 
 def _is_float(text) -> bool:
@@ -441,8 +463,8 @@ def _is_float(text) -> bool:
         return False
 
 
-def _bad_mass(text):
-    raise ValueError(f"phase-aware mass must be a number in (0, 1), got {text!r}")
+def _bad_mass(text, what: str = "phase-aware mass"):
+    raise ValueError(f"{what} must be a number in (0, 1), got {text!r}")
 
 
 def atlas(problem: AtlasProblem, densities: Sequence[str], ds: Sequence[float], *, T: int = 80, n=math.inf,

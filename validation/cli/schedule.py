@@ -270,11 +270,13 @@ def _evaluate(args):
                 raise ValueError(f"{flag} applies to --mixture two-mode (the hierarchy has its own weights)")
         problem = at.KMode()
     # every density at every d is built before any computation: a bad spec is one line, exit 2, nothing run
-    dens = {(s, d): at.density_at(s, problem, d) for s in specs for d in ds if "@auto" not in s}
+    for s in specs:
+        for d in ds:
+            at.check_spec(s, d)
     rows = []
     for s in specs:
         for d in ds:
-            den = dens.get((s, d)) or at.density_at(s, problem, d)
+            den = at.density_at(s, problem, d)
             row = at.evaluate(problem, den, d, T=args.T, n=args.n).to_dict()
             row["spec"] = s
             if args.min_T:
