@@ -271,6 +271,8 @@ def test_cli_evaluate_contract(capsys):
     _refused(*_cli(capsys, "schedule", "evaluate", "--density", "logit-normal:0,-1", "--d", "100"), "s must lie")
     _refused(*_cli(capsys, "schedule", "evaluate", "--density", "uniform", "--d", "100", "--n", "10",
                    "--mixture", "hierarchy"), "two-mode only")
+    _refused(*_cli(capsys, "schedule", "evaluate", "--density", "uniform", "--density", "phase-aware:foo@auto,0.5",
+                   "--d", "100"), "unknown density 'foo'")                 # checked before the first row is computed
 
 
 def test_cli_sample_density_in_a_convention(capsys):
