@@ -11,7 +11,8 @@ finite-n flow).  n = inf is the Bayes field (PAPER §2.1); finite n is the exact
 two modes only).
 
 Reported per (density, d, T, n): the generated weights p_hat_k and ``max_weight_error = max_k |p_hat_k - p_k|``;
-for two modes also the mode-mean error ``max_+- |E[y/sqrt d | +-] - tau_end|`` and the within-mode (bulk) variance
+for two modes also the mode-mean error ``max_+- |E[y/sqrt d | +-] - tau_end|`` over the modes the sampler reaches
+(a mode with no generated mass has ``mean_plus``/``mean_minus`` None) and the within-mode (bulk) variance
 error ``|P - ((1 - tau_end)^2 + tau_end^2 sigma^2)|`` against the exact law of ``x_tau`` at the end time (so that
 only the discretisation and learning errors count, not where the grid stops).  Per density and d also the smallest
 T with ``max_weight_error <= tol`` (:func:`smallest_T`) and the mass in each decision window (:func:`window_masses`,
@@ -33,7 +34,7 @@ import numpy as np
 from numba import njit
 from scipy.special import ndtr
 
-from flowphase.numerics.results import ConvergenceError, check_finite
+from flowphase.numerics.results import check_finite
 from flowphase.theory import checks
 from flowphase.theory.densities import Density, PhaseAware, parse_density
 from flowphase.theory.problem import Problem, Schedule
@@ -149,8 +150,9 @@ def _two_mode_bayes(tau: np.ndarray, d: float, p: float, sigma: float) -> dict:
     check_finite("two-mode Euler final states", yT)
     plus = yT > 0.0
     mp, mm = float(w[plus].sum()), float(w[~plus].sum())
-    mean_plus = float(np.sum(w[plus] * yT[plus]) / sd / mp) if mp > 1e-300 else math.nan
-    mean_minus = float(-np.sum(w[~plus] * yT[~plus]) / sd / mm) if mm > 1e-300 else math.nan
+    # a mode the sampler never reaches has no mean: None (JSON null), not NaN
+    mean_plus = float(np.sum(w[plus] * yT[plus]) / sd / mp) if mp > 1e-300 else None
+    mean_minus = float(-np.sum(w[~plus] * yT[~plus]) / sd / mm) if mm > 1e-300 else None
     return {"p_hat": p_hat, "mean_plus": mean_plus, "mean_minus": mean_minus, "bulk_variance": float(_bulk(tau, sig2)),
             "y0_star": float(star)}
 
@@ -277,10 +279,10 @@ def evaluate(problem: AtlasProblem, density: Density, d, *, T: int = 80, n=math.
         p_hat = [r["p_hat"], 1.0 - r["p_hat"]]
         info.update(mean_plus=r["mean_plus"], mean_minus=r["mean_minus"], bulk_variance=r["bulk_variance"])
         target_var = (1.0 - tau_end) ** 2 + tau_end ** 2 * problem.sigma ** 2
-        means = [v for v in (r["mean_plus"], r["mean_minus"]) if math.isfinite(v)]
+        means = [v for v in (r["mean_plus"], r["mean_minus"]) if v is not None]
         return AtlasPoint(density=density.spec, d=d, T=T, n=n, p=[problem.p, 1.0 - problem.p], p_hat=p_hat,
                           max_weight_error=abs(r["p_hat"] - problem.p), tau_end=tau_end,
-                          mean_error=max(abs(m - tau_end) for m in means) if means else math.nan,
+                          mean_error=max(abs(m - tau_end) for m in means),
                           variance_error=abs(r["bulk_variance"] - target_var), info=info)
     if isinstance(problem, KMode):
         if not math.isinf(n):
@@ -306,7 +308,8 @@ def _two_mode_exact(problem: TwoMode, density: Density, d: float, T: int, n: flo
     ts = np.arange(T, dtype=float) / T
     curve = exact_curve(pr, ts, d, n_plus)
     g = generated_flow(curve, pr, "euler", d=d)
-    r = {"p_hat": g.p_hat, "mean_plus": g.mean_plus, "mean_minus": g.mean_minus, "bulk_variance": g.bulk_variance}
+    r = {"p_hat": g.p_hat, "bulk_variance": g.bulk_variance,
+         **{k: (v if math.isfinite(v) else None) for k, v in (("mean_plus", g.mean_plus), ("mean_minus", g.mean_minus))}}
     return r, {"field": "exact finite-n", "n_plus": int(curve.n_plus), "lam_u": problem.lam_u,
                "lam_w": problem.lam_w, "jumps": len(curve.jumps)}
 

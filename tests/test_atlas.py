@@ -156,3 +156,13 @@ def test_bad_input():
         at.TwoMode(p=1.0)
     with pytest.raises(ValueError, match="phase-aware mass"):
         at.density_at("phase-aware:uniform@auto,x", P, 1e4)
+
+
+def test_a_mode_the_sampler_never_reaches_has_no_mean():
+    import json
+
+    from flowphase.validation._io import dump_json
+
+    pt = at.evaluate(at.TwoMode(), dn.LogitNormal(0, 1), 1e6)
+    assert pt.p_hat[0] == 1.0 and pt.info["mean_minus"] is None and math.isfinite(pt.mean_error)
+    assert json.loads(dump_json(pt.to_dict()))["mean_minus"] is None
