@@ -522,8 +522,8 @@ def _curve_coefficients(problem, ts, d):
     it = pr.interpolant
     if math.isinf(d):
         out = []
-        alpha0, slope = float(it.alpha(0.0)), float(it.dbeta(0.0)) * pr.kappa
         dilated = pr.dilated_schedule
+        alpha0, slope = (float(it.alpha(0.0)), float(it.dbeta(0.0)) * pr.kappa) if dilated else (None, None)
         for t, ta in zip(ts.tolist(), tau.tolist()):
             if dilated and t <= 1.0:
                 out.append((ta, alpha0, 0.0, slope * t))
