@@ -206,15 +206,18 @@ def schedule_atlas_figure(out_dir, *, quick: bool = False, problem=None, d=None,
         ax.axhline(LOSE, color="k", lw=0.7, ls="--", label=f"lost: > {LOSE}")
         ax.axhline(KEEP_TWO_MODE, color="k", lw=0.7, ls=":", label=f"kept: <= {KEEP_TWO_MODE}")
         ax.set_xlabel("d")
-        ax.set_ylabel(f"max_k |p̂_k − p_k|  (Euler on the density's grid, T = {T}, n = ∞)")
+        ax.set_ylabel(f"max_k |p̂_k − p_k|  (Euler, T = {T}, n = ∞)")
         ax.set_title(title)
     dd = np.array(data["d"])
     axes[2].loglog(dd, 5.5 * np.sqrt(dd), color="k", lw=0.6, ls="--", label="5.5 √d")
     axes[2].set_xlabel("d")
-    axes[2].set_ylabel(f"smallest T with error <= {KEEP_TWO_MODE} (two modes; none shown above {T_MAX_SEARCH})")
+    axes[2].set_ylabel(f"smallest T with error <= {KEEP_TWO_MODE} (two modes, <= {T_MAX_SEARCH})")
     axes[2].set_title("(c) grid size needed")
-    axes[0].legend(fontsize=6.5)
-    axes[2].legend(fontsize=6.5)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].legend(handles[-2:], labels[-2:], fontsize=7, loc="lower right")
+    fig.legend(handles[:-2], labels[:-2], fontsize=7, loc="lower center", ncol=5)
+    fig.subplots_adjust(bottom=0.27, wspace=0.3)
+    axes[2].legend(fontsize=7, loc="upper left", handles=axes[2].get_legend_handles_labels()[0][-1:])
     rows = []
     for block, name in ((data["two_mode"], "two modes"), (data["four_mode"], "4 modes")):
         for r in block["rows"]:
