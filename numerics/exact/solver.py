@@ -33,7 +33,7 @@ import numpy as np
 
 from flowphase.numerics.exact import _kernels as K
 from flowphase.numerics.exact._moment_rule import moment_rule
-from flowphase.numerics.jumps import Jump, bisect_switch, branch_jumps
+from flowphase.numerics.jumps import Jump, branch_jumps
 from flowphase.numerics.results import ConvergenceError, CurveResult, SolverResult, check_finite
 from flowphase.theory.problem import Problem
 
@@ -536,15 +536,57 @@ def _curve_coefficients(problem, ts, d):
     return [(float(ta), float(a), float(b), float(b) * math.sqrt(d)) for ta, a, b in zip(tau, al, be)]
 
 
-def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40) -> float:
-    """Bisection in t on E_informative - E_trivial between two times on different branches."""
+def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40, t_tol: float = 1e-9) -> float:
+    """Where the informative branch starts (stops) being the global minimum between two times on different branches.
+
+    The decision at each trial time is the one of :func:`_solve_at` from the latest winning informative minimiser
+    (as in :func:`~flowphase.numerics.jumps.bisect_switch`): the Newton run ends at an informative point
+    (converged, ``|b| <= B_CAP``, ``|omega| > 1e-7``) whose energy is below the trivial one.  Where the runs on
+    both sides of the bracket end at informative points the trial time is the Illinois regula-falsi root of
+    ``g(t) = E_informative - E_trivial (1 - 1e-12 sign)``, whose sign is that decision; elsewhere it is the midpoint.
+    Stops once the bracket is narrower than ``t_tol`` (the bisection's tolerance) and returns its midpoint.
+    """
     pr = problem if (problem.d == d or math.isinf(d) and math.isinf(problem.d)) else problem.replace(d=d)
-    nmi = (int(problem.training.n) - npl) if npl is not None else None
+    tr = pr.training
+    nmi = int(tr.n) - npl
+    sgn = 1.0 if npl >= nmi else -1.0
+    nodes, weights = _NO_RULE if rule is None else rule
+    lo_inf = a.branch == "informative"
+    start = np.array(_outer(a if lo_inf else b_), dtype=np.float64).reshape(1, 4)
 
-    def informative_at(t, start):
-        r = _solve_at(pr, t, time_coefficients(pr, t, d), d, npl, nmi, starts=[start], rule=rule, tol=tol,
-                      throw=False)
-        return r.branch == "informative", (_outer(r) if r.branch == "informative" else None)
+    def trial(t):
+        _, alpha, beta, B = time_coefficients(pr, t, d)
+        prm = _prm(alpha, beta, B, d, pr.sigma, npl, nmi, tr.lam_u, tr.lam_w)
+        out = K.solve_point(prm, start, rule is None, nodes, weights, sgn, tol, 200, B_CAP, 1.0).tolist()
+        E_triv, row = out[0][0], out[1]
+        if not (int(row[7]) == 0 and abs(row[1]) <= B_CAP and abs(row[0]) > 1e-7):
+            return False, None, None
+        g = row[4] - (E_triv - 1e-12 * abs(E_triv))
+        theta = row[0:4] if row[0] > 0.0 else [-v for v in row[0:4]]
+        return g < 0.0, g, theta
 
-    return bisect_switch(a.t, b_.t, a.branch == "informative", informative_at,
-                         _outer(a if a.branch == "informative" else b_), iters=iters)
+    lo, hi = a.t, b_.t
+    g_lo = g_hi = None
+    kept = 0          # +1: lo kept its value twice in a row, -1: hi did (Illinois halving)
+    for _ in range(iters):
+        if hi - lo < t_tol:
+            break
+        mid = 0.5 * (lo + hi)
+        if g_lo is not None and g_hi is not None and (g_lo < 0.0) != (g_hi < 0.0):
+            x = lo - g_lo * (hi - lo) / (g_hi - g_lo)
+            if lo < x < hi:
+                mid = x
+        wins, g, theta = trial(mid)
+        if wins:
+            start[0, :] = theta
+        if wins == lo_inf:
+            lo, g_lo = mid, g
+            if kept == -1 and g_hi is not None:
+                g_hi *= 0.5
+            kept = -1
+        else:
+            hi, g_hi = mid, g
+            if kept == 1 and g_lo is not None:
+                g_lo *= 0.5
+            kept = 1
+    return 0.5 * (lo + hi)
