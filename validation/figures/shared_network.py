@@ -73,7 +73,7 @@ def shared_network_claims(data) -> list:
         decs = [exceeds(*(lambda e, se: (e, floor, k * se))(*_err(rows["logit-normal"][d], p=p)),
                         what=f"|p̂ − p| at d = {d}") for d in big]
         claims.append(Claim("a shared network trained with logit-normal(0, 1) times loses p (|p̂ − p| > "
-                            f"{floor:g}) at d >= 1024, sampled on the fine grid", combine(decs),
+                            f"{floor:g}) on the fine grid at d = {', '.join(str(d) for d in big)}", combine(decs),
                             "p̂ " + ", ".join(f"d = {d}: {rows['logit-normal'][d]['fine']['p_hat']['mean']:.3f} ± "
                                              f"{rows['logit-normal'][d]['fine']['p_hat']['se']:.3f}" for d in big),
                             size=size))
@@ -90,8 +90,34 @@ def shared_network_claims(data) -> list:
                                     f"|p̂ − p|({b}) − |p̂ − p|({a}) at d = {d}"))
                 details.append(f"d = {d}: atlas {b} {atl[b]:.3f} > {a} {atl[a]:.3f}; network {eb:.3f} vs {ea:.3f}")
     if decs:
-        claims.append(Claim("the atlas's ranking (per-time training on the density's grid) carries over to a shared "
-                            "network sampled on a fine grid", combine(decs), "; ".join(details), size=size))
+        claims.append(Claim("the atlas's ranking by |p̂ − p| (per-time training on the density's grid) carries over to "
+                            "a shared network sampled on a fine grid", combine(decs), "; ".join(details), size=size))
+    # the direction of every error the atlas resolves: sign(p̂ − p) of the network = the atlas's
+    decs, details = [], []
+    for d in ds:
+        for a in fixed:
+            ref = bayes[d]["atlas"].get(a)
+            if ref is None or abs(ref - p) <= floor or d not in rows[a]:
+                continue
+            st = rows[a][d]["fine"]["p_hat"]
+            sign = 1.0 if ref > p else -1.0
+            decs.append(exceeds(sign * (st["mean"] - p), 0.0, k * st["se"], f"sign(p̂ − p) of {a} at d = {d}"))
+            details.append(f"{a}, d = {d}: atlas {ref - p:+.3f}, network {st['mean'] - p:+.3f} ± {st['se']:.3f}")
+    if decs:
+        claims.append(Claim("the direction of every mode-weight error of the atlas (p̂ above or below p) carries over "
+                            "to the shared network on the fine grid", combine(decs), "; ".join(details), size=size))
+    # logit-normal: the same p_hat on the fine grid and on its own T = 80 grid -> the training density decides
+    if "logit-normal" in rows:
+        decs, det = [], []
+        for d in ds:
+            if d in rows["logit-normal"]:
+                f_, g_ = rows["logit-normal"][d]["fine"]["p_hat"], rows["logit-normal"][d]["atlas_grid"]["p_hat"]
+                decs.append(within(abs(f_["mean"] - g_["mean"]), floor, k * float(np.hypot(f_["se"], g_["se"])),
+                                   f"|p̂(fine) − p̂(T = 80)| at d = {d}"))
+                det.append(f"d = {d}: {f_['mean']:.3f} vs {g_['mean']:.3f}")
+        claims.append(Claim("the logit-normal network generates the same p̂ on the fine grid and on its own T = "
+                            f"{data['config']['atlas_T']} grid (its error is the training density's, not the grid's)",
+                            combine(decs), "; ".join(det), size=size))
     # training density vs sampler grid: the uniform network on the uniform T = 80 grid reproduces the atlas
     if "uniform" in rows:
         decs, det = [], []
@@ -134,14 +160,18 @@ def draw_shared_network(data):
         if arm in bayes[ds[0]]["atlas"]:
             at = [bayes[d]["atlas"][arm] for d in ds]
             for ax in axes[:2]:
-                ax.plot(ds, at, "--", color=col, lw=1, alpha=0.8, label=f"{arm} (atlas: Bayes, T = 80)" if ax is
-                        axes[0] else None)
+                ax.plot(ds, at, "--", color=col, lw=1, alpha=0.8, marker=mk, mfc="white",
+                        label=f"{arm} (atlas: Bayes, T = 80)" if ax is axes[0] else None)
     axes[0].plot(ds, [b["fine_heun"] for b in (bayes[d] for d in ds)], ":", color="k", lw=1,
                  label="Bayes field, fine-grid solver")
     for ax, title in ((axes[0], f"(a) fine grid: {data['solver'].split(' (')[0]}"),
                       (axes[1], f"(b) each density's T = {data['config']['atlas_T']} grid, Euler")):
         ax.axhline(p, color="k", lw=0.8)
         ax.set_xscale("log")
+        ax.set_xticks(ds)
+        ax.set_xticklabels([str(d) for d in ds])
+        ax.minorticks_off()
+        ax.set_xlim(ds[0] / 1.5, ds[-1] * 1.5)
         ax.set_xlabel("d")
         ax.set_ylabel("generated weight p̂ of the p = 0.8 mode")
         ax.set_title(title, fontsize=9)

@@ -128,6 +128,7 @@ class LossAwareSampler(_Buffered):
         self._history = np.zeros((self.n_bins, self.history_per_term))
         self._counts = np.zeros(self.n_bins, dtype=np.int64)
         self._probs = None
+        self._sampler, self._sampler_probs = None, None
 
     # -- state
     def _ingest(self):
@@ -167,20 +168,24 @@ class LossAwareSampler(_Buffered):
         return Windows(list(zip(e[:-1], e[1:])), self.weights().tolist())
 
     # -- drawing
-    def sample_tau(self, batch_size, device=None, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        b = _batch(batch_size)
+    def _current(self) -> TimestepSampler:
+        """A tabulated sampler of the current piecewise-uniform density (rebuilt when the weights change)."""
         w = self.weights()
-        gdev = generator.device if generator is not None else device
-        u = torch.rand(b, generator=generator, device=gdev, dtype=torch.float64)
-        cum = torch.as_tensor(np.concatenate([[0.0], np.cumsum(w)]), device=u.device)
-        cum[-1] = 1.0
-        j = torch.clamp(torch.searchsorted(cum, u, right=True) - 1, 0, self.n_bins - 1)
-        frac = (u - cum[j]) / (cum[j + 1] - cum[j])
-        tau = (j.double() + torch.clamp(frac, 0.0, 1.0)) / self.n_bins
-        return tau if device is None else tau.to(device)
+        if self._sampler is None or self._sampler_probs is not w:
+            edges = np.arange(self.n_bins + 1) / self.n_bins
+            dens = Windows(list(zip(edges[:-1], edges[1:])), w.tolist())
+            self._sampler = TimestepSampler(dens, convention=self.convention,
+                                            num_train_timesteps=self.num_train_timesteps, table_size=4096,
+                                            dtype=self.dtype, knots=edges)
+            self._sampler_probs = w
+        return self._sampler
+
+    def sample_tau(self, batch_size, device=None, generator: Optional[torch.Generator] = None,
+                   dtype=torch.float32) -> torch.Tensor:
+        return self._current().sample_tau(batch_size, device=device, generator=generator, dtype=dtype)
 
     def __call__(self, batch_size, device=None, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        return self._convert(self.sample_tau(batch_size, device, generator))
+        return self._current()(batch_size, device=device, generator=generator)
 
     def importance_weights(self, t) -> torch.Tensor:
         """``1/p(tau) = 1/(n_bins P(bin))``: keeps the uniform objective unbiased (improved-diffusion's weights)."""

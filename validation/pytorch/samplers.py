@@ -232,7 +232,8 @@ class TimestepSampler:
 
     def __call__(self, batch_size: int, device=None, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """``(batch_size,)`` training times in this sampler's convention (module docstring)."""
-        wide = self.convention in _INT_CONVENTIONS or self.dtype == torch.float64
+        # float64 uniforms where float32 would blur the result: float64 output, or integer cells finer than 2^-16
+        wide = self.dtype == torch.float64 or (self.convention in _INT_CONVENTIONS and self.num_train_timesteps > 2 ** 16)
         tau = self.sample_tau(batch_size, device=device, generator=generator,
                               dtype=torch.float64 if wide else torch.float32)
         if self.convention == "edm" or self.convention == "k-diffusion":

@@ -49,8 +49,9 @@ __all__ = ["ARMS", "HIERARCHY", "ExperimentConfig", "QUICK", "FULL", "VelocityML
 #: the arms, in plotting order
 ARMS = ("uniform", "logit-normal", "dilation", "phase-aware", "online")
 #: the 4-mode hierarchy of the experiment: the weights of the ``hierarchy`` figure's example, sibling separations
-#: large enough for every mode to be told apart at d = 1024 (nearest-mean error < 1e-3)
-HIERARCHY = Hierarchy(coarse=(0.6, 0.4), fine=((0.8, 0.2), (0.6, 0.4)), eps=(0.3, 0.15))
+#: eps = 0.3, large enough for every mode to be told apart at d = 256 (sibling distance 6.8 sigma, nearest-mean
+#: error < 1e-3)
+HIERARCHY = Hierarchy(coarse=(0.6, 0.4), fine=((0.8, 0.2), (0.6, 0.4)), eps=(0.3, 0.3))
 P, SIGMA, KAPPA, MASS = 0.8, 1.0, 2.0, 0.5
 
 
@@ -59,7 +60,7 @@ class ExperimentConfig:
     """Sizes of one run (equal for every arm)."""
 
     ds: tuple = (256, 1024, 4096)
-    hierarchy_d: Optional[int] = 1024
+    hierarchy_d: Optional[int] = 256
     seeds: tuple = (0, 1, 2, 3, 4)
     steps: int = 500
     batch: int = 256
