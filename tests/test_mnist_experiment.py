@@ -61,12 +61,14 @@ def test_reverse_sampler_regenerates_the_data_law_with_the_exact_predictor():
     sigma, n = 0.3, 4000
     g = torch.Generator().manual_seed(1)
     x = torch.randn((n, 1, 2, 2), generator=g)
-    out = reverse_sample(_ExactGaussianEps(sigma), x, 1.0, steps_per_unit=200, generator=g)
+    out = reverse_sample(_ExactGaussianEps(sigma), x, 1.0, steps_per_unit=1000, generator=g)
     v = out.double().numpy().ravel()
     m = v.size
     assert abs(v.mean()) < 4 * sigma / math.sqrt(m)
-    # discretisation of 200 ancestral steps: a few per cent of the variance at most
-    assert v.var() == pytest.approx(sigma ** 2, rel=0.05)
+    # the ancestral step drops Var(x0 | x_s): measured 0.0863 at 1000 steps per unit (0.080 at 200, 0.065 at 50);
+    # 6 % covers it and the sampling error (s.e. of the variance 0.09 * sqrt(2 / 16000) = 1 %)
+    assert v.var() == pytest.approx(sigma ** 2, rel=0.06)
+    assert v.var() < sigma ** 2        # the sign of the deficit
     # a U-Turn from s = 0.3: the regenerated images stay close to their start (memory of the data)
     x0 = torch.full((n, 1, 2, 2), 0.5)
     xs, _ = forward_noise(x0, torch.full((n,), 0.3), generator=g)

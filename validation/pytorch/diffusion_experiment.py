@@ -75,7 +75,7 @@ class ExperimentConfig:
     """
 
     dataset: str = "mnist"
-    channels: tuple = (8, 16)
+    channels: tuple = (16, 32)
     attention: bool = True
     patch: int = 2
     train_steps: int = 600
