@@ -21,6 +21,8 @@ from flowphase.numerics import _generated as G
 from flowphase.numerics.exact._moment_rule import moment_intervals, moment_nodes
 
 PRM = ("alpha", "beta", "B", "inv_sqrt_d", "sigma", "n_plus", "n_minus", "lam_u", "lam_w")
+#: consecutive steps that shrink |w| and grow |b| near w = 0 before a run is stopped as creeping (``newton_y``)
+CREEP_STEPS = 3
 STATUS = {0: "converged", 1: "maximum number of iterations reached", 2: "ran off to |b| -> inf (trivial branch)",
           3: "non-finite value", 4: "line search failed"}
 
@@ -443,13 +445,21 @@ def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     Returns ``(theta, E, residual, iterations, status)``; residual = ``|grad E|_2 / n`` (E is O(n)).
     Status 2: |b| passed ``b_cap`` with omega and z ~ 0 (the run heads for the trivial asymptote).
     """
-    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0)
     return th, E, gn, it, status
 
 
 @njit(cache=True)
-def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
-    """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple)."""
+def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor, creep_spread):
+    """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple).
+
+    Creep stop (status 2, the run heads for the trivial asymptote): on the plane ``w = 0`` every activation is
+    ``tanh b`` and the potential, a function of ``|tanh b|`` alone, decreases to its infimum, the trivial
+    energy, as ``|b| -> inf``.  A run that has come within ``creep_spread`` of that plane (preactivation
+    spread ``((1 + sigma)|B| + alpha) |w|/sqrt(d) < creep_spread``), whose energy is not below ``e_floor``
+    (the energy an informative minimiser must beat) and whose last ``CREEP_STEPS`` steps each shrank ``|w|``
+    and grew ``|b|`` creeps down that valley (hundreds of iterations with a small gradient) to a point that
+    cannot win: it is stopped there.  ``e_floor = -inf`` or ``creep_spread = 0`` disables the stop."""
     n = prm[5] + prm[6]
     h = uniform_step(nodes)
     th = theta0.copy()
@@ -462,6 +472,9 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     step = np.empty(4)
     tn = np.empty(4)
     E = evaluate_hessian(th, prm, nodes, weights, h, gr, Hs, y)
+    spread_w = (1.0 + prm[4]) * abs(prm[2]) + prm[0]
+    creep = 0
+    rr_last = th[0] * th[0] + prm[5] * th[2] * th[2] + prm[6] * th[3] * th[3]
     for it in range(max_iter + 1):
         gn = math.sqrt(gr[0] ** 2 + gr[1] ** 2 + gr[2] ** 2 + gr[3] ** 2) / n
         if not (math.isfinite(E) and math.isfinite(gn)):
@@ -471,6 +484,8 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
         rr = th[0] * th[0] + prm[5] * th[2] * th[2] + prm[6] * th[3] * th[3]
         if abs(th[1]) > b_cap or (rr < 1e-12 and th[1] * gr[1] < 0.0 and abs(th[1]) > 1.0):
             # |b| grows without bound on w = 0: the run heads for the trivial asymptote
+            return th, E, gn, it, 2, y
+        if creep >= CREEP_STEPS and E >= e_floor and spread_w * math.sqrt(rr) < creep_spread:
             return th, E, gn, it, 2, y
         if it == max_iter:
             break
@@ -492,6 +507,9 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
             En = evaluate_hessian(tn, prm, nodes, weights, h, g_new, H_new, y_new)
             if math.isfinite(En) and En <= E + 1e-4 * a * slope + 1e-13 * abs(E):
                 accepted = True
+                rr_new = tn[0] * tn[0] + prm[5] * tn[2] * tn[2] + prm[6] * tn[3] * tn[3]
+                creep = creep + 1 if (rr_new < rr_last and abs(tn[1]) > abs(th[1])) else 0
+                rr_last = rr_new
                 th[:] = tn
                 E = En
                 gr[:] = g_new
@@ -511,20 +529,22 @@ def _std(theta, prm):
 
 
 @njit(cache=True)
-def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step):
+def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread):
     """:func:`newton_y` with the moment rule of the start's std (10 % margin, :func:`moment_nodes`), polished
     with the rule of the minimiser's std where that needs more nodes (the rule is fixed within one run)."""
     nodes, weights = moment_nodes(1.1 * _std(theta0, prm))
-    th, E, gn, it, status, y = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+    th, E, gn, it, status, y = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
+                                        creep_spread)
     if status == 0 and moment_intervals(_std(th, prm)) + 1 > nodes.shape[0]:
         nodes, weights = moment_nodes(1.1 * _std(th, prm))
-        th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step)
+        th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
+                                             creep_spread)
         it += it2
     return th, E, gn, it, status, y
 
 
 @njit(cache=True)
-def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_cap, max_step):
+def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_cap, max_step, creep_spread):
     """One time: the trivial-branch energy and inner minimiser (every activation ``sgn``) and a Newton run from
     each row of ``starts`` (``auto_rule``: :func:`newton_auto`, else the given rule).
 
@@ -536,11 +556,14 @@ def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_ca
     E_triv, y_triv = eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
     out[0, 0] = E_triv
     out[0, 1:5] = y_triv
+    e_floor = E_triv - 1e-12 * abs(E_triv)
     for j in range(k):
         if auto_rule:
-            th, E, gn, it, status, y = newton_auto(starts[j], prm, tol, max_iter, b_cap, max_step)
+            th, E, gn, it, status, y = newton_auto(starts[j], prm, tol, max_iter, b_cap, max_step, e_floor,
+                                                   creep_spread)
         else:
-            th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step)
+            th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step,
+                                                e_floor, creep_spread)
         out[j + 1, 0:4] = th
         out[j + 1, 4] = E
         out[j + 1, 5] = gn
@@ -552,7 +575,7 @@ def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_ca
 
 @njit(cache=True)
 def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, nodes, weights, tol, max_iter,
-               b_cap, max_step, out):
+               b_cap, max_step, creep_spread, out):
     """The continuation of ``exact_curve`` over sorted times ``j0, j0 + 1, ...`` while it needs no decision.
 
     Time j (row ``P[j]`` of parameters, ``ts[j]``, ``sat[j]``: d = inf with B = inf) is done here when it is
@@ -588,11 +611,13 @@ def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, 
             if 0.0 < f <= 2.0 and prev[1] + f * (prev[1] - prev2[1]) >= 0.5 * prev[1]:
                 for i in range(4):
                     th0[i] = prev[1 + i] + f * (prev[1 + i] - prev2[1 + i])
-        if auto_rule:
-            th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step)
-        else:
-            th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step)
         E_triv, _ = eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
+        e_floor = E_triv - 1e-12 * abs(E_triv)
+        if auto_rule:
+            th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread)
+        else:
+            th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
+                                                creep_spread)
         if not (status == 0 and abs(th[1]) <= b_cap and E < E_triv - 1e-12 * abs(E_triv) and abs(th[0]) > 1e-7):
             return j
         out[j, 0] = 1.0

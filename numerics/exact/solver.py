@@ -44,6 +44,9 @@ __all__ = ["ExactParameters", "ExactCurve", "solve_exact", "exact_curve", "time_
 FIELDS = ("tau", "alpha", "beta", "B", "c", "m", "a_plus", "a_minus", "omega", "b", "z_plus", "z_minus", "sqrt_r",
           "sqrt_q", "energy", "residual")
 B_CAP = 12.0
+#: preactivation spread below which a Newton run heading for w = 0 above the trivial energy is stopped
+#: (``_kernels.newton_y``, status 2); 0 disables the stop
+CREEP_SPREAD = 1e-2
 
 
 def default_n_plus(p: float, n: float) -> int:
@@ -258,7 +261,8 @@ def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10
         starts = [(w_pop, h, 0.0, 0.0), (0.5 * w_pop + 0.2, h + 1.0, 0.0, 0.0), (1.5 * w_pop + 0.2, 0.5 * h, 0.0, 0.0)]
     S0 = _starts_array(starts)
     nodes, weights = (_NO_RULE if rule is None else rule)
-    out = K.solve_point(prm, S0, rule is None, nodes, weights, sgn, tol, max_iter, B_CAP, max_step).tolist()
+    out = K.solve_point(prm, S0, rule is None, nodes, weights, sgn, tol, max_iter, B_CAP, max_step,
+                        CREEP_SPREAD).tolist()
     E_triv, y_triv = out[0][0], out[0][1:5]
     best = None
     failures = []
@@ -488,7 +492,7 @@ class _WarmBatch:
         state = np.array([prev is not None, prev2 is not None, bool(last_informative)], dtype=np.float64)
         nodes, weights = _NO_RULE if self.rule is None else self.rule
         return int(K.warm_batch(self.P, self.ts, self.sat, j, p1, p2, state, self.check_every, self.sgn,
-                                self.rule is None, nodes, weights, *self.opts, self.out))
+                                self.rule is None, nodes, weights, *self.opts, CREEP_SPREAD, self.out))
 
     def result(self, j) -> ExactParameters:
         tau, alpha, beta, B = self.coeffs[j]
@@ -557,7 +561,7 @@ def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40, t_tol: float = 1
     def trial(t):
         _, alpha, beta, B = time_coefficients(pr, t, d)
         prm = _prm(alpha, beta, B, d, pr.sigma, npl, nmi, tr.lam_u, tr.lam_w)
-        out = K.solve_point(prm, start, rule is None, nodes, weights, sgn, tol, 200, B_CAP, 1.0).tolist()
+        out = K.solve_point(prm, start, rule is None, nodes, weights, sgn, tol, 200, B_CAP, 1.0, CREEP_SPREAD).tolist()
         E_triv, row = out[0][0], out[1]
         if not (int(row[7]) == 0 and abs(row[1]) <= B_CAP and abs(row[0]) > 1e-7):
             return False, None, None
