@@ -145,7 +145,7 @@ def test_moment_rule_error_against_mpmath(mean, std):
 
 def _newton_residuals(theta0, prm, iters):
     x, w = moment_rule(1.1 * prm[0] * math.sqrt(theta0[0] ** 2 + prm[5] * theta0[2] ** 2 + prm[6] * theta0[3] ** 2))
-    return [K.newton_y(theta0, prm, x, w, 0.0, k, 12.0, 1.0, -math.inf, 0.0)[2] for k in range(iters)]
+    return [K.newton_y(theta0, prm, x, w, 0.0, k, 12.0, 1.0, -math.inf, 0.0, 0)[2] for k in range(iters)]
 
 
 def test_newton_converges_quadratically():

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from flowphase.numerics import _generated as G
-from flowphase.numerics.exact._moment_rule import moment_intervals, moment_nodes
+from flowphase.numerics.exact._moment_rule import moment_intervals, moment_nodes, trapezoid_nodes
 
 PRM = ("alpha", "beta", "B", "inv_sqrt_d", "sigma", "n_plus", "n_minus", "lam_u", "lam_w")
 #: consecutive steps that shrink |w| and grow |b| near w = 0 before a run is stopped as creeping (``newton_y``)
@@ -445,12 +445,12 @@ def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     Returns ``(theta, E, residual, iterations, status)``; residual = ``|grad E|_2 / n`` (E is O(n)).
     Status 2: |b| passed ``b_cap`` with omega and z ~ 0 (the run heads for the trivial asymptote).
     """
-    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0)
+    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0, 0)
     return th, E, gn, it, status
 
 
 @njit(cache=True)
-def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor, creep_spread):
+def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor, creep_spread, k_coarse):
     """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple).
 
     Creep stop (status 2, the run heads for the trivial asymptote): on the plane ``w = 0`` every activation is
@@ -459,7 +459,10 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floo
     spread ``((1 + sigma)|B| + alpha) |w|/sqrt(d) < creep_spread``), whose energy is not below ``e_floor``
     (the energy an informative minimiser must beat) and whose last ``CREEP_STEPS`` steps each shrank ``|w|``
     and grew ``|b|`` creeps down that valley (hundreds of iterations with a small gradient) to a point that
-    cannot win: it is stopped there.  ``e_floor = -inf`` or ``creep_spread = 0`` disables the stop."""
+    cannot win: it is stopped there.  ``e_floor = -inf`` or ``creep_spread = 0`` disables the stop.
+
+    ``k_coarse > 0``: status 5 (the rule may be coarsened, :func:`newton_auto`) at the first iterate, not yet
+    converged, whose std needs at most ``k_coarse`` intervals (:func:`moment_intervals`, 10 % margin)."""
     n = prm[5] + prm[6]
     h = uniform_step(nodes)
     th = theta0.copy()
@@ -482,6 +485,8 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floo
         if gn < tol:
             return th, E, gn, it, 0, y
         rr = th[0] * th[0] + prm[5] * th[2] * th[2] + prm[6] * th[3] * th[3]
+        if k_coarse > 0 and it > 0 and moment_intervals(1.1 * prm[0] * math.sqrt(rr)) <= k_coarse:
+            return th, E, gn, it, 5, y
         if abs(th[1]) > b_cap or (rr < 1e-12 and th[1] * gr[1] < 0.0 and abs(th[1]) > 1.0):
             # |b| grows without bound on w = 0: the run heads for the trivial asymptote
             return th, E, gn, it, 2, y
@@ -531,14 +536,26 @@ def _std(theta, prm):
 @njit(cache=True)
 def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread):
     """:func:`newton_y` with the moment rule of the start's std (10 % margin, :func:`moment_nodes`), polished
-    with the rule of the minimiser's std where that needs more nodes (the rule is fixed within one run)."""
-    nodes, weights = moment_nodes(1.1 * _std(theta0, prm))
+    with the rule of the minimiser's std where that needs more nodes.
+
+    Where the std falls on the way so far that half the intervals would do (a far start: the multi-start search
+    begins at omega up to 6, phase-2 minimisers lie near omega ~ 0.01), the run goes on from there with the
+    rule of the current std (status 5 of :func:`newton_y`), ``max_iter`` counting all stages together: each stage
+    resolves the moments at its own iterates, and the rule of the end point is checked as before."""
+    k = moment_intervals(1.1 * _std(theta0, prm))
+    nodes, weights = trapezoid_nodes(k)
     th, E, gn, it, status, y = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                        creep_spread)
+                                        creep_spread, k // 2 if k >= 64 else 0)
+    while status == 5:
+        k = moment_intervals(1.1 * _std(th, prm))
+        nodes, weights = trapezoid_nodes(k)
+        th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter - it, b_cap, max_step, e_floor,
+                                             creep_spread, k // 2 if k >= 64 else 0)
+        it += it2
     if status == 0 and moment_intervals(_std(th, prm)) + 1 > nodes.shape[0]:
         nodes, weights = moment_nodes(1.1 * _std(th, prm))
         th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                             creep_spread)
+                                             creep_spread, 0)
         it += it2
     return th, E, gn, it, status, y
 
@@ -563,7 +580,7 @@ def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_ca
                                                    creep_spread)
         else:
             th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step,
-                                                e_floor, creep_spread)
+                                                e_floor, creep_spread, 0)
         out[j + 1, 0:4] = th
         out[j + 1, 4] = E
         out[j + 1, 5] = gn
@@ -617,7 +634,7 @@ def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, 
             th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread)
         else:
             th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                                creep_spread)
+                                                creep_spread, 0)
         if not (status == 0 and abs(th[1]) <= b_cap and E < E_triv - 1e-12 * abs(E_triv) and abs(th[0]) > 1e-7):
             return j
         out[j, 0] = 1.0
