@@ -35,6 +35,10 @@ def resolve_theory(problem, theory: Optional[str]) -> str:
 
 def theory_for(problem, theory: Optional[str] = None, *, d=None, n_plus=None) -> Theory:
     """The strategy of the name ``theory`` (:func:`resolve_theory`) evaluated at ``d`` (default ``problem.d``)."""
+    from flowphase.theory.problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a flowphase Problem, got {type(problem).__name__}")
     return theory_from_name(resolve_theory(problem, theory), d=problem.d if d is None else d, n_plus=n_plus)
 
 

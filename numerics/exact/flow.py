@@ -418,6 +418,8 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
             raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     if not y_max > 3.0:
         raise ValueError(f"y_max must exceed 3, got {y_max!r}")
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a flowphase Problem, got {type(problem).__name__}")
     d_req = float(problem.d if d is None else d)
     tau_of = problem.tau if d_req == problem.d else problem.replace(d=d_req).tau
     problem, d_eval = _at_dimension(problem, d)

@@ -60,7 +60,8 @@ def _check(problem, d, n_plus):
     if problem.training.noise != "fresh":
         raise ValueError("the exact finite-n theory is derived for fresh noise (EXACT_FINITE_N §1); "
                          f"noise={problem.training.noise!r} needs theory='paper'")
-    if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) or math.isnan(float(d)):
+    if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) or \
+            (isinstance(d, (int, np.integer)) and abs(int(d)) > 10 ** 300) or math.isnan(float(d)):
         raise ValueError(f"d must be a number >= 1 or inf, got {d!r}")
     d = float(d)
     if not d >= 1.0:
@@ -402,6 +403,8 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
     ts = np.atleast_1d(np.asarray(ts, dtype=float))
     if ts.ndim != 1 or ts.size == 0:
         raise ValueError("ts must be a non-empty 1-d array of times")
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a flowphase Problem, got {type(problem).__name__}")
     problem.schedule.check_t(ts)
     d, npl, nmi = _check(problem, d, n_plus)
     coeffs = _curve_coefficients(problem, ts, d)
