@@ -10,7 +10,10 @@
   ``tests/data/exact_curve_fd_hessian.npz``): the same branches, the jumps within the bisection tolerance and
   the minimisers within the image of the Newton tolerance ``|grad E|/n < 1e-10`` in theta,
   ``2 n tol / lambda_min(Hess E)``;
-* the compiled warm-start continuation gives bitwise the results of the per-time Python path.
+* the compiled warm-start continuation gives bitwise the results of the per-time Python path;
+* the creep stop (a run heading down the w -> 0 valley above the trivial energy) takes the decision of the full
+  Newton run, and the curve of ``benchmarks/bench_exact_curve.py`` is the same with and without it;
+* a far start that switches to the moment rule of its current std ends at the minimiser of the fixed-rule run.
 """
 import math
 import pathlib
@@ -222,3 +225,70 @@ def test_compiled_continuation_is_the_python_path(monkeypatch, d):
     for a, b in zip(fast.results, slow.results):
         assert a.info == b.info and a.message == b.message and a.value.keys() == b.value.keys()
     assert [j.t_star for j in fast.jumps] == [j.t_star for j in slow.jumps]
+
+
+LAM2 = dict(BENCH, lam_u=2.0, lam_w=2.0)     # benchmarks/bench_exact_curve.py: a late jump back to trivial at d = 1000
+
+
+def _prm_at(pr, t, d, n_plus=102):
+    _, alpha, beta, B = S.time_coefficients(pr, t, d)
+    return S._prm(alpha, beta, B, d, 1.0, n_plus, 128 - n_plus, pr.training.lam_u, pr.training.lam_w)
+
+
+def test_creep_stop_takes_the_full_newton_decision():
+    """Past the late jump (t* = 1.96163) the warm Newton run creeps for 50-150 iterations down the w -> 0 valley
+    above the trivial energy; the creep stop ends it after a few steps with the same (trivial) decision."""
+    pr = Problem.dilated(**LAM2)
+    ts = np.linspace(0.0, 2.0, 200)
+    cur = S.exact_curve(pr, ts, 1000.0)
+    assert cur.branch[195] == "informative" and cur.branch[196] == "trivial"
+    start = np.array([[cur.omega[195], cur.b[195], cur.z_plus[195], cur.z_minus[195]]])
+    for t in (1.963, 1.965, ts[196], ts[197], ts[198]):
+        prm = _prm_at(pr, t, 1000.0)
+        full = K.solve_point(prm, start, True, S._NO_RULE[0], S._NO_RULE[1], 1.0, 1e-10, 400, S.B_CAP, 1.0, 0.0)
+        fast = K.solve_point(prm, start, True, S._NO_RULE[0], S._NO_RULE[1], 1.0, 1e-10, 400, S.B_CAP, 1.0,
+                             S.CREEP_SPREAD)
+        E_triv = full[0, 0]
+        for out in (full, fast):
+            om, E, status = out[1, 0], out[1, 4], int(out[1, 7])
+            # the informative decision of the solver: converged, |omega| > 1e-7, energy below the trivial one
+            assert not (status == 0 and abs(om) > 1e-7 and E < E_triv - 1e-12 * abs(E_triv)), t
+            assert E >= E_triv - 1e-12 * abs(E_triv)
+        assert full[1, 6] >= 50 and int(fast[1, 7]) == 2 and fast[1, 6] <= 15, (t, full[1, 6], fast[1, 6])
+
+
+@pytest.mark.parametrize("d", [math.inf, 1000.0])
+def test_curve_without_the_creep_stop_is_the_same(monkeypatch, d):
+    pr = Problem.dilated(**LAM2)
+    ts = np.linspace(0.0, 2.0, 200)
+    fast = S.exact_curve(pr, ts, d)
+    monkeypatch.setattr(S, "CREEP_SPREAD", 0.0)
+    full = S.exact_curve(pr, ts, d)
+    assert fast.branch == full.branch and len(fast.jumps) == len(full.jumps)
+    for f in S.FIELDS:
+        if f != "residual":
+            assert np.array_equal(getattr(fast, f), getattr(full, f), equal_nan=True), f
+    for a, b in zip(fast.jumps, full.jumps):
+        assert abs(a.t_star - b.t_star) <= 1e-9
+    if not math.isinf(d):
+        assert fast.iterations.sum() < 0.7 * full.iterations.sum()
+
+
+@pytest.mark.parametrize("t", [1.2, 1.5, 1.8])
+def test_coarsened_rule_run_finds_the_fixed_rule_minimiser(t):
+    """A far multi-start run (omega = 6) at d = 1000 in phase 2 switches to the rule of its current std on the
+    way down; it ends at the minimiser of the run that keeps the start's rule, within the Newton tolerance."""
+    pr = Problem.dilated(**LAM2)
+    prm = _prm_at(pr, t, 1000.0)
+    theta0 = np.array([6.0, pr.h, 0.0, 0.0])
+    std0 = prm[0] * 6.0
+    x, w = moment_rule(1.1 * std0)
+    th_f, E_f, gn_f, it_f, st_f, _ = K.newton_y(theta0, prm, x, w, 1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0, 0)
+    th_a, E_a, gn_a, it_a, st_a, _ = K.newton_auto(theta0, prm, 1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0)
+    assert st_f == 0 and st_a == 0 and x.size > 100
+    std_end = prm[0] * math.sqrt(th_a[0] ** 2 + prm[5] * th_a[2] ** 2 + prm[6] * th_a[3] ** 2)
+    assert std_end < 0.5 * std0
+    lam_min = np.linalg.eigvalsh(_eval(th_a, prm)[2])[0]
+    bound = 2.0 * 128 * 1e-10 / lam_min
+    np.testing.assert_allclose(th_a, th_f, rtol=0, atol=bound)
+    assert E_a == pytest.approx(E_f, rel=1e-12)
