@@ -9,8 +9,9 @@ potential computed with ``scipy.integrate.quad``, and the phase-2 closed form in
 All run in this process on the same problem; the script prints the times, the ratio of the default
 theory's curve to the baseline (the ``speed-up`` line) and of the paper ansatz's, the numba compile/cache-load
 time separately, the best CPU times and their ratios (on a loaded machine the wall time of the 2-s baseline
-grows with the load far more than that of a 10-ms curve), the first-call time of a fresh ``python -c`` import+solve, and the largest difference between
-the paper-ansatz curve and the baseline (which computes the same ansatz).
+grows with the load far more than that of a 10-ms curve), the first-call time of a fresh ``python -c``
+import+solve, and the largest difference between the paper-ansatz curve and the baseline (which computes the
+same ansatz).
 
 Usage::
 
