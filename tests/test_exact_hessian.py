@@ -13,7 +13,9 @@
 * the compiled warm-start continuation gives bitwise the results of the per-time Python path;
 * the creep stop (a run heading down the w -> 0 valley above the trivial energy) takes the decision of the full
   Newton run, and the curve of ``benchmarks/bench_exact_curve.py`` is the same with and without it;
-* a far start that switches to the moment rule of its current std ends at the minimiser of the fixed-rule run.
+* a far start that switches to the moment rule of its current std ends at the minimiser of the fixed-rule run;
+* a check run stopped where it joins the continuation's minimiser lies in that minimiser's basin, and the curves
+  (both benchmark problems, d = inf and 1000) are bitwise those of checks that polish every run.
 """
 import math
 import pathlib
@@ -148,7 +150,8 @@ def test_moment_rule_error_against_mpmath(mean, std):
 
 def _newton_residuals(theta0, prm, iters):
     x, w = moment_rule(1.1 * prm[0] * math.sqrt(theta0[0] ** 2 + prm[5] * theta0[2] ** 2 + prm[6] * theta0[3] ** 2))
-    return [K.newton_y(theta0, prm, x, w, 0.0, k, 12.0, 1.0, -math.inf, 0.0, 0)[2] for k in range(iters)]
+    return [K.newton_y(theta0, prm, x, w, 0.0, k, 12.0, 1.0, -math.inf, 0.0, 0, theta0, 0.0)[2]
+            for k in range(iters)]
 
 
 def test_newton_converges_quadratically():
@@ -245,9 +248,9 @@ def test_creep_stop_takes_the_full_newton_decision():
     start = np.array([[cur.omega[195], cur.b[195], cur.z_plus[195], cur.z_minus[195]]])
     for t in (1.963, 1.965, ts[196], ts[197], ts[198]):
         prm = _prm_at(pr, t, 1000.0)
-        full = K.solve_point(prm, start, True, S._NO_RULE[0], S._NO_RULE[1], 1.0, 1e-10, 400, S.B_CAP, 1.0, 0.0)
-        fast = K.solve_point(prm, start, True, S._NO_RULE[0], S._NO_RULE[1], 1.0, 1e-10, 400, S.B_CAP, 1.0,
-                             S.CREEP_SPREAD)
+        args = (prm, start, True, S._NO_RULE[0], S._NO_RULE[1], 1.0, 1e-10, 400, S.B_CAP, 1.0)
+        full = K.solve_point(*args, 0.0, S._NO_JOIN, 0.0)
+        fast = K.solve_point(*args, S.CREEP_SPREAD, S._NO_JOIN, 0.0)
         E_triv = full[0, 0]
         for out in (full, fast):
             om, E, status = out[1, 0], out[1, 4], int(out[1, 7])
@@ -283,8 +286,9 @@ def test_coarsened_rule_run_finds_the_fixed_rule_minimiser(t):
     theta0 = np.array([6.0, pr.h, 0.0, 0.0])
     std0 = prm[0] * 6.0
     x, w = moment_rule(1.1 * std0)
-    th_f, E_f, gn_f, it_f, st_f, _ = K.newton_y(theta0, prm, x, w, 1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0, 0)
-    th_a, E_a, gn_a, it_a, st_a, _ = K.newton_auto(theta0, prm, 1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0)
+    opts = (1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0)
+    th_f, E_f, gn_f, it_f, st_f, _ = K.newton_y(theta0, prm, x, w, *opts, 0, theta0, 0.0)
+    th_a, E_a, gn_a, it_a, st_a, _ = K.newton_auto(theta0, prm, *opts, theta0, 0.0)
     assert st_f == 0 and st_a == 0 and x.size > 100
     std_end = prm[0] * math.sqrt(th_a[0] ** 2 + prm[5] * th_a[2] ** 2 + prm[6] * th_a[3] ** 2)
     assert std_end < 0.5 * std0
@@ -292,3 +296,42 @@ def test_coarsened_rule_run_finds_the_fixed_rule_minimiser(t):
     bound = 2.0 * 128 * 1e-10 / lam_min
     np.testing.assert_allclose(th_a, th_f, rtol=0, atol=bound)
     assert E_a == pytest.approx(E_f, rel=1e-12)
+
+
+@pytest.mark.parametrize("lam", [(2.0, 2.0), (50.0, 1.0)])
+@pytest.mark.parametrize("d", [math.inf, 1000.0])
+def test_curve_without_the_join_stop_is_the_same(monkeypatch, lam, d):
+    """The multi-start checks stop a run that reaches the continuation's minimiser: the curve is bitwise the
+    one whose checks polish every run to the tolerance (they found no lower minimum on either problem)."""
+    pr = Problem.dilated(**dict(BENCH, lam_u=lam[0], lam_w=lam[1]))
+    ts = np.linspace(0.0, 2.0, 200)
+    fast = S.exact_curve(pr, ts, d)
+    monkeypatch.setattr(S, "JOIN_TOL", 0.0)
+    full = S.exact_curve(pr, ts, d)
+    assert fast.branch == full.branch
+    for f in S.FIELDS + ("iterations",):
+        assert np.array_equal(getattr(fast, f), getattr(full, f), equal_nan=True), f
+    assert [j.t_star for j in fast.jumps] == [j.t_star for j in full.jumps]
+
+
+@pytest.mark.parametrize("t", [0.5, 1.3, 1.9])
+def test_join_stop_ends_in_the_basin_of_the_full_run(t):
+    """A far check run stopped by the join rule (status 6) is in the basin of the minimiser it joined: run on, it
+    converges there (and its energy never undercuts that minimiser's by the solver's 1e-12 margin)."""
+    pr = Problem.dilated(**LAM2)
+    cur = S.exact_curve(pr, np.linspace(0.0, 2.0, 41), 1000.0)
+    i = int(round(t * 20))
+    assert cur.branch[i] == "informative"
+    theta_w = np.array([cur.omega[i], cur.b[i], cur.z_plus[i], cur.z_minus[i]])
+    prm = _prm_at(pr, cur.t[i], 1000.0)
+    opts = (1e-10, 200, S.B_CAP, 1.0, -math.inf, 0.0)
+    for start in ((6.0, pr.h, 0.0, 0.0), (9.2, 0.5 * pr.h, 0.0, 0.0), (-3.0, -pr.h, 0.0, 0.0)):
+        start = np.array(start)
+        th_j, E_j, _, it_j, st_j, _ = K.newton_auto(start, prm, *opts, theta_w, S.JOIN_TOL)
+        th_f, E_f, _, it_f, st_f, _ = K.newton_auto(start, prm, *opts, theta_w, 0.0)
+        assert st_f == 0 and st_j == 6 and it_j < it_f
+        th_on, E_on, _, _, st_on, _ = K.newton_auto(th_j, prm, *opts, theta_w, 0.0)
+        s = 1.0 if th_on[0] > 0 else -1.0
+        lam_min = np.linalg.eigvalsh(_eval(theta_w, prm)[2])[0]
+        np.testing.assert_allclose(s * th_on, theta_w, rtol=0, atol=2.0 * 128 * 1e-10 / lam_min)
+        assert E_j >= cur.energy[i] - 1e-12 * abs(cur.energy[i]) and st_on == 0

@@ -24,7 +24,8 @@ PRM = ("alpha", "beta", "B", "inv_sqrt_d", "sigma", "n_plus", "n_minus", "lam_u"
 #: consecutive steps that shrink |w| and grow |b| near w = 0 before a run is stopped as creeping (``newton_y``)
 CREEP_STEPS = 3
 STATUS = {0: "converged", 1: "maximum number of iterations reached", 2: "ran off to |b| -> inf (trivial branch)",
-          3: "non-finite value", 4: "line search failed"}
+          3: "non-finite value", 4: "line search failed", 5: "moment rule to be coarsened",
+          6: "joined the known minimiser"}
 
 
 @njit(cache=True)
@@ -391,7 +392,8 @@ def jacobi4(A):
 def _newton_direction(Hs, gr, step):
     """``step = -H^-1 grad`` where H is safely positive definite (Cholesky, pivots above 1e-8 of the largest
     diagonal entry); else the eigen-decomposition with each eigenvalue below ``1e-8 lmax`` replaced by
-    ``max(|lambda|, 1e-8 lmax)`` (saddle / flat directions move downhill along |curvature|)."""
+    ``max(|lambda|, 1e-8 lmax)`` (saddle / flat directions move downhill along |curvature|).  Returns whether H
+    was positive definite."""
     dmax = max(abs(Hs[0, 0]), abs(Hs[1, 1]), abs(Hs[2, 2]), abs(Hs[3, 3]))
     Lc = np.zeros((4, 4))
     pd = dmax > 0.0
@@ -421,7 +423,7 @@ def _newton_direction(Hs, gr, step):
             for k in range(i + 1, 4):
                 s -= Lc[k, i] * step[k]
             step[i] = s / Lc[i, i]
-        return
+        return True
     lam, vec = jacobi4(Hs)
     lmax = max(abs(lam[3]), 1e-300)
     for i in range(4):
@@ -436,6 +438,7 @@ def _newton_direction(Hs, gr, step):
             coef += vec[i, k] * gr[i]
         for i in range(4):
             step[i] -= vec[i, k] * coef / lk
+    return False
 
 
 @njit(cache=True)
@@ -445,12 +448,14 @@ def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     Returns ``(theta, E, residual, iterations, status)``; residual = ``|grad E|_2 / n`` (E is O(n)).
     Status 2: |b| passed ``b_cap`` with omega and z ~ 0 (the run heads for the trivial asymptote).
     """
-    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0, 0)
+    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0, 0,
+                                        theta0, 0.0)
     return th, E, gn, it, status
 
 
 @njit(cache=True)
-def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor, creep_spread, k_coarse):
+def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor, creep_spread, k_coarse, join,
+             join_tol):
     """:func:`newton` that also returns the inner minimiser y at the returned theta (6-tuple).
 
     Creep stop (status 2, the run heads for the trivial asymptote): on the plane ``w = 0`` every activation is
@@ -462,7 +467,12 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floo
     cannot win: it is stopped there.  ``e_floor = -inf`` or ``creep_spread = 0`` disables the stop.
 
     ``k_coarse > 0``: status 5 (the rule may be coarsened, :func:`newton_auto`) at the first iterate, not yet
-    converged, whose std needs at most ``k_coarse`` intervals (:func:`moment_intervals`, 10 % margin)."""
+    converged, whose std needs at most ``k_coarse`` intervals (:func:`moment_intervals`, 10 % margin).
+
+    ``join_tol > 0``: status 6 (joined a known minimiser) at the first iterate after the start where the Hessian
+    is positive definite and every coordinate lies within ``join_tol (1 + |join_i|)`` of ``join`` or of its mirror
+    ``-join`` (a converged minimiser, the sign symmetry): the multi-start checks of the curve stop there instead
+    of polishing a copy of the continuation's minimiser."""
     n = prm[5] + prm[6]
     h = uniform_step(nodes)
     th = theta0.copy()
@@ -494,7 +504,16 @@ def newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floo
             return th, E, gn, it, 2, y
         if it == max_iter:
             break
-        _newton_direction(Hs, gr, step)
+        pd = _newton_direction(Hs, gr, step)
+        if join_tol > 0.0 and pd and it > 0:
+            near = True
+            mirror = True
+            for i in range(4):
+                tol_i = join_tol * (1.0 + abs(join[i]))
+                near = near and abs(th[i] - join[i]) <= tol_i
+                mirror = mirror and abs(th[i] + join[i]) <= tol_i
+            if near or mirror:
+                return th, E, gn, it, 6, y
         nd = math.sqrt(step[0] ** 2 + step[1] ** 2 + step[2] ** 2 + step[3] ** 2)
         if nd > max_step:
             for i in range(4):
@@ -534,7 +553,7 @@ def _std(theta, prm):
 
 
 @njit(cache=True)
-def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread):
+def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread, join, join_tol):
     """:func:`newton_y` with the moment rule of the start's std (10 % margin, :func:`moment_nodes`), polished
     with the rule of the minimiser's std where that needs more nodes.
 
@@ -545,25 +564,27 @@ def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spre
     k = moment_intervals(1.1 * _std(theta0, prm))
     nodes, weights = trapezoid_nodes(k)
     th, E, gn, it, status, y = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                        creep_spread, k // 2 if k >= 64 else 0)
+                                        creep_spread, k // 2 if k >= 64 else 0, join, join_tol)
     while status == 5:
         k = moment_intervals(1.1 * _std(th, prm))
         nodes, weights = trapezoid_nodes(k)
         th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter - it, b_cap, max_step, e_floor,
-                                             creep_spread, k // 2 if k >= 64 else 0)
+                                             creep_spread, k // 2 if k >= 64 else 0, join, join_tol)
         it += it2
     if status == 0 and moment_intervals(_std(th, prm)) + 1 > nodes.shape[0]:
         nodes, weights = moment_nodes(1.1 * _std(th, prm))
         th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                             creep_spread, 0)
+                                             creep_spread, 0, join, 0.0)
         it += it2
     return th, E, gn, it, status, y
 
 
 @njit(cache=True)
-def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_cap, max_step, creep_spread):
+def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_cap, max_step, creep_spread, join,
+                join_tol):
     """One time: the trivial-branch energy and inner minimiser (every activation ``sgn``) and a Newton run from
-    each row of ``starts`` (``auto_rule``: :func:`newton_auto`, else the given rule).
+    each row of ``starts`` (``auto_rule``: :func:`newton_auto`, else the given rule); ``creep_spread``,
+    ``join``, ``join_tol`` as in :func:`newton_y` (the creep stop's energy floor is the trivial energy here).
 
     Returns one array ``out[k + 1, 12]``: row 0 ``(E_triv, y_triv[4], 0...)``; row ``1 + j`` for start j
     ``(theta[4], E, residual, iterations, status, y[4])``.
@@ -577,10 +598,10 @@ def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_ca
     for j in range(k):
         if auto_rule:
             th, E, gn, it, status, y = newton_auto(starts[j], prm, tol, max_iter, b_cap, max_step, e_floor,
-                                                   creep_spread)
+                                                   creep_spread, join, join_tol)
         else:
             th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step,
-                                                e_floor, creep_spread, 0)
+                                                e_floor, creep_spread, 0, join, join_tol)
         out[j + 1, 0:4] = th
         out[j + 1, 4] = E
         out[j + 1, 5] = gn
@@ -631,10 +652,11 @@ def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, 
         E_triv, _ = eliminate(0.0, 0.0, 0.0, sgn, sgn, 1.0, 1.0, prm)
         e_floor = E_triv - 1e-12 * abs(E_triv)
         if auto_rule:
-            th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread)
+            th, E, gn, it, status, y = newton_auto(th0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spread,
+                                                   th0, 0.0)
         else:
             th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                                creep_spread, 0)
+                                                creep_spread, 0, th0, 0.0)
         if not (status == 0 and abs(th[1]) <= b_cap and E < E_triv - 1e-12 * abs(E_triv) and abs(th[0]) > 1e-7):
             return j
         out[j, 0] = 1.0

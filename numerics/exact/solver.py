@@ -47,6 +47,10 @@ B_CAP = 12.0
 #: preactivation spread below which a Newton run heading for w = 0 above the trivial energy is stopped
 #: (``_kernels.newton_y``, status 2); 0 disables the stop
 CREEP_SPREAD = 1e-2
+#: a check run of :func:`exact_curve` stops once within JOIN_TOL (1 + |theta_i|) of the continuation's minimiser
+#: (or its mirror) with a positive definite Hessian (``_kernels.newton_y``, status 6); 0 disables the stop
+JOIN_TOL = 1e-2
+_NO_JOIN = np.zeros(4)
 
 
 def default_n_plus(p: float, n: float) -> int:
@@ -235,7 +239,10 @@ def solve_exact(problem: Problem, t: float, d: float = math.inf, n_plus=None, *,
 
 
 def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10, max_iter=200, max_step=1.0,
-              throw=True):
+              throw=True, join=None):
+    """:func:`solve_exact` at known time coefficients; ``join``: a converged informative minimiser (omega, b,
+    z_plus, z_minus) whose copies the runs need not polish (a run that reaches it ends with status 6: it cannot
+    find a lower energy than that minimiser)."""
     tau, alpha, beta, B = coeffs
     base = dict(value=None, t=t, tau=tau, alpha=alpha, beta=beta, B=B, d=d)
     tr = problem.training
@@ -262,8 +269,9 @@ def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10
         starts = [(w_pop, h, 0.0, 0.0), (0.5 * w_pop + 0.2, h + 1.0, 0.0, 0.0), (1.5 * w_pop + 0.2, 0.5 * h, 0.0, 0.0)]
     S0 = _starts_array(starts)
     nodes, weights = (_NO_RULE if rule is None else rule)
+    jn, jtol = (_NO_JOIN, 0.0) if join is None else (np.array(join, dtype=np.float64), JOIN_TOL)
     out = K.solve_point(prm, S0, rule is None, nodes, weights, sgn, tol, max_iter, B_CAP, max_step,
-                        CREEP_SPREAD).tolist()
+                        CREEP_SPREAD, jn, jtol).tolist()
     E_triv, y_triv = out[0][0], out[0][1:5]
     best = None
     failures = []
@@ -272,7 +280,7 @@ def _solve_at(problem, t, coeffs, d, npl, nmi, starts=None, rule=None, tol=1e-10
     for j, row in enumerate(out[1:]):
         E, gn, status = row[4], row[5], int(row[7])
         total_it += int(row[6])
-        if status in (0, 2):
+        if status in (0, 2, 6):
             ok = True
         else:
             failures.append(f"start {tuple(round(float(v), 4) for v in S0[j])}: {K.STATUS[status]} "
@@ -394,7 +402,8 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
 
     Each time is solved from the previous informative minimiser (warm start); the multi-start search of
     :func:`solve_exact` is run as well where the continuation ends off the informative branch and at every
-    ``check_every``-th time (a lower minimum found there replaces the continuation); where the
+    ``check_every``-th time (a lower minimum found there replaces the continuation; a check run that reaches the
+    continuation's minimiser stops there, :data:`JOIN_TOL`); where the
     global minimum switches branch between consecutive times a :class:`Jump` is recorded and
     (``refine_jumps``) located by bisection on the energy difference of the two branches.  ``tol``,
     ``max_iter``, ``max_step`` as in :func:`solve_exact` (for every time); ``throw=False`` returns
@@ -444,7 +453,7 @@ def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refin
             if (not r.converged or r.branch != "informative" or j % check_every == 0) and \
                     math.isfinite(r.B):
                 alt = _solve_at(problem, float(ts[k]), coeffs[k], d, npl, nmi, rule=rule, tol=tol, throw=throw,
-                                **opts)
+                                join=(_outer(r) if r.converged and r.branch == "informative" else None), **opts)
                 if not r.converged or alt.energy < r.energy - 1e-12 * abs(r.energy):
                     r = alt
             if not r.converged and throw:
@@ -564,7 +573,8 @@ def _refine(problem, a, b_, d, npl, rule, tol, iters: int = 40, t_tol: float = 1
     def trial(t):
         _, alpha, beta, B = time_coefficients(pr, t, d)
         prm = _prm(alpha, beta, B, d, pr.sigma, npl, nmi, tr.lam_u, tr.lam_w)
-        out = K.solve_point(prm, start, rule is None, nodes, weights, sgn, tol, 200, B_CAP, 1.0, CREEP_SPREAD).tolist()
+        out = K.solve_point(prm, start, rule is None, nodes, weights, sgn, tol, 200, B_CAP, 1.0, CREEP_SPREAD, _NO_JOIN,
+                            0.0).tolist()
         E_triv, row = out[0][0], out[1]
         if not (int(row[7]) == 0 and abs(row[1]) <= B_CAP and abs(row[0]) > 1e-7):
             return False, None, None
