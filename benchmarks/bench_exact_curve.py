@@ -20,16 +20,20 @@ import time
 import numpy as np
 
 
-def _best(f, repeats):
-    """Best and median wall time, best CPU time (``time.process_time``: on a loaded machine the wall time of a
-    10 ms call mostly measures the scheduler) and the last result."""
-    times, cpu = [], []
+def _best(fs, repeats):
+    """For each of ``fs``: best and median wall time, best CPU time (``time.process_time``: on a loaded machine
+    the wall time of a 10 ms call mostly measures the scheduler) and the last result.  The functions take turns
+    (one call each per round), so that a change of the machine's load falls on all of them alike."""
+    times = [[] for _ in fs]
+    cpu = [[] for _ in fs]
+    outs = [None] * len(fs)
     for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = f()
-        cpu.append(time.process_time() - c0)
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times)), min(cpu), out
+        for i, f in enumerate(fs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            outs[i] = f()
+            cpu[i].append(time.process_time() - c0)
+            times[i].append(time.perf_counter() - t0)
+    return [(min(w), float(np.median(w)), min(c), o) for w, c, o in zip(times, cpu, outs)]
 
 
 def main(argv=None) -> int:
@@ -45,12 +49,10 @@ def main(argv=None) -> int:
     ts = np.linspace(0.0, 2.0, ns.n_times)
     learned_curve(pr, ts[:5], "exact"), learned_curve(pr, ts[:5], "paper"), learned_curve(pr, ts[:5], "exact",
                                                                                            d=1000.0)  # compile
-    rows = []
-    for name, f in (("paper (PAPER §3.2 ansatz, d = inf)", lambda: learned_curve(pr, ts, "paper")),
-                    ("exact (EXACT_FINITE_N, d = inf)", lambda: learned_curve(pr, ts, "exact")),
-                    ("exact evaluated at d = 1000", lambda: learned_curve(pr, ts, "exact", d=1000.0))):
-        best, med, cpu, cur = _best(f, ns.repeats)
-        rows.append((name, best, med, cpu, cur))
+    runs = (("paper (PAPER §3.2 ansatz, d = inf)", lambda: learned_curve(pr, ts, "paper")),
+            ("exact (EXACT_FINITE_N, d = inf)", lambda: learned_curve(pr, ts, "exact")),
+            ("exact evaluated at d = 1000", lambda: learned_curve(pr, ts, "exact", d=1000.0)))
+    rows = [(name,) + r for (name, _), r in zip(runs, _best([f for _, f in runs], ns.repeats))]
     base = rows[0][1]
     print(f"problem: n = 128, lam_u = lam_w = {ns.lam}, kappa = 2, p = 0.8, fresh noise; {ns.n_times} times on [0, 2]")
     for name, best, med, cpu, cur in rows:
