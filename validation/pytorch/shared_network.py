@@ -43,7 +43,7 @@ from .adaptive import PhaseAwareSampler
 from .samplers import TimestepSampler
 
 __all__ = ["ARMS", "HIERARCHY", "ExperimentConfig", "QUICK", "FULL", "VelocityMLP", "two_mode_window",
-           "hierarchy_window", "make_sampler", "train_model", "generate", "measure", "bayes_p_hat", "run_one",
+           "hierarchy_window", "make_sampler", "train_model", "generate", "measure", "bayes_p_hat", "field_diagnostic", "run_one",
            "run_experiment", "summarise"]
 
 #: the arms, in plotting order
@@ -256,6 +256,30 @@ def bayes_p_hat(d: float, grid: np.ndarray, method: str, n: int = 200_000, seed:
         k1 = v(y, a)
         y = y + hstep * k1 if method == "euler" else y + 0.5 * hstep * (k1 + v(y + hstep * k1, b))
     return float(np.mean(y > 0))
+
+
+@torch.no_grad()
+def field_diagnostic(model, d: int, taus: Sequence[float] = (0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
+                     n: int = 2000, seed: int = 123) -> List[dict]:
+    """The learned two-mode velocity against the Bayes velocity on samples of ``x_tau``: the mean drift along the
+    means, ``<mu.v>/d`` (Bayes: ``2p - 1 = 0.6`` at tau = 0, the push towards the majority mode), and the field error
+    ``|v - v_Bayes|^2 / d``.  Used in docs/shared_network.md to show why a window-starved density loses p."""
+    g = torch.Generator().manual_seed(seed)
+    h = 0.5 * math.log(P / (1.0 - P))
+    mu = torch.ones(d)
+    rows = []
+    for t in taus:
+        s = torch.where(torch.rand(n, generator=g) < P, 1.0, -1.0)
+        x1 = s[:, None] * mu + SIGMA * torch.randn(n, d, generator=g)
+        x = (1.0 - t) * torch.randn(n, d, generator=g) + t * x1
+        a = 1.0 - t
+        D = a * a + t * t * SIGMA ** 2
+        m = torch.tanh(h + t * (x @ mu) / D)
+        vb = (m[:, None] * mu * a + x * (t * SIGMA ** 2 - a)) / D
+        vn = model(x, torch.full((n,), float(t)))
+        rows.append({"tau": float(t), "drift": float((vn @ mu).mean() / d), "drift_bayes": float((vb @ mu).mean() / d),
+                     "field_error": float(((vn - vb) ** 2).mean())})
+    return rows
 
 
 # ----------------------------------------------------------------------------- one model, the whole run
