@@ -29,7 +29,7 @@ import torch
 from flowphase.numerics.detect import detect_windows
 from flowphase.theory.densities import Density, MixtureDensity, Uniform, Windows, phase_aware
 
-from .samplers import TimestepSampler, _INT_CONVENTIONS, _batch, _check_n, check_convention, from_convention, \
+from .samplers import TimestepSampler, _INT_CONVENTIONS, _check_n, check_convention, from_convention, \
     to_convention
 
 __all__ = ["LossAwareSampler", "PhaseAwareSampler", "LOSS_KINDS"]

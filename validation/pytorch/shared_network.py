@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -302,7 +302,7 @@ def run_one(problem: str, d: int, arm: str, seed: int, cfg: ExperimentConfig, ou
     t0 = time.perf_counter()
     res = {"problem": problem, "d": d, "arm": arm, "seed": seed, "train_seconds": secs, "final_loss": final_loss,
            "fine": measure(problem, d, generate(model, d, cfg.n_gen, fine, "heun", seed))}
-    dens = sampler.density if arm == "online" else sampler.density
+    dens = sampler.density  # the online arm: its final density
     res["atlas_grid"] = measure(problem, d, generate(model, d, cfg.n_gen, dens.grid(cfg.atlas_T), "euler", seed))
     res["sample_seconds"] = time.perf_counter() - t0
     if arm == "online":
