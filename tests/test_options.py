@@ -242,3 +242,14 @@ def test_the_library_applies_the_benchmarks_threading_settings():
     env["OMP_WAIT_POLICY"] = "ACTIVE"          # a user's own setting is kept
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip() == "ACTIVE"
+
+
+def test_damaged_checkpoint_is_one_line_naming_the_file_and_the_fix(tmp_path):
+    ckpt = tmp_path / "c.npz"
+    rc, _, err = run_cli(SIM + ["--t", "0.5", "--checkpoint", ckpt])
+    assert rc == 0 and ckpt.exists(), err
+    rc, _, err = run_cli(SIM + ["--t", "0.5", "--checkpoint", ckpt])      # same run again: resumed, same result
+    assert rc == 0, err
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    err = one_line_error(SIM + ["--t", "0.5", "--checkpoint", ckpt], f"remove {ckpt} to start the run over")
+    assert "internal error" not in err

@@ -127,17 +127,21 @@ def _save_checkpoint(path, key, jobs, epoch: int) -> None:
 
 
 def _load_checkpoint(path, key, xp, jobs) -> int:
-    """Restore the training state of ``jobs`` from ``path`` (same configuration) and return its step."""
-    with np.load(path, allow_pickle=False) as z:
-        if str(z["key"]) != key:
-            raise ValueError(f"checkpoint {path} holds another configuration; remove it or choose another path")
-        for k in ("c", "b", "u", "w", "state_s", "state_v", "hist"):
-            cur = getattr(jobs, k)
-            arr = z[k]
-            if arr.shape != tuple(cur.shape):
-                raise ValueError(f"checkpoint {path} holds another configuration ({k} has shape {arr.shape})")
-            setattr(jobs, k, xp.asarray(arr.astype(cur.dtype)))
-        return int(z["epoch"])
+    """Restore the training state of ``jobs`` from ``path`` (same configuration) and return its step.
+
+    Shapes are checked from the file's headers before anything is decompressed; a damaged file is one
+    ``ValueError`` naming it and the fix (:func:`.inputs.read_npz`)."""
+    from .inputs import read_npz
+
+    names = ("c", "b", "u", "w", "state_s", "state_v", "hist")
+    fix = f"remove {path} to start the run over"
+    head = read_npz(path, ("key", "epoch"), what="checkpoint", shapes={"key": [()], "epoch": [()]}, fix=fix)
+    if str(head["key"]) != key:
+        raise ValueError(f"checkpoint {path} holds another configuration; remove it or choose another path")
+    z = read_npz(path, names, what="checkpoint", shapes={k: [tuple(getattr(jobs, k).shape)] for k in names}, fix=fix)
+    for k in names:
+        setattr(jobs, k, xp.asarray(z[k].astype(getattr(jobs, k).dtype)))
+    return int(head["epoch"])
 
 
 def run(cfg: SimulationConfig, *, data=None, init_params=None, array_module=None, checkpoint=None) -> SimulationResult:

@@ -239,7 +239,10 @@ def save_npz(result, path) -> str:
     return path
 
 
-def npz_shapes(path, what: str = "file") -> dict:
+_NPZ_FIX = "re-create it (flowphase simulate --export FILE.npz, or numpy.savez)"
+
+
+def npz_shapes(path, what: str = "file", fix: str = _NPZ_FIX) -> dict:
     """``{name: (shape, dtype)}`` of the arrays in an NPZ file, read from the headers only (nothing is decompressed
     beyond the first bytes of each member, so a zip bomb is measured before it is opened).
 
@@ -248,7 +251,6 @@ def npz_shapes(path, what: str = "file") -> dict:
     import zipfile
 
     path = os.fspath(path)
-    fix = "re-create it (flowphase simulate --export FILE.npz, or numpy.savez)"
     out = {}
     try:
         with zipfile.ZipFile(path) as zf:
@@ -269,18 +271,18 @@ def npz_shapes(path, what: str = "file") -> dict:
     return out
 
 
-def read_npz(path, keys, *, what: str = "file", shapes=None, optional=()) -> dict:
+def read_npz(path, keys, *, what: str = "file", shapes=None, optional=(), fix: str = _NPZ_FIX) -> dict:
     """Arrays ``keys`` (and those of ``optional`` present) of an NPZ file, checked before they are decompressed.
 
     ``shapes``: ``{key: [allowed shape, ...]}`` (``None`` in a shape matches any size there); a member whose header
     shape is not allowed, whose dtype is an object, or that holds more than 2**28 numbers is refused from its header.
-    A damaged file is one ``ValueError`` naming the file and the fix.
+    A damaged file is one ``ValueError`` naming the file and ``fix``.
     """
     import zipfile
     import zlib
 
     path = os.fspath(path)
-    heads = npz_shapes(path, what)
+    heads = npz_shapes(path, what, fix)
     missing = [k for k in keys if k not in heads]
     if missing:
         raise ValueError(f"{what} {path}: missing arrays {missing} (expected {', '.join(keys)})")
@@ -301,8 +303,7 @@ def read_npz(path, keys, *, what: str = "file", shapes=None, optional=()) -> dic
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in wanted}
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
-        raise ValueError(f"{what} {path}: damaged NPZ file ({type(exc).__name__}); re-create it (flowphase simulate "
-                         "--export FILE.npz, or numpy.savez)") from None
+        raise ValueError(f"{what} {path}: damaged NPZ file ({type(exc).__name__}); {fix}") from None
 
 
 def export_meta(config, path) -> dict:
