@@ -44,6 +44,22 @@ def test_compare_table_rows_and_exports(tmp_path):
     assert js["rows"][0]["quantity"] == tab.rows[0]["quantity"] and js["problem"]["d"] == 400
     with pytest.raises(ValueError, match="quantities"):
         compare(pr, d=50, quantities=("zeta",))
+    # a strategy object carries its own d: ExactFiniteN(d=None) is the exact theory at d = inf (solve_exact by hand)
+    from flowphase.numerics.theories import ExactFiniteN, PaperAnsatz
+
+    inf = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), theory=ExactFiniteN(d=None))
+    assert inf.config["theory"] == "exact" and inf.config["theory_d"] is None
+    assert inf.config["n_plus"] == tab.config["n_plus"]                 # filled in from the simulation
+    assert inf.row(0.5, "m")["theory"] == pytest.approx(
+        solve_exact(pr, 0.5, d=math.inf, n_plus=tab.config["n_plus"]).m, rel=1e-10)
+    at400 = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), theory=ExactFiniteN(d=400))
+    assert [r["theory"] for r in at400.rows] == [r["theory"] for r in tab.rows]      # the name's default d
+    pap = compare(pr, d=400, simulation=tab.simulation, ts=(0.5, 1.5), theory=PaperAnsatz(d=400))
+    assert [r["theory"] for r in pap.rows] == [r["theory"] for r in paper.rows]
+    with pytest.raises(ValueError, match="theory"):
+        compare(pr, d=400, simulation=tab.simulation, theory="finite")
+    with pytest.raises(ValueError, match="theory"):
+        compare(pr, d=400, simulation=tab.simulation, theory=3)
 
 
 def test_compare_rows_carry_the_tolerance_verdict_and_the_convergence_flag():

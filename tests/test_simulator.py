@@ -9,6 +9,7 @@ from flowphase.numerics.results import ConvergenceError
 from flowphase.theory.problem import Problem
 from flowphase.validation.simulator import dense_numba as K, rng as RNG
 from flowphase.validation.simulator.rng import noise_rows, row_keys
+from flowphase.numerics.theories import ExactFiniteN
 from flowphase.validation.compare import compare
 from flowphase.validation.simulator import simulate
 from flowphase.validation.tolerances import agrees, allowed_deviation, loglog_slope, slope_ok, tolerance
@@ -268,7 +269,7 @@ def runs():
 
 def test_phase2_c_matches_ridge_at_actual_tau(runs):
     """PAPER §3.9.1: c at t = 1.5, d = 1000 within 0.5 % of the fresh-noise ridge at tau = 0.532."""
-    tab = compare(Problem.dilated(n=64), d=1000, simulation=runs[1000], theory_d="finite")
+    tab = compare(Problem.dilated(n=64), d=1000, simulation=runs[1000], theory=ExactFiniteN(d=1000))
     row = tab.row(1.5, "c")
     assert abs(row["tau"] - (2 / math.sqrt(1000) + (1 - 2 / math.sqrt(1000)) * 0.5)) < 1e-12
     assert agrees("phase2_c_finite_d", row["sim_mean"], row["theory"], row["sim_stderr"]), row
@@ -300,7 +301,7 @@ def test_phase1_comparison_rejects_a_wrong_lambda(runs, lam):
 def test_deviation_from_infinite_d_theory_shrinks_like_inverse_sqrt_d(runs):
     devs_c, devs_phase1 = [], []
     for d in D_LIST:
-        tab = compare(Problem.dilated(n=64), d=d, simulation=runs[d], theory_d="infinite")
+        tab = compare(Problem.dilated(n=64), d=d, simulation=runs[d], theory=ExactFiniteN(d=None))
         devs_c.append(np.sqrt(np.mean([tab.row(t, "c")["difference"] ** 2 for t in (0.5, 1.0, 1.5)])))
         devs_phase1.append(np.sqrt(np.mean([tab.row(t, q)["difference"] ** 2
                                             for t in (0.5, 1.0) for q in ("omega", "b", "m")])))

@@ -180,7 +180,7 @@ def test_sweep_tasks_keep_the_rate_constant_unless_given(captured, task):
     base = dict(t=0.5, p=0.8, sigma=1.0, kappa=2.0, d=40, n=8, lam_u=2.0, lam_w=2.0, noise="fresh", seed=0,
                 epochs=50, optimizer="adam", lr=3e-3, draws=1, labels="bernoulli", init="small", backend="numba")
     if task == "compare":
-        base.update(n_seeds=2, theory_d="finite")
+        base.update(n_seeds=2)
     with pytest.raises(_Stop):
         fn(**base)
     assert captured[-1].lr == 3e-3 and captured[-1].lr_final == 3e-3

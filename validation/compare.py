@@ -33,7 +33,7 @@ import numpy as np
 from flowphase.theory.problem import Problem
 from flowphase.validation.simulator import OVERLAP_NAMES, SimulationResult, resolve_problem, simulate
 
-__all__ = ["ComparisonTable", "compare", "theory_values", "QUANTITIES", "DEFAULT_TOLERANCE", "GRAD_TOL"]
+__all__ = ["ComparisonTable", "compare", "theory_strategy", "theory_values", "QUANTITIES", "DEFAULT_TOLERANCE", "GRAD_TOL"]
 
 QUANTITIES = ("c", "m", "omega", "b", "sqrt_q")
 #: quantities of the exact theory beyond the simulator's overlaps (reported by theory_values)
@@ -47,22 +47,42 @@ DEFAULT_TOLERANCE = "exact_finite_d"
 GRAD_TOL = 1e-4
 
 
-def theory_values(problem: Problem, t: float, *, theory_d: str = "finite", theory: Optional[str] = None,
-                  n_plus: Optional[int] = None) -> dict:
+def theory_strategy(problem: Problem, theory=None, *, n_plus: Optional[int] = None):
+    """The theory strategy :func:`compare` evaluates (:mod:`flowphase.numerics.theories`).
+
+    ``theory``: ``None`` (:func:`flowphase.numerics.theories.default_theory`: ``'exact'`` where defined), a name
+    (``'exact'``, ``'paper'``: the strategy of :func:`~flowphase.numerics.theories.theory_from_name` at the
+    problem's own d), or a strategy object (:class:`~flowphase.numerics.theories.ExactFiniteN`,
+    :class:`~flowphase.numerics.theories.PaperAnsatz`) that carries its own ``d`` (``d=None``: d -> inf).
+    ``n_plus`` (the simulation's realised + class count) fills an exact strategy's ``n_plus`` where it is None.
+    """
+    import dataclasses
+
+    from flowphase.numerics.learned import resolve_theory
+    from flowphase.numerics.theories import ExactFiniteN, Theory, theory_from_name
+
+    if isinstance(theory, Theory):
+        if n_plus is not None and isinstance(theory, ExactFiniteN) and theory.n_plus is None:
+            return dataclasses.replace(theory, n_plus=int(n_plus))
+        return theory
+    if theory is not None and not isinstance(theory, str):
+        raise ValueError(f"theory must be None, 'exact', 'paper' or a theory strategy (ExactFiniteN(d=...), "
+                         f"PaperAnsatz(d=...)), got {theory!r}")
+    return theory_from_name(resolve_theory(problem, theory), d=problem.d, n_plus=n_plus)
+
+
+def theory_values(problem: Problem, t: float, *, theory=None, n_plus: Optional[int] = None) -> dict:
     """Theory learned parameters at t (``None`` where the theory has no value, e.g. omega, b when saturated).
 
-    ``theory`` (:func:`flowphase.numerics.learned.resolve_theory`): ``'exact'`` (default where defined) is the
-    exact finite-n theory of EXACT_FINITE_N, evaluated with ``theory_d='finite'`` at the problem's own d
-    (B = tau(t) sqrt(d): phase-1 c, the crossover after t = 1, unsaturated phase-2 tanh) and with
-    ``'infinite'`` at d = inf; ``'paper'`` is the PAPER §3.2 ansatz in phase 1 (d = inf) and the ridge at
-    the actual tau(t) (``'finite'``, PAPER §3.9.1) or at d = inf in phase 2.
+    ``theory`` (:func:`theory_strategy`): ``None`` or ``'exact'`` is the exact finite-n theory
+    (:class:`~flowphase.numerics.theories.ExactFiniteN`; ``docs/``) at the problem's own d (B = tau(t) sqrt(d):
+    phase-1 c, the crossover after t = 1, unsaturated phase-2 tanh); ``'paper'`` is the PAPER §3.2 ansatz in
+    phase 1 and the ridge at the actual tau(t) in phase 2 (PAPER §3.9.1); a strategy object is evaluated at its
+    own d, e.g. ``ExactFiniteN(d=None)`` at d = inf.
     """
-    from flowphase.numerics.learned import learned_parameters
-
-    if theory_d not in ("finite", "infinite"):
-        raise ValueError(f"theory_d must be 'finite' or 'infinite', got {theory_d!r}")
-    pr = problem if theory_d == "finite" else problem.replace(d=math.inf)
-    lp = learned_parameters(pr, float(t), theory, n_plus=n_plus)
+    strategy = theory_strategy(problem, theory, n_plus=n_plus)
+    pr = problem if problem.d == strategy.d_value else problem.replace(d=strategy.d_value)
+    lp = strategy.overlaps(pr, float(t))
     out = {}
     for q in QUANTITIES + EXACT_QUANTITIES:
         v = getattr(lp, q, None)
@@ -135,7 +155,7 @@ class ComparisonTable:
 
 def compare(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = None,
             ts: Optional[Sequence[float]] = None, seeds: Sequence[int] = (0, 1, 2, 3),
-            quantities: Sequence[str] = QUANTITIES, theory_d: str = "finite", theory: Optional[str] = None,
+            quantities: Sequence[str] = QUANTITIES, theory=None,
             simulation: Optional[SimulationResult] = None, tolerance: str = DEFAULT_TOLERANCE,
             grad_tol: float = GRAD_TOL, **sim_kw) -> ComparisonTable:
     """Simulate ``problem`` at (d, n) over ``seeds`` and tabulate against the theory at each t.
@@ -155,11 +175,11 @@ def compare(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = Non
         Independent runs; the standard error is over seeds.
     quantities : sequence of str
         Overlaps to tabulate (among ``c, m, omega, b, sqrt_q, sqrt_r``).
-    theory_d : {'finite', 'infinite'}
-        See :func:`theory_values` (default: the exact theory at the simulator's d).
-    theory : {'exact', 'paper'}, optional
-        Finite-n theory (default ``'exact'`` where defined).  The exact theory uses the simulation's
-        realised class count n_plus when all seeds share it (``labels='exact'``), else ``round(p n)``.
+    theory : {'exact', 'paper'} or theory strategy, optional
+        Finite-n theory (:func:`theory_strategy`; default ``'exact'`` where defined).  A name is evaluated at
+        the simulator's d; a strategy object at its own d (``ExactFiniteN(d=None)``: d -> inf).  The exact
+        theory uses the simulation's realised class count n_plus when all seeds share it (``labels='exact'``)
+        and the strategy leaves ``n_plus`` None, else ``round(p n)``.
     simulation : SimulationResult, optional
         Reuse a finished simulation instead of running one.
     tolerance : str
@@ -200,15 +220,19 @@ def compare(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = Non
     sim = simulation
     mean, se = sim.mean(), sim.stderr()
     from flowphase.numerics.learned import resolve_theory
+    from flowphase.numerics.theories import ExactFiniteN, Theory
 
-    theory = resolve_theory(problem, theory)
-    n_plus = _shared_n_plus(sim) if theory == "exact" else None
+    if not isinstance(theory, Theory):
+        theory = resolve_theory(problem, theory)
+    is_exact = isinstance(theory, ExactFiniteN) or theory == "exact"
+    strategy = theory_strategy(problem, theory, n_plus=_shared_n_plus(sim) if is_exact else None)
+    n_plus = strategy.n_plus if is_exact else None
     degenerate = (np.zeros((len(sim.seeds), len(sim.ts)), dtype=bool) if sim.sign_degenerate is None
                   else np.asarray(sim.sign_degenerate, dtype=bool))
     gnorm = None if sim.grad_norm is None else np.asarray(sim.grad_norm, dtype=float).max(axis=0)
     rows = []
     for k, t in enumerate(sim.ts):
-        th = theory_values(problem, float(t), theory_d=theory_d, theory=theory, n_plus=n_plus)
+        th = theory_values(problem, float(t), theory=strategy)
         for q in quantities:
             j = OVERLAP_NAMES.index(q)
             tv = th.get(q)
@@ -230,7 +254,7 @@ def compare(problem: Problem, *, d: Optional[int] = None, n: Optional[int] = Non
                       f"do not test the theory; train longer (epochs=, now {sim.config.get('epochs')}) -- the "
                       "phase-2 bias relaxes slowly (~2e4 GD steps at d = 1000, n = 64)", stacklevel=2)
     return ComparisonTable(rows=rows, problem=problem.to_dict(),
-                           config=dict(sim.config, theory_d=theory_d, theory=theory, n_plus=n_plus,
+                           config=dict(sim.config, theory=strategy.name, theory_d=strategy.d, n_plus=n_plus,
                                        tolerance=tolerance, grad_tol=float(grad_tol)), simulation=sim)
 
 

@@ -178,25 +178,30 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
       {"t": _T, **_PROBLEM_PARAMS, **_SIM_PARAMS,
        "n_seeds": Param("int", 4, 1, 10 ** 4, doc="seeds seed, seed+1, ... averaged"),
        "epochs": Param("int", 400, 1, 10 ** 7, doc="full-batch optimisation steps"),
-       "theory_d": Param("choice", "finite", choices=("finite", "infinite"),
-                         doc="theory evaluated at the simulated d (finite) or at d = inf"),
+       "theory_d": Param("count", None, high=_MAX_SIZE,
+                         doc="dimension the theory is evaluated at (inf: d -> infinity; default: the simulated d)"),
        "theory": Param("choice", "auto", choices=("auto", "exact", "paper"),
                        doc="finite-n theory (auto: exact where defined)")},
       requires=("flowphase.validation.compare",), check=check_simulation,
       doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q")
 def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, epochs, optimizer,
-                 lr, draws, labels, init, backend, theory_d, theory="auto", lr_final=None) -> dict:
+                 lr, draws, labels, init, backend, theory_d=None, theory="auto", lr_final=None) -> dict:
     """Theory vs simulation at one time t over seeds ``seed .. seed + n_seeds - 1`` (PAPER §3.9).
 
     Adapter around ``flowphase.validation.compare.compare``; returns, for each overlap q in
     (c, m, omega, b, sqrt_q), ``q_sim`` (mean over seeds), ``q_stderr``, ``q_theory`` and ``q_z``
     (None where the theory has no value, e.g. omega and b in phase 2).
     """
+    from flowphase.numerics.learned import resolve_theory
+    from flowphase.numerics.theories import theory_from_name
     from flowphase.validation.compare import compare
 
     problem = _problem(p, sigma, kappa, d, n, lam_u, lam_w, noise)
+    strategy = None if theory == "auto" else theory
+    if theory_d is not None:                     # a strategy at its own d; n_plus: the simulation's
+        strategy = theory_from_name(resolve_theory(problem, strategy), d=theory_d)
     table = compare(problem, seeds=list(range(seed, seed + n_seeds)), ts=[t], epochs=epochs,
-                    theory_d=theory_d, theory=None if theory == "auto" else theory, optimizer=optimizer, lr=lr,
+                    theory=strategy, optimizer=optimizer, lr=lr,
                     lr_final=lr_final, draws=draws, labels=labels,
                     init=init, backend=backend, keep_params=False, progress=False)
     out = {}
