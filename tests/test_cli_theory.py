@@ -46,7 +46,7 @@ def test_generated_mse_cui_speciation(capsys):
     g = json.loads(out)
     assert set(g) == {"theory", "p_hat", "mean_overlap", "variance"} and g["theory"] == "paper"   # n = inf
     assert g["p_hat"] == pytest.approx(0.8, abs=1e-4) and g["mean_overlap"] == pytest.approx(1.0, abs=1e-6)
-    _, out, _ = run(capsys, "theory", "generated", "--transition", "euler", "--json")
+    _, out, _ = run(capsys, "theory", "generated", "--sampler", "euler", "--json")
     from scipy.stats import norm
     p, k = 0.8, 2.0
     h = math.atanh(2 * p - 1)

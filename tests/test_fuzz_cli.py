@@ -167,7 +167,7 @@ PROBLEM = {"--p": num("0.5", "0.8", "0.3"), "--sigma": num("0.5", "1", "2"), "--
 COMMANDS = {
     "overlaps": (["theory", "overlaps"], flags({"--t": num("0", "0.3", "1", "1.5", "2"), **PROBLEM}, ["--t"]), 45),
     "generated": (["theory", "generated"], flags({**PROBLEM, "--n": num("16", "128", "inf"),
-                                                  "--transition": st.sampled_from(["exact", "euler", "rk"])}), 8),
+                                                  "--sampler": st.sampled_from(["euler", "continuous", "heun", "rk"])}), 8),
     "mse": (["theory", "mse"], flags({"--t": num("0", "0.5", "1", "2"), "--p": PROBLEM["--p"],
                                       "--sigma": PROBLEM["--sigma"], "--kappa": PROBLEM["--kappa"],
                                       "--no-dilation": None, "--json": None}, ["--t"]), 15),
@@ -266,11 +266,10 @@ COMMANDS.update({
          "--n": ["8", "inf", "1e-320"], "--p": ["0.3", "1e-320", "nan"], "--noise": ["fresh", "fixed", "bad"],
          "--lam-u": ["0", "1e-320", "inf"]}), 30),
     "generated_exact": (["theory", "generated"], faulted(
-        ["--n", "16", "--n-times", "8"],
+        ["--n", "16", "--grid", "8"],
         {"--theory": ["exact", "paper"], "--sampler": ["euler", "heun", "continuous"],
-         "--n-times": ["8", "16", "100000", "10000000", "1e-320", None], "--d": ["inf", "1000", "1e-320"],
-         "--n-plus": ["3", "5", "2.5"], "--transition": ["exact", "euler"], "--t": ["0.5", "0.5,1.5", "0.5,,1.5"],
-         "--grid": ["4", "100000000"]}), 25),
+         "--grid": ["8", "16", "100000", "10000000", "1e-320", None], "--d": ["inf", "1000", "1e-320"],
+         "--n-plus": ["3", "5", "2.5"], "--t": ["0.5", "0.5,1.5", "0.5,,1.5"]}), 25),
     "dynamics_exact": (["theory", "dynamics", "--t", "0.5", "--epochs", "10", "--n", "8", "--points", "3"], faulted(
         [], {"--theory": ["exact", "paper"], "--noise": ["fresh", "fixed", "nan", "abc", "0", "-1", "inf", ""],
              "--n-plus": ["3", "5", "2.5"], "--lr": ["0.01", "0.1", "1e-320", "nan", "-1", "inf"],
@@ -295,11 +294,11 @@ COMMANDS.update({
 _INF_OK = {"--n", "--d"}
 _BAD_NUMBERS = {"nan", "inf", "-inf", "1e400", "1e-320", "-5e-324", "abc", "", "9" * 40, "1_0", "0x10"}
 _LIST_OPTS = {"--t", "--weights"}
-_NUMERIC = {"--mass", "--d-ref", "--p", "--sigma", "--kappa", "--n", "--lam-u", "--lam-w", "--d", "--n-plus", "--grid", "--n-times",
+_NUMERIC = {"--mass", "--d-ref", "--p", "--sigma", "--kappa", "--n", "--lam-u", "--lam-w", "--d", "--n-plus", "--grid",
             "--lr", "--epochs", "--points", "--draws", "--seed", "--seeds", "--eps", "--qmc-m", "--mass",
             "--t-max", "--gamma", "--k"}
 #: options that only one theory reads
-_EXACT_ONLY = {"--d", "--n-plus", "--sampler", "--n-times"}
+_EXACT_ONLY = {"--d", "--n-plus"}
 
 
 def must_refuse(name, argv):
@@ -319,6 +318,8 @@ def must_refuse(name, argv):
         used = [o for o in _EXACT_ONLY if o in opts and not (name == "dynamics_exact" and o == "--d")]
         if used:
             return f"{used[0]} accepted with --theory paper (the paper's theory does not read it)"
+        if name == "generated_exact" and opts.get("--sampler") == "heun":
+            return "--sampler heun accepted with --theory paper (the paper's samplers: euler, continuous)"
     if name == "dynamics_exact" and opts.get("--noise", "fresh") != "fresh":
         return f"--noise {opts['--noise']!r} accepted (the dynamics describe fresh noise)"
     if name == "schedule_json" and any(f in opts.get("--schedule", "") for f in ("windows_out", "detect_out", "typo",

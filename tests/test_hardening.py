@@ -373,7 +373,7 @@ def test_idx_reader_rejects_broken_files(tmp_path):
 # ----------------------------------------------------------------------------- class 10: argparse
 @pytest.mark.parametrize("argv", [[], ["nope"], ["theory"], ["theory", "overlaps"], ["theory", "overlaps", "--t", "x"],
                                   ["theory", "overlaps", "--t", "0.5", "--bogus"],
-                                  ["theory", "generated", "--transition", "rk4"], ["simulate", "--d", "2.5"],
+                                  ["theory", "generated", "--sampler", "rk4"], ["simulate", "--d", "2.5"],
                                   ["sweep"], ["schedule", "sample", "--k", "1.5"], ["theory", "mse", "--t", "nan"],
                                   ["theory", "overlaps", "--t", "0.5", "--p", "inf"]])
 def test_every_argument_error_is_one_line(argv):

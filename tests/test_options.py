@@ -67,9 +67,11 @@ def export(path, p=0.8, ts=(0.5,), scale=1.0, d=8, n=4):
     (["theory", "overlaps", "--t", "0.5", "--d", "100"], "--d does not apply"),
     (["theory", "overlaps", "--t", "0.5,,1.5"], "without empty entries"),
     (["theory", "overlaps", "--grid", "100000"], "grid must lie in [1, 10000]"),
-    (["theory", "generated", "--n-times", "40"], "--n-times does not apply"),
-    (["theory", "generated", "--n", "16", "--n-times", "100000"], "n_times must lie in [1, 10000]"),
-    (["theory", "generated", "--n", "16", "--transition", "euler"], "--transition does not apply"),
+    (["theory", "generated", "--t", "0.5", "--n", "16"], "--t does not apply"),
+    (["theory", "generated", "--n", "16", "--grid", "100000"], "grid must lie in [1, 10000]"),
+    (["theory", "generated", "--sampler", "heun"], "--sampler heun applies to --theory exact only"),
+    (["theory", "generated", "--n", "16", "--transition", "euler"], "unrecognized arguments: --transition"),
+    (["theory", "generated", "--n", "16", "--n-times", "40"], "unrecognized arguments: --n-times"),
     (["theory", "windows", "--d", "100", "--weights", "0.5,,0.5", "--gram", "1,0.5;0.5,1"], "without empty entries"),
     (["theory", "windows", "--d", "100", "--weights", "0.5,0.5", "--gram", "1,0.5;0.5,1", "--eps", "nan"],
      "--eps does not apply"),
@@ -221,16 +223,16 @@ def test_a_second_run_cannot_take_a_held_lock(tmp_path):
 
 def test_a_nan_on_the_grid_is_an_error_not_a_null(monkeypatch):
     """The grid output keeps a NaN that the theory does not document, so the strict output refuses it (exit 1)."""
-    import flowphase.numerics.learned as learned
+    from flowphase.numerics.theories import PaperAnsatz          # the theory at n = inf
 
-    real = learned.learned_curve
+    real = PaperAnsatz.curve
 
     def with_nan(*a, **k):
         cu = real(*a, **k)
         cu.c[1] = np.nan
         return cu
 
-    monkeypatch.setattr(learned, "learned_curve", with_nan)
+    monkeypatch.setattr(PaperAnsatz, "curve", with_nan)
     one_line_error(["theory", "overlaps", "--t", "0.3,0.6,0.9"], "non-finite", rc_expected=1)
 
 

@@ -71,7 +71,7 @@ def test_generated_along_the_flow_at_n_inf_is_the_exact_marginal():
 def test_generated_along_the_flow_ends_where_generated_distribution_does(capsys):
     pr = Problem.dilated(n=128)
     end = generated_distribution(pr, transition="euler")
-    assert main(["theory", "generated", "--grid", "80", "--theory", "paper", "--n", "128", "--transition", "euler",
+    assert main(["theory", "generated", "--grid", "80", "--theory", "paper", "--n", "128", "--sampler", "euler",
                  "--json"]) == 0
     g = json.loads(capsys.readouterr().out)
     rows = g["times"]

@@ -6,10 +6,10 @@ Sub-commands (keys exactly as written):
   ``{"t", "phase", "theory", "branch", "c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r",
   "sqrt_q"}``; ``overlaps --t T1,T2,... | --grid T`` -> ``{"problem", "theory", "times": [{the same keys
   and "tau", "q_eta", "q_xi", "converged"}, ...], "jumps"}`` in one call (learned_curve)
-* ``generated [problem flags] [--theory exact|paper] [--transition exact|euler] [--sampler euler|heun|continuous]
-  [--d D] [--n-plus K] [--n-times T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}``
-  ``generated --theory paper --t T1,T2,... | --grid T`` -> ``{"problem", "transition", "p_hat", "times":
-  [...]}`` with the generated-sample statistics at each sampler time
+* ``generated [problem flags] [--theory exact|paper] [--sampler euler|heun|continuous] [--d D] [--n-plus K]
+  [--grid T] --json`` -> ``{"theory", "p_hat", "mean_overlap", "variance", ...}`` (exact: the sampler on the
+  authors' T-point grid, default T = 80); ``generated --theory paper --t T1,T2,... | --grid T`` -> ``{"problem",
+  "transition", "p_hat", "times": [...]}`` with the generated-sample statistics at each sampler time
   (:func:`flowphase.numerics.generation.generated_along_flow`)
 * ``mse --t T [--p] [--sigma] [--kappa] [--no-dilation] [--d D] --json`` -> ``{"t", "mse"}``; ``mse --t a,b,... |
   --grid T [--d D]`` -> ``{"output": "mse-curve", "t", "tau", "mse", ...}`` (:mod:`.theory_mse`)
@@ -25,7 +25,7 @@ import math
 from . import dump_json, parse_n
 from ._args import Applies, check_input_file, float_list, float_or_inf, given
 
-#: the most times one call evaluates (``--t`` list, ``--grid T``, ``--n-times T``): about 30 s of work on one core
+#: the most times one call evaluates (``--t`` list, ``--grid T``): about 30 s of work on one core
 MAX_TIMES = 10_000
 
 
@@ -94,9 +94,7 @@ _FLAT_UNDEFINED = ("omega", "b", "z_plus", "z_minus", "sqrt_r")
 
 def _overlaps_grid(prob, ts, args):
     """All theory overlaps at many times in one call (learned_curve: continuation + jump detection)."""
-    from flowphase.numerics.learned import learned_curve
-
-    cu = learned_curve(prob, ts, args.theory, d=args.d, n_plus=args.n_plus)
+    cu = _strategy(args, prob).curve(prob, ts)
     keys = ("c", "m", "omega", "b", "z_plus", "z_minus", "a_plus", "a_minus", "sqrt_r", "sqrt_q", "q_eta", "q_xi")
     rows = []
     for k, t in enumerate(cu.t):
@@ -116,8 +114,6 @@ def _overlaps_grid(prob, ts, args):
 
 
 def _overlaps(args):
-    from flowphase.numerics.learned import learned_parameters
-
     prob = _problem(args)
     ts, is_list = _time_list(args)
     if is_list:
@@ -125,7 +121,7 @@ def _overlaps(args):
         print(dump_json(_overlaps_grid(prob, ts, args)))
         return 0
     args.t = ts[0]
-    res = learned_parameters(prob, args.t, args.theory, d=args.d, n_plus=args.n_plus)
+    res = _strategy(args, prob).overlaps(prob, args.t)
     out = {"t": args.t, "phase": int(res.phase), "theory": res.theory, "branch": res.branch, "c": res.c,
            "m": res.m, "omega": res.omega, "b": res.b, "z_plus": res.z_plus, "z_minus": res.z_minus,
            "a_plus": res.a_plus, "a_minus": res.a_minus, "sqrt_r": res.sqrt_r, "sqrt_q": res.sqrt_q}
@@ -142,32 +138,44 @@ def _theory_flags(p):
                    help="exact theory: realised + class count (default round(p n))")
 
 
-def _generated(args):
+def _strategy(args, prob):
+    """The theory strategy of a command line: ``--theory`` (else :func:`flowphase.numerics.learned.resolve_theory`)
+    through :func:`flowphase.numerics.theories.theory_from_name`, at ``--d`` (default inf) with ``--n-plus``."""
     from flowphase.numerics.learned import resolve_theory
+    from flowphase.numerics.theories import theory_from_name
 
+    return theory_from_name(resolve_theory(prob, args.theory), d=args.d, n_plus=args.n_plus)
+
+
+#: ``--sampler`` of the paper's d = inf theory -> its t = 1+ transition (heun: the exact theory only)
+PAPER_SAMPLERS = {"euler": "euler", "continuous": "exact"}
+#: the sampler each theory runs when ``--sampler`` is not given
+DEFAULT_SAMPLER = {"exact": "euler", "paper": "continuous"}
+
+
+def _generated(args):
     prob = _problem(args)
-    if args.t is not None or args.grid is not None:
+    strategy = _strategy(args, prob)
+    sampler = args.sampler or DEFAULT_SAMPLER[strategy.name]
+    if strategy.name == "paper" and sampler not in PAPER_SAMPLERS:
+        raise ValueError(f"--sampler {sampler} applies to --theory exact only (the paper's theory: "
+                         f"{' or '.join(PAPER_SAMPLERS)})")
+    if strategy.name == "paper" and (args.t is not None or args.grid is not None):
         from flowphase.numerics.generation import generated_along_flow
 
         ts, _ = _time_list(args)
         ts = prob.schedule.grid(args.grid) if ts is None else ts
-        out = generated_along_flow(prob, ts, transition=args.transition)
+        out = generated_along_flow(prob, ts, transition=PAPER_SAMPLERS[sampler])
         print(dump_json({"problem": prob.to_dict(), "theory": "paper", **out}))
         return 0
-    if resolve_theory(prob, args.theory) == "exact":
-        # the exact learned field on the authors' grid, pushed through the 3-D flow (EXACT_FINITE_N §5)
-        from flowphase.numerics.exact import exact_curve
-        from flowphase.numerics.exact.flow import generated_flow
-
-        d = math.inf if args.d is None else float(args.d)
-        grid = prob.schedule.grid(args.n_times)
-        res = generated_flow(exact_curve(prob, grid, d, args.n_plus), prob, args.sampler or "euler", d=d)
-        print(dump_json({"theory": "exact", "sampler": args.sampler or "euler", "d": d, "n_times": args.n_times,
+    if strategy.name == "exact":
+        # the exact learned field on the authors' grid, pushed through the 3-D flow (docs/exact_theory.md)
+        n_times = 80 if args.grid is None else args.grid
+        res = strategy.generated(prob, sampler=sampler, n_times=n_times)
+        print(dump_json({"theory": "exact", "sampler": sampler, "d": strategy.d_value, "n_times": n_times,
                          "p_hat": res.p_hat, "mean_overlap": res.mean_overlap, "variance": res.variance}))
         return 0
-    from flowphase.numerics.generation import generated_distribution
-
-    res = generated_distribution(prob, transition=args.transition)
+    res = strategy.generated(prob, sampler=sampler)
     print(dump_json({"theory": "paper", "p_hat": res.p_hat, "mean_overlap": res.mean_overlap,
                      "variance": res.variance}))
     return 0
@@ -282,17 +290,16 @@ def register(subparsers):
 
     p = sub.add_parser("generated", help="generated mode fraction, mean overlap and variance")
     _problem_flags(p)
-    p.add_argument("--transition", choices=("exact", "euler"), default="exact", applies=PAPER_ONLY,
-                   help="paper's theory: t = 1+ treatment of its d = inf theory")
     _theory_flags(p)
-    p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None, applies=EXACT_ONLY,
-                   help="exact theory: the sampler pushed through the learned field (default euler, the authors')")
-    p.add_argument("--n-times", type=int, default=80, bounds=(1, MAX_TIMES), applies=EXACT_ONLY,
-                   help="exact theory: training/sampling grid size T")
+    p.add_argument("--sampler", choices=("euler", "heun", "continuous"), default=None,
+                   help="the sampler pushed through the learned field: euler (the authors' step; the exact theory's "
+                        "default), continuous (the exact flow; the paper's default: its t = 1+ transition 'exact') "
+                        "or heun (exact theory only)")
     p.add_argument("--t", default=None, applies=PAPER_ONLY,
                    help="paper's theory: sampler times (comma-separated), statistics along the flow")
-    p.add_argument("--grid", type=int, default=None, metavar="T", bounds=(1, MAX_TIMES), applies=PAPER_ONLY,
-                   help="paper's theory: statistics along the flow on the authors' T-point grid")
+    p.add_argument("--grid", type=int, default=None, metavar="T", bounds=(1, MAX_TIMES),
+                   help="the sampler on the authors' T-point grid t_k = 2k/T: exact theory, its training/sampling "
+                        "grid (default 80); paper's theory, statistics along the flow")
     p.set_defaults(func=_generated)
 
     from .theory_mse import register_mse  # the MSE at a time or along a curve (--t list | --grid, --d)
