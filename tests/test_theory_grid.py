@@ -88,4 +88,12 @@ def test_generated_along_the_flow_ends_where_generated_distribution_does(capsys)
     assert rows[79]["mean_overlap"] > rows[41]["mean_overlap"]
     assert main(["theory", "generated", "--theory", "paper", "--t", "0.5", "--grid", "3"]) == 2
     assert main(["theory", "generated", "--theory", "paper", "--t", "2.5"]) == 2
-    assert main(["theory", "generated", "--theory", "exact", "--grid", "8"]) == 2   # along the flow: paper only
+    assert main(["theory", "generated", "--theory", "exact", "--t", "0.5"]) == 2     # along the flow: paper only
+    capsys.readouterr()
+    # --grid T of the exact theory: its training/sampling grid (the same flag as the paper's along-the-flow grid)
+    assert main(["theory", "generated", "--theory", "exact", "--n", "16", "--grid", "8", "--json"]) == 0
+    g = json.loads(capsys.readouterr().out)
+    from flowphase.numerics.theories import ExactFiniteN
+
+    ref = ExactFiniteN().generated(Problem.dilated(n=16), sampler="euler", n_times=8)
+    assert g["n_times"] == 8 and g["sampler"] == "euler" and g["p_hat"] == pytest.approx(ref.p_hat, rel=1e-12)
