@@ -46,7 +46,7 @@ def _run(args):
             _resolve(nm)               # unknown names refused before anything else
     check_output_dir(args.out)         # before computing
     params = {key: getattr(args, key) for _, key, _ in _PROBLEM_FLAGS}
-    outs = reproduce(args.names, args.out, quick=args.quick, progress=not args.no_progress, size=args.size,
+    outs = reproduce(args.names, args.out, quick=args.quick, progress=args.progress, size=args.size,
                      d=args.d, n=args.n, **params)
     summary = {o.name: {"seconds": round(o.seconds, 2), "files": o.paths,
                         "claims": [c.to_dict() for c in o.claims]} for o in outs}
@@ -75,5 +75,6 @@ def register(subparsers):
     p.add_argument("--d", type=int, default=None, help="simulated dimension d (default: the figure's own size)")
     p.add_argument("--n", type=int, default=None,
                    help="number of training samples n (default: the figure's own size)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar; default: shown")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar on stderr (default: %(default)s)")
     p.set_defaults(func=_run)

@@ -9,6 +9,7 @@ Prints a JSON summary: paths, the p_hat table and the verdicts.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import sys
@@ -56,7 +57,7 @@ def _run(args):
         check_output_dir(args.cache, "--cache")
     from flowphase.validation.figures.shared_network import shared_network_figure
 
-    out = shared_network_figure(args.out, cfg, cache_dir=args.cache, progress=args.verbose)
+    out = shared_network_figure(args.out, cfg, cache_dir=args.cache, progress=args.progress)
     table = [{"problem": r["problem"], "d": r["d"], "arm": r["arm"], "p_hat": r["fine"]["p_hat"]["mean"],
               "p_hat_se": r["fine"]["p_hat"]["se"], "p_hat_T80": r["atlas_grid"]["p_hat"]["mean"],
               "p_hat_T80_se": r["atlas_grid"]["p_hat"]["se"],
@@ -77,7 +78,7 @@ def register(subparsers):
     p.add_argument("--d", default=None, help="two-mode dimensions, comma-separated (default 256,1024,4096)")
     p.add_argument("--seeds", default=None, help="seeds, comma-separated (default 0,1,2,3,4)")
     p.add_argument("--no-hierarchy", action="store_true", help="skip the 4-mode hierarchy")
-    p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False, help="progress on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_run)
 

@@ -22,6 +22,7 @@ makes the run resumable (run the same command again after an interruption).
 """
 from __future__ import annotations
 
+import argparse
 import math
 
 import numpy as np
@@ -264,6 +265,7 @@ def register(subparsers):
     p.add_argument("--checkpoint-every", type=int, default=1000, bounds=(1, 10 ** 7),
                    applies=Applies(lambda a: a.checkpoint is not None, "a run without --checkpoint"),
                    help="epochs between checkpoints")
-    p.add_argument("--progress", action="store_true", help="tqdm progress bar on stderr")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
+                   help="tqdm progress bar on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_run)

@@ -11,6 +11,7 @@ before any work), 130 when interrupted.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from flowphase.validation.cli import CLIError, check_output_dir, dump_json
@@ -18,7 +19,7 @@ from flowphase.validation.cli._args import Applies, given
 
 #: options of a sweep run, which 'collect DIR' and 'tasks' do not read
 _RUN_ONLY = ("out", "workers", "scheduler", "executor", "threads_per_worker", "chunksize", "write_on", "no_fsync",
-             "retry_failed", "dry_run", "no_progress")
+             "retry_failed", "dry_run", "progress")
 
 
 def _serial(args) -> bool:
@@ -55,7 +56,8 @@ def register(subparsers) -> None:
     p.add_argument("--retry-failed", action="store_true", help="re-run tasks recorded as failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the spec and print the counts, run nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: shown on a terminal)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -109,7 +111,7 @@ def run(args) -> int:
                            scheduler=args.scheduler, retry_failed=args.retry_failed,
                            threads_per_worker=args.threads_per_worker, chunksize=args.chunksize,
                            write_on=args.write_on, fsync=not args.no_fsync,
-                           progress=False if args.no_progress else None)
+                           progress=args.progress)
     except KeyboardInterrupt:
         print("flowphase: sweep interrupted; finished tasks are stored, rerun the same command "
               "to resume", file=sys.stderr)

@@ -13,6 +13,7 @@ training; a diverging training exits 1 naming the step.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from . import check_output_dir, dump_json
@@ -51,9 +52,9 @@ def _torch_run(args, size):
         raise ValueError(f"--jobs must be an integer in [1, 64], got {jobs}")
     from flowphase.validation.pytorch.mnist_uturn import make_uturn_torch_figure
 
-    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.verbose else None
+    log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.progress else None
     paths = make_uturn_torch_figure(args.out, dataset=args.dataset, size=size, device=args.device, jobs=jobs,
-                                    cfg=cfg, log=log, progress=args.verbose)
+                                    cfg=cfg, log=log, progress=args.progress)
     import json
 
     res = json.loads(open(paths["json"]).read())
@@ -79,7 +80,7 @@ def _uturn(args):
         raise ValueError("--device cuda needs the PyTorch pipeline (--dataset mnist, or --torch)")
     from flowphase.validation.uturn import make_uturn_figure
 
-    log = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.progress else None
     paths = make_uturn_figure(args.out, quick=size == "quick", reallocate=not args.no_reallocate, log=log)
     import json
 
@@ -125,6 +126,6 @@ def register(subparsers):
                    help="generated images per model (PyTorch pipeline)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-reallocate", action="store_true", help="digits (NumPy): skip the re-allocation")
-    p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False, help="progress on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
     p.set_defaults(func=_uturn)
