@@ -504,8 +504,8 @@ def run_experiment(cfg: ExperimentConfig, cache_dir, *, device: str = "cpu", job
     if bar is not None:
         bar.close()
     arms = [a for a in cfg.arms if all((a, s) in results for s in cfg.seeds)]
-    records = {arm: [dict(seed=int(seed), **results[(arm, seed)]["eval"], train=results[(arm, seed)]["info"])
-                     for seed in cfg.seeds] for arm in arms}
+    records = {arm: [dict(seed=int(seed), **{k: v for k, v in results[(arm, seed)]["eval"].items() if k != "examples"},
+                          train=results[(arm, seed)]["info"]) for seed in cfg.seeds] for arm in arms}
     return {"config": cfg.to_dict(), "data": data.summary(), "image_shape": [1, *data.image_shape],
             "classifier": {"kind": "CNN (2 conv blocks, 64 features), 10 classes", "heldout_accuracy": clf.accuracy,
                            "n_test": clf.n_test, "epochs": clf.epochs,
