@@ -448,8 +448,8 @@ def newton(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step):
     Returns ``(theta, E, residual, iterations, status)``; residual = ``|grad E|_2 / n`` (E is O(n)).
     Status 2: |b| passed ``b_cap`` with omega and z ~ 0 (the run heads for the trivial asymptote).
     """
-    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0, 0,
-                                        theta0, 0.0)
+    th, E, gn, it, status, _ = newton_y(theta0, prm, nodes, weights, tol, max_iter, b_cap, max_step, -math.inf, 0.0,
+                                        np.int64(0), theta0, 0.0)
     return th, E, gn, it, status
 
 
@@ -574,7 +574,7 @@ def newton_auto(theta0, prm, tol, max_iter, b_cap, max_step, e_floor, creep_spre
     if status == 0 and moment_intervals(_std(th, prm)) + 1 > nodes.shape[0]:
         nodes, weights = moment_nodes(1.1 * _std(th, prm))
         th, E, gn, it2, status, y = newton_y(th, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                             creep_spread, 0, join, 0.0)
+                                             creep_spread, np.int64(0), join, 0.0)
         it += it2
     return th, E, gn, it, status, y
 
@@ -601,7 +601,7 @@ def solve_point(prm, starts, auto_rule, nodes, weights, sgn, tol, max_iter, b_ca
                                                    creep_spread, join, join_tol)
         else:
             th, E, gn, it, status, y = newton_y(starts[j], prm, nodes, weights, tol, max_iter, b_cap, max_step,
-                                                e_floor, creep_spread, 0, join, join_tol)
+                                                e_floor, creep_spread, np.int64(0), join, join_tol)
         out[j + 1, 0:4] = th
         out[j + 1, 4] = E
         out[j + 1, 5] = gn
@@ -656,7 +656,7 @@ def warm_batch(P, ts, sat, j0, prev, prev2, state, check_every, sgn, auto_rule, 
                                                    th0, 0.0)
         else:
             th, E, gn, it, status, y = newton_y(th0, prm, nodes, weights, tol, max_iter, b_cap, max_step, e_floor,
-                                                creep_spread, 0, th0, 0.0)
+                                                creep_spread, np.int64(0), th0, 0.0)
         if not (status == 0 and abs(th[1]) <= b_cap and E < E_triv - 1e-12 * abs(E_triv) and abs(th[0]) > 1e-7):
             return j
         out[j, 0] = 1.0

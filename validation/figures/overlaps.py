@@ -66,22 +66,17 @@ def overlaps_data(quick: bool = False, *, problem=None, d=None, n=None, weight_d
         lam_sim = (lam, lam)
     sim_problem = Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_sim[0], lam_w=lam_sim[1])
     ts = sim_problem.schedule.grid(sz["n_times"])
+    fine = np.linspace(0.0, 1.995, 160 if quick else 400)
+    # the theory curves (mostly numba compilation when cold, one core) in a second process while the simulation
+    # (both cores) runs: the same numbers, computed side by side (docs/runtimes.md); in-process when quick or no JIT
+    pending = _start_theory(p, sigma, kappa, d, n, lam_u_th, lam_w_th, fine, ts, parallel=not quick)
     sim = simulate(sim_problem, ts=ts, seeds=sz["seeds"], epochs=sz["epochs"], optimizer="adam", lr=sz["lr"],
                    lr_final=sz["lr"] / 100, draws=0, init="small", progress=progress, backend=SIM_BACKEND)
     mean, se = sim.mean(), sim.stderr()
     from flowphase.validation.simulator import OVERLAP_NAMES
 
     idx = [OVERLAP_NAMES.index(k) for k in _NAMES]
-    fine = np.linspace(0.0, 1.995, 160 if quick else 400)
-    # finite-n theory on the simulation's own schedule (phase 2 at the finite-d tau(t), PAPER §3.9)
-    th_problem = Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u_th, lam_w=lam_w_th)
-    th_fin, jumps = theory_curves(th_problem, fine)
-    th_inf, _ = theory_curves(Problem.dilated(p=p, sigma=sigma, kappa=kappa, n=math.inf), fine)
-    # finite-n theory at the simulated times and at the simulation's actual tau (finite d, PAPER §3.9)
-    th_at, _ = theory_curves(th_problem, ts)
-    # the paper's restricted ansatz (PAPER §3.2 in phase 1, ridge at the actual tau in phase 2), kept to redraw it
-    th_paper, _ = theory_curves(th_problem, fine, "paper")
-    th_paper_at, _ = theory_curves(th_problem, ts, "paper")
+    th_problem, th_fin, jumps, th_inf, th_at, th_paper, th_paper_at = _finish_theory(pending)
     from flowphase.numerics.learned import resolve_theory
     return {
         "params": {"p": p, "sigma": sigma, "kappa": kappa, "d": d, "n": n, "lam_theory": list(lam_theory),
@@ -95,6 +90,48 @@ def overlaps_data(quick: bool = False, *, problem=None, d=None, n=None, weight_d
         "theory_at_sim_times": th_at, "jumps": jumps, "theory": resolve_theory(th_problem, None),
         "theory_paper": th_paper, "theory_paper_at_sim_times": th_paper_at,
     }
+
+
+def _overlaps_theory(p, sigma, kappa, d, n, lam_u, lam_w, fine, ts):
+    """The figure's theory curves: finite-n and n = inf on ``fine``, finite-n at ``ts``, the paper's ansatz on both."""
+    # finite-n theory on the simulation's own schedule (phase 2 at the finite-d tau(t), PAPER §3.9)
+    th_problem = Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u, lam_w=lam_w)
+    th_fin, jumps = theory_curves(th_problem, fine)
+    th_inf, _ = theory_curves(Problem.dilated(p=p, sigma=sigma, kappa=kappa, n=math.inf), fine)
+    # finite-n theory at the simulated times and at the simulation's actual tau (finite d, PAPER §3.9)
+    th_at, _ = theory_curves(th_problem, ts)
+    # the paper's restricted ansatz (PAPER §3.2 in phase 1, ridge at the actual tau in phase 2), kept to redraw it
+    th_paper, _ = theory_curves(th_problem, fine, "paper")
+    th_paper_at, _ = theory_curves(th_problem, ts, "paper")
+    return th_fin, jumps, th_inf, th_at, th_paper, th_paper_at
+
+
+def _start_theory(p, sigma, kappa, d, n, lam_u, lam_w, fine, ts, *, parallel: bool):
+    """Start :func:`_overlaps_theory` in a spawned worker process (``parallel`` and JIT on), else defer it."""
+    args = (p, sigma, kappa, d, n, lam_u, lam_w, np.asarray(fine), np.asarray(ts))
+    import numba
+
+    if parallel and not numba.config.DISABLE_JIT:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        return args, pool, pool.submit(_overlaps_theory, *args)
+    return args, None, None
+
+
+def _finish_theory(pending):
+    """The theory problem and the six results of :func:`_overlaps_theory` (waits for the worker, if any)."""
+    args, pool, future = pending
+    if pool is None:
+        res = _overlaps_theory(*args)
+    else:
+        try:
+            res = future.result()
+        finally:
+            pool.shutdown()
+    p, sigma, kappa, d, n, lam_u, lam_w = args[:7]
+    return (Problem.dilated(p=p, sigma=sigma, kappa=kappa, d=d, n=n, lam_u=lam_u, lam_w=lam_w),) + tuple(res)
 
 
 def _theory_problem(P) -> Problem:
