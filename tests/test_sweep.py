@@ -486,3 +486,32 @@ def test_theory_mse_task_matches_spec_values(tmp_path):
     with pytest.raises(sw.SpecError, match=r"\[0.0, 1.0\]") as info:
         sw.parse_spec('task = "theory.mse"\n[fixed]\nschedule = "undilated"\n[grid]\nt = [1.5]\n')
     assert (info.value.key, info.value.line) == ("t", 5)
+
+
+def test_compare_task_theory_d_is_the_strategy_s_d(monkeypatch):
+    """``theory_d`` (an integer or inf; default: the simulated d) becomes the strategy's own d."""
+    import math
+
+    from flowphase.numerics.theories import ExactFiniteN, PaperAnsatz
+    from flowphase.validation import compare as C
+    from flowphase.validation.sweep import tasks as T
+
+    seen = []
+
+    class _Stop(Exception):
+        pass
+
+    def fake(problem, **kw):
+        seen.append(kw["theory"])
+        raise _Stop
+
+    monkeypatch.setattr(C, "compare", fake)
+    base = dict(t=0.5, p=0.8, sigma=1.0, kappa=2.0, d=40, n=8, lam_u=2.0, lam_w=2.0, noise="fresh", seed=0,
+                n_seeds=2, epochs=5, optimizer="gd", lr=0.1, draws=0, labels="bernoulli", init="small",
+                backend="numpy")
+    for extra in ({}, {"theory_d": math.inf}, {"theory_d": 1000, "theory": "paper"}):
+        with pytest.raises(_Stop):
+            T.compare_task(**base, **extra)
+    assert seen == [None, ExactFiniteN(d=None), PaperAnsatz(d=1000)]
+    with pytest.raises(ValueError, match="theory_d"):
+        sw.parse_spec('task = "compare"\n[fixed]\nt = 0.5\ntheory_d = "finite"\n')
