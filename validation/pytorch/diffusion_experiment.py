@@ -36,9 +36,9 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -51,7 +51,8 @@ from .unet import SmallUNet, count_parameters
 from .vpsde import S_MIN, SAMPLER, eps_loss, forward_noise, reverse_sample, s_from_tau, tau_from_s
 
 __all__ = ["ARMS", "TARGET_P0", "ExperimentConfig", "config_for", "make_time_sampler", "AuthorsSplitSampler",
-           "train_model", "generate_stats", "uturn_curves", "run_experiment", "TrainingDiverged"]
+           "train_model", "generate_stats", "uturn_curves", "model_task", "uturn_task", "run_experiment",
+           "TrainingDiverged"]
 
 ARMS = ("uniform", "uturn", "authors", "logit-normal", "phase-aware")
 TARGET_P0 = 0.8
