@@ -33,12 +33,18 @@ _API = {
     "Dilation": "theory.densities", "MixtureDensity": "theory.densities", "PhaseAware": "theory.densities",
     "phase_aware": "theory.densities", "parse_density": "theory.densities",
     "detect_windows": "numerics.detect", "DetectedWindow": "numerics.detect",
-    "mse_curve": "numerics.mse",
+    "mse_curve": "numerics.mse", "load_schedule": "numerics.schedules",
+    # the atlas: how well a density's grid keeps the mode weights (theory ranks densities)
+    "evaluate_density": "numerics.atlas", "TwoMode": "numerics.atlas", "KMode": "numerics.atlas",
     # simulation at finite d, theory against simulation, the paper's figures
     "simulate": "validation.simulator", "SimulationConfig": "validation.simulator",
     "SimulationResult": "validation.simulator", "compare": "validation.compare",
     "ComparisonTable": "validation.compare", "reproduce": "validation.reproduce",
+    "predict_from_run": "validation.authors_prediction",
 }
+
+#: public names bound to a differently named object of their module
+_RENAMED = {"evaluate_density": "evaluate"}
 
 __all__ = sorted(_API)
 
@@ -47,7 +53,7 @@ def __getattr__(name):
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(f"{__name__}.{module}"), name)
+    value = getattr(_import_module(f"{__name__}.{module}"), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 
