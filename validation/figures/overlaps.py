@@ -20,7 +20,7 @@ from ._common import OVERLAP_COLORS as _COLORS
 from ._common import OVERLAP_KEYS as _NAMES
 from ._common import SIM_BACKEND, figure_builder, finish, plt
 
-__all__ = ["OVERLAPS_SIZES", "DEFAULT_PROBLEM", "AUTHORS_PROBLEM", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows",
+__all__ = ["OVERLAPS_SIZES", "AUTHORS_SIZES", "DEFAULT_PROBLEM", "AUTHORS_PROBLEM", "overlaps_data", "overlaps_figure", "overlaps_authors_figure", "agreement_rows",
            "overlaps_claims", "authors_claims"]
 
 #: simulation sizes of the overlaps figures: quick (CI) and default (the README's main job; sized for a cold run from
@@ -29,6 +29,8 @@ OVERLAPS_SIZES = {
     True: dict(d=400, n=32, n_times=10, seeds=(0, 1), epochs=1500, lr=0.05),
     False: dict(d=500, n=64, n_times=20, seeds=(0, 1, 2), epochs=1500, lr=0.05),
 }
+#: default (not quick) sizes of the ``overlaps-authors`` figure: its earlier sizes, kept (its λ = wd d T / 2 needs d)
+AUTHORS_SIZES = dict(d=1000, n=128, n_times=40, seeds=(0, 1, 2), epochs=3000, lr=0.05)
 
 
 #: the problems the two figures are built for by default (d and n are the sizes above)
@@ -43,7 +45,8 @@ def overlaps_data(quick: bool = False, *, problem=None, d=None, n=None, weight_d
     """Simulated and theoretical learned overlaps along the dilated schedule (PAPER §5 Figure A).
 
     ``problem`` (default :data:`DEFAULT_PROBLEM`) gives p, σ, κ and the theory's λ_u, λ_w; ``d`` and ``n``
-    (default :data:`OVERLAPS_SIZES`, or the problem's own finite d, n) the simulated size.  The simulation
+    (default :data:`OVERLAPS_SIZES`, :data:`AUTHORS_SIZES` for ``overlaps-authors``, or the problem's own finite
+    d, n) the simulated size.  The simulation
     trains the exact expectation over the fresh noise (``draws=0``, K -> inf) with Adam from the ``small``
     initialisation, lam in theory units.  ``weight_decay`` (if given) sets the simulation's lam through
     lam = wd d T / 2 (PAPER §2.3) with T = 80 as in the authors' code; otherwise lam_sim = lam_theory.
@@ -53,7 +56,7 @@ def overlaps_data(quick: bool = False, *, problem=None, d=None, n=None, weight_d
     from ._common import figure_problem, figure_size
 
     base = figure_problem(figure, problem, DEFAULT_PROBLEM if figure == "overlaps" else AUTHORS_PROBLEM, FIELDS)
-    sz = OVERLAPS_SIZES[bool(quick)]
+    sz = AUTHORS_SIZES if figure == "overlaps-authors" and not quick else OVERLAPS_SIZES[bool(quick)]
     d = figure_size(figure, "d", d, problem, sz["d"])
     n = figure_size(figure, "n", n, problem, sz["n"])
     p, sigma, kappa = base.p, base.sigma, base.kappa
