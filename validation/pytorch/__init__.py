@@ -1,4 +1,4 @@
-"""Drop-in PyTorch training-time samplers and the shared-network experiment (optional extra ``torch``).
+"""PyTorch parts (optional extra ``torch``): drop-in training-time samplers, the shared-network experiment, MNIST U-Net.
 
 Importing this package does not import torch; the modules do:
 
