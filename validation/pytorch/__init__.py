@@ -1,4 +1,4 @@
-"""PyTorch parts (optional extra ``torch``): drop-in training-time samplers, the shared-network experiment, MNIST U-Net.
+"""PyTorch parts (optional extra ``torch``): training-time samplers, the shared-network experiment, MNIST U-Net.
 
 Importing this package does not import torch; the modules do:
 
