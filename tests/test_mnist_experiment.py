@@ -214,3 +214,13 @@ def test_cli_absent_device_and_file_out(tmp_path, capsys):
         out = tmp_path / "o"
         assert main(["uturn", "--dataset", "mnist", "--quick", "--device", "cuda", "--out", str(out)]) == 2
         assert "cuda" in capsys.readouterr().err and not out.exists()
+
+
+def test_ratio_claim_is_inconclusive_when_no_model_generates_a_zero_and_decided_otherwise():
+    from flowphase.validation.pytorch.mnist_uturn import _ratio_claim
+    none = [{"error": 0.8, "p0_hat": 0.0}] * 3                       # untrained models: p0_hat = 0 everywhere
+    assert _ratio_claim("authors", none, none, "quick")[0].verdict == "inconclusive"
+    uni = [{"error": e, "p0_hat": 0.8 - e} for e in (0.10, 0.12, 0.09)]
+    arm = [{"error": e, "p0_hat": 0.8 - e} for e in (0.030, 0.035, 0.028)]   # ratio ~3.4, tight: below 5
+    claim, fr = _ratio_claim("authors", uni, arm, "full")
+    assert claim.verdict == "refuted" and 3.0 < fr["ratio"] < 3.8 and fr["ci"][1] < 5.0

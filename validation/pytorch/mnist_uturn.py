@@ -77,7 +77,10 @@ def fieller_ratio(num, den, level: float = 0.95) -> dict:
 def _ratio_claim(arm, uni, rec, size):
     fr = fieller_ratio([r["error"] for r in uni], [r["error"] for r in rec])
     lo, hi = fr["ci"]
-    if lo > CLAIM_RATIO:
+    if all(r.get("p0_hat", 1.0) == 0.0 for r in list(uni) + list(rec)):
+        # no model of either arm generates a single zero: the errors are all 0.8 and say nothing about the claim
+        verdict = (INCONCLUSIVE, "no model of either arm generates a zero at this size (p0_hat = 0 in every seed)")
+    elif lo > CLAIM_RATIO:
         verdict = (CONFIRMED, "")
     elif hi < CLAIM_RATIO:
         verdict = (REFUTED, "")
