@@ -25,6 +25,7 @@ _API = {
     "PaperAnsatz": "numerics.theories", "ExactFiniteN": "numerics.theories", "theory_from_name": "numerics.theories",
     "GradientFlow": "numerics.theories", "GradientDescent": "numerics.theories", "Adam": "numerics.theories",
     "LearnedParameters": "numerics.results", "LearnedCurve": "numerics.results", "Trajectory": "numerics.results",
+    "GeneratedStatistics": "numerics.results",
     "SolverResult": "numerics.results", "ConvergenceError": "numerics.results", "Jump": "numerics.jumps",
     # training-time densities and schedules, phase-transition detection
     "Density": "theory.densities", "Uniform": "theory.densities", "LogitNormal": "theory.densities",

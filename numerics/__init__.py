@@ -17,7 +17,7 @@ _EXPORTS = {
     # Runge–Kutta engine (tableaus as data)
     "rk_solve": ("rk", "solve"), "Tableau": "rk", "TABLEAUS": "rk",
     # generated distribution (PAPER §3.5, §3.7)
-    "generated_distribution": "generation", "GeneratedDistribution": "generation",
+    "generated_distribution": "generation", "GeneratedStatistics": "results",
     # MSE curve (PAPER §4)
     "mse_curve": "mse", "mse_at": "mse", "mse_jumps": "mse", "bayes_mse": "mse",
     # Cui et al. and Biroli et al. (PREDECESSOR §2–4)

@@ -4,9 +4,10 @@ A solver returns a :class:`SolverResult` (or a subclass) carrying the value, a `
 the number of ``iterations`` and the final ``residual``; with ``throw=True`` (the default in the
 public API) a non-converged solve raises :class:`ConvergenceError` instead of returning NaN.
 
-Every theory (:mod:`flowphase.numerics.theories`) returns the same three records: :class:`LearnedParameters`
-(the learned overlaps at one time), :class:`LearnedCurve` (the same along t, with the jumps of omega) and
-:class:`Trajectory` (the overlaps along a training run of the learning dynamics).  Their overlap fields are
+Every theory (:mod:`flowphase.numerics.theories`) returns the same four records: :class:`LearnedParameters`
+(the learned overlaps at one time), :class:`LearnedCurve` (the same along t, with the jumps of omega),
+:class:`Trajectory` (the overlaps along a training run of the learning dynamics) and
+:class:`GeneratedStatistics` (the distribution its learned flow generates).  Their overlap fields are
 :data:`~flowphase.theory.records.OVERLAP_NAMES` plus the class coordinates :data:`CLASS_FIELDS`.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from flowphase.theory.records import OVERLAP_NAMES
 
 __all__ = ["ConvergenceError", "SolverResult", "ScalarResult", "CurveResult", "LearnedParameters", "LearnedCurve",
-           "Trajectory", "CLASS_FIELDS", "RECORD_FIELDS", "check_finite"]
+           "Trajectory", "GeneratedStatistics", "CLASS_FIELDS", "RECORD_FIELDS", "check_finite"]
 
 #: class coordinates of the exact finite-n theory (the paper's ansatz in these coordinates: ``z = 0``,
 #: ``a_pm = +-q_eta``) and the memorisation coefficients ``q_eta``, ``q_xi``
@@ -246,3 +247,67 @@ class Trajectory(SolverResult):
             sq = np.sqrt(st["m"] ** 2 + npl * st["a_plus"] ** 2 + nmi * st["a_minus"] ** 2 + st["rho_u"])
             sr = np.sqrt(st["omega"] ** 2 + npl * st["z_plus"] ** 2 + nmi * st["z_minus"] ** 2 + st["rho_w"])
         return dict(zip(OVERLAP_NAMES, (st["c"], st["m"], st["omega"], st["b"], sq, sr)))
+
+
+@dataclass
+class GeneratedStatistics(SolverResult):
+    """The distribution a learned flow generates, from either theory (PAPER §3.5; EXACT_FINITE_N §5).
+
+    One record for :func:`flowphase.numerics.generation.generated_distribution` (the paper's ansatz, d -> inf,
+    ``theory='paper'``) and :func:`flowphase.numerics.exact.flow.generated_flow` (a learned field pushed through
+    the 3-D flow, ``theory='exact'``).  A statistic the producing theory does not compute is ``None``;
+    :meth:`as_dict` (also ``value``) holds the others, in the order of the attributes below.
+
+    Attributes
+    ----------
+    p_hat : float
+        Generated mode fraction P(mu.X_final > 0).
+    mean_overlap : float
+        Mode mean projected on mu, E|mu.X_final|/d (the paper's R(1) = n/(n + lam_u) at d -> inf).
+    mean_plus, mean_minus : float or None
+        Class-resolved mode means E[y/sqrt d | y > 0] and E[-y/sqrt d | y < 0] (exact; NaN for an empty side).
+    q_plus, q_minus : float or None
+        Memorised displacement along the class sums, E[s e_+-]/sqrt(n_+- d), s = sign(y) (exact; the paper's
+        +Q_eta, -Q_eta; NaN for an empty class).
+    variance : float
+        Generated within-mode variance: the paper's sigma_hat^2 = A/B (closed form), or, exact, the variance
+        orthogonal to mu as a sampler measures it, ((d-3) P + Var(s e_+) + Var(s e_-))/(d-1).
+    bulk_variance : float or None
+        P at the last grid time, |X_perp|^2/d (exact; the paper's sigma_hat^2 at d = inf).
+    second_moment : float or None
+        ((d-3) P + E(s e_+)^2 + E(s e_-)^2)/d, the mean square distance from the mu axis per dimension (exact).
+    y1_mean, y1_prob_positive : float or None
+        E[y(1)] and P(y(1) > 0) after phase 1 (paper).
+    sampler : str
+        ``'euler'`` (the authors' step), ``'heun'`` or ``'continuous'`` (the exact flow; the paper's t = 1+
+        transition ``'exact'``).
+    theory : str
+        ``'paper'`` or ``'exact'``.
+    d : float or None
+        Dimension of the flow (the paper's: inf).
+    t_end, tau_end : float or None
+        Last grid time and its physical time tau (exact).
+    """
+
+    p_hat: float = math.nan
+    mean_overlap: float = math.nan
+    mean_plus: Optional[float] = None
+    mean_minus: Optional[float] = None
+    q_plus: Optional[float] = None
+    q_minus: Optional[float] = None
+    variance: float = math.nan
+    bulk_variance: Optional[float] = None
+    second_moment: Optional[float] = None
+    y1_mean: Optional[float] = None
+    y1_prob_positive: Optional[float] = None
+    sampler: str = ""
+    theory: str = ""
+    d: Optional[float] = None
+    t_end: Optional[float] = None
+    tau_end: Optional[float] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The statistics the producing theory computed (``None`` ones left out), with ``sampler``, ``theory``, ``d``."""
+        names = ("p_hat", "mean_overlap", "mean_plus", "mean_minus", "q_plus", "q_minus", "variance", "bulk_variance",
+                 "second_moment", "y1_mean", "y1_prob_positive", "sampler", "theory", "d", "t_end", "tau_end")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}

@@ -14,10 +14,10 @@ Both take ``d`` (keyword-only; ``None`` = d -> inf) -- the dimension the theory 
   :class:`~flowphase.numerics.results.Trajectory`, with a method object :class:`GradientFlow`,
   :class:`GradientDescent` or :class:`Adam`,
 * :meth:`~Theory.initial_state` -- the simulator's initialisations in the theory's coordinates,
-* :meth:`~Theory.generated` -- the statistics of the generated distribution (mode fraction ``p_hat``, mean
-  overlap, variance).
+* :meth:`~Theory.generated` -> :class:`~flowphase.numerics.results.GeneratedStatistics` -- the statistics of the
+  generated distribution (mode fraction ``p_hat``, mean overlap, variance, ...).
 
-Both record types carry the overlap names :data:`~flowphase.theory.records.OVERLAP_NAMES` (the simulator's).
+The overlap records carry the overlap names :data:`~flowphase.theory.records.OVERLAP_NAMES` (the simulator's).
 The strings ``'paper'`` / ``'exact'`` of the command line map to these objects through :func:`theory_from_name`
 only; :func:`default_theory` is the choice made when none is given.
 
@@ -35,8 +35,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from flowphase.numerics.results import (CLASS_FIELDS, ConvergenceError, LearnedCurve, LearnedParameters,
-                                        RECORD_FIELDS, Trajectory)
+from flowphase.numerics.results import (CLASS_FIELDS, ConvergenceError, GeneratedStatistics, LearnedCurve,
+                                        LearnedParameters, RECORD_FIELDS, Trajectory)
 from flowphase.theory.records import OVERLAP_NAMES
 
 __all__ = ["Theory", "PaperAnsatz", "ExactFiniteN", "GradientFlow", "GradientDescent", "Adam", "THEORY_NAMES",
@@ -151,8 +151,9 @@ class Theory:
         """
         raise NotImplementedError
 
-    def generated(self, problem, *, sampler: str = "euler", **kw):
-        """Statistics of the generated distribution: ``p_hat``, ``mean_overlap``, ``variance``."""
+    def generated(self, problem, *, sampler: str = "euler", **kw) -> GeneratedStatistics:
+        """Statistics of the generated distribution: ``p_hat``, ``mean_overlap``, ``variance`` and the others the
+        theory computes (:class:`~flowphase.numerics.results.GeneratedStatistics`)."""
         raise NotImplementedError
 
     def _check_ts(self, problem, ts) -> np.ndarray:
@@ -325,7 +326,7 @@ class PaperAnsatz(Theory):
             return tr
         raise ValueError(f"method must be GradientFlow(), GradientDescent(lr) or Adam(lr), got {method!r}")
 
-    def generated(self, problem, *, sampler: str = "euler", **kw):
+    def generated(self, problem, *, sampler: str = "euler", **kw) -> GeneratedStatistics:
         """Generated distribution at d -> inf (:func:`flowphase.numerics.generation.generated_distribution`):
         ``sampler='euler'`` the authors' Euler step through the t = 1+ window (transition ``'euler'``),
         ``'continuous'`` the exact flow through it (transition ``'exact'``); ``kw`` (``window``, ``n_nodes``, ...)
@@ -452,7 +453,7 @@ class ExactFiniteN(Theory):
                               message="success", info=info)
         raise ValueError(f"method must be GradientFlow(), GradientDescent(lr) or Adam(lr), got {method!r}")
 
-    def generated(self, problem, *, sampler: str = "euler", n_times: int = 80, **kw):
+    def generated(self, problem, *, sampler: str = "euler", n_times: int = 80, **kw) -> GeneratedStatistics:
         """Generated distribution of the learned field on the sampler's grid of ``n_times`` times
         (:func:`flowphase.numerics.exact.flow.generated_flow`; ``sampler`` ``'euler'``, ``'heun'`` or
         ``'continuous'``; ``kw`` passed on)."""

@@ -253,6 +253,26 @@ def test_generated_statistics_are_recorded_values():
         assert (got == ref) if JIT else np.allclose(got, ref, rtol=1e-9, atol=0), sampler
 
 
+def test_both_theories_return_one_generated_record():
+    """One record type; each theory fills the statistics it computes and leaves the others None."""
+    from flowphase.numerics.results import GeneratedStatistics
+
+    n, lam = 16, 2.0
+    pr = Problem.dilated(n=n, lam_u=lam, lam_w=lam)
+    gp = PaperAnsatz().generated(pr, sampler="continuous")
+    ge = ExactFiniteN().generated(pr, sampler="continuous", n_times=40)
+    assert type(gp) is GeneratedStatistics and type(ge) is GeneratedStatistics
+    assert (gp.theory, gp.sampler, ge.theory, ge.sampler) == ("paper", "continuous", "exact", "continuous")
+    assert gp.mean_overlap == pytest.approx(n / (n + lam), rel=1e-12)          # closed form R(1) = n/(n + lam_u)
+    # the exact flow stops at the last grid time t = 1.95: the ridge mode mean n tau/(n + lam), up to O(1/n)
+    assert ge.tau_end == pytest.approx(0.95, abs=1e-12)
+    assert ge.mean_overlap == pytest.approx(n * ge.tau_end / (n + lam), abs=3e-3)
+    assert gp.mean_plus is None and ge.y1_mean is None and ge.q_plus > 0 > ge.q_minus
+    assert set(gp.as_dict()) == {"p_hat", "mean_overlap", "variance", "y1_mean", "y1_prob_positive", "sampler",
+                                 "theory", "d"}
+    assert gp.value == gp.as_dict() and ge.value == ge.as_dict() and "y1_mean" not in ge.value
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("d", [math.inf, 1000])
 def test_generated_flow_of_the_exact_theory(d):

@@ -17,12 +17,12 @@ from .solver import (  # noqa: F401
 )
 
 def __getattr__(name):
-    if name in ("generated_flow", "GeneratedFlow"):
+    if name == "generated_flow":
         from . import flow
 
         return getattr(flow, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["generated_flow", "GeneratedFlow", "FIELDS", "ExactCurve", "ExactParameters", "default_n_plus", "exact_curve", "exact_energy",
+__all__ = ["generated_flow", "FIELDS", "ExactCurve", "ExactParameters", "default_n_plus", "exact_curve", "exact_energy",
            "solve_exact", "time_coefficients"]

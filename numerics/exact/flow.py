@@ -52,11 +52,11 @@ from flowphase.numerics import rk
 from flowphase.numerics.exact._flow_quadrature import inner_rule, separatrix
 from flowphase.numerics.exact.fields import FIELD_ARRAYS
 from flowphase.numerics.quadrature import gauss_hermite
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, GeneratedStatistics, check_finite
 from flowphase.numerics.velocity import interval_velocity_coefficients, schedule_breakpoints, velocity_table
 from flowphase.theory.problem import Problem
 
-__all__ = ["GeneratedFlow", "generated_flow", "prepare_field", "flow_final", "rhs_flow3", "METHODS"]
+__all__ = ["generated_flow", "prepare_field", "flow_final", "rhs_flow3", "METHODS"]
 
 METHODS = ("euler", "heun", "continuous")
 #: tanh(B_SAT) == 1 in float64 (the trivial branch's b = +-inf is clipped to it)
@@ -335,56 +335,9 @@ def flow_final(curve, problem: Problem, y0, e_plus0=0.0, e_minus0=0.0, method: s
 
 
 # ----------------------------------------------------------------------------- expectations
-@dataclass
-class GeneratedFlow(SolverResult):
-    """Generated distribution of a learned field pushed through the 3-D flow (EXACT_FINITE_N §5).
-
-    Attributes
-    ----------
-    p_hat : float
-        P(y_final > 0), the generated mode fraction (separatrix).
-    mean_overlap : float
-        Mode mean E|y_final|/sqrt(d) (``generated_statistics``' ``mean_overlap``; PAPER §3.5's R).
-    mean_plus, mean_minus : float
-        Class-resolved mode means E[y/sqrt d | y > 0] and E[-y/sqrt d | y < 0].
-    q_plus, q_minus : float
-        Memorised displacement along the class sums, E[s e_+-]/sqrt(n_+- d) with s = sign(y)
-        (PAPER §3.5's Q_eta, with signs +Q_eta, -Q_eta in the paper's ansatz); NaN for an empty class.
-    variance : float
-        Within-mode variance orthogonal to mu, as the sampler measures it: ((d-3) P + Var(s e_+) +
-        Var(s e_-))/(d-1) (``generated_statistics``' ``variance``).
-    bulk_variance : float
-        P at the last grid time (PAPER §3.5's sigma_hat^2 = P, d = inf).
-    second_moment : float
-        ((d-3) P + E(s e_+)^2 + E(s e_-)^2)/d: the mean square distance from the mu axis per dimension,
-        bulk plus the O(1/n) memorised displacement.
-    method : str
-    d, t_end, tau_end : float
-    """
-
-    p_hat: float = math.nan
-    mean_overlap: float = math.nan
-    mean_plus: float = math.nan
-    mean_minus: float = math.nan
-    q_plus: float = math.nan
-    q_minus: float = math.nan
-    variance: float = math.nan
-    bulk_variance: float = math.nan
-    second_moment: float = math.nan
-    method: str = ""
-    d: float = math.nan
-    t_end: float = math.nan
-    tau_end: float = math.nan
-
-    def as_dict(self) -> dict:
-        keys = ("p_hat", "mean_overlap", "mean_plus", "mean_minus", "q_plus", "q_minus", "variance",
-                "bulk_variance", "second_moment", "method", "d", "t_end", "tau_end")
-        return {k: getattr(self, k) for k in keys}
-
-
 def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optional[float] = None,
                    n_outer: int = 6, n_gl: int = 16, n_probe: int = 33, n_bisect: int = 12, y_max: float = 9.0,
-                   n_fine: int = 4001, rtol: float = 1e-10, atol: float = 1e-10) -> GeneratedFlow:
+                   n_fine: int = 4001, rtol: float = 1e-10, atol: float = 1e-10) -> GeneratedStatistics:
     """p_hat, mode mean and within-mode variance of the learned field's generated distribution (EXACT_FINITE_N §5).
 
     Parameters
@@ -407,8 +360,9 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
 
     Returns
     -------
-    GeneratedFlow
-        ``value`` = :meth:`GeneratedFlow.as_dict`; ``residual`` = the largest separatrix bracket;
+    GeneratedStatistics
+        ``theory='exact'``, every statistic but the paper's ``y1_*`` (``sampler`` = ``method``, ``d`` the requested
+        dimension); ``residual`` = the largest separatrix bracket;
         ``info`` holds the separatrices, the quadrature mass and whether e was coupled.
     """
     if method not in METHODS:
@@ -460,11 +414,11 @@ def generated_flow(curve, problem: Problem, method: str = "euler", *, d: Optiona
     q = {k: (moments[k][0] / math.sqrt(n_cls * fld.d) if n_cls > 0 else math.nan)
          for k, n_cls in (("plus", fld.n_plus), ("minus", fld.n_minus))}
     t_end = float(fld.t[-1])
-    out = GeneratedFlow(value=None, converged=True, iterations=int(flow.steps), residual=width,
-                        message="separatrix bracketed", p_hat=p_hat, mean_overlap=mean_overlap,
-                        mean_plus=mean_plus, mean_minus=mean_minus, q_plus=q["plus"], q_minus=q["minus"],
-                        variance=float(var), bulk_variance=float(P), second_moment=float(second), method=method,
-                        d=d_req, t_end=t_end, tau_end=float(tau_of(t_end)),
+    out = GeneratedStatistics(value=None, converged=True, iterations=int(flow.steps), residual=width,
+                              message="separatrix bracketed", p_hat=p_hat, mean_overlap=mean_overlap,
+                              mean_plus=mean_plus, mean_minus=mean_minus, q_plus=q["plus"], q_minus=q["minus"],
+                              variance=float(var), bulk_variance=float(P), second_moment=float(second),
+                              sampler=method, theory="exact", d=d_req, t_end=t_end, tau_end=float(tau_of(t_end)),
                         info={"d_evaluated": d_eval, "y0_star": star.tolist(), "outer_weights": wo.tolist(), "quadrature_mass": mass,
                               "p_hat_quadrature": float(m_plus / mass), "coupled": fld.coupled,
                               "n_plus": fld.n_plus, "n_minus": fld.n_minus,

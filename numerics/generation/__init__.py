@@ -16,7 +16,7 @@ Three pieces, all integrated with the Runge–Kutta engine :mod:`flowphase.numer
    integrated backward to t = 0 (exact up to the ODE tolerance, no histogram of samples).
 
 2. **The transition at t = 1+** (the window ``tau sqrt(d) = sigma' in (kappa, inf)`` squeezed into t = 1; its
-   end ``window_end`` was called ``sigma_max``):
+   end is ``window_end``):
 
    * ``'euler'`` — the authors' sampler: the first phase-2 Euler step uses the t = 1 network and moves
      y by ~ sqrt(d), so the mode is ``sign(omega_1 y(1) + b_1)`` (PAPER §3.5, §7.8).  At n = inf,
@@ -53,14 +53,14 @@ from flowphase.numerics.generation.along_flow import generated_along_flow
 from flowphase.numerics.generation.bayes_euler import (bayes_euler_curves, bayes_euler_mode_fraction,
                                                        undilated_mode_fraction)
 from flowphase.numerics.generation.curves import B_SAT, WINDOWS, check_problem, field_rows, phase_one_curves, window_curves
-from flowphase.numerics.generation.distribution import (TRANSITIONS, GeneratedDistribution, generated_distribution,
+from flowphase.numerics.generation.distribution import (SAMPLER_OF_TRANSITION, TRANSITIONS, generated_distribution,
                                                         mode_fraction_table)
 from flowphase.numerics.generation.phase_two_stats import phase_two_closed_form, phase_two_flow
 from flowphase.numerics.generation.transport import (euler_threshold_fraction, phase_one_transport,
                                                      separatrix_fraction, solve_curves)
 
 __all__ = [
-    "GeneratedDistribution", "generated_distribution", "generated_along_flow", "phase_one_transport",
+    "generated_distribution", "generated_along_flow", "phase_one_transport",
     "separatrix_fraction", "phase_two_flow", "phase_two_closed_form", "euler_threshold_fraction",
     "bayes_euler_mode_fraction", "undilated_mode_fraction", "mode_fraction_table", "TRANSITIONS", "WINDOWS",
 ]

@@ -1,7 +1,7 @@
 """The learned field along the flow as piecewise-linear curves: phase 1 and the t = 1+ window (PAPER §3.2, §3.5).
 
 Rows for :func:`flowphase.numerics.rk.rhs_tanh` (``linear, omega, b, scale m``).  Inside the window the
-variable is ``sigma' = tau sqrt(d)`` from kappa to ``window_end`` (the ``sigma_max`` of earlier versions);
+variable is ``sigma' = tau sqrt(d)`` from kappa to ``window_end``;
 see :mod:`flowphase.numerics.generation` for the choice of the field there.
 """
 from __future__ import annotations

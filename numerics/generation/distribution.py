@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -15,52 +14,21 @@ import numpy as np
 from flowphase.numerics.generation.curves import WINDOWS, check_problem, phase_one_curves, window_curves
 from flowphase.numerics.generation.phase_two_stats import phase_two_closed_form, phase_two_flow
 from flowphase.numerics.generation.transport import phase_one_transport, separatrix_fraction
-from flowphase.numerics.results import ConvergenceError, SolverResult, check_finite
+from flowphase.numerics.results import ConvergenceError, GeneratedStatistics, check_finite
 from flowphase.theory.problem import Problem
 
-__all__ = ["TRANSITIONS", "GeneratedDistribution", "generated_distribution", "mode_fraction_table"]
+__all__ = ["TRANSITIONS", "SAMPLER_OF_TRANSITION", "generated_distribution", "mode_fraction_table"]
 
 TRANSITIONS = ("exact", "euler")
 
 
-@dataclass
-class GeneratedDistribution(SolverResult):
-    """Generated distribution of the learned flow (PAPER §3.5).
-
-    :class:`SolverResult` fields: ``value`` = :meth:`as_dict`; ``converged`` when every Runge-Kutta leg (phase-1
-    transport, separatrix, phase-2 flow) converged; ``iterations`` their accepted steps; ``residual`` the largest
-    final error estimate of the phase-1 transport and the phase-2 flow.
-
-    Attributes
-    ----------
-    p_hat : float
-        Generated mode fraction P(mu.X_final > 0) (transition convention in ``transition``).
-    mean_overlap : float
-        R(1) = generated mode mean projected on mu (closed form n/(n+lam_u)).
-    variance : float
-        Generated within-mode variance sigma_hat^2 = A/B (closed form; P(1) of the ODE).
-    y1_mean, y1_prob_positive : float
-        E[y(1)] and P(y(1) > 0) after phase 1.
-    transition : str
-        ``'exact'`` or ``'euler'``.
-    """
-
-    p_hat: float = math.nan
-    mean_overlap: float = math.nan
-    variance: float = math.nan
-    y1_mean: float = math.nan
-    y1_prob_positive: float = math.nan
-    transition: str = ""
-
-    def as_dict(self) -> dict:
-        return {"p_hat": self.p_hat, "mean_overlap": self.mean_overlap, "variance": self.variance,
-                "y1_mean": self.y1_mean, "y1_prob_positive": self.y1_prob_positive, "transition": self.transition}
+#: the sampler name (:attr:`GeneratedStatistics.sampler`) of each t = 1+ transition
+SAMPLER_OF_TRANSITION = {"exact": "continuous", "euler": "euler"}
 
 
 def generated_distribution(problem: Problem, transition: str = "exact", *, window: str = "learned",
                            window_end: Optional[float] = None, n_nodes: int = 401, n_grid: int = 101,
-                           rtol: float = 1e-10, atol: float = 1e-12, sigma_max: Optional[float] = None,
-                           throw: bool = True) -> GeneratedDistribution:
+                           rtol: float = 1e-10, atol: float = 1e-12, throw: bool = True) -> GeneratedStatistics:
     """Generated mode fraction, mean overlap and variance of the learned flow (PAPER §3.5).
 
     Parameters
@@ -74,7 +42,6 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
     window_end : float, optional
         End of the window in ``sigma' = tau sqrt(d)`` (default 60; for n = 128, lam = 2 the learned-window
         p_hat is 0.80632, 0.80747, 0.80796, 0.80801, 0.80802 at window_end = 6, 12, 30, 60, 100).
-        ``sigma_max`` is the former name of the same keyword (still accepted).
     n_nodes, n_grid : int
         Quadrature nodes of y(0) for expectations of y(1); time-grid points of the phase-1 curves.
     throw : bool
@@ -83,14 +50,13 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
 
     Returns
     -------
-    GeneratedDistribution
-        ``value`` = :meth:`GeneratedDistribution.as_dict`; ``info`` holds the ODE values of
-        R(1), Q_eta(1), Q_xi(1), P(1), the separatrix y0*, the window end and the step counts.
+    GeneratedStatistics
+        ``theory='paper'``: ``p_hat``, ``mean_overlap``, ``variance``, ``y1_mean``, ``y1_prob_positive``, and
+        ``sampler`` (:data:`SAMPLER_OF_TRANSITION`); ``converged`` when every Runge-Kutta leg (phase-1 transport,
+        separatrix, phase-2 flow) converged, ``iterations`` their accepted steps, ``residual`` the largest final
+        error estimate of the phase-1 transport and the phase-2 flow; ``info`` holds ``transition``, the ODE values
+        of R(1), Q_eta(1), Q_xi(1), P(1), the separatrix y0*, the window end and the step counts.
     """
-    if sigma_max is not None:
-        if window_end is not None and float(window_end) != float(sigma_max):
-            raise ValueError("give window_end or its former name sigma_max, not both")
-        window_end = sigma_max
     problem = check_problem(problem)
     if transition not in TRANSITIONS:
         raise ValueError(f"transition must be one of {TRANSITIONS}, got {transition!r}")
@@ -119,7 +85,7 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
             raise ConvergenceError(f"the window field has omega = {om_e} at sigma' = {end}: no saturation")
         sep = separatrix_fraction(-b_e / om_e, [phase1, (grid, wc, problem.kappa, end)])
         p_hat, y0s, steps = sep.value, sep.info["y0_star"], sep.iterations
-        info.update(window_end=end, sigma_max=end, window=("bayes" if not learned else "learned"))
+        info.update(window_end=end, window=("bayes" if not learned else "learned"))
     info.update(y0_star=y0s, separatrix_steps=steps)
     tr = problem.training
     flow = phase_two_flow(problem)
@@ -127,12 +93,14 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
     closed = phase_two_closed_form(1.0, tr.n, problem.sigma, tr.lam_u, tr.noise)
     info.update(ode={"R": R, "Q_eta": Qe, "Q_xi": Qx, "P": P}, closed_form=closed)
     ok = bool(res1.converged and flow.converged)
-    out = GeneratedDistribution(value=None, converged=ok, iterations=res1.iterations + steps + flow.iterations,
-                                residual=max(res1.residual, flow.residual),
-                                message="ok" if ok else "a Runge-Kutta leg did not converge", info=info,
-                                p_hat=float(p_hat), mean_overlap=float(closed["R"]),
-                                variance=float(closed["variance"]), y1_mean=y1_mean,
-                                y1_prob_positive=float(p_pos), transition=transition)
+    info["transition"] = transition
+    out = GeneratedStatistics(value=None, converged=ok, iterations=res1.iterations + steps + flow.iterations,
+                              residual=max(res1.residual, flow.residual),
+                              message="ok" if ok else "a Runge-Kutta leg did not converge", info=info,
+                              p_hat=float(p_hat), mean_overlap=float(closed["R"]),
+                              variance=float(closed["variance"]), y1_mean=y1_mean,
+                              y1_prob_positive=float(p_pos), sampler=SAMPLER_OF_TRANSITION[transition],
+                              theory="paper", d=math.inf)
     check_finite("generated distribution", [out.p_hat, out.mean_overlap, out.variance, out.y1_mean])
     out.value = out.as_dict()
     if throw:
