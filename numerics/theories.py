@@ -14,6 +14,8 @@ Both take ``d`` (keyword-only; ``None`` = d -> inf) -- the dimension the theory 
   :class:`~flowphase.numerics.results.Trajectory`, with a method object :class:`GradientFlow`,
   :class:`GradientDescent` or :class:`Adam`,
 * :meth:`~Theory.initial_state` -- the simulator's initialisations in the theory's coordinates,
+* :meth:`~Theory.dynamics_payload` ``(problem, t, epochs=...)`` -- the dynamics on a simulator's epoch clock as the
+  JSON record of ``flowphase theory dynamics``,
 * :meth:`~Theory.generated` -> :class:`~flowphase.numerics.results.GeneratedStatistics` -- the statistics of the
   generated distribution (mode fraction ``p_hat``, mean overlap, variance, ...).
 
@@ -154,6 +156,31 @@ class Theory:
     def generated(self, problem, *, sampler: str = "euler", **kw) -> GeneratedStatistics:
         """Statistics of the generated distribution: ``p_hat``, ``mean_overlap``, ``variance`` and the others the
         theory computes (:class:`~flowphase.numerics.results.GeneratedStatistics`)."""
+        raise NotImplementedError
+
+    def dynamics_payload(self, problem, t, *, epochs, convention: Optional[str] = None, lr: Optional[float] = None,
+                         init: Optional[str] = None, seed: Optional[int] = None, scale: Optional[float] = None,
+                         points: Optional[int] = None, n_times: Optional[int] = None,
+                         draws: Optional[int] = None) -> dict:
+        """The learning dynamics on a simulator's epoch clock, as the JSON record ``flowphase theory dynamics``
+        prints: the overlaps at ``points`` epochs in ``[0, epochs]`` of a run started from the simulator's
+        initialisation ``init`` (seeded by ``seed``, scale ``scale``), sign-canonicalised so that the final omega
+        is >= 0, with the settings and ``problem``; ``"theory"`` names the strategy.
+
+        ``convention`` (default ``'balanced'``) maps one epoch to ODE time: ``'balanced'``, ``'theory'``,
+        ``'authors'`` (with the grid size ``n_times``), ``'mean'`` (:func:`flowphase.theory.dynamics.ode_time_per_step`)
+        or ``'adam'`` (Adam with ``draws`` fresh noise draws per point and step); ``lr`` the simulator's learning
+        rate.  An option left ``None`` takes the theory's default (the builders named by the subclasses).  The
+        theory is evaluated at its ``d`` (``problem.d`` is replaced by it); the problem must be dilated.
+        """
+        opts = dict(t=t, epochs=epochs, convention=convention, lr=lr, init=init, seed=seed, scale=scale,
+                    points=points, n_times=n_times, draws=draws)
+        if not problem.dilated_schedule:
+            raise ValueError("dynamics_payload takes a dilated problem (Problem.dilated(...))")
+        problem = problem if problem.d == self.d_value else problem.replace(d=self.d_value)
+        return self._payload({k: v for k, v in opts.items() if v is not None}, problem)
+
+    def _payload(self, args: dict, problem) -> dict:
         raise NotImplementedError
 
     def _check_ts(self, problem, ts) -> np.ndarray:
@@ -326,6 +353,15 @@ class PaperAnsatz(Theory):
             return tr
         raise ValueError(f"method must be GradientFlow(), GradientDescent(lr) or Adam(lr), got {method!r}")
 
+    def _payload(self, args: dict, problem) -> dict:
+        """:meth:`Theory.dynamics_payload` by :func:`flowphase.numerics.dynamics.payload.dynamics_payload` (the
+        overlap ODE; ``'adam'``: the gradient flow on the noise-dominated Adam clock)."""
+        from flowphase.numerics.dynamics.payload import dynamics_payload
+
+        out = dynamics_payload(args, problem=problem)
+        out["theory"] = self.name
+        return out
+
     def generated(self, problem, *, sampler: str = "euler", **kw) -> GeneratedStatistics:
         """Generated distribution at d -> inf (:func:`flowphase.numerics.generation.generated_distribution`):
         ``sampler='euler'`` the authors' Euler step through the t = 1+ window (transition ``'euler'``),
@@ -452,6 +488,13 @@ class ExactFiniteN(Theory):
             return Trajectory(value=out["y"], names=names, converged=True, iterations=n_steps, residual=0.0,
                               message="success", info=info)
         raise ValueError(f"method must be GradientFlow(), GradientDescent(lr) or Adam(lr), got {method!r}")
+
+    def _payload(self, args: dict, problem) -> dict:
+        """:meth:`Theory.dynamics_payload` by :func:`flowphase.numerics.exact.dynamics.exact_dynamics_json` (the
+        class-coordinate flow; ``'adam'``: the per-point stochastic map), with this theory's ``n_plus``."""
+        from flowphase.numerics.exact.dynamics import exact_dynamics_json
+
+        return exact_dynamics_json(dict(args, n_plus=self.n_plus), problem=problem)
 
     def generated(self, problem, *, sampler: str = "euler", n_times: int = 80, **kw) -> GeneratedStatistics:
         """Generated distribution of the learned field on the sampler's grid of ``n_times`` times

@@ -11,7 +11,7 @@ from flowphase.numerics.results import ConvergenceError
 from flowphase.theory import dynamics as T
 from flowphase.theory.closed_forms import phase_one_population, phase_two_ridge
 from flowphase.theory.problem import Problem, weight_decay_to_lambda
-from flowphase.validation.dynamics_payload import dynamics_payload
+from flowphase.numerics.dynamics.payload import dynamics_payload
 from flowphase.validation.dynamics_compare import TOL_FLOW, TOL_GD_MAP, simulate_gd_overlaps
 from flowphase.validation.tolerances import allowed_deviation, loglog_slope, slope_ok
 

@@ -346,7 +346,7 @@ def _write_idx_case(arr):
     "draws": val(1), "init": st.sampled_from(["small", "random", "informed", "x"]), "seed": val(0, 3),
     "d": val(math.inf, 100), "n": val(8, math.inf)}))
 def _dynamics_case(args):
-    from flowphase.validation.dynamics_payload import dynamics_payload
+    from flowphase.numerics.dynamics.payload import dynamics_payload
 
     report("api", ("dynamics_payload", args), check_call(dynamics_payload, dict(args)))
 

@@ -176,7 +176,7 @@ def test_options_are_honoured_or_refused(flags, fragment):
 
 
 def test_zero_valued_options_are_not_replaced_by_defaults():
-    from flowphase.validation.dynamics_payload import dynamics_payload
+    from flowphase.numerics.dynamics.payload import dynamics_payload
 
     out = dynamics_payload({"t": 0.5, "epochs": 10, "points": 3, "seed": 0, "lr": 0.02})
     assert len(out["epochs"]) == 3 and out["lr"] == 0.02
@@ -389,7 +389,7 @@ def test_help_still_works():
 @pytest.mark.parametrize("argv,target", [
     (["theory", "generated", "--n", "8"], "flowphase.numerics.learned:resolve_theory"),
     (["reproduce", "speciation", "--out", "{tmp}/o", "--quick"], "flowphase.validation.reproduce:reproduce"),
-    (["theory", "dynamics", "--t", "0.5", "--epochs", "10"], "flowphase.validation.dynamics_payload:dynamics_payload"),
+    (["theory", "dynamics", "--t", "0.5", "--epochs", "10"], "flowphase.numerics.dynamics.payload:dynamics_payload"),
     (["simulate", "--d", "8", "--n", "4", "--t", "0.5"], "flowphase.validation.simulator:simulate")])
 def test_ctrl_c_is_exit_130_everywhere(tmp_path, monkeypatch, argv, target):
     import importlib

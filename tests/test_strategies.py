@@ -299,3 +299,33 @@ def test_bad_input_names_the_parameter():
         PaperAnsatz(d=1000).generated(Problem.dilated(**A))
     assert default_theory(Problem.dilated(**A)) == "exact" and default_theory(Problem.dilated()) == "paper"
     assert GradientFlow().solver == "dopri5"
+
+
+@pytest.mark.parametrize("theory", [PaperAnsatz(), ExactFiniteN()], ids=["paper", "exact"])
+def test_dynamics_payload_flows_to_the_theorys_fixed_point(theory):
+    """The epoch-clock record of `theory dynamics` ends, after a long run, at the learned overlaps the theory's own
+    stationary-point solver finds (two independent computations: ODE integration vs Newton / fixed point)."""
+    pr = Problem.dilated(n=32)
+    for t, keys in ((0.5, ("c", "m", "omega", "b")), (1.5, ("c", "m"))):
+        out = theory.dynamics_payload(pr, t, epochs=20000, init="informed", lr=0.05, points=3)
+        ref = theory.overlaps(pr, t)
+        assert out["theory"] == theory.name and len(out["epochs"]) == 3 and out["problem"] == pr.to_dict()
+        for k in keys:
+            assert out[k][-1] == pytest.approx(getattr(ref, k), rel=1e-8, abs=1e-12), (t, k)
+
+
+def test_dynamics_payload_is_evaluated_at_the_strategys_d():
+    from flowphase.numerics.exact.dynamics import exact_dynamics_json
+    from flowphase.numerics.dynamics.payload import dynamics_payload
+
+    opts = dict(t=0.5, epochs=50, points=5, convention="mean")
+    got = ExactFiniteN(d=1000, n_plus=20).dynamics_payload(Problem.dilated(n=32, d=5000), 0.5, epochs=50, points=5,
+                                                           convention="mean")
+    assert got == exact_dynamics_json(dict(opts, d=1000, n=32, n_plus=20))
+    assert got["n_plus"] == 20 and got["problem"]["d"] == 1000
+    got = PaperAnsatz(d=1000).dynamics_payload(Problem.dilated(), 0.5, epochs=50, points=5, convention="mean")
+    assert got == dict(dynamics_payload(dict(opts, d=1000)), theory="paper")
+    with pytest.raises(ValueError, match="finite d"):
+        ExactFiniteN().dynamics_payload(Problem.dilated(n=32, d=1000), 0.5, epochs=50, convention="mean")
+    with pytest.raises(ValueError, match="dilated"):
+        PaperAnsatz().dynamics_payload(Problem.undilated(), 0.5, epochs=50)

@@ -5,7 +5,7 @@
 this order.
 
 :func:`problem_from_keys` is what ``flowphase theory dynamics`` and the dynamics payloads of
-:mod:`flowphase.validation.dynamics_payload` and :mod:`flowphase.numerics.exact.dynamics` use to turn
+:mod:`flowphase.numerics.dynamics.payload` and :mod:`flowphase.numerics.exact.dynamics` use to turn
 ``{"p": .., "sigma": .., "kappa": .., "d": .., "n": .., "lam_u": .., "lam_w": ..}`` into a dilated
 :class:`~flowphase.theory.problem.Problem` (missing or ``None`` keys take the Problem defaults; the strings
 ``"inf"`` / ``"infinity"`` mean infinity).  The ranges are checked by :class:`Problem` itself.

@@ -11,7 +11,7 @@ with the ``authors`` protocol and a checkpoint: parameters, Adam moments, histor
 atomically every ``checkpoint_every`` epochs, continued from when run again with the same configuration).  The figure puts the end-of-training overlaps
 beside the finite-n theory at the run's lam, the authors' theory lam (lam_u = 50, lam_w = 1), and the
 learning-dynamics predictions for the same number of Adam epochs: the paper's restricted ODE on the noise-dominated
-Adam clock (:func:`flowphase.validation.dynamics_payload.dynamics_payload`, ``convention='adam'``) and the
+Adam clock (:func:`flowphase.numerics.dynamics.payload.dynamics_payload`, ``convention='adam'``) and the
 stochastic exact map (Adam coordinate-class law + finite-batch noise term, every job from its own initial
 coordinates: :func:`flowphase.validation.authors_prediction.predict_run`, cached in
 ``overlaps-authors-prediction.json``), with
@@ -124,7 +124,7 @@ def _prediction(out_dir: Path, size: dict, progress: bool) -> dict:
 
 
 def _dynamics_end(problem: Problem, size: dict, t: float) -> dict:
-    from flowphase.validation.dynamics_payload import dynamics_payload as dynamics_json
+    from flowphase.numerics.dynamics.payload import dynamics_payload as dynamics_json
 
     args = dict(t=float(t), epochs=int(size["epochs"]), init=size["init"], lr=float(size["lr"]), convention="adam",
                 draws=int(size["draws"]), points=int(size["epochs"]) // int(size["record_every"]) + 1,

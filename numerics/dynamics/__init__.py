@@ -16,7 +16,7 @@ Phase 1 at d = inf: ``k = kappa t beta'(0)``, ``gam = 1``, ``alpha = 1``, ``beta
 d = inf: saturated (``M_s = sign(omega)``, ``M_2 = 1``, derivatives 0; needs ``omega != 0``).
 ``d=`` (finite) evaluates the same formulas at the schedule's actual ``tau`` (``k = beta sqrt(d)``,
 ``gam = alpha^2 + beta^2 sigma^2``).  The JSON payload of ``flowphase theory dynamics`` is
-:func:`flowphase.validation.dynamics_payload.dynamics_payload`.
+:func:`flowphase.numerics.dynamics.payload.dynamics_payload`.
 """
 from flowphase.numerics.dynamics.adam import adam_epochs, adam_min_epochs, gz_second_moment
 from flowphase.numerics.dynamics.flow import (ADAM_S_MAX, MAX_EPOCHS, MAX_STIFF_TIME, convergence_time,

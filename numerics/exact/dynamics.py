@@ -281,12 +281,12 @@ def exact_initial_state(kind: str, problem: Problem, t: float, seed: int = 0, sc
             "rho_u": max(y["q"] - y["m"] ** 2, 0.0), "rho_w": max(y["r"] - y["omega"] ** 2, 0.0), "nu": 0.0}
 
 
-def exact_dynamics_json(args: dict) -> dict:
+def exact_dynamics_json(args: dict, *, problem=None) -> dict:
     """Payload of ``flowphase theory dynamics --theory exact ...`` (same keys as
-    :func:`flowphase.validation.dynamics_payload.dynamics_payload`, finite n required; ``convention`` balanced (default,
+    :func:`flowphase.numerics.dynamics.payload.dynamics_payload`, finite n required; ``convention`` balanced (default,
     ``rho = 1``, one epoch = lr), theory / authors / mean (``rho = d``, finite d), adam (Adam with ``draws`` fresh
     draws per point and step, finite d: :func:`_exact_adam_json`).  The theory is evaluated at the problem's d
-    (``inf``: the d -> inf limit).
+    (``inf``: the d -> inf limit); ``problem`` a dilated Problem (default: built from the problem keys of ``args``).
 
     Returns the state columns of :data:`STATE_NAMES`, ``sqrt_q``, ``sqrt_r``, ``epochs``, ``s`` and the settings,
     sign-canonicalised so that the final omega is >= 0.
@@ -300,7 +300,7 @@ def exact_dynamics_json(args: dict) -> dict:
     epochs = float(args["epochs"])
     if not (epochs > 0 and math.isfinite(epochs)):
         raise ValueError(f"epochs must be a positive number, got {args['epochs']!r}")
-    problem = problem_from_args(args)
+    problem = problem_from_args(args) if problem is None else problem
     if not math.isfinite(problem.n):
         raise ValueError("the exact dynamics need a finite n (pass --n), or use --theory paper")
     conv = args.get("convention") or "balanced"

@@ -202,8 +202,8 @@ def _speciation(args):
 
 
 def _dynamics(args):
-    from flowphase.validation.dynamics_payload import dynamics_payload as dynamics_json
-    from flowphase.numerics.exact.dynamics import exact_dynamics_json
+    from flowphase.numerics.theories import theory_from_name
+    from flowphase.theory.records import problem_from_keys
 
     if args.from_run:                   # the prediction from the run's own initial state, at the run's times
         from flowphase.validation.authors_prediction import predict_from_run
@@ -223,17 +223,13 @@ def _dynamics(args):
     for t in ts:
         if not 0.0 <= t <= 2.0:
             raise ValueError(f"--t must lie in [0, 2], got {t!r}")
-    params = {k: v for k, v in vars(args).items()
-              if k not in ("func", "command", "theory_command", "json", "noise", "theory", "grid", "run", "from_run")
-              and not k.startswith("_") and v is not None}
+    name = _dynamics_theory(args)
+    strategy = theory_from_name(name, d=args.d, n_plus=args.n_plus if name == "exact" else None)
+    prob = problem_from_keys(vars(args))
 
     def one(t):
-        p = dict(params, t=float(t))
-        if _dynamics_theory(args) == "exact":
-            return exact_dynamics_json(p)
-        out = dynamics_json(p)
-        out["theory"] = "paper"
-        return out
+        return strategy.dynamics_payload(prob, float(t), epochs=args.epochs, convention=args.convention, lr=args.lr,
+                                         init=args.init, seed=args.seed, points=args.points, draws=args.draws)
 
     if not is_list:
         print(dump_json(one(ts[0])))
@@ -336,7 +332,7 @@ def register(subparsers):
     p.add_argument("--lr", type=float, default=None, bounds=(0.0, 1e6, "(]"),
                    help="learning rate of the simulator it describes (default 0.01; 1e-4 for the exact adam)")
     p.add_argument("--convention", choices=("balanced", "theory", "authors", "mean", "adam"), default=None,
-                   help="how one epoch maps to ODE time (default balanced; see validation.dynamics_payload)")
+                   help="how one epoch maps to ODE time (default balanced; see numerics.dynamics.payload)")
     p.add_argument("--draws", type=int, default=None, bounds=(1, 10 ** 6),
                    applies=Applies(lambda a: a.convention == "adam", "conventions other than adam"),
                    help="fresh noises per point per step (adam convention; default 1)")

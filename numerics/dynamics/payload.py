@@ -4,7 +4,8 @@
 the simulator's initialisations for a number of epochs of a training convention (balanced, theory, authors,
 mean: :func:`flowphase.theory.dynamics.ode_time_per_step`; or the noise-dominated Adam clock of
 :func:`flowphase.numerics.dynamics.adam_epochs`) and returns every column with the problem record.  Used by
-the CLI (:mod:`flowphase.validation.cli.theory`) and by :mod:`flowphase.validation.authors_paper`.
+:meth:`flowphase.numerics.theories.PaperAnsatz.dynamics_payload` (which ``flowphase theory dynamics`` prints) and by
+:mod:`flowphase.validation.authors_paper`.
 """
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ def _int_arg(name, v, lo, hi) -> int:
     return as_int(name, v, lo, hi)
 
 
-def dynamics_payload(args: dict) -> dict:
+def dynamics_payload(args: dict, *, problem=None) -> dict:
     """Payload of ``flowphase theory dynamics --t T --epochs E [--init] [problem flags] --json``.
 
     A library function; the CLI prints it.
 
-    Keys of ``args``: ``t`` (required), ``epochs`` (required), ``init`` (small|random|informed,
+    ``problem``: a dilated :class:`~flowphase.theory.problem.Problem` (default: built from the problem keys of
+    ``args`` by :func:`~flowphase.theory.records.problem_from_keys`).  Keys of ``args``: ``t`` (required), ``epochs`` (required), ``init`` (small|random|informed,
     default small), ``lr`` (default 0.01), ``convention`` (``balanced`` default, or ``theory``,
     ``authors``, ``mean``: :func:`~flowphase.theory.dynamics.ode_time_per_step`; or ``adam``: the
     noise-dominated Adam clock of :func:`~flowphase.numerics.dynamics.adam_epochs` with ``draws`` noises per point, d = inf ODE,
@@ -61,7 +63,7 @@ def dynamics_payload(args: dict) -> dict:
     epochs = _real_arg("epochs", args["epochs"])
     if not 0 < epochs <= MAX_EPOCHS:
         raise ValueError(f"epochs must lie in (0, {MAX_EPOCHS:.0e}], got {args['epochs']!r}")
-    problem = problem_from_keys(args)
+    problem = problem_from_keys(args) if problem is None else problem
     conv = opt("convention", "balanced")
     lr = _real_arg("lr", opt("lr", 0.01))
     if not 0 < lr <= 1e6:
