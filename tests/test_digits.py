@@ -89,6 +89,28 @@ def test_adam_step_matches_reference():
     np.testing.assert_allclose(M, 0.1 * np.concatenate([np.asarray(g).reshape(-1) for g in grads]))
 
 
+def test_second_adam_step_uses_bias_corrections():
+    """Two steps (t = 1, 2) against Adam written out in NumPy on the flat parameter vector (Kingma & Ba, alg. 1):
+    the bias corrections 1 - beta^t and the in-place update of the weight matrices through their raveled views."""
+    rng = np.random.default_rng(4)
+    net = MLPDenoiser.init(4, 5, 2, rng)
+    size = sum(p.size for p in net.params)
+    M, V = np.zeros(size), np.zeros(size)
+    m, v = np.zeros(size), np.zeros(size)
+    flat = np.concatenate([p.reshape(-1) for p in net.params])
+    for t, lr in ((1, 1e-2), (2, 5e-3)):
+        x, noise, s = rng.uniform(-1, 1, (3, 4)), rng.standard_normal((3, 4)), rng.uniform(0.1, 0.9, 3)
+        _, *grads = D._loss_and_grads(x, noise, s, 2, 0.1, 20.0, *net.params)
+        g = np.concatenate([np.asarray(gi).reshape(-1) for gi in grads])
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        flat = flat - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        D._train_step(x, noise, s, 2, 0.1, 20.0, *net.params, M, V, float(t), lr)
+    np.testing.assert_allclose(np.concatenate([p.reshape(-1) for p in net.params]), flat, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(M, m, rtol=1e-12)
+    np.testing.assert_allclose(V, v, rtol=1e-12)
+
+
 def test_forward_noise_moments():
     x = np.full((40000, 2), 0.5)
     s = 0.4

@@ -16,9 +16,12 @@ epsilon loss, loss weight w(s) = 1); the training times s are drawn from a time 
 :class:`flowphase.numerics.schedules.PiecewiseSchedule` converted with s = 1 - tau).
 
 Network: ``noise_hat = W3 silu(W2 silu(W1 [x, emb(s)] + b1) + b2) + b3`` with the sinusoidal time
-embedding ``emb(s) = [sin(pi 2^k s), cos(pi 2^k s)]_{k < n_freq}``.  Forward, backward and Adam are
+embedding ``emb(s) = [sin(pi 2^k s), cos(pi 2^k s)]_{k < n_freq}``.  Forward and backward are
 hand-written array kernels compiled with numba (``@njit(cache=True)``, float64); they are written in
-NumPy array style so that ``NUMBA_DISABLE_JIT=1`` runs them as plain NumPy.
+NumPy array style so that ``NUMBA_DISABLE_JIT=1`` runs them as plain NumPy.  The Adam step is the package's
+one numba Adam step, :func:`flowphase.validation.simulator.update.adam_vector`, applied to each raveled
+weight array and its slice of the flat moment vectors (with the JIT off, its NumPy twin
+:func:`~flowphase.validation.simulator.update.adam_array`: the same numbers, bit for bit).
 
 Sampling: reverse-time SDE with Euler–Maruyama (PAPER §6.4),
 ``x <- x + ds (rate(s) x / 2 - rate(s) noise_hat / alpha(s)) + sqrt(rate(s) ds) z``, from ``s_start`` down to
@@ -33,8 +36,11 @@ import math
 import contextlib
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from numba import njit
+
+from flowphase.validation.simulator.update import adam_array, adam_vector
 
 __all__ = [
     "BETA_MIN",
@@ -172,16 +178,14 @@ def _dsilu(z):
     return sg * (1.0 + z * (1.0 - sg))
 
 
-@njit(cache=True)
-def _adam(p, g, m, v, lr, beta1, beta2, damping, step):
-    """One Adam update in place (``damping`` is Adam's epsilon, 1e-8)."""
-    m *= beta1
-    m += (1.0 - beta1) * g
-    v *= beta2
-    v += (1.0 - beta2) * g * g
-    mh = m / (1.0 - beta1 ** step)
-    vh = v / (1.0 - beta2 ** step)
-    p -= lr * mh / (np.sqrt(vh) + damping)
+def _adam_numpy(p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps):
+    """:func:`adam_vector` with the JIT off: the package's NumPy Adam step :func:`adam_array` (the same
+    arithmetic elementwise, bit for bit, as array operations instead of a Python loop over every weight)."""
+    p[...] = adam_array(np, p, m, v, g, lr_k, bc1, bc2, beta1, beta2, eps)
+
+
+#: the Adam step of :func:`_train_step`: the numba kernel, or its NumPy twin under ``NUMBA_DISABLE_JIT=1``
+_adam_step = _adam_numpy if numba.config.DISABLE_JIT else adam_vector
 
 
 @njit(cache=True)
@@ -213,18 +217,25 @@ def _loss_and_grads(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3,
 
 @njit(cache=True)
 def _train_step(x, noise, s, n_freq, beta_min, beta_max, W1, b1, W2, b2, W3, b3, M, V, step, lr):
-    """One Adam step (beta1 = 0.9, beta2 = 0.999, damping 1e-8) on the noise-prediction loss of a batch.
+    """One Adam step (beta1 = 0.9, beta2 = 0.999, eps = 1e-8; ``step`` = t, counted from 1) on the
+    noise-prediction loss of a batch, with the package's numba Adam step
+    :func:`flowphase.validation.simulator.update.adam_vector` on each raveled parameter array (its NumPy twin
+    :func:`~flowphase.validation.simulator.update.adam_array` under ``NUMBA_DISABLE_JIT=1``).
 
     ``M``/``V`` hold the Adam moments of the six parameter arrays, flattened and concatenated in the
-    order W1, b1, W2, b2, W3, b3.  Updates the parameters in place and returns the batch loss.
+    order W1, b1, W2, b2, W3, b3.  Updates the parameters in place (``reshape(-1)`` of a C-contiguous
+    array is a view) and returns the batch loss.
     """
     loss, gW1, gb1, gW2, gb2, gW3, gb3 = _loss_and_grads(x, noise, s, n_freq, beta_min, beta_max,
                                                          W1, b1, W2, b2, W3, b3)
+    beta1, beta2 = 0.9, 0.999
+    bc1 = 1.0 - beta1 ** step
+    bc2 = 1.0 - beta2 ** step
     off = 0
     for p, g in ((W1.reshape(-1), gW1.reshape(-1)), (b1, gb1), (W2.reshape(-1), gW2.reshape(-1)), (b2, gb2),
                  (W3.reshape(-1), gW3.reshape(-1)), (b3, gb3)):
         n = p.size
-        _adam(p, g, M[off:off + n], V[off:off + n], lr, 0.9, 0.999, 1e-8, step)
+        _adam_step(p, M[off:off + n], V[off:off + n], g, lr, bc1, bc2, beta1, beta2, 1e-8)
         off += n
     return loss
 

@@ -40,7 +40,7 @@ from flowphase.validation.digits import (BETA_MAX, BETA_MIN, forward_noise, load
                                          sample_reverse, train_classifier, train_denoiser)
 
 __all__ = ["UTurnConfig", "QUICK", "FULL", "wilson_interval", "t_interval", "uturn_curves",
-           "decision_window", "reallocation_experiment", "run_uturn", "make_uturn_figure"]
+           "decision_window", "reallocation_experiment", "run_uturn", "make_uturn_figure", "write_figure_files"]
 
 TARGET_P0 = 0.8
 
@@ -280,20 +280,29 @@ def make_uturn_figure(out_dir, quick: bool = True, reallocate: bool = True, resu
 
     Returns ``{"json": path, "png": path, "pdf": path}``.
     """
-    from flowphase.validation._io import atomic_write_group, clean_stale_temps, figure_bytes, json_bytes
-
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir {str(out_dir)!r} is an existing file, not a folder")
     if result is None:
         result = run_uturn(QUICK if quick else FULL, reallocate=reallocate, log=log)
     result["quick"] = bool(quick)
+    return write_figure_files(out_dir, "uturn", _plot(result), result, dpi=150)
+
+
+def write_figure_files(out_dir, stem: str, fig, result: dict, *, dpi: int) -> Dict[str, str]:
+    """Write ``STEM.png`` (at ``dpi``), ``STEM.pdf`` and ``STEM.json`` (``result``) into ``out_dir`` and close
+    ``fig``; returns ``{"json": path, "png": path, "pdf": path}``.
+
+    Rendered in memory, written as one unit with the JSON last (:func:`flowphase.validation._io.atomic_write_group`),
+    after removing crash leftovers of an earlier run.  Shared by the digits and the PyTorch U-Turn figures.
+    """
+    from flowphase.validation._io import atomic_write_group, clean_stale_temps, figure_bytes, json_bytes
     import matplotlib.pyplot as plt
 
-    fig = _plot(result)
-    try:   # rendered in memory, written as one unit, the JSON last
-        items = [(out_dir / "uturn.png", figure_bytes(fig, "png", dpi=150)), (out_dir / "uturn.pdf",
-                 figure_bytes(fig, "pdf")), (out_dir / "uturn.json", json_bytes(result))]
+    out_dir = Path(out_dir)
+    try:
+        items = [(out_dir / f"{stem}.png", figure_bytes(fig, "png", dpi=dpi)),
+                 (out_dir / f"{stem}.pdf", figure_bytes(fig, "pdf")), (out_dir / f"{stem}.json", json_bytes(result))]
     finally:
         plt.close(fig)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -191,7 +191,7 @@ def make_uturn_torch_figure(out_dir, *, dataset: str = "mnist", size: str = "ful
                             jobs: int = 1, cfg=None, log: Optional[Callable] = None,
                             progress: bool = False) -> Dict[str, str]:
     """Run (or resume) the experiment and write ``uturn-DATASET.{png,pdf,json}`` atomically; returns the paths."""
-    from flowphase.validation._io import atomic_write_group, clean_stale_temps, figure_bytes, json_bytes
+    from flowphase.validation.uturn import write_figure_files
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -209,16 +209,4 @@ def make_uturn_torch_figure(out_dir, *, dataset: str = "mnist", size: str = "ful
     res["optimiser"] = {"kind": "AdamW", "lr": cfg.lr, "weight_decay": cfg.weight_decay, "warmup": cfg.warmup,
                         "schedule": "linear warm-up, cosine decay to 0"}
     res["target_p0"] = TARGET_P0
-    import matplotlib.pyplot as plt
-
-    fig = _plot(res)
-    stem = f"uturn-{dataset}"
-    try:
-        items = [(out_dir / f"{stem}.png", figure_bytes(fig, "png", dpi=130)),
-                 (out_dir / f"{stem}.pdf", figure_bytes(fig, "pdf")), (out_dir / f"{stem}.json", json_bytes(res))]
-    finally:
-        plt.close(fig)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(out_dir)
-    png, pdf, js = atomic_write_group(items)
-    return {"json": str(js), "png": str(png), "pdf": str(pdf)}
+    return write_figure_files(out_dir, f"uturn-{dataset}", _plot(res), res, dpi=130)

@@ -3,8 +3,9 @@
 One Adam / GD step per engine, shared by every trainer of the package that can share it:
 
 * numba: :func:`adam_scalar`, :func:`adam_vector`, :func:`gd_vector` -- used by :func:`adam_or_gd` (the
-  dense, projected and exact-expectation kernels of the paper's model) and by the K-head softmax kernel
-  (:mod:`flowphase.validation._softmax_numba`);
+  dense, projected and exact-expectation kernels of the paper's model), by the K-head softmax kernel
+  (:mod:`flowphase.validation._softmax_numba`) and by the digits MLP (:mod:`flowphase.validation.digits`:
+  :func:`adam_vector` on each raveled weight array);
 * NumPy / CuPy: :func:`adam_array` -- used by :func:`adam_or_gd_array` (the array twins) and by the
   softmax array path (:func:`flowphase.validation.multimode_sim.train_array`);
 
@@ -14,10 +15,8 @@ new parameter from the float64 moments (stored in their own dtype).
 
 Trainers that do not share it, and why: the PyTorch paths (:mod:`flowphase.validation.pairing` and the
 authors' loop it pairs with) use ``torch.optim.Adam`` -- being the other implementation is their point;
-the digits MLP (:mod:`flowphase.validation.digits`, a numba trainer of another model, its Adam written on whole
-weight matrices with the step count inside) keeps its own step for now -- the arithmetic is the same and it could
-call :func:`adam_vector` on the raveled weights; the learning-dynamics theory (:mod:`flowphase.numerics.dynamics`,
-:mod:`flowphase.numerics.exact`) maps overlaps, not parameters, with Adam's coordinate-class law.
+the learning-dynamics theory (:mod:`flowphase.numerics.dynamics`, :mod:`flowphase.numerics.exact`) maps
+overlaps, not parameters, with Adam's coordinate-class law.
 
 Optimiser (PAPER §2.3, theory-unit loss): Adam with bias correction (``beta1, beta2, eps``; moments of
 ``(c, b)`` in ``state_s[:, 0:4]``, of ``(u, w)`` in ``state_v[:, 0:4]``), or gradient descent with the
