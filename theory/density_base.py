@@ -104,8 +104,8 @@ def _invert(cdf, u: np.ndarray, pdf=None, iters: int = 100) -> np.ndarray:
 class Density:
     """A training-time density on tau in [0, 1] (tau = 0 pure noise, 1 data); see the module docstring.
 
-    Subclasses implement ``_pdf``, ``_cdf`` (arrays with tau in [0, 1]) and ``to_dict``/``spec``; ``_quantile``
-    and ``_sample`` default to numerical inversion of the cdf.
+    Subclasses implement ``_pdf``, ``_cdf`` (arrays with tau in [0, 1]) and, when they have parameters,
+    ``to_dict``/``spec``; ``_quantile`` and ``_sample`` default to numerical inversion of the cdf.
     """
 
     kind = "density"
@@ -157,12 +157,16 @@ class Density:
     def _sample(self, k, rng):
         return self._quantile(rng.random(k))
 
-    def to_dict(self) -> dict:  # pragma: no cover - every concrete class overrides it
-        raise NotImplementedError
+    def to_dict(self) -> dict:
+        """``{"kind", <parameters>, "spec"}``, round-tripping through :func:`flowphase.theory.densities.parse_density`; this default is that of
+        a density without parameters (a density with parameters overrides it)."""
+        return {"kind": self.kind, "spec": self.spec}
 
     @property
-    def spec(self) -> str:  # pragma: no cover
-        raise NotImplementedError
+    def spec(self) -> str:
+        """The command-line string of the density; this default, the ``kind``, is that of a density without
+        parameters."""
+        return self.kind
 
     def __repr__(self):
         return f"{type(self).__name__}({self.spec!r})"
@@ -184,12 +188,6 @@ class Uniform(Density):
     def _quantile(self, u):
         return u
 
-    def to_dict(self):
-        return {"kind": self.kind, "spec": self.spec}
-
-    @property
-    def spec(self):
-        return "uniform"
 
 
 @dataclass(frozen=True, repr=False)
@@ -309,12 +307,6 @@ class CosMap(Density):
         a, b = np.sin(0.5 * np.pi * u), np.cos(0.5 * np.pi * u)
         return a / (a + b)
 
-    def to_dict(self):
-        return {"kind": self.kind, "spec": self.spec}
-
-    @property
-    def spec(self):
-        return "cosmap"
 
 
 @dataclass(frozen=True, repr=False)
