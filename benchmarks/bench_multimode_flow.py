@@ -42,11 +42,11 @@ def main(argv=None):
     times = {}
     for d in (1000, 10 ** 6):
         mix = H.mixture(d)
-        times[f"projection d={d}"] = _best(lambda: projection_flow(mix, sch, 80, m=m, reps=1), a.reps)
+        times[f"projection d={d}"] = _best(lambda: projection_flow(mix, sch, n_times=80, m=m, reps=1), a.reps)
     mix = H.mixture(1000)
     M = mix.means(1000)
     X0 = np.random.default_rng(0).standard_normal((2 ** m, 1000))
-    times["full d=1000"] = _best(lambda: full_flow(mix, sch, X0, M, 80), a.reps)
+    times["full d=1000"] = _best(lambda: full_flow(mix, sch, X0, M, n_times=80), a.reps)
     for k, v in times.items():
         print(f"{k:>22}: {v:8.3f} s")
     print(f"ratio projection(1e6) / projection(1e3): {times['projection d=1000000'] / times['projection d=1000']:.2f}")

@@ -53,7 +53,7 @@ from flowphase.theory.problem import TimeDilation, UniformSchedule
 d = 1000
 mix = hierarchical((0.6, 0.4), ((0.8, 0.2), (0.6, 0.4)), d=d, eps=0.3)
 # solve: the exact flow's generated mode weights on the authors' grid of 40 times, two schedules
-res = {name: projection_flow(mix, sch, 40, d=d, m=8, reps=2)
+res = {name: projection_flow(mix, sch, n_times=40, d=d, m=8, reps=2)
        for name, sch in (("time dilation", TimeDilation(2.0, d)), ("uniform", UniformSchedule()))}
 for name, fw in res.items():
     print(f"{name:14s} p_hat =", np.round(fw.p_hat, 3), " weights =", np.round(mix.weights, 3))

@@ -120,7 +120,7 @@ def _coefficient_curves(grid_eval, n, sigma, lam, it):
     return curves
 
 
-def cui_flow(t_grid, n: float, sigma: float, lam: float = 0.1, interpolant: Optional[Interpolant] = None,
+def cui_flow(t_grid, n: float, sigma: float, *, lam: float = 0.1, interpolant: Optional[Interpolant] = None,
              method: str = "dopri5", n_coef: int = 4001, end_offset: float = 1e-9, rtol: float = 1e-10,
              atol: float = 1e-12, evaluate: str = "left") -> CuiFlow:
     """Integrate the summary-statistics ODE of Cui et al. on ``t_grid`` (PREDECESSOR §2.2).
@@ -169,7 +169,7 @@ def cui_flow(t_grid, n: float, sigma: float, lam: float = 0.1, interpolant: Opti
     ev[ev >= 1.0] = 1.0 - end_offset
     curves = _coefficient_curves(ev, n, sigma, lam, it)
     y0 = np.array([0.0, 0.0, 0.0, 1.0])
-    res = rk.solve(rk.rhs_affine, tg, y0, grid, curves, method=method, rtol=rtol, atol=atol)
+    res = rk.solve(rk.rhs_affine, tg, y0, tgrid=grid, curves=curves, method=method, rtol=rtol, atol=atol)
     vals = res.value.copy()
     vals[:, 3] = vals[:, 3] ** 2
     stats = _with_derived({k: vals[:, j].copy() for j, k in enumerate(STATS)}, n, sigma)

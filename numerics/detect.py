@@ -113,7 +113,7 @@ def _check_curve(t, y, name_t="t", name_y="y"):
     return t, y
 
 
-def detect_windows(t, y, rel_height: float = 0.1, min_sharpness: float = 3.0, min_size: float = 0.05,
+def detect_windows(t, y, *, rel_height: float = 0.1, min_sharpness: float = 3.0, min_size: float = 0.05,
                    min_points: int = 3) -> List[DetectedWindow]:
     """Locate jumps and steep regions of a curve ``y(t)`` (PAPER §4 "MSE discontinuity").
 

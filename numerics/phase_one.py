@@ -264,7 +264,7 @@ def _check_params(kt, p, n, sigma, lam_u, lam_w):
         raise ValueError(f"lam_w must lie in [0, inf), got {lam_w!r}")
 
 
-def phase_one_energy(omega, b, kt, p, n, sigma, lam_u, lam_w, rule=None) -> float:
+def phase_one_energy(omega, b, kt, p, n, sigma, lam_u, lam_w, *, rule=None) -> float:
     """Un-normalised ``E_t(omega, b)`` (PAPER §3.2) with the solver's quadrature."""
     nodes, weights = default_rule() if rule is None else rule
     n = float(n)

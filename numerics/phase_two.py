@@ -98,7 +98,7 @@ def _validate(n, sigma, lam_u, noise):
                          f"loses digits to cancellation below it), got lam_u = {lam_u!r}")
 
 
-def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, noise="fresh") -> np.ndarray:
+def phase_two_arrays(data_coef, noise_coef, n, sigma, lam_u, *, noise="fresh") -> np.ndarray:
     """Array version: returns an ``(N, 5)`` array of ``(c, m, q_eta, q_xi, sqrt_q)``.
 
     Parameters
@@ -140,7 +140,7 @@ def phase_two_parameters(problem, t: float, *, throw: bool = True) -> PhaseTwoRe
     tau, beta, alpha = phase_two_coefficients(problem, float(t))
     tr = problem.training
     try:
-        row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+        row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, noise=tr.noise)[0]
     except ConvergenceError as exc:
         if throw:
             raise

@@ -329,7 +329,7 @@ def _initial_step(rhs, t0, y0, direction, tgrid, curves, params, order, rtol, at
     return min(100 * h0, h1)
 
 
-def solve(rhs, t_eval, y0, tgrid=None, curves=None, params=None, method: str = "dopri5",
+def solve(rhs, t_eval, y0, *, tgrid=None, curves=None, params=None, method: str = "dopri5",
           rtol: float = 1e-9, atol: float = 1e-11, h: Optional[float] = None,
           max_steps: int = 1_000_000, throw: bool = True, stop_at_nodes: bool = False) -> RKSolution:
     """Integrate ``dy/dt = rhs(t, y)`` from ``t_eval[0]`` through the points ``t_eval``.

@@ -250,7 +250,7 @@ class PaperAnsatz(Theory):
         else:
             _, beta, alpha = phase_two_coefficients(problem, t)
             try:
-                row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, tr.noise)[0]
+                row = phase_two_arrays([beta], [alpha], tr.n, problem.sigma, tr.lam_u, noise=tr.noise)[0]
             except ConvergenceError as exc:
                 if throw:
                     raise
@@ -306,7 +306,7 @@ class PaperAnsatz(Theory):
         if two.size:
             _, beta, alpha = phase_two_coefficients(problem, ts[two])
             try:
-                rows = phase_two_arrays(beta, alpha, tr.n, problem.sigma, tr.lam_u, tr.noise)
+                rows = phase_two_arrays(beta, alpha, tr.n, problem.sigma, tr.lam_u, noise=tr.noise)
             except ConvergenceError:
                 if throw:
                     raise

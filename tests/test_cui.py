@@ -27,7 +27,7 @@ def test_flow_table_ode_and_closed_form():
     ref = np.array([[0, 0, 0, 1, 1, 0], [0.0988, -0.0015, 0.0123, 0.8326, 0.8452, 0.1074],
                     [0.2469, -0.0110, 0.0309, 0.7040, 0.7831, 0.2790], [0.4938, -0.0498, 0.0617, 0.8160, 1.1483, 0.4608],
                     [0.7407, -0.1118, 0.0926, 1.3360, 2.1391, 0.5065], [0.9877, -0.1858, 0.1235, 2.2641, 3.7900, 0.5073]])
-    fl = C.cui_flow(ts, N, SIG, LAM)
+    fl = C.cui_flow(ts, N, SIG, lam=LAM)
     keys = ("M", "Q_xi", "Q_eta", "P", "Q", "theta")
     got = np.vstack([fl.stats[k] for k in keys]).T
     cl = np.vstack([fl.closed[k] for k in keys]).T
@@ -40,7 +40,7 @@ def test_ode_matches_solve_ivp_on_same_curves():
     ts = np.array([0.0, 0.3, 0.6, 0.9])
     grid = np.linspace(0.0, 0.9, 401)
     curves = C._coefficient_curves(grid, N, SIG, LAM, C.LinearInterpolant())
-    fl = C.cui_flow(ts, N, SIG, LAM, n_coef=401)
+    fl = C.cui_flow(ts, N, SIG, lam=LAM, n_coef=401)
 
     def f(t, y):
         G = np.array([np.interp(t, grid, curves[j]) for j in range(4)])
@@ -53,18 +53,18 @@ def test_ode_matches_solve_ivp_on_same_curves():
 
 
 def test_notebook_euler_runs():
-    e = C.cui_flow(np.linspace(0, 0.99, 100), N, SIG, LAM, method="euler", evaluate="right")
+    e = C.cui_flow(np.linspace(0, 0.99, 100), N, SIG, lam=LAM, method="euler", evaluate="right")
     got = [e.stats["M"][-1], abs(e.stats["Q_xi"][-1]), e.stats["Q_eta"][-1], e.stats["P"][-1]]
     assert got == pytest.approx([0.97284, 0.18327, 0.12161, 2.24843], abs=6e-6)
     # 1e4 steps converge to the closed forms (PREDECESSOR §2.6: 0.98751, 0.18574, 0.12344, 2.26393)
-    e = C.cui_flow(np.linspace(0, 0.9999, 10000), N, SIG, LAM, method="euler", evaluate="right")
+    e = C.cui_flow(np.linspace(0, 0.9999, 10000), N, SIG, lam=LAM, method="euler", evaluate="right")
     got = [e.stats["M"][-1], abs(e.stats["Q_xi"][-1]), e.stats["Q_eta"][-1], e.stats["P"][-1]]
     assert got == pytest.approx([0.98751, 0.18574, 0.12344, 2.26393], abs=6e-6)
 
 
 def test_schedule_independence_trigonometric():
-    lin = C.cui_flow(np.array([0.0, 1.0]), N, SIG, LAM)
-    tri = C.cui_flow(np.array([0.0, 0.5, 1.0]), N, SIG, LAM, interpolant=TrigonometricInterpolant())
+    lin = C.cui_flow(np.array([0.0, 1.0]), N, SIG, lam=LAM)
+    tri = C.cui_flow(np.array([0.0, 0.5, 1.0]), N, SIG, lam=LAM, interpolant=TrigonometricInterpolant())
     for k in ("M", "Q_xi", "Q_eta", "P"):
         assert tri.stats[k][-1] == pytest.approx(lin.stats[k][-1], abs=1e-6)
     # mid-flow the schedules differ (the closed forms depend on alpha(t), beta(t))
@@ -130,4 +130,4 @@ def test_point_keys_and_bad_input():
     with pytest.raises(ValueError, match="sigma"):
         C.cui_point(0.5, N, -1.0)
     with pytest.raises(ValueError, match="t_grid"):
-        C.cui_flow(np.array([0.1, 0.5]), N, SIG, LAM)
+        C.cui_flow(np.array([0.1, 0.5]), N, SIG, lam=LAM)

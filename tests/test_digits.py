@@ -133,9 +133,9 @@ def test_training_reduces_loss_and_samples_look_like_digits(data):
     mse = np.mean((net.predict_noise(beta * data.x + alpha * z, 0.5) - z) ** 2)
     assert np.array_equal(net.eps(beta * data.x[:3], 0.5), net.predict_noise(beta * data.x[:3], 0.5))  # former name
     assert mse < 0.5
-    x = sample_reverse(net, rng.standard_normal((50, 64)), 1.0, 100, rng)
+    x = sample_reverse(net, rng.standard_normal((50, 64)), s_start=1.0, steps_per_unit=100, rng=rng)
     assert x.shape == (50, 64) and np.all(np.abs(x) <= 1.0)
     with pytest.raises(ValueError, match="s_start"):
-        sample_reverse(net, x, 0.0)
+        sample_reverse(net, x, s_start=0.0)
     with pytest.raises(ValueError, match="x must be"):
         train_denoiser(np.zeros(5), 10)

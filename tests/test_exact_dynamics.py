@@ -42,7 +42,7 @@ def test_flow_is_the_gradient_of_the_loss_in_the_stated_metric(t, d):
     """dx/ds = -(1/n) G^-1 dL/dx with G = 1 for c, b (rho = 1), m, omega; n_k for a_k, z_k; and
     drho/ds = -(4/n) rho dL/drho, dnu/ds = -(1/n)(rho_u + rho_w) dL/dnu at nu = 0 (finite differences of L)."""
     y = np.array([0.1, 0.3, 0.6, 0.05, -0.04, 0.4, 0.03, -0.06, 0.2, 0.15, 0.0])
-    prm = exact_dynamics_params(PR, t, d)
+    prm = exact_dynamics_params(PR, t, d=d)
     npl, nmi = prm[4], prm[5]          # realised class counts round(p n), n - round(p n)
     n = npl + nmi
     F = _rhs(prm, y)
@@ -52,19 +52,19 @@ def test_flow_is_the_gradient_of_the_loss_in_the_stated_metric(t, d):
         yp, ym = y.copy(), y.copy()
         yp[i] += h
         ym[i] -= h
-        dL = (exact_loss(PR, t, yp, d) - exact_loss(PR, t, ym, d)) / (2 * h)
+        dL = (exact_loss(PR, t, yp, d=d) - exact_loss(PR, t, ym, d=d)) / (2 * h)
         assert abs(F[i] + dL / (n * metric[i])) < 1e-7 * (1 + abs(dL)), (STATE_NAMES[i], F[i], -dL / (n * metric[i]))
     for i in (8, 9):
         h = 1e-5
         yp, ym = y.copy(), y.copy()
         yp[i] += h
         ym[i] -= h
-        dL = (exact_loss(PR, t, yp, d) - exact_loss(PR, t, ym, d)) / (2 * h)
+        dL = (exact_loss(PR, t, yp, d=d) - exact_loss(PR, t, ym, d=d)) / (2 * h)
         assert abs(F[i] + 4 * y[i] * dL / n) < 1e-7 * (1 + abs(dL)), STATE_NAMES[i]
     yp, ym = y.copy(), y.copy()
     yp[10] += 1e-5
     ym[10] -= 1e-5
-    dL = (exact_loss(PR, t, yp, d) - exact_loss(PR, t, ym, d)) / 2e-5
+    dL = (exact_loss(PR, t, yp, d=d) - exact_loss(PR, t, ym, d=d)) / 2e-5
     assert abs(F[10] + (y[8] + y[9]) * dL / n) < 1e-7 * (1 + abs(dL))
 
 

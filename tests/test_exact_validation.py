@@ -115,8 +115,8 @@ def test_phase_two_bias_is_an_almost_flat_direction():
         r = solve_exact(PR, t, d)
         th = np.array([r.omega, r.b, r.z_plus, r.z_minus])
         h = 1e-3
-        e = [exact_energy(th + k * h * np.array([0, 1.0, 0, 0]), PR, t, d, r.n_plus) for k in (-1, 0, 1)]
-        ew = [exact_energy(th + k * h * np.array([1.0, 0, 0, 0]), PR, t, d, r.n_plus) for k in (-1, 0, 1)]
+        e = [exact_energy(th + k * h * np.array([0, 1.0, 0, 0]), PR, t, d=d, n_plus=r.n_plus) for k in (-1, 0, 1)]
+        ew = [exact_energy(th + k * h * np.array([1.0, 0, 0, 0]), PR, t, d=d, n_plus=r.n_plus) for k in (-1, 0, 1)]
         return (e[0] - 2 * e[1] + e[2]) / h ** 2, (ew[0] - 2 * ew[1] + ew[2]) / h ** 2, r
 
     bb1, ww1, _ = curvature(0.5, 1000.0)

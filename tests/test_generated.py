@@ -57,7 +57,7 @@ def test_transport_matches_solve_ivp_on_finite_n_curves():
     pr = Problem.dilated(p=P, kappa=KAPPA, n=128, lam_u=2.0, lam_w=2.0)
     tg, cv = G.phase_one_curves(pr, n_grid=21)
     y0 = np.array([-2.0, -0.5, 0.0, 0.7, 2.5])
-    ours = rk.solve(rk.rhs_tanh, [0.0, 1.0], y0, tg, cv, stop_at_nodes=True).value[-1]
+    ours = rk.solve(rk.rhs_tanh, [0.0, 1.0], y0, tgrid=tg, curves=cv, stop_at_nodes=True).value[-1]
 
     def f(t, y):
         a, om, b, m = (np.interp(t, tg, c) for c in cv)
@@ -73,7 +73,7 @@ def test_transport_matches_solve_ivp_on_finite_n_curves():
 def test_phase_two_ode_vs_closed_form(noise):
     pr = Problem.dilated(n=128, lam_u=2.0, lam_w=2.0, sigma=1.3, noise=noise)
     tps = np.array([0.0, 0.25, 0.5, 0.9, 1.0])
-    res = G.phase_two_flow(pr, tps)
+    res = G.phase_two_flow(pr, tps=tps)
     for k, tp in enumerate(tps):
         cl = G.phase_two_closed_form(tp, 128, 1.3, 2.0, noise)
         assert res.value[k] == pytest.approx([cl["R"], cl["Q_eta"], cl["Q_xi"], cl["P"]], abs=2e-6)

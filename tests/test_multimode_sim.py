@@ -52,8 +52,8 @@ def test_gradient_matches_finite_differences():
     h = 1e-7
     moved = [p.copy() for p in params]
     state = {k: np.zeros(1) for k in ("mc", "vc", "mb", "vb", "mU", "vU", "mW", "vW")}
-    train_array(np, x1, np.array([0]), np.array([0]), np.array([5]), al, be, *moved, state, 1, 0, draws, h, lam_u,
-                lam_w, "gd")
+    train_array(np, x1, np.array([0]), np.array([0]), np.array([5]), al, be, *moved, state, epochs=1, step0=0,
+                draws=draws, lr=h, lam_u=lam_u, lam_w=lam_w, optimizer="gd")
     for i, (p, q, pre) in enumerate(zip(params, moved, (1, 1, d, d))):
         g_kernel = (p - q) / (h * pre)
         idx = np.unravel_index(np.argmax(np.abs(g_kernel)), p.shape)
@@ -75,7 +75,7 @@ def test_generation_with_the_bayes_point_reproduces_the_exact_flow():
         c, b, U, W = bayes_point(mix, sim.means, tau)
         sim.params["c"][0, k], sim.params["b"][0, k], sim.params["U"][0, k], sim.params["W"][0, k] = c, b, U, W
     g = generate_softmax(sim, n_gen=6000)
-    ex = projection_flow(mix, sch, 30, m=12, reps=4)
+    ex = projection_flow(mix, sch, n_times=30, m=12, reps=4)
     for a, b in zip(g["p_hat"], ex.p_hat):
         se = math.sqrt(b * (1 - b) / 6000)
         assert agrees("multimode_bayes_flow_p_hat", a, b, se), (g["p_hat"], ex.p_hat)

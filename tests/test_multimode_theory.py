@@ -207,7 +207,7 @@ def test_projection_flow_is_the_d_dimensional_flow(method):
     X0 = np.random.default_rng(0).standard_normal((64, d))
     sch = PiecewiseSchedule.from_time_dilation(TimeDilation(2.0, d))
     XT = full_flow(m, sch, X0, M, n_times=30, method=method)
-    res = projection_flow(m, sch, 30, method=method, z0=(X0 @ Q)[None])
+    res = projection_flow(m, sch, n_times=30, method=method, z0=(X0 @ Q)[None])
     from flowphase.numerics.multimode.flow import _integrate
     from flowphase.numerics.multimode.field import velocity_z
 
@@ -221,7 +221,7 @@ def test_projection_flow_is_the_d_dimensional_flow(method):
 def test_continuous_exact_flow_generates_the_weights_at_d_1e6():
     m = EX.mixture(1e6)
     sch, _ = schedule_from_mixture(m, m=9)
-    res = projection_flow(m, sch, 80, method="continuous", n_fine=256, m=10, reps=4)
+    res = projection_flow(m, sch, n_times=80, method="continuous", n_fine=256, m=10, reps=4)
     assert res.integration_error < 1e-3
     for a, b, se in zip(res.p_hat, m.p, res.p_hat_se):
         assert agrees("multimode_exact_flow", a, b, se), (res.p_hat, m.p)
@@ -234,8 +234,8 @@ def test_designed_schedule_beats_the_dilation_on_the_fine_split_at_d_1e6():
     m = EX.mixture(1e6)
     sch, _ = schedules_at(EX, 1e6, m=9)
     tol = tolerance("multimode_designed_p_hat").abs_floor
-    des = projection_flow(m, sch["designed"], 80, m=10, reps=2)
-    pap = projection_flow(m, sch["paper"], 80, m=10, reps=2)
+    des = projection_flow(m, sch["designed"], n_times=80, m=10, reps=2)
+    pap = projection_flow(m, sch["paper"], n_times=80, m=10, reps=2)
     assert des.max_error <= tol
     assert max(v for k, v in fine_split_errors(m, pap.p_hat).items() if "," not in k) > tol
 

@@ -15,7 +15,7 @@ def test_reference_values_dilated_d_inf():
     pr = Problem.dilated(n=128, lam_u=50, lam_w=1, noise="fixed")
     r = phase_two_parameters(pr, 1.5)
     assert r.tau == 0.5 and r.c == pytest.approx(1.1238, abs=5e-5)  # PAPER §8 check 8
-    assert phase_two_arrays([0.0], [1.0], 128, 1.0, 50.0, "fixed")[0, 1] == pytest.approx(0.7191, abs=5e-5)
+    assert phase_two_arrays([0.0], [1.0], 128, 1.0, 50.0, noise="fixed")[0, 1] == pytest.approx(0.7191, abs=5e-5)
     pop = phase_two_parameters(Problem.dilated(), 1.0 + 1 / math.sqrt(2))
     assert pop.c == pytest.approx(1.2071, abs=1e-4) and pop.m == pytest.approx(0.1464, abs=1e-4)  # PAPER §3.3
 
@@ -61,10 +61,10 @@ def test_trigonometric_interpolant_is_cui_result():
 
 def test_population_is_convention_independent_and_limit_of_finite_n():
     taus = np.linspace(0.0, 1.0, 11)
-    pops = [phase_two_arrays(taus, 1 - taus, math.inf, 1.3, 2.0, nz) for nz in ("fresh", "fixed", "notebook")]
+    pops = [phase_two_arrays(taus, 1 - taus, math.inf, 1.3, 2.0, noise=nz) for nz in ("fresh", "fixed", "notebook")]
     np.testing.assert_array_equal(pops[0], pops[1])
     np.testing.assert_array_equal(pops[0], pops[2])
-    big = phase_two_arrays(taus, 1 - taus, 1e9, 1.3, 2.0, "fresh")
+    big = phase_two_arrays(taus, 1 - taus, 1e9, 1.3, 2.0, noise="fresh")
     np.testing.assert_allclose(big[:, :2], pops[0][:, :2], atol=1e-8)
 
 
@@ -81,9 +81,9 @@ def test_phase_two_parameters_equal_the_ridge_closed_form(t, n, noise):
 
 def test_bad_input():
     with pytest.raises(ValueError, match="noise"):
-        phase_two_arrays([0.5], [0.5], 10, 1.0, 1.0, "stale")
+        phase_two_arrays([0.5], [0.5], 10, 1.0, 1.0, noise="stale")
     with pytest.raises(ValueError, match="lam_u"):
-        phase_two_arrays([0.5], [0.5], 1, 1.0, 0.0, "fixed")
+        phase_two_arrays([0.5], [0.5], 1, 1.0, 0.0, noise="fixed")
     with pytest.raises(ValueError, match="sigma"):
         phase_two_arrays([0.5], [0.5], 10, -1.0, 1.0)
     with pytest.raises(ValueError, match="both zero"):

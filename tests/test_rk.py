@@ -52,7 +52,7 @@ def test_dopri_vs_solve_ivp_tanh_transport():
     tg, cv = _tanh_curves()
     y0 = np.linspace(-3, 3, 9)
     ts = np.linspace(0, 1, 5)
-    res = rk.solve(rk.rhs_tanh, ts, y0, tg, cv)
+    res = rk.solve(rk.rhs_tanh, ts, y0, tgrid=tg, curves=cv)
     ref = solve_ivp(lambda t, y: 2.0 * np.tanh(0.6931471805599453 + 4.0 * t * y), (0, 1), y0,
                     t_eval=ts, rtol=1e-12, atol=1e-12, method="DOP853")
     assert np.max(np.abs(res.value - ref.y.T)) < 1e-7
@@ -69,7 +69,7 @@ def test_interpolated_curves_vs_solve_ivp():
         a, om, b, m = (np.interp(t, tg, c) for c in cv)
         return a * y + m * np.tanh(om * y + b)
 
-    res = rk.solve(rk.rhs_tanh, ts, y0, tg, cv, rtol=1e-11, atol=1e-12)
+    res = rk.solve(rk.rhs_tanh, ts, y0, tgrid=tg, curves=cv, rtol=1e-11, atol=1e-12)
     ref = solve_ivp(f, (0, 1), y0, t_eval=ts, rtol=1e-12, atol=1e-13, method="DOP853",
                     first_step=1e-4, max_step=0.01)
     assert np.max(np.abs(res.value - ref.y.T)) < 1e-7
@@ -88,10 +88,10 @@ def test_stop_at_nodes_on_kinked_curves():
     ref = y0.copy()
     for k in range(len(tg) - 1):
         ref = solve_ivp(f, (tg[k], tg[k + 1]), ref, rtol=1e-12, atol=1e-13, method="DOP853").y[:, -1]
-    res = rk.solve(rk.rhs_tanh, [0.0, 0.7, 1.0], y0, tg, cv, stop_at_nodes=True)
+    res = rk.solve(rk.rhs_tanh, [0.0, 0.7, 1.0], y0, tgrid=tg, curves=cv, stop_at_nodes=True)
     assert res.value.shape == (3, 3)
     assert np.max(np.abs(res.value[-1] - ref)) < 1e-8
-    back = rk.solve(rk.rhs_tanh, [1.0, 0.0], res.value[-1], tg, cv, stop_at_nodes=True)
+    back = rk.solve(rk.rhs_tanh, [1.0, 0.0], res.value[-1], tgrid=tg, curves=cv, stop_at_nodes=True)
     assert np.max(np.abs(back.value[-1] - y0)) < 1e-7
 
 
@@ -101,11 +101,11 @@ def test_affine_closed_form_and_backward():
     cv = np.array([[-0.5, -0.5], [1.2, 1.2], [0.3, 0.3], [0.0, 0.0]])
     ts = np.array([0.0, 0.5, 2.0])
     y0 = np.array([1.0, 2.0])
-    res = rk.solve(rk.rhs_affine, ts, y0, tg, cv)
+    res = rk.solve(rk.rhs_affine, ts, y0, tgrid=tg, curves=cv)
     # rows: G_0 = -0.5, G_1 = 1.2, F_0 = 0.3, F_1 = 0
     ex = np.array([(1.0 - 0.6) * np.exp(-0.5 * ts) + 0.6, 2.0 * np.exp(1.2 * ts)]).T
     assert np.max(np.abs(res.value - ex) / np.abs(ex)) < 5e-9
-    back = rk.solve(rk.rhs_affine, ts[::-1], res.value[-1], tg, cv)
+    back = rk.solve(rk.rhs_affine, ts[::-1], res.value[-1], tgrid=tg, curves=cv)
     assert np.max(np.abs(back.value[-1] - y0)) < 1e-8
 
 
@@ -126,10 +126,10 @@ def test_dopri_error_control_tolerance_proportionality():
     tg, cv = _tanh_curves()
     y0 = np.array([-0.2, 0.1, 0.7])
     ts = np.array([0.0, 1.0])
-    ref = rk.solve(rk.rhs_tanh, ts, y0, tg, cv, rtol=1e-13, atol=1e-14).value[-1]
+    ref = rk.solve(rk.rhs_tanh, ts, y0, tgrid=tg, curves=cv, rtol=1e-13, atol=1e-14).value[-1]
     errs, steps = [], []
     for tol in (1e-5, 1e-7, 1e-9):
-        r = rk.solve(rk.rhs_tanh, ts, y0, tg, cv, rtol=tol, atol=tol)
+        r = rk.solve(rk.rhs_tanh, ts, y0, tgrid=tg, curves=cv, rtol=tol, atol=tol)
         errs.append(np.max(np.abs(r.value[-1] - ref)))
         steps.append(r.iterations)
     assert errs[0] > errs[1] > errs[2]
@@ -155,4 +155,4 @@ def test_bad_input():
     with pytest.raises(ValueError, match="t_eval"):
         rk.solve(_rhs_decay, [0.0, 1.0, 0.5], [1.0], params=[1.0])
     with pytest.raises(ValueError, match="curves"):
-        rk.solve(rk.rhs_tanh, [0.0, 1.0], [1.0], np.array([0.0, 1.0]), np.zeros((4, 3)))
+        rk.solve(rk.rhs_tanh, [0.0, 1.0], [1.0], tgrid=np.array([0.0, 1.0]), curves=np.zeros((4, 3)))

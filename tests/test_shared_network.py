@@ -58,11 +58,11 @@ def test_measure_on_samples_of_a_known_mixture():
 
 def test_run_one_resumes_from_its_file(tmp_path):
     cfg = dataclasses.replace(sn.QUICK, steps=5, n_gen=50, ode_steps=10, atlas_T=10)
-    a = sn.run_one("two-mode", 64, "uniform", 0, cfg, tmp_path)
+    a = sn.run_one("two-mode", 64, "uniform", 0, cfg, out_dir=tmp_path)
     files = list((tmp_path / "shared-network-runs").glob("*.json"))
     assert len(files) == 1
     files[0].write_text(json.dumps({**a, "marker": 1}))
-    assert sn.run_one("two-mode", 64, "uniform", 0, cfg, tmp_path)["marker"] == 1
+    assert sn.run_one("two-mode", 64, "uniform", 0, cfg, out_dir=tmp_path)["marker"] == 1
 
 
 @pytest.mark.parametrize("argv, msg", [(["--d", "256,abc"], "--d"), (["--d", "8"], "--d"), (["--seeds", "3"], "--seeds"),

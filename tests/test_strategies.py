@@ -155,7 +155,7 @@ def test_paper_strategy_is_the_phase_one_and_ridge_solvers():
     for k in ("m", "omega", "b", "sqrt_q", "q_eta"):
         assert np.array_equal(getattr(cur, k)[one], getattr(low, k)), k
     _, beta, alpha = phase_two_coefficients(pr, TS[two])
-    rows = phase_two_arrays(beta, alpha, 128, 1.0, 2.0, "fresh")
+    rows = phase_two_arrays(beta, alpha, 128, 1.0, 2.0, noise="fresh")
     assert np.array_equal(cur.c[two], rows[:, 0]) and np.array_equal(cur.m[two], rows[:, 1])
 
 

@@ -365,7 +365,7 @@ class Hierarchy:
                 "sigma": self.sigma, "gamma": self.gamma, "d_ref": self.d_ref}
 
 
-def hierarchical(coarse: Sequence[float], fine: Sequence[Sequence[float]], d, eps=0.1, sigma: float = 1.0,
+def hierarchical(coarse: Sequence[float], fine: Sequence[Sequence[float]], d, *, eps=0.1, sigma: float = 1.0,
                  gamma: float = 0.0, d_ref: float = 100.0) -> KMixture:
     """Two-level hierarchical mixture at dimension d (see :class:`Hierarchy`)."""
     return Hierarchy(coarse=tuple(coarse), fine=tuple(tuple(f) for f in fine), eps=eps, sigma=sigma, gamma=gamma,

@@ -345,7 +345,7 @@ class Problem:
 
     # -- constructors
     @classmethod
-    def dilated(cls, p=0.8, sigma=1.0, kappa=2.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
+    def dilated(cls, *, p=0.8, sigma=1.0, kappa=2.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
                 noise="fresh", interpolant: Optional[Interpolant] = None) -> "Problem":
         mix = Mixture(p=p, sigma=sigma, d=d)
         return cls(mixture=mix, schedule=TimeDilation(kappa=kappa, d=mix.d),
@@ -353,7 +353,7 @@ class Problem:
                    interpolant=interpolant or LinearInterpolant())
 
     @classmethod
-    def undilated(cls, p=0.8, sigma=1.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
+    def undilated(cls, *, p=0.8, sigma=1.0, d=math.inf, n=math.inf, lam_u=2.0, lam_w=2.0,
                   noise="fresh", interpolant: Optional[Interpolant] = None) -> "Problem":
         return cls(mixture=Mixture(p=p, sigma=sigma, d=d), schedule=UniformSchedule(),
                    training=TrainingSetup(n=n, lam_u=lam_u, lam_w=lam_w, noise=noise),

@@ -51,7 +51,7 @@ def paper_initial_states(size: dict, seed: int, problem=None):
     return np.asarray(ss, float), y0, np.asarray(ts, float)
 
 
-def convergence_epoch(epochs, omega, rho_w, omega_star: float, omega_tol: float = OMEGA_TOL,
+def convergence_epoch(epochs, omega, rho_w, omega_star: float, *, omega_tol: float = OMEGA_TOL,
                       rho_tol: float = RHO_W_TOL):
     """First recorded epoch from which both criteria hold at every later record (module docstring), else None."""
     ok = (np.abs(np.asarray(omega) - omega_star) < omega_tol) & (np.asarray(rho_w) < rho_tol)

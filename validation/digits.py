@@ -305,7 +305,7 @@ class MLPDenoiser:
     eps = predict_noise
 
 
-def train_denoiser(x: np.ndarray, n_steps: int, batch: int = 64, hidden: int = 128, lr: float = 2e-3,
+def train_denoiser(x: np.ndarray, n_steps: int, *, batch: int = 64, hidden: int = 128, lr: float = 2e-3,
                    time_sampler=None, seed: int = 0, n_freq: int = 8, s_min: float = 1e-3) -> MLPDenoiser:
     """Train the noise-prediction MLP for ``n_steps`` Adam steps (PAPER §6.3).
 
@@ -357,7 +357,7 @@ def forward_noise(x, s: float, rng=None) -> np.ndarray:
     return beta * np.asarray(x, dtype=float) + alpha * rng.standard_normal(np.shape(x))
 
 
-def sample_reverse(net: MLPDenoiser, x_start, s_start: float = 1.0, steps_per_unit: int = 1000,
+def sample_reverse(net: MLPDenoiser, x_start, *, s_start: float = 1.0, steps_per_unit: int = 1000,
                    rng=None, s_end: float = 1e-3, clip: bool = True) -> np.ndarray:
     """Run the reverse VP-SDE from ``s_start`` down to ``s_end``, then denoise (PAPER §6.4).
 

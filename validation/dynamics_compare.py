@@ -55,7 +55,7 @@ def _init_params(init: str, problem: Problem, t: float, d: int, rng, scale: floa
     raise ValueError(f"init must be 'small', 'random' or 'informed', got {init!r}")
 
 
-def simulate_gd_overlaps(problem: Problem, t: float, d: int, n_steps: int, eta: float = 0.02, rho: float = 1.0,
+def simulate_gd_overlaps(problem: Problem, t: float, d: int, n_steps: int, *, eta: float = 0.02, rho: float = 1.0,
                          init: str = "small", scale: float = 0.1, seed: int = 0, batch: int = 256,
                          record_every: int = 5) -> Dict[str, np.ndarray]:
     """Finite-d full-batch GD of one per-time denoiser; overlaps every ``record_every`` steps.
@@ -158,7 +158,7 @@ def _state0(sim: Dict[str, np.ndarray]) -> np.ndarray:
     return np.array([sim[k][0] for k in STATE_NAMES])
 
 
-def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: float = 0.02, rho: float = 1.0,
+def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, *, eta: float = 0.02, rho: float = 1.0,
                      init: str = "small", scale: float = 0.1, seed: int = 0, batch: int = 256,
                      record_every: int = 5, ode_d: Optional[float] = None, noise_term: bool = True) -> dict:
     """Simulate with :func:`simulate_gd_overlaps` and integrate the ODE from its initial overlaps.
@@ -192,7 +192,7 @@ def compare_dynamics(problem: Problem, t: float, d: int, n_steps: int, eta: floa
             "eta": float(eta), "sgd": sgd}
 
 
-def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: float = 0.02,
+def compare_with_simulator(problem: Problem, t: float, d: int, epochs: int, *, lr: float = 0.02,
                            init: str = "small", init_scale: float = 0.1, seed: int = 0, draws: int = 4,
                            record_every: int = 10, ode_d: Optional[float] = None, backend: str = "numba",
                            noise_term: bool = True) -> dict:

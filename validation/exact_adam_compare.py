@@ -121,7 +121,7 @@ def compare_adam_with_simulator(problem: Problem, ts, d: int, epochs: int, *, lr
     return out
 
 
-def adam_agreement_table(problem: Problem, ts=(0.3, 0.7, 1.05, 1.5), ds=(1000, 2000), epochs: int = 4000,
+def adam_agreement_table(problem: Problem, *, ts=(0.3, 0.7, 1.05, 1.5), ds=(1000, 2000), epochs: int = 4000,
                          lr: float = 1e-3, seeds=(0, 1, 2, 3), record_every: int = 200, skip: int = 400) -> dict:
     """Rows per (t, d): the max-over-records seed-mean deviation of every overlap, with and without the noise term,
     and the d-slope of the largest deviation per t (``loglog_slope``)."""

@@ -73,7 +73,7 @@ def _draw(problem: Problem, d: int, seed: int, init: str, init_scale: float, lab
 
 
 def simulator_initial_coordinates(problem: Problem, d: int, seed: int, init: str, init_scale: float,
-                                  labels: str = "exact") -> Dict[str, float]:
+                                  *, labels: str = "exact") -> Dict[str, float]:
     """Initial coordinates of the simulator's job (one time, one seed), re-drawn from its streams."""
     x1, s, c, b, u, w = _draw(problem, d, seed, init, init_scale, labels)
     return exact_coordinates(c, b, u, w, x1, s, problem.sigma)
@@ -97,7 +97,7 @@ def _derived(tr, npl, nmi):
     return tr
 
 
-def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int, lr: float = 0.05,
+def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int, *, lr: float = 0.05,
                                  init: str = "small", init_scale: float = 0.1, seed: int = 0,
                                  record_every: int = 10, paper: bool = True, perpoint: bool = True,
                                  backend: str = "numba") -> dict:
@@ -181,7 +181,7 @@ def compare_exact_with_simulator(problem: Problem, t: float, d: int, epochs: int
     return out
 
 
-def agreement_table(problem: Problem, ts=(0.5, 1.05, 1.5), inits=("small", "random"), ds=(1000, 4000),
+def agreement_table(problem: Problem, *, ts=(0.5, 1.05, 1.5), inits=("small", "random"), ds=(1000, 4000),
                     seeds=(0, 1, 2, 3), epochs: int = 400, lr: float = 0.05, record_every: int = 20,
                     init_scale: float = 0.1) -> dict:
     """Seed-averaged max deviation (exact GD map, exact flow, paper's GD map) per (t, init, d), and its d-slope.

@@ -131,7 +131,7 @@ def load_mnist(images_path, labels_path, scale: str = "pm1"):
     return x, labs.astype(np.int64)
 
 
-def imbalanced_subset(x, labels, majority: int = 0, minority: int = 1, ratio: float = 0.25, seed: int = 0):
+def imbalanced_subset(x, labels, *, majority: int = 0, minority: int = 1, ratio: float = 0.25, seed: int = 0):
     """All ``majority`` images plus ``int(ratio * #majority)`` random ``minority`` ones (PAPER §6.2).
 
     ``ratio = 0.25`` gives 80 % majority (5923 zeros + 1480 ones on MNIST train).

@@ -37,7 +37,7 @@ _DATA_STREAM = 0xDA7B
 _GEN_STREAM = 0x6E5
 
 
-def train_array(xp, x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, U, W, state, epochs, step0, draws, lr,
+def train_array(xp, x1, job_seed_index, job_tix, seeds, alpha, beta, c, b, U, W, state, *, epochs, step0, draws, lr,
                 lam_u, lam_w, optimizer, beta1=0.9, beta2=0.999, adam_eps=1e-8):
     """Array-module mirror of :func:`flowphase.validation._softmax_numba.softmax_train_kernel` (in place).
 
@@ -191,8 +191,9 @@ def simulate_softmax(mixture: KMixture, schedule: Schedule, *, d: int, n: int, n
                 sl = slice(j0, min(J, j0 + int(job_chunk)))
                 arrs = [xp.asarray(a[sl]) for a in (c, b, U, W)]
                 st = {k: xp.asarray(v[sl]) for k, v in state.items()}
-                ls = train_array(xp, xp.asarray(x1), jsi[sl], jtix[sl], seeds_arr, al[sl], be[sl], *arrs, st, ne, e0,
-                                 draws, float(lr), float(lam_u), float(lam_w), optimizer, beta1, beta2, adam_eps)
+                ls = train_array(xp, xp.asarray(x1), jsi[sl], jtix[sl], seeds_arr, al[sl], be[sl], *arrs, st, epochs=ne,
+                                 step0=e0, draws=draws, lr=float(lr), lam_u=float(lam_u), lam_w=float(lam_w),
+                                 optimizer=optimizer, beta1=beta1, beta2=beta2, adam_eps=adam_eps)
                 for a, v in zip((c, b, U, W), arrs):
                     a[sl] = _to_numpy(v)
                 for k in state:

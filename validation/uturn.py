@@ -96,7 +96,7 @@ def t_interval(values, level: float = 0.95):
 
 
 def uturn_curves(net, data, clf, s_grid: Sequence[float], n_per_class: int, steps_per_unit: int,
-                 rng=None) -> dict:
+                 *, rng=None) -> dict:
     """Fraction classified 0 after a U-Turn at each s, starting from real 0s and from real 1s (PAPER §6.1).
 
     Start images are the real zeros / ones of the whole 0/1 pool (cycled to ``n_per_class``).
@@ -112,7 +112,7 @@ def uturn_curves(net, data, clf, s_grid: Sequence[float], n_per_class: int, step
         fr, lo, hi = [], [], []
         for s in s_grid:
             xs = forward_noise(x0, float(s), rng)
-            xg = sample_reverse(net, xs, float(s), steps_per_unit, rng)
+            xg = sample_reverse(net, xs, s_start=float(s), steps_per_unit=steps_per_unit, rng=rng)
             k = int(np.sum(clf.predict(xg) == 0))
             a, b = wilson_interval(k, n_per_class)
             fr.append(k / n_per_class)
@@ -154,7 +154,8 @@ def _nn_distance(x, train):
 
 
 def _generate_stats(net, data, clf, n_gen, steps_per_unit, rng) -> dict:
-    x = sample_reverse(net, rng.standard_normal((n_gen, data.x.shape[1])), 1.0, steps_per_unit, rng)
+    x = sample_reverse(net, rng.standard_normal((n_gen, data.x.shape[1])), s_start=1.0, steps_per_unit=steps_per_unit,
+                       rng=rng)
     pred = clf.predict(x)
     p0 = float(np.mean(pred == 0))
     return {"p0_hat": p0, "error": abs(p0 - TARGET_P0), "confidence": float(np.mean(clf.confidence(x))),
@@ -209,7 +210,7 @@ def run_uturn(cfg: UTurnConfig = QUICK, reallocate: bool = True, seed: int = 0, 
     net = train_denoiser(data.x, cfg.train_steps, batch=cfg.batch, hidden=cfg.hidden, lr=cfg.lr, seed=seed)
     if log:
         log(f"uniform model trained ({time.time() - t_start:.1f} s)")
-    curves = uturn_curves(net, data, clf, cfg.s_grid, cfg.n_per_class, cfg.steps_per_unit, seed + 1)
+    curves = uturn_curves(net, data, clf, cfg.s_grid, cfg.n_per_class, cfg.steps_per_unit, rng=seed + 1)
     gen = _generate_stats(net, data, clf, cfg.n_gen, cfg.steps_per_unit, np.random.default_rng(seed + 2))
     window = decision_window(curves)
     if log:

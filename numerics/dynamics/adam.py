@@ -27,7 +27,7 @@ def gz_second_moment(problem: Problem, t: float, y, d: Optional[float] = None, n
 
 
 def adam_epochs(problem: Problem, t: float, trajectory: Trajectory, lr: float, rows: int,
-                d: Optional[float] = None) -> np.ndarray:
+                *, d: Optional[float] = None) -> np.ndarray:
     """Adam epochs elapsed along an ODE trajectory, on the clock of the encoder w (noise-dominated Adam).
 
     When every coordinate's gradient is dominated by batch noise of one RMS ``sigma_w`` (the fresh-noise

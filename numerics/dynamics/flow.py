@@ -35,7 +35,7 @@ MAX_STIFF_TIME = 2e5
 ADAM_S_MAX = 2e4
 
 
-def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
+def integrate_overlaps(problem: Problem, t: float, y0, s_eval, *, rho: float = 1.0,
                        d: Optional[float] = None, n_quad: int = 151, rtol: float = 1e-8,
                        atol: float = 1e-10, method: str = "dopri5", throw: bool = True,
                        sgd: float = 0.0) -> Trajectory:
@@ -74,7 +74,7 @@ def integrate_overlaps(problem: Problem, t: float, y0, s_eval, rho: float = 1.0,
                             "d": float(problem.d if d is None else d)})
 
 
-def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, record_every: int = 1,
+def iterate_gd_map(problem: Problem, t: float, y0, step: float, n_steps: int, *, record_every: int = 1,
                    rho: float = 1.0, d: Optional[float] = None, n_quad: int = 151,
                    sgd: float = 0.0) -> Trajectory:
     """Iterate the exact d = inf overlap map of gradient descent with ``step`` (ODE-time units).
@@ -120,7 +120,7 @@ def integrate_to_rest(rhs, y, params, norm, tol: float, s_max: float, rtol: floa
     return y, s0, total, res
 
 
-def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, d: Optional[float] = None,
+def stationary_point(problem: Problem, t: float, *, y0=None, rho: float = 1.0, d: Optional[float] = None,
                      tol: float = 1e-9, s_max: float = 1e5, n_quad: int = 151, throw: bool = True) -> SolverResult:
     """Long-time limit of the gradient flow: integrate until ``max|dy/d(ode_t)| < tol``.
 
@@ -147,7 +147,7 @@ def stationary_point(problem: Problem, t: float, y0=None, rho: float = 1.0, d: O
     return out
 
 
-def convergence_time(problem: Problem, t: float, y0, target: Optional[float] = None, tol: float = 1e-3,
+def convergence_time(problem: Problem, t: float, y0, *, target: Optional[float] = None, tol: float = 1e-3,
                      quantity: str = "omega", rho: float = 1.0, d: Optional[float] = None,
                      s_max: float = 1e4, n_grid: int = 201, n_quad: int = 151, throw: bool = True) -> ScalarResult:
     """ODE time after which ``|quantity - target| < tol`` for good (first entry of the final run).

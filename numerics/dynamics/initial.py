@@ -14,7 +14,7 @@ __all__ = ["initial_overlaps", "INITIALISATIONS"]
 INITIALISATIONS = ("small", "random", "informed")
 
 
-def initial_overlaps(kind: str, problem: Problem, t: float, seed: int = 0, scale: float = 0.1,
+def initial_overlaps(kind: str, problem: Problem, t: float, *, seed: int = 0, scale: float = 0.1,
                      d: Optional[float] = None) -> Dict[str, float]:
     """Typical initial overlaps of the simulator's initialisations (PAPER §2.3).
 

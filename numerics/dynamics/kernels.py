@@ -156,7 +156,7 @@ def rhs_norm(params: np.ndarray, y) -> float:
     return float(np.max(np.abs(out)))
 
 
-def gaussian_kernels(b: float, omega: float, r: float, k: float, p: float, gam: float = 1.0,
+def gaussian_kernels(b: float, omega: float, r: float, k: float, p: float, *, gam: float = 1.0,
                      n_quad: int = 151) -> np.ndarray:
     """The kernel values (module docstring) with ``n_quad`` trapezoid nodes."""
     if int(n_quad) < 3:

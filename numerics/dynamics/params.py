@@ -91,7 +91,7 @@ class DynamicsParams(NamedTuple):
 assert DynamicsParams._fields[:N_GENERATED] == tuple(_gen.PARAM_NAMES), (DynamicsParams._fields, _gen.PARAM_NAMES)
 
 
-def dynamics_params(problem: Problem, t: float, rho: float = 1.0, d: Optional[float] = None,
+def dynamics_params(problem: Problem, t: float, *, rho: float = 1.0, d: Optional[float] = None,
                     n_quad: int = 151, sgd: float = 0.0) -> DynamicsParams:
     """The parameters of the RHS for the per-time problem at schedule time ``t``.
 

@@ -17,7 +17,7 @@ __all__ = ["separatrix", "inner_rule", "PANELS"]
 PANELS = (0.0, 0.002, 0.02, 0.2, 1.0, 3.0, math.inf)
 
 
-def separatrix(flow, ep0, em0, L, n_probe, n_bisect, tol=1e-13):
+def separatrix(flow, ep0, em0, L, n_probe, n_bisect, *, tol=1e-13):
     """Root ``y0*`` of ``y0 -> y_final`` per outer node (``-inf``/``+inf``: every sample in the +/- mode)."""
     K = ep0.size
     probes = np.linspace(-L, L, int(n_probe))

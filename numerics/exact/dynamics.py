@@ -130,7 +130,7 @@ def _gd_iterate(y0, prm, step, n_steps, record_every):
     return Y
 
 
-def exact_dynamics_params(problem: Problem, t: float, d: float = math.inf, n_plus=None, rho: float = 1.0,
+def exact_dynamics_params(problem: Problem, t: float, *, d: float = math.inf, n_plus=None, rho: float = 1.0,
                           rule=None) -> np.ndarray:
     """Parameter vector of the RHS at schedule time t, theory evaluated at dimension d (module docstring).
 
@@ -174,11 +174,11 @@ def exact_state(y0) -> np.ndarray:
     return arr
 
 
-def integrate_exact(problem: Problem, t: float, y0, s_eval, d: float = math.inf, n_plus=None, rho: float = 1.0,
+def integrate_exact(problem: Problem, t: float, y0, s_eval, *, d: float = math.inf, n_plus=None, rho: float = 1.0,
                     rule=None, rtol: float = 1e-9, atol: float = 1e-11, method: str = "dopri5",
                     throw: bool = True) -> Trajectory:
     """Integrate the exact-coordinate gradient flow from ``y0`` (e.g. measured on a simulator run) over ``s_eval``."""
-    prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=n_plus, rho=rho, rule=rule)
     y = exact_state(y0)
     s_eval = np.asarray(s_eval, dtype=np.float64)
     sol = rk_solve(exact_rhs, s_eval, y, params=prm, method=method, rtol=rtol, atol=atol, max_steps=5_000_000,
@@ -191,14 +191,14 @@ def integrate_exact(problem: Problem, t: float, y0, s_eval, d: float = math.inf,
                             "n_plus": int(prm[4]), "n_minus": int(prm[5])})
 
 
-def iterate_exact_gd(problem: Problem, t: float, y0, step: float, n_steps: int, record_every: int = 1,
+def iterate_exact_gd(problem: Problem, t: float, y0, step: float, n_steps: int, *, record_every: int = 1,
                      d: float = math.inf, n_plus=None, rho: float = 1.0, rule=None) -> Trajectory:
     """Iterate the GD map (one step = ODE time ``step`` = eta n / d) ``n_steps`` times."""
     if not (step > 0 and math.isfinite(step)):
         raise ValueError(f"step must be a positive finite number, got {step!r}")
     if int(n_steps) < 1 or int(record_every) < 1:
         raise ValueError("n_steps and record_every must be integers >= 1")
-    prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=n_plus, rho=rho, rule=rule)
     Y = _gd_iterate(exact_state(y0), prm, float(step), int(n_steps), int(record_every))
     ok = bool(np.all(np.isfinite(Y)))
     res = Trajectory(value=Y, names=STATE_NAMES, converged=ok, iterations=int(n_steps), residual=0.0,
@@ -208,9 +208,9 @@ def iterate_exact_gd(problem: Problem, t: float, y0, step: float, n_steps: int, 
     return res.raise_if_failed("exact gradient-descent map")
 
 
-def exact_loss(problem: Problem, t: float, y, d: float = math.inf, n_plus=None, rule=None) -> float:
+def exact_loss(problem: Problem, t: float, y, *, d: float = math.inf, n_plus=None, rule=None) -> float:
     """The loss L (theory units) at a state (``exact_dyn_loss``)."""
-    prm = exact_dynamics_params(problem, t, d, n_plus, 1.0, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=n_plus, rho=1.0, rule=rule)
     y = exact_state(y)
     mom = np.empty(12)
     _moments(y, prm, mom)
@@ -223,7 +223,7 @@ def _rhs(prm, y) -> np.ndarray:
     return out
 
 
-def exact_stationary_point(problem: Problem, t: float, y0, d: float = math.inf, n_plus=None, rho: float = 1.0,
+def exact_stationary_point(problem: Problem, t: float, y0, *, d: float = math.inf, n_plus=None, rho: float = 1.0,
                            rule=None, tol: float = 1e-11, s_max: float = 1e6, flow_tol: float = 1e-5,
                            throw: bool = True) -> SolverResult:
     """Long-time limit of the flow from ``y0``: integrate until ``max|dy/ds| < flow_tol``, then Newton-polish the
@@ -232,7 +232,7 @@ def exact_stationary_point(problem: Problem, t: float, y0, d: float = math.inf, 
     The polish only sharpens the point the flow has reached (it is rejected if it moves the state by more than
     ``100 flow_tol`` in sup norm); raises :class:`ConvergenceError` when the flow is not stationary by ``s_max``.
     """
-    prm = exact_dynamics_params(problem, t, d, n_plus, rho, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=n_plus, rho=rho, rule=rule)
     y = exact_state(y0)
     from flowphase.numerics.dynamics.flow import integrate_to_rest
 
@@ -343,7 +343,7 @@ def exact_dynamics_json(args: dict, *, problem=None) -> dict:
     if cols["omega"][-1] < 0:
         for k in ("b", "m", "omega", "a_plus", "a_minus", "z_plus", "z_minus"):
             cols[k] = -cols[k]
-    prm = exact_dynamics_params(problem, t, problem.d, n_plus, rho)
+    prm = exact_dynamics_params(problem, t, d=problem.d, n_plus=n_plus, rho=rho)
     npl, nmi = prm[4], prm[5]
     cols["sqrt_q"] = np.sqrt(cols["m"] ** 2 + npl * cols["a_plus"] ** 2 + nmi * cols["a_minus"] ** 2 + cols["rho_u"])
     cols["sqrt_r"] = np.sqrt(cols["omega"] ** 2 + npl * cols["z_plus"] ** 2 + nmi * cols["z_minus"] ** 2

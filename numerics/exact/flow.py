@@ -273,7 +273,7 @@ class _Flow:
             t_eval = np.unique(np.concatenate([inner, [lo, hi]]))
             self.legs.append((t_eval, fine, curves))
             G = 2.0 * (ax + af * learned[0])
-            bulk = rk.solve(rk.rhs_affine, t_eval, np.array([0.0]), fine, np.vstack([np.zeros_like(G), G]),
+            bulk = rk.solve(rk.rhs_affine, t_eval, np.array([0.0]), tgrid=fine, curves=np.vstack([np.zeros_like(G), G]),
                             rtol=rtol, atol=atol)
             logP += float(bulk.value[-1, 0])   # d(log P)/dt = 2 (a_x + a_f c)
         self.P = math.exp(logP)
@@ -284,7 +284,8 @@ class _Flow:
         """y(t_0) of the trajectory with y = 0 at the last grid time (continuous flow, y blind to e)."""
         state = np.zeros(3)
         for t_eval, fine, curves in reversed(self.legs):
-            r = rk.solve(rhs_flow3, t_eval[::-1].copy(), state, fine, curves, rtol=self.rtol, atol=self.atol)
+            r = rk.solve(rhs_flow3, t_eval[::-1].copy(), state, tgrid=fine, curves=curves, rtol=self.rtol,
+                         atol=self.atol)
             state = r.value[-1].copy()
             self.steps += r.iterations
         check_finite("separatrix", state)
@@ -304,7 +305,7 @@ class _Flow:
         N = y0.size
         state = np.concatenate([y0, ep0, em0])
         for t_eval, fine, curves in self.legs:
-            r = rk.solve(rhs_flow3, t_eval, state, fine, curves, rtol=self.rtol, atol=self.atol)
+            r = rk.solve(rhs_flow3, t_eval, state, tgrid=fine, curves=curves, rtol=self.rtol, atol=self.atol)
             state = r.value[-1].copy()
             self.steps += r.iterations
         check_finite("flow final states", state)

@@ -120,7 +120,7 @@ def perpoint_state(c, b, u, w, x1, s, sigma):
     return np.concatenate([head, a, z])
 
 
-def iterate_perpoint_gd(problem, t: float, y0, labels, step: float, n_steps: int, record_every: int = 1,
+def iterate_perpoint_gd(problem, t: float, y0, labels, step: float, n_steps: int, *, record_every: int = 1,
                         d: float = math.inf, rho: float = 1.0, rule=None) -> np.ndarray:
     """Records ``Y[k]`` of the per-point GD map (module docstring) every ``record_every`` steps."""
     s = np.ascontiguousarray(labels, dtype=np.float64)
@@ -132,7 +132,7 @@ def iterate_perpoint_gd(problem, t: float, y0, labels, step: float, n_steps: int
         raise ValueError(f"y0 must have 7 + 2n = {7 + 2 * n} entries, got {y0.size}")
     if not (step > 0 and math.isfinite(step)) or int(n_steps) < 1 or int(record_every) < 1:
         raise ValueError("step must be > 0 and n_steps, record_every integers >= 1")
-    prm = exact_dynamics_params(problem, t, d, int(np.sum(s > 0)), rho, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=int(np.sum(s > 0)), rho=rho, rule=rule)
     Y = _iterate(y0, s, prm, float(step), int(n_steps), int(record_every))
     if not np.all(np.isfinite(Y)):
         raise ValueError("per-point GD map produced non-finite overlaps (step too large?)")

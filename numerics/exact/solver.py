@@ -54,7 +54,7 @@ JOIN_TOL = 1e-2
 _NO_JOIN = np.zeros(4)
 
 
-def exact_energy(theta, problem: Problem, t: float, d: float = math.inf, n_plus=None, rule=None) -> float:
+def exact_energy(theta, problem: Problem, t: float, *, d: float = math.inf, n_plus=None, rule=None) -> float:
     """Potential ``E(omega, b, z_plus, z_minus)`` at time t (finite B only; for tests and plots)."""
     d, npl, nmi = _check(problem, d, n_plus)
     tau, alpha, beta, B = time_coefficients(problem, t, d)

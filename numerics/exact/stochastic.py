@@ -393,7 +393,7 @@ def iterate_stochastic(problem, t: float, y0, labels, n_steps: int, *, optimizer
     if y0[4] < 0 or y0[5] < 0 or y0[6] ** 2 > y0[4] * y0[5] * (1 + 1e-9) + 1e-300:
         raise ValueError("y0 needs rho_w, rho_u >= 0 and nu^2 <= rho_w rho_u (Cauchy-Schwarz)")
     X0, wts = perpendicular_law(y0[5], y0[4], y0[6], perp_nodes)
-    prm = exact_dynamics_params(problem, t, d, int(np.sum(s > 0)), 1.0, rule)
+    prm = exact_dynamics_params(problem, t, d=d, n_plus=int(np.sum(s > 0)), rho=1.0, rule=rule)
     Y, O = _iterate(y0, X0, wts, s, prm, d, 0 if optimizer == "adam" else 1, float(lr), int(draws), b2, float(eps),
                     n_steps // stride, stride, record_every // stride, adam_law == "isotropic")
     if not np.all(np.isfinite(Y)):

@@ -51,7 +51,7 @@ def generated_along_flow(problem, ts, transition: str = "exact", *, n_nodes: int
     one = np.unique(ts[ts <= 1.0])
     if one.size:
         tg, cv = phase_one_curves(problem, n_grid)
-        x, wts, _, _ = phase_one_transport(problem, n_nodes, curves=(tg, cv), rtol=rtol, atol=atol)
+        x, wts, _, _ = phase_one_transport(problem, n_nodes=n_nodes, curves=(tg, cv), rtol=rtol, atol=atol)
         t_eval = one if one[0] == 0.0 else np.concatenate([[0.0], one])
         ys = solve_curves(t_eval, x, tg, cv, rtol, atol).value if t_eval.size > 1 else x[None, :]
         ys = ys[-one.size:]

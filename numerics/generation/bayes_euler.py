@@ -69,7 +69,7 @@ def bayes_euler_mode_fraction(problem: Problem, n_steps: int, t_end: Optional[fl
     check_finite("Bayes velocity curves", curves)
 
     def final(y0):
-        return rk.solve(rk.rhs_tanh, ts, np.asarray(y0, dtype=float), ts, curves, method="euler").value[-1]
+        return rk.solve(rk.rhs_tanh, ts, np.asarray(y0, dtype=float), tgrid=ts, curves=curves, method="euler").value[-1]
 
     lo, hi = -float(bracket), float(bracket)
     for _ in range(4):

@@ -63,7 +63,7 @@ def generated_distribution(problem: Problem, transition: str = "exact", *, windo
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
     tg, cv = phase_one_curves(problem, n_grid)
-    nodes, weights, y1, res1 = phase_one_transport(problem, n_nodes, curves=(tg, cv), rtol=rtol, atol=atol)
+    nodes, weights, y1, res1 = phase_one_transport(problem, n_nodes=n_nodes, curves=(tg, cv), rtol=rtol, atol=atol)
     y1_mean = float(np.sum(weights * y1))
     phase1 = (tg, cv, 0.0, 1.0)
     p_pos = separatrix_fraction(0.0, [phase1]).value

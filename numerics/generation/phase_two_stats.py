@@ -36,7 +36,7 @@ def phase_two_closed_form(tp, n: float, sigma: float, lam_u: float, noise: str =
             "variance": ridge["A"] / ridge["B"]}
 
 
-def phase_two_flow(problem: Problem, tps=None, n_grid: int = 4001, rtol: float = 1e-10, atol: float = 1e-12,
+def phase_two_flow(problem: Problem, *, tps=None, n_grid: int = 4001, rtol: float = 1e-10, atol: float = 1e-12,
                    end_offset: float = 1e-9):
     """Integrate the phase-2 summary-statistics ODE with the RK engine (PAPER §3.5).
 
@@ -53,7 +53,7 @@ def phase_two_flow(problem: Problem, tps=None, n_grid: int = 4001, rtol: float =
     grid = np.linspace(0.0, 1.0, int(n_grid))
     ev = grid.copy()
     ev[-1] = 1.0 - end_offset
-    rows = phase_two_arrays(ev, 1.0 - ev, tr.n, problem.sigma, tr.lam_u, tr.noise)
+    rows = phase_two_arrays(ev, 1.0 - ev, tr.n, problem.sigma, tr.lam_u, noise=tr.noise)
     c, m, qe, qx = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
     inv = 1.0 / (1.0 - ev)
     G = (c - 1.0) * inv
@@ -61,4 +61,4 @@ def phase_two_flow(problem: Problem, tps=None, n_grid: int = 4001, rtol: float =
     tps = np.array([0.0, 1.0]) if tps is None else np.asarray(tps, dtype=float)
     if np.any(tps < 0) or np.any(tps > 1):
         raise ValueError("tps must lie in [0, 1]")
-    return rk.solve(rk.rhs_affine, tps, np.array([0.0, 0.0, 0.0, 1.0]), grid, curves, rtol=rtol, atol=atol)
+    return rk.solve(rk.rhs_affine, tps, np.array([0.0, 0.0, 0.0, 1.0]), tgrid=grid, curves=curves, rtol=rtol, atol=atol)

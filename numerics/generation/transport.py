@@ -23,10 +23,10 @@ __all__ = ["solve_curves", "phase_one_transport", "separatrix_fraction", "euler_
 def solve_curves(t_eval, y0, grid, curves, rtol, atol):
     """Integrate ``dy/dt = rhs_tanh`` on the curves, stopping at their nodes (:mod:`flowphase.numerics.rk`)."""
     return rk.solve(rk.rhs_tanh, np.asarray(t_eval, dtype=float), np.atleast_1d(np.asarray(y0, dtype=float)),
-                    grid, curves, rtol=rtol, atol=atol, stop_at_nodes=True)
+                    tgrid=grid, curves=curves, rtol=rtol, atol=atol, stop_at_nodes=True)
 
 
-def phase_one_transport(problem: Problem, n_nodes: int = 401, n_grid: int = 101, rtol: float = 1e-10,
+def phase_one_transport(problem: Problem, *, n_nodes: int = 401, n_grid: int = 101, rtol: float = 1e-10,
                         atol: float = 1e-12, curves=None, y_max: float = 9.0):
     """Push quadrature nodes of y(0) ~ N(0, 1) through phase 1 (PAPER §3.5).
 

@@ -113,7 +113,7 @@ def _weights(mixture, z, tau_end, d, interpolant):
     return est.mean(0), se, hard
 
 
-def projection_flow(mixture: KMixture, schedule: Schedule, n_times: int = 80, method: str = "euler",
+def projection_flow(mixture: KMixture, schedule: Schedule, *, n_times: int = 80, method: str = "euler",
                     d: Optional[float] = None, grid=None, n_fine: int = 1024, m: int = 12, reps: int = 4,
                     seed: int = 0, interpolant=None, z0=None) -> FlowWeights:
     """p_hat_k of the exact flow on ``schedule``'s grid of ``n_times`` points (module notes).
@@ -154,7 +154,7 @@ def projection_flow(mixture: KMixture, schedule: Schedule, n_times: int = 80, me
                        info={"schedule": schedule.to_dict(), "n_points": int(R * N)})
 
 
-def full_flow(mixture: KMixture, schedule: Schedule, X0, means, n_times: int = 80, method: str = "euler",
+def full_flow(mixture: KMixture, schedule: Schedule, X0, means, *, n_times: int = 80, method: str = "euler",
               grid=None, interpolant=None) -> np.ndarray:
     """The d-dimensional flow with the Bayes velocity from X0 (N, d), for the exactness check (Euler/Heun)."""
     if method not in ("euler", "heun"):

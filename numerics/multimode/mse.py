@@ -56,7 +56,7 @@ DEFAULT_QMC_M = 13
 DEFAULT_REPS = 8
 
 
-def gaussian_points(r: int, method: str = "qmc", m: int = DEFAULT_QMC_M, reps: int = DEFAULT_REPS,
+def gaussian_points(r: int, *, method: str = "qmc", m: int = DEFAULT_QMC_M, reps: int = DEFAULT_REPS,
                     n_quad: int = 40, seed: int = 0):
     """Standard normal points in R^r: ``(g, w)`` with g (R, N, r) and weights w (R, N) summing to 1 per set."""
     r = int(r)
@@ -121,7 +121,7 @@ def _split_gini(pi, split):
     return PS - (Pc * Pc).sum(axis=-1) / np.maximum(PS, 1e-300)
 
 
-def mode_curves(mixture: KMixture, snr, method: str = "qmc", m: int = DEFAULT_QMC_M, reps: int = DEFAULT_REPS,
+def mode_curves(mixture: KMixture, snr, *, method: str = "qmc", m: int = DEFAULT_QMC_M, reps: int = DEFAULT_REPS,
                 n_quad: int = 40, seed: int = 0) -> ModeCurves:
     """U(s) = E[1 - pi^T G pi] and V_S(s) for every split at the signal-to-noise ratios ``snr`` (module notes)."""
     if not isinstance(mixture, KMixture):
@@ -130,7 +130,7 @@ def mode_curves(mixture: KMixture, snr, method: str = "qmc", m: int = DEFAULT_QM
     if np.any(~np.isfinite(s)) or np.any(s < 0):
         raise ValueError("snr must be finite and >= 0")
     A, G, p = mixture.factor, mixture.G, mixture.p
-    g, w = gaussian_points(A.shape[1], method, m, reps, n_quad, seed)
+    g, w = gaussian_points(A.shape[1], method=method, m=m, reps=reps, n_quad=n_quad, seed=seed)
     h = g @ A.T                                      # (R, N, K) ~ N(0, G)
     logp = np.log(p)
     splits = mixture.tree

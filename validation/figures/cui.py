@@ -40,9 +40,9 @@ def cui_flow_data(quick: bool = False, *, problem=None, n=None) -> dict:
     sigma, lam = base.sigma, base.training.lam_u
 
     t = np.linspace(0.0, 1.0, 101 if quick else 401)
-    rk = cui_flow(t, n, sigma, lam)
+    rk = cui_flow(t, n, sigma, lam=lam)
     t_e = np.linspace(0.0, 0.99, 100)
-    eu = cui_flow(t_e, n, sigma, lam, method="euler", evaluate="right")
+    eu = cui_flow(t_e, n, sigma, lam=lam, method="euler", evaluate="right")
     keys = ("M", "Q_xi", "Q_eta", "P", "Q", "theta")
     return {"params": {"n": n, "sigma": sigma, "lam": lam, "interpolant": "linear (Cui: alpha = t data)"},
             "t": t.tolist(), "ode": {k: rk.stats[k].tolist() for k in keys},
@@ -136,7 +136,7 @@ def cui_mse_data(quick: bool = False, *, problem=None, d=None) -> dict:
         data["sim_cos"].append(cos_hat)
         end = cui_end_of_flow(float(n), sigma, lam)
         # the same Euler grid as the sampler (network at t_k drives step k, stops at the last grid point)
-        eu = cui_flow(ts, float(n), sigma, lam, method="euler", evaluate="left")
+        eu = cui_flow(ts, float(n), sigma, lam=lam, method="euler", evaluate="left")
         st = {k: float(eu.stats[k][-1]) for k in ("M", "Q_xi", "Q_eta", "P")}
         mse_eu = (st["M"] - 1.0) ** 2 + n * st["Q_xi"] ** 2 + n * sigma ** 2 * st["Q_eta"] ** 2
         # the sample mean of n_gen generated points carries an extra ~ P / n_gen (PREDECESSOR §8)

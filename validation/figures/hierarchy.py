@@ -41,7 +41,7 @@ def schedules_at(hierarchy: Hierarchy, d: float, kappa: float = 2.0, mass: float
             "designed": an.design(mass=mass)}, an
 
 
-def exact_table(hierarchy: Hierarchy = EXAMPLE, ds=(1e2, 1e3, 1e4, 1e5, 1e6), n_times: int = 80, method="euler",
+def exact_table(*, hierarchy: Hierarchy = EXAMPLE, ds=(1e2, 1e3, 1e4, 1e5, 1e6), n_times: int = 80, method="euler",
                 m: int = 12, reps: int = 4, curve_m: int = 11, progress: bool = False) -> dict:
     """p_hat_k of the exact flow for the three schedules at every d (panel b)."""
     from flowphase.numerics.multimode.flow import projection_flow
@@ -56,7 +56,7 @@ def exact_table(hierarchy: Hierarchy = EXAMPLE, ds=(1e2, 1e3, 1e4, 1e5, 1e6), n_
         sch, an = schedules_at(hierarchy, d, m=curve_m)
         row = {"d": float(d), "windows": an.windows, "decisions": an.decisions, "schedules": {}}
         for name in SCHEDULES:
-            r = projection_flow(mix, sch[name], n_times, method=method, m=m, reps=reps)
+            r = projection_flow(mix, sch[name], n_times=n_times, method=method, m=m, reps=reps)
             row["schedules"][name] = {"p_hat": r.p_hat.tolist(), "p_hat_se": r.p_hat_se.tolist(),
                                       "max_error": r.max_error, "split_errors": fine_split_errors(mix, r.p_hat),
                                       "tau_end": r.tau_end}
@@ -66,7 +66,7 @@ def exact_table(hierarchy: Hierarchy = EXAMPLE, ds=(1e2, 1e3, 1e4, 1e5, 1e6), n_
             "names": list(hierarchy.mixture(ds[0]).names)}
 
 
-def trained_comparison(hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int = 256, n_times: int = 40,
+def trained_comparison(*, hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int = 256, n_times: int = 40,
                        seeds=(0, 1, 2), epochs: int = 60, lr: float = 3e-2, n_gen: int = 2000,
                        backend: str = SIM_BACKEND, progress: bool = False) -> dict:
     """Trained softmax models with the paper's and the designed schedule (panel c)."""
@@ -84,7 +84,7 @@ def trained_comparison(hierarchy: Hierarchy = EXAMPLE, ds=(1000, 4000), n: int =
             sim = simulate_softmax(mix, sch[name], d=int(d), n=n, n_times=n_times, seeds=seeds, epochs=epochs,
                                    lr=lr, backend=backend, progress=progress)
             g = generate_softmax(sim, n_gen=n_gen)
-            ex = projection_flow(mix, sch[name], n_times, m=11, reps=4)
+            ex = projection_flow(mix, sch[name], n_times=n_times, m=11, reps=4)
             row[name] = {**g, "split_errors": fine_split_errors(mix, g["p_hat"]), "exact_flow_p_hat": ex.p_hat.tolist(),
                          "exact_flow_max_error": ex.max_error, "seconds": time.perf_counter() - t0}
         out["rows"].append(row)
@@ -103,17 +103,17 @@ def hierarchy_data(quick: bool = False, *, n=None) -> dict:
     an = analyse_windows(H.mixture(d_win), d_win, m=10 if quick else 12)
     data = {"hierarchy": H.to_dict(), "d_windows": d_win, "analysis": an.to_dict(),
             "curves": {"snr": an.curves.snr.tolist(), "V": an.curves.V.tolist(), "V_se": an.curves.V_se.tolist()},
-            "exact": exact_table(H, ds, 80, m=10 if quick else 12, curve_m=10 if quick else 11)}
+            "exact": exact_table(hierarchy=H, ds=ds, n_times=80, m=10 if quick else 12, curve_m=10 if quick else 11)}
     mix = H.mixture(1e6)
     sch, _ = schedules_at(H, 1e6, m=10 if quick else 11)
-    cont = projection_flow(mix, sch["designed"], 80, method="continuous", n_fine=256 if quick else 1024,
+    cont = projection_flow(mix, sch["designed"], n_times=80, method="continuous", n_fine=256 if quick else 1024,
                            m=10 if quick else 12, reps=4)
     data["continuous_d1e6"] = cont.to_dict()
     if quick:
-        data["trained"] = trained_comparison(H, ds=(200,), n=64 if n is None else n, n_times=16, seeds=(0, 1),
+        data["trained"] = trained_comparison(hierarchy=H, ds=(200,), n=64 if n is None else n, n_times=16, seeds=(0, 1),
                                              epochs=30, n_gen=500)
     else:
-        data["trained"] = trained_comparison(H, progress=True, **({} if n is None else {"n": n}))
+        data["trained"] = trained_comparison(hierarchy=H, progress=True, **({} if n is None else {"n": n}))
     return data
 
 

@@ -372,7 +372,7 @@ def _model_key(cfg: ExperimentConfig, arm: str, seed: int, window) -> str:
         f"-{window[0]:.4f}-{window[1]:.4f}" if arm == "uturn" else "")
 
 
-def model_task(cfg: ExperimentConfig, arm: str, seed: int, window, cache_dir, device: str = "cpu",
+def model_task(cfg: ExperimentConfig, arm: str, seed: int, window, cache_dir, *, device: str = "cpu",
                threads: int = 0) -> dict:
     """Train (or load) and evaluate one model of the run; its checkpoint ``model-ARM-seedS.pt`` holds the weights,
     the training record and the evaluation.  ``window``: the U-Turn window (tau_start, tau_end) for the uturn arm.
@@ -474,21 +474,23 @@ def run_experiment(cfg: ExperimentConfig, cache_dir, *, device: str = "cpu", job
         return None if w is None else (w["tau_start"], w["tau_end"])
 
     if int(jobs) <= 1:
-        done(("uniform", first), model_task(cfg, "uniform", first, None, cache, device))
+        done(("uniform", first), model_task(cfg, "uniform", first, None, cache, device=device))
         done("uturn-curves", uturn_task(cfg, cache, device))
         later = [("uturn", s) for s in cfg.seeds] if "uturn" in cfg.arms and state["window"] else []
         for arm, seed in sorted(others + later, key=lambda p: (cfg.seeds.index(p[1]), cfg.arms.index(p[0]))):
-            done((arm, seed), model_task(cfg, arm, seed, window_tau() if arm == "uturn" else None, cache, device))
+            done((arm, seed), model_task(cfg, arm, seed, window_tau() if arm == "uturn" else None, cache,
+                                         device=device))
     else:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         with ProcessPoolExecutor(max_workers=int(jobs), mp_context=mp.get_context("spawn")) as pool:
-            pending = {pool.submit(model_task, cfg, "uniform", first, None, cache, device, 1): ("uniform", first)}
+            pending = {pool.submit(model_task, cfg, "uniform", first, None, cache, device=device, threads=1):
+                       ("uniform", first)}
             queue = list(others)
             while len(pending) < int(jobs) and queue:
                 p = queue.pop(0)
-                pending[pool.submit(model_task, cfg, p[0], p[1], None, cache, device, 1)] = p
+                pending[pool.submit(model_task, cfg, p[0], p[1], None, cache, device=device, threads=1)] = p
             while pending:
                 fin, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for f in fin:
@@ -501,7 +503,7 @@ def run_experiment(cfg: ExperimentConfig, cache_dir, *, device: str = "cpu", job
                 while len(pending) < int(jobs) and queue:
                     p = queue.pop(0)
                     w = window_tau() if p[0] == "uturn" else None
-                    pending[pool.submit(model_task, cfg, p[0], p[1], w, cache, device, 1)] = p
+                    pending[pool.submit(model_task, cfg, p[0], p[1], w, cache, device=device, threads=1)] = p
     if bar is not None:
         bar.close()
     arms = [a for a in cfg.arms if all((a, s) in results for s in cfg.seeds)]

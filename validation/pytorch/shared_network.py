@@ -288,7 +288,7 @@ def _run_path(out_dir: Path, problem: str, d: int, arm: str, seed: int, cfg: Exp
     return out_dir / "shared-network-runs" / f"{problem}-d{d}-{arm}-seed{seed}-{tag}.json"
 
 
-def run_one(problem: str, d: int, arm: str, seed: int, cfg: ExperimentConfig, out_dir=None) -> dict:
+def run_one(problem: str, d: int, arm: str, seed: int, cfg: ExperimentConfig, *, out_dir=None) -> dict:
     """Train, sample on the fine grid and on the atlas grid, measure; cached as one JSON under
     ``out_dir/shared-network-runs``."""
     path = None
@@ -349,7 +349,7 @@ def run_experiment(cfg: ExperimentConfig, out_dir=None, progress: bool = False) 
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(jobs, desc="shared network: models")
-    runs = [run_one(pr, d, arm, s, cfg, out_dir) for pr, d, arm, s in it]
+    runs = [run_one(pr, d, arm, s, cfg, out_dir=out_dir) for pr, d, arm, s in it]
     bayes = []
     fine = np.arange(cfg.ode_steps) / cfg.ode_steps
     for d in cfg.ds:

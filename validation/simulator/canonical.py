@@ -35,7 +35,7 @@ def canonical_sign(m, omega) -> np.ndarray:
     return np.where(g < 0, -1.0, 1.0)
 
 
-def sign_degenerate(m, omega, sqrt_q, sqrt_r, d, k: float = DEGENERATE_K) -> np.ndarray:
+def sign_degenerate(m, omega, sqrt_q, sqrt_r, d, *, k: float = DEGENERATE_K) -> np.ndarray:
     """True where ``|m + omega| < k sqrt((q + r)/d)``: the sign is not determined by the run."""
     if not (d >= 1 and math.isfinite(float(d))):
         raise ValueError(f"d must be a finite number >= 1, got {d!r}")

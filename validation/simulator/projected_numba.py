@@ -431,7 +431,7 @@ def _proj_update(c, b, u, w, Z, GQ, KC, SC, state_s, state_v, model, optimizer, 
 
 def train_projected(x1, basis, job_seed_index, job_tix, seeds, alpha, beta, c, b, u, w, state_s, state_v,
                     model, optimizer, K, step0, n_steps, lr, lr_decay_to, total_steps, beta1, beta2, eps,
-                    lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, gnorm2=None):
+                    lam_u, lam_w, use_fixed, train_c, train_b, record_every, hist, *, gnorm2=None):
     """Projected-sampler twin of :func:`.dense_numba.train_kernel` (same arguments,
     plus ``basis = (QY, RY, YY)`` of :func:`data_basis`; fresh noise only; ``gnorm2`` (J,) float64 receives
     the squared gradient norm of the last step, a scratch array when None).

@@ -107,7 +107,7 @@ def row_keys(xp, seeds, step, tix, rows):
     return h
 
 
-def noise_rows(xp, seeds, step, tix, rows, d, dtype=np.float64):
+def noise_rows(xp, seeds, step, tix, rows, d, *, dtype=np.float64):
     """Counter-based N(0,1) noise, shape (J, R, d): splitmix64 + Box--Muller per coordinate pair."""
     keys = row_keys(xp, seeds, step, tix, rows)
     npair = (int(d) + 1) // 2

@@ -127,7 +127,7 @@ def run_sweep(spec: SweepSpec, out, *, executor: str = "auto", workers: int = 1,
             with make_executor(kind, workers, scheduler, threads, spec.task, todo[0][1],
                                 worker_out, dask_processes) as ex:
                 futures = {ex.submit(run_chunk, spec.task, chunk, spec.seed, sleep, worker_out,
-                                     threads, todo[0][1], fsync): chunk
+                                     threads, todo[0][1], fsync=fsync): chunk
                            for chunk in _chunks(todo, size)}
                 for fut in cf.as_completed(futures):
                     try:

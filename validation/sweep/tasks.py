@@ -71,7 +71,7 @@ def check_problem(**params) -> None:
                            "defined)")},
       requires=("flowphase.numerics.learned",), check=check_problem,
       doc="learned overlaps c, m, omega, b, sqrt_q at time t (PAPER §3.1-3.4)")
-def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, theory="auto") -> dict:
+def theory_overlaps(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, *, theory="auto") -> dict:
     """Learned parameters (c, m, omega, b, sqrt(q), and the exact theory's z, a, sqrt(r)) at time t.
 
     Thin adapter around ``flowphase.numerics.learned.learned_parameters(problem, t, theory)``
@@ -157,7 +157,7 @@ def check_simulation(**params) -> None:
       requires=("flowphase.validation.simulator",), check=check_simulation,
       doc="finite-d training at one time t and seed: c, m, omega, b, sqrt_q, sqrt_r, loss")
 def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, optimizer, lr, draws,
-               labels, init, backend, lr_final=None) -> dict:
+               labels, init, backend, *, lr_final=None) -> dict:
     """Finite-d training of the denoiser at one time t, one seed (PAPER §2.1-§2.3).
 
     Adapter around ``flowphase.validation.simulator.simulate``; returns the canonicalised overlaps
@@ -185,7 +185,7 @@ def simulation(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, epochs, opti
       requires=("flowphase.validation.compare",), check=check_simulation,
       doc="theory vs simulation at time t: q_sim, q_stderr, q_theory, q_z per overlap q")
 def compare_task(t, p, sigma, kappa, d, n, lam_u, lam_w, noise, seed, n_seeds, epochs, optimizer,
-                 lr, draws, labels, init, backend, theory_d=None, theory="auto", lr_final=None) -> dict:
+                 lr, draws, labels, init, backend, *, theory_d=None, theory="auto", lr_final=None) -> dict:
     """Theory vs simulation at one time t over seeds ``seed .. seed + n_seeds - 1`` (PAPER §3.9).
 
     Adapter around ``flowphase.validation.compare.compare``; returns, for each overlap q in

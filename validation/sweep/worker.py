@@ -125,7 +125,7 @@ def _cap_threads(threads: int) -> None:
 
 def run_chunk(task: str, items: Sequence[Tuple[str, dict]], seed: int, sleep: float,
                out: Optional[str], threads: int, warm: Optional[Mapping],
-               fsync: bool = True) -> list:
+               *, fsync: bool = True) -> list:
     """Worker side: run ``items``; store each record at once when ``out`` is given.
 
     Returns ``(key, status)`` pairs when the worker stores, else the full records.
