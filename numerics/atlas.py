@@ -306,7 +306,7 @@ def _two_mode_exact(problem: TwoMode, density: Density, d: float, T: int, n: flo
                  schedule=DensitySchedule(density),
                  training=Problem.undilated(n=n, lam_u=problem.lam_u, lam_w=problem.lam_w).training)
     ts = np.arange(T, dtype=float) / T
-    curve = exact_curve(pr, ts, d, n_plus)
+    curve = exact_curve(pr, ts, d, n_plus=n_plus)
     g = generated_flow(curve, pr, "euler", d=d)
     r = {"p_hat": g.p_hat, "bulk_variance": g.bulk_variance,
          **{k: (v if math.isfinite(v) else None) for k, v in (("mean_plus", g.mean_plus), ("mean_minus", g.mean_minus))}}
@@ -321,7 +321,7 @@ def smallest_T(problem: AtlasProblem, density_of: Callable[[float], Density], d,
 
     Doubling from ``T_min`` until the error is within ``tol``, then bisection between the last failing and the
     first passing size (assumes the error is below tol for every larger T, which the doubling samples)."""
-    tol = checks.as_real("tol", tol, 0.0, 1.0, lo_open=True)
+    tol = checks.as_real("tol", tol, 0.0, hi=1.0, lo_open=True)
     T_max = checks.as_int("T_max", T_max, 2, T_MAX)
     den = density_of(d)
     fine = {}

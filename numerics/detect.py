@@ -142,11 +142,11 @@ def detect_windows(t, y, *, rel_height: float = 0.1, min_sharpness: float = 3.0,
     t, y = _check_curve(t, y)
     from flowphase.theory.checks import as_int, as_real
 
-    rel_height = as_real("rel_height", rel_height, 0.0, 1.0, lo_open=True)
+    rel_height = as_real("rel_height", rel_height, 0.0, hi=1.0, lo_open=True)
     if rel_height == 1.0:
         raise ValueError(f"rel_height must lie in (0, 1), got {rel_height!r}")
-    min_sharpness = as_real("min_sharpness", min_sharpness, 1.0, 1e300)
-    min_size = as_real("min_size", min_size, 0.0, 1.0)
+    min_sharpness = as_real("min_sharpness", min_sharpness, 1.0, hi=1e300)
+    min_size = as_real("min_size", min_size, 0.0, hi=1.0)
     if min_size == 1.0:
         raise ValueError(f"min_size must lie in [0, 1), got {min_size!r}")
     min_points = as_int("min_points", min_points, 1)

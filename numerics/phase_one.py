@@ -272,7 +272,7 @@ def phase_one_energy(omega, b, kt, p, n, sigma, lam_u, lam_w, *, rule=None) -> f
                          nodes, weights)) * (n + sigma * sigma)
 
 
-def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: float = 2.0, lam_w: float = 2.0, *,
+def solve_phase_one(kt: float, p: float, n: float, *, sigma: float = 1.0, lam_u: float = 2.0, lam_w: float = 2.0,
                     starts: Optional[Sequence] = None, rule=None, tol: float = 1e-11, max_iter: int = 100,
                     b_cap: float = 12.0, max_step: float = 1.0, step_tol: float = 1e-13, t: float = math.nan,
                     throw: bool = True) -> PhaseOneResult:
@@ -302,11 +302,11 @@ def solve_phase_one(kt: float, p: float, n: float, sigma: float = 1.0, lam_u: fl
     _check_params(kt, p, n, sigma, lam_u, lam_w)
     from flowphase.theory.checks import as_int, as_real
 
-    tol = as_real("tol", tol, 0.0, 1.0, lo_open=True)
-    step_tol = as_real("step_tol", step_tol, 0.0, 1.0, lo_open=True)
+    tol = as_real("tol", tol, 0.0, hi=1.0, lo_open=True)
+    step_tol = as_real("step_tol", step_tol, 0.0, hi=1.0, lo_open=True)
     max_iter = as_int("max_iter", max_iter, 1, 10 ** 6)
-    b_cap = as_real("b_cap", b_cap, 0.0, 700.0, lo_open=True)
-    max_step = as_real("max_step", max_step, 0.0, 1e6, lo_open=True)
+    b_cap = as_real("b_cap", b_cap, 0.0, hi=700.0, lo_open=True)
+    max_step = as_real("max_step", max_step, 0.0, hi=1e6, lo_open=True)
     kt, p, n, sigma, lam_u, lam_w = map(float, (kt, p, n, sigma, lam_u, lam_w))
     flip = p < 0.5
     pp = 1.0 - p if flip else p
@@ -415,7 +415,7 @@ def phase_one_solution(problem, t: float, **kw) -> PhaseOneResult:
     if not 0.0 <= float(t) <= 1.0:
         raise ValueError(f"t must lie in [0, 1] for phase 1, got {t!r}")
     kappa, p, n, sigma, lu, lw = _problem_params(problem)
-    return solve_phase_one(kappa * float(t), p, n, sigma, lu, lw, t=float(t), **kw)
+    return solve_phase_one(kappa * float(t), p, n, sigma=sigma, lam_u=lu, lam_w=lw, t=float(t), **kw)
 
 
 def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-11, rule=None,
@@ -450,8 +450,8 @@ def phase_one_curve(problem, ts, *, refine_jumps: bool = True, tol: float = 1e-1
             starts = [(kt, hh), (0.5 * kt + 0.2, hh + 1.0), (1.5 * kt + 0.2, 0.5 * hh)]
         else:  # continuation: the previous informative minimiser and the population point
             starts = [prev, (kt, hh)]
-        r = solve_phase_one(kt, p, n, sigma, lu, lw, starts=starts, tol=tol, rule=rule, t=float(t), throw=throw,
-                            **solver_kw)
+        r = solve_phase_one(kt, p, n, sigma=sigma, lam_u=lu, lam_w=lw, starts=starts, tol=tol, rule=rule, t=float(t),
+                            throw=throw, **solver_kw)
         if r.branch == "informative" or (math.isfinite(r.energy_informative) and r.branch == "trivial"):
             prev = _informative_point(r, kt, p, n, sigma, lu, lw, rule, tol, prev)
         results.append(r)

@@ -238,8 +238,8 @@ class PaperAnsatz(Theory):
         tr = problem.training
         if kind in ("one", "degenerate"):
             kt = problem.kappa * t if kind == "one" else 0.0
-            r = solve_phase_one(kt, problem.p, tr.n, problem.sigma, tr.lam_u, tr.lam_w, t=t, throw=throw,
-                                **solver_kw)
+            r = solve_phase_one(kt, problem.p, tr.n, sigma=problem.sigma, lam_u=tr.lam_u, lam_w=tr.lam_w, t=t,
+                                throw=throw, **solver_kw)
             if not r.converged:
                 return LearnedParameters(value=None, converged=False, iterations=r.iterations, residual=r.residual,
                                          message=r.message, t=t, tau=tau, phase=int(phase), branch=r.branch)
@@ -429,7 +429,7 @@ class ExactFiniteN(Theory):
         from flowphase.numerics.exact import solve_exact
 
         problem.schedule.check_t(t)
-        r = solve_exact(problem, t, self.d_value, self.n_plus, throw=throw, **solver_kw)
+        r = solve_exact(problem, t, self.d_value, n_plus=self.n_plus, throw=throw, **solver_kw)
         return _record_from_exact(r, problem.phase(float(t)))
 
     def curve(self, problem, ts, *, throw: bool = True, refine_jumps: bool = True, **solver_kw) -> LearnedCurve:
@@ -438,7 +438,7 @@ class ExactFiniteN(Theory):
         ts = self._check_ts(problem, ts)
         if "starts" in solver_kw:
             raise ValueError("starts are chosen by the continuation along the curve; use overlaps() for one time")
-        cur = exact_curve(problem, ts, self.d_value, self.n_plus, throw=throw, refine_jumps=refine_jumps,
+        cur = exact_curve(problem, ts, self.d_value, n_plus=self.n_plus, throw=throw, refine_jumps=refine_jumps,
                           **solver_kw)
         return _curve_from_exact(cur, problem, ts)
 
@@ -505,7 +505,7 @@ class ExactFiniteN(Theory):
 
         d = self.d_value
         grid = problem.schedule.grid(n_times)
-        return generated_flow(exact_curve(problem, grid, d, self.n_plus), problem, sampler, d=d, **kw)
+        return generated_flow(exact_curve(problem, grid, d, n_plus=self.n_plus), problem, sampler, d=d, **kw)
 
 
 # ----------------------------------------------------------------------------- names of the command line

@@ -78,7 +78,7 @@ def test_strategies_through_fp_are_the_low_level_solvers():
 
     pr = fp.Problem.dilated(p=0.8, sigma=1.0, kappa=2.0, n=64, lam_u=2.0, lam_w=2.0)
     one = fp.PaperAnsatz().overlaps(pr, 0.5)
-    ref = solve_phase_one(2.0 * 0.5, 0.8, 64, 1.0, 2.0, 2.0, t=0.5)
+    ref = solve_phase_one(2.0 * 0.5, 0.8, 64, sigma=1.0, lam_u=2.0, lam_w=2.0, t=0.5)
     assert (one.m, one.omega, one.b, one.sqrt_q) == (ref.m, ref.omega, ref.b, ref.sqrt_q)
     ts = np.array([0.3, 0.8, 1.4])
     cur = fp.ExactFiniteN(d=2000).curve(pr, ts)

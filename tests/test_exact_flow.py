@@ -94,7 +94,7 @@ def test_reduced_flow_equals_the_d_dimensional_sampler_sample_by_sample(method):
     _, X = generate_from_params(pr, ts, c, b, u, w, n_gen=N, seed=seed, method=method, backend=FAST,
                                 keep_samples=True)
     X0 = _initial(N, d, seed)
-    y, ep, em, P = flow_final(f, pr, X0 @ q0, X0 @ q1, X0 @ q2, method=method)
+    y, ep, em, P = flow_final(f, pr, X0 @ q0, e_plus0=X0 @ q1, e_minus0=X0 @ q2, method=method)
     tol = tolerance("kernel_crosscheck")
     for got, ref in ((y, X @ q0), (ep, X @ q1), (em, X @ q2)):
         assert np.max(np.abs(got - ref)) <= tol.abs_floor + tol.rel * np.max(np.abs(ref)) * 10
@@ -157,8 +157,9 @@ def test_continuous_flow_of_few_samples_converges_to_heun_on_refined_grids():
     pr = Problem.dilated(d=1000, n=8)
     base = _synthetic(pr, pr.schedule.grid(20))
     y0, ep0, em0 = np.array([-2.0, -0.3, 0.4, 1.5]), np.array([0.5, -1.0, 0.2, 0.0]), np.array([-0.7, 0.3, 1.1, 0.0])
-    ref = np.concatenate(flow_final(base, pr, y0, ep0, em0, method="continuous")[:3])
-    err = [np.max(np.abs(np.concatenate(flow_final(_refined(base, k), pr, y0, ep0, em0, method="heun")[:3]) - ref))
+    ref = np.concatenate(flow_final(base, pr, y0, e_plus0=ep0, e_minus0=em0, method="continuous")[:3])
+    err = [np.max(np.abs(np.concatenate(flow_final(_refined(base, k), pr, y0, e_plus0=ep0, e_minus0=em0,
+                                                   method="heun")[:3]) - ref))
            for k in (8, 16, 32)]
     assert err[2] < 1e-4 * np.max(np.abs(ref)) and err[0] / err[1] > 3 and err[1] / err[2] > 3, err
 

@@ -24,7 +24,7 @@ def test_phase_one_solves_large_signal_against_scipy(kt, n, lam_w):
     from flowphase.numerics.phase_one import phase_one_energy, solve_phase_one
 
     p, sig, lu = 0.8, 1.0, 2.0
-    r = solve_phase_one(kt, p, n, sig, lu, lam_w)
+    r = solve_phase_one(kt, p, n, sigma=sig, lam_u=lu, lam_w=lam_w)
     assert r.converged
     f = lambda x: phase_one_energy(x[0], x[1], kt, p, n, sig, lu, lam_w)  # noqa: E731
     best = r.energy_trivial
@@ -38,8 +38,8 @@ def test_phase_one_lam_u_zero_is_solved_or_refused_with_the_range():
     from flowphase.numerics.phase_one import solve_phase_one
 
     with pytest.raises(ValueError, match="lam_u >= 1e-12"):
-        solve_phase_one(0.1, 0.8, 8, 1.0, 0.0, 2.0)
-    r = solve_phase_one(1.3, 0.7, 3, 2.0, 0.0, 0.0)   # lam_w = 0: the Bayes point (Cauchy-Schwarz)
+        solve_phase_one(0.1, 0.8, 8, sigma=1.0, lam_u=0.0, lam_w=2.0)
+    r = solve_phase_one(1.3, 0.7, 3, sigma=2.0, lam_u=0.0, lam_w=0.0)   # lam_w = 0: the Bayes point (Cauchy-Schwarz)
     assert r.omega == pytest.approx(1.3, abs=1e-8)
     assert_one_line_error(["theory", "generated", "--lam-u", "0", "--n", "8", "--theory", "paper"], fragment="lam_u")
     # the exact finite-n theory (default since EXACT_FINITE_N) does not converge there either: one line, exit 1

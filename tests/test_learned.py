@@ -97,8 +97,8 @@ def test_phase_one_sigma_dependence_vanishes_like_one_over_n_in_the_exact_theory
 def test_phase_one_sigma_enters_only_at_order_one_over_n(s1, s2):
     # at finite n sigma enters through (n + sigma^2): the sigma effect on omega is O(1/n^2) relative
     n = 1e5
-    w1 = solve_phase_one(1.0, 0.8, n, s1, 2.0, 2.0).omega
-    w2 = solve_phase_one(1.0, 0.8, n, s2, 2.0, 2.0).omega
+    w1 = solve_phase_one(1.0, 0.8, n, sigma=s1, lam_u=2.0, lam_w=2.0).omega
+    w2 = solve_phase_one(1.0, 0.8, n, sigma=s2, lam_u=2.0, lam_w=2.0).omega
     assert abs(w1 - w2) < 1e-7 * (1 + abs(s1 ** 2 - s2 ** 2))
     assert abs(w1 - 1.0) > 1e-4  # while the 1/n effect itself is visible (4.9e-4)
 

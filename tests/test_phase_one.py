@@ -67,11 +67,11 @@ def test_first_order_jump_between_014_and_015():
 def test_convergence_to_population_slope_minus_one():
     # PAPER §3.2 / §8 row 7: |omega - kappa t| at t = 0.5, lam = 2: 4.2e-2, 4.9e-3, 4.9e-4
     ns = np.array([1e3, 1e4, 1e5])
-    errs = np.array([abs(solve_phase_one(1.0, 0.8, n, 1.0, 2.0, 2.0).omega - 1.0) for n in ns])
+    errs = np.array([abs(solve_phase_one(1.0, 0.8, n, sigma=1.0, lam_u=2.0, lam_w=2.0).omega - 1.0) for n in ns])
     np.testing.assert_allclose(errs, [4.2e-2, 4.9e-3, 4.9e-4], rtol=0.03)
     slope = np.polyfit(np.log(ns), np.log(errs), 1)[0]
     assert slope == pytest.approx(-1.0, abs=0.05)
-    berr = abs(solve_phase_one(1.0, 0.8, 1e6, 1.0, 2.0, 2.0).b - math.atanh(0.6))
+    berr = abs(solve_phase_one(1.0, 0.8, 1e6, sigma=1.0, lam_u=2.0, lam_w=2.0).b - math.atanh(0.6))
     assert berr < 1e-4  # PAPER §3.9 check 2: omega = kappa t and b = h to 1e-4 at n = 1e6
 
 
@@ -93,7 +93,7 @@ def test_against_scipy_lbfgsb_with_quad(t, params):
 
 def test_overlaps_from_stationarity():
     # m = n M_s/(lam_u + n M_2), q_eta = sigma M_s/(lam_u + n M_2), with M_s, M_2 from scipy quad
-    r = solve_phase_one(1.2, 0.7, 50, 1.5, 3.0, 1.0)
+    r = solve_phase_one(1.2, 0.7, 50, sigma=1.5, lam_u=3.0, lam_w=1.0)
     Ms = M2 = 0.0
     for sl, ps in ((1.0, 0.7), (-1.0, 0.3)):
         dens = lambda g: math.exp(-0.5 * g * g) / math.sqrt(2 * math.pi)  # noqa: E731
@@ -122,8 +122,8 @@ def test_population_limit_and_problem_wrapper():
 
 def test_raises_convergence_error_when_budget_too_small():
     with pytest.raises(ConvergenceError, match="phase-1"):
-        solve_phase_one(1.0, 0.8, 128, 1.0, 50.0, 1.0, max_iter=1)
-    r = solve_phase_one(1.0, 0.8, 128, 1.0, 50.0, 1.0, max_iter=1, throw=False)
+        solve_phase_one(1.0, 0.8, 128, sigma=1.0, lam_u=50.0, lam_w=1.0, max_iter=1)
+    r = solve_phase_one(1.0, 0.8, 128, sigma=1.0, lam_u=50.0, lam_w=1.0, max_iter=1, throw=False)
     assert not r.converged
 
 
@@ -146,7 +146,7 @@ def test_curve_requires_dilated_schedule_and_sorted_times():
 def test_no_ridge_gives_the_bayes_point_at_any_n():
     # lam_u = lam_w = 0: E = -(n + sigma^2) M_s^2 / M_2, maximal at the Bayes point (Cauchy-Schwarz, PAPER §3.1)
     for n in (3, 40):
-        r = solve_phase_one(1.3, 0.7, n, 2.0, 0.0, 0.0)
+        r = solve_phase_one(1.3, 0.7, n, sigma=2.0, lam_u=0.0, lam_w=0.0)
         assert r.omega == pytest.approx(1.3, abs=1e-8) and r.b == pytest.approx(math.atanh(0.4), abs=1e-8)
         assert r.m == pytest.approx(1.0, abs=1e-8)
 
@@ -158,7 +158,7 @@ def test_global_minimum_against_scipy_multistart(seed):
     n = float(rng.choice([2, 20, 128, 1e4]))
     lu, lw = float(rng.choice([0.1, 2.0, 50.0])), float(rng.choice([0.1, 1.0, 20.0]))
     sig, p, kt = rng.uniform(0.3, 3), rng.uniform(0.51, 0.97), rng.uniform(0, 3)
-    r = solve_phase_one(kt, p, n, sig, lu, lw)
+    r = solve_phase_one(kt, p, n, sigma=sig, lam_u=lu, lam_w=lw)
     f = lambda x: phase_one_energy(x[0], x[1], kt, p, n, sig, lu, lw)  # noqa: E731
     best = r.energy_trivial
     for w0 in (0.1, 1.0, 2.5, 4.0):

@@ -26,7 +26,7 @@ def test_every_solver_entry_point_takes_throw(fn):
 
 
 def test_point_results_share_the_solver_result_fields():
-    results = [solve_phase_one(1.0, 0.8, 128, 1.0, 50.0, 1.0), phase_one_solution(PAPER, 0.5),
+    results = [solve_phase_one(1.0, 0.8, 128, sigma=1.0, lam_u=50.0, lam_w=1.0), phase_one_solution(PAPER, 0.5),
                phase_two_parameters(PR, 1.5), learned_parameters(PR, 0.5), learned_parameters(PAPER, 1.5),
                solve_exact(PR, 0.5)]
     for r in results:

@@ -139,7 +139,7 @@ def test_exact_strategy_is_the_exact_solver(d):
     assert np.array_equal(cur.omega[~sat], low.omega[~sat]) and np.array_equal(cur.b[~sat], low.b[~sat])
     if math.isinf(d):
         return
-    r = solve_exact(pr, 0.6, float(d), 102)
+    r = solve_exact(pr, 0.6, float(d), n_plus=102)
     p = ExactFiniteN(d=d, n_plus=102).overlaps(pr, 0.6)
     assert (p.c, p.m, p.omega, p.b, p.sqrt_r, p.n_plus) == (r.c, r.m, r.omega, r.b, r.sqrt_r, 102)
 

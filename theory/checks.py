@@ -149,7 +149,7 @@ def as_int(name: str, value, lo: int = 0, hi: int = 2 ** 63 - 1) -> int:
     return v
 
 
-def as_real(name: str, value, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False,
+def as_real(name: str, value, lo: float = -math.inf, *, hi: float = math.inf, lo_open: bool = False,
             allow_inf: bool = False) -> float:
     """A real number (not bool, not a string), finite unless ``allow_inf``, in ``[lo, hi]`` (``(lo, hi]``
     with ``lo_open``)."""

@@ -319,7 +319,7 @@ def _at_dimension(problem: Problem, d):
     return (problem if d_eval == problem.d else problem.replace(d=d_eval)), d_eval
 
 
-def flow_final(curve, problem: Problem, y0, e_plus0=0.0, e_minus0=0.0, method: str = "euler", *,
+def flow_final(curve, problem: Problem, y0, *, e_plus0=0.0, e_minus0=0.0, method: str = "euler",
                d: Optional[float] = None, n_fine: int = 4001, rtol: float = 1e-10, atol: float = 1e-10):
     """Final states of individual samples: ``(y, e_+, e_-, P)`` at the last grid time (module notes).
 

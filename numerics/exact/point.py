@@ -87,7 +87,7 @@ class ExactParameters(SolverResult):
     omega, b, z_plus, z_minus : float
         ``w.mu/d``, bias, ``w.eta^nu/d`` per class (NaN on the saturated branch: flat directions).
     sqrt_r, sqrt_q : float
-        ``|w|/sqrt(d)``, ``|u|/sqrt(d)``.
+        ``|w|/sqrt(d)`` (NaN on the saturated branch, as w is flat there), ``|u|/sqrt(d)``.
     energy : float
         The potential E at the minimum (L/d including the constant).
     branch : str

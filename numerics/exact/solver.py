@@ -100,7 +100,7 @@ def _fill(res: ExactParameters, theta, y, npl, nmi):
     res.sqrt_q = math.sqrt(res.m ** 2 + npl * res.a_plus ** 2 + nmi * res.a_minus ** 2)
 
 
-def solve_exact(problem: Problem, t: float, d: float = math.inf, n_plus=None, *, starts: Optional[Sequence] = None,
+def solve_exact(problem: Problem, t: float, d: float = math.inf, *, n_plus=None, starts: Optional[Sequence] = None,
                 rule=None, tol: float = 1e-10, max_iter: int = 200, max_step: float = 1.0,
                 throw: bool = True) -> ExactParameters:
     """Global minimiser of the exact finite-n potential at schedule time t (EXACT_FINITE_N §2-3).
@@ -286,7 +286,7 @@ def _outer(r: ExactParameters):
     return (r.omega, r.b, r.z_plus, r.z_minus) if r.branch == "informative" else None
 
 
-def exact_curve(problem: Problem, ts, d: float = math.inf, n_plus=None, *, refine_jumps: bool = True,
+def exact_curve(problem: Problem, ts, d: float = math.inf, *, n_plus=None, refine_jumps: bool = True,
                 rule=None, tol: float = 1e-10, check_every: int = 10, throw: bool = True,
                 max_iter: int = 200, max_step: float = 1.0) -> ExactCurve:
     """Exact finite-n learned parameters at many times (any order), by continuation in t, with jumps.

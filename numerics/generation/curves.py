@@ -113,7 +113,8 @@ def window_curves(problem: Problem, window_end: float, window: str = "learned", 
     prev = None
     for signal in grid:
         starts = [(signal, abs(problem.h)), (0.5 * signal, 1.0)] if prev is None else [prev, (signal, abs(problem.h))]
-        r = solve_phase_one(float(signal), problem.p, tr.n, problem.sigma, tr.lam_u, tr.lam_w, starts=starts)
+        r = solve_phase_one(float(signal), problem.p, tr.n, sigma=problem.sigma, lam_u=tr.lam_u, lam_w=tr.lam_w,
+                            starts=starts)
         om.append(r.omega)
         bb.append(r.b)
         mm.append(r.m)

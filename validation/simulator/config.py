@@ -298,10 +298,10 @@ class SimulationConfig:
             sampler = "projected" if projected else "dense"
         else:
             sampler = "dense" if noise == "fixed" else "expectation"
-        lr = as_real("lr", lr, 0.0, 1e6, lo_open=True)
-        lr_final = as_real("lr_final", lr_final, 0.0, 1e6, lo_open=True)
-        init_scale = as_real("init_scale", init_scale, 0.0, 1e3)
-        eps = as_real("eps", eps, 0.0, 1.0, lo_open=True)
+        lr = as_real("lr", lr, 0.0, hi=1e6, lo_open=True)
+        lr_final = as_real("lr_final", lr_final, 0.0, hi=1e6, lo_open=True)
+        init_scale = as_real("init_scale", init_scale, 0.0, hi=1e3)
+        eps = as_real("eps", eps, 0.0, hi=1.0, lo_open=True)
         if isinstance(seeds, range):
             seeds = list(seeds) if len(seeds) <= MAX_SEEDS else seeds
         seeds = as_int_list("seeds", seeds, 0, 2 ** 63 - 1, max_len=MAX_SEEDS)
@@ -312,7 +312,7 @@ class SimulationConfig:
         if weight_decay is not None:        # lam = wd d T / 2 with this run's own d and T (PAPER §2.3)
             from flowphase.theory.problem import weight_decay_to_lambda
 
-            weight_decay = as_real("weight_decay", weight_decay, 0.0, 1e6)
+            weight_decay = as_real("weight_decay", weight_decay, 0.0, hi=1e6)
             lam = weight_decay_to_lambda(weight_decay, d, len(ts))
             problem = problem.replace(lam_u=lam, lam_w=lam)
         checkpoint_every = as_int("checkpoint_every", checkpoint_every, 1, MAX_EPOCHS)
@@ -321,8 +321,8 @@ class SimulationConfig:
         record_every = max(1, epochs // 50) if record_every is None else as_int("record_every", record_every, 1)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        beta1 = as_real("betas[0]", betas[0], 0.0, 1.0 - 1e-12)
-        beta2 = as_real("betas[1]", betas[1], 0.0, 1.0 - 1e-12)
+        beta1 = as_real("betas[0]", betas[0], 0.0, hi=1.0 - 1e-12)
+        beta2 = as_real("betas[1]", betas[1], 0.0, hi=1.0 - 1e-12)
         if job_chunk is not None:
             job_chunk = as_int("job_chunk", job_chunk, 1)
         ts_arr = np.array(ts, dtype=float)
