@@ -20,7 +20,6 @@ Run: ``python benchmarks/bench_dynamics.py [--d 2000 --epochs 400 --draws 4 --re
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -28,15 +27,7 @@ from flowphase.numerics.dynamics import STATE_NAMES, integrate_overlaps, iterate
 from flowphase.theory.problem import Problem
 from flowphase.validation.dynamics_compare import compare_with_simulator
 from flowphase.validation.simulator import simulate
-
-
-def _best(fn, reps):
-    best, out = np.inf, None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from _timing import best_time  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 
 def main(argv=None):
@@ -54,7 +45,7 @@ def main(argv=None):
                   draws=a.draws, labels="exact", init="random", record_every=10, keep_params=False,
                   progress=False)
     simulate(problem, **dict(sim_kw, epochs=2, d=64))                  # compile
-    t_sim, res = _best(lambda: simulate(problem, **sim_kw), a.reps)
+    t_sim, res = best_time(lambda: simulate(problem, **sim_kw), a.reps, with_result=True)
     hist = np.asarray(res.history)[0, 0]
     y0 = {"c": hist[0, 0], "m": hist[0, 1], "omega": hist[0, 2], "b": hist[0, 3],
           "q": max(hist[0, 4] ** 2, hist[0, 1] ** 2), "r": max(hist[0, 5] ** 2, hist[0, 2] ** 2), "a": 0.0,
@@ -63,9 +54,9 @@ def main(argv=None):
     pd = problem.replace(d=a.d)
     sgd = a.lr * a.d / (a.n * a.draws)
     integrate_overlaps(pd, a.t, y0, [0.0, 0.1], sgd=sgd)                 # compile
-    t_ode, tr = _best(lambda: integrate_overlaps(pd, a.t, y0, s - s[0], sgd=sgd), a.reps)
+    t_ode, tr = best_time(lambda: integrate_overlaps(pd, a.t, y0, s - s[0], sgd=sgd), a.reps, with_result=True)
     iterate_gd_map(pd, a.t, y0, a.lr, 2, sgd=sgd)
-    t_gd, _ = _best(lambda: iterate_gd_map(pd, a.t, y0, a.lr, a.epochs, record_every=10, sgd=sgd), a.reps)
+    t_gd = best_time(lambda: iterate_gd_map(pd, a.t, y0, a.lr, a.epochs, record_every=10, sgd=sgd), a.reps)
     cmp = compare_with_simulator(problem, a.t, a.d, a.epochs, lr=a.lr, init="random", draws=a.draws,
                                  record_every=10)
     print(f"run: t={a.t}, d={a.d}, n={a.n}, draws={a.draws}, {a.epochs} GD epochs (lr {a.lr}), random init, "

@@ -12,24 +12,15 @@ Prints the wall times and the ratios.  Run: ``python benchmarks/bench_multimode_
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from flowphase.numerics.multimode import full_flow, projection_flow
 from flowphase.theory.mixtures import Hierarchy
 from flowphase.theory.problem import UniformSchedule
+from _timing import best_time  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 H = Hierarchy(coarse=(0.6, 0.4), fine=((0.8, 0.2), (0.6, 0.4)), eps=(0.15, 0.02))
-
-
-def _best(fn, reps):
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None):
@@ -42,11 +33,11 @@ def main(argv=None):
     times = {}
     for d in (1000, 10 ** 6):
         mix = H.mixture(d)
-        times[f"projection d={d}"] = _best(lambda: projection_flow(mix, sch, n_times=80, m=m, reps=1), a.reps)
+        times[f"projection d={d}"] = best_time(lambda: projection_flow(mix, sch, n_times=80, m=m, reps=1), a.reps)
     mix = H.mixture(1000)
     M = mix.means(1000)
     X0 = np.random.default_rng(0).standard_normal((2 ** m, 1000))
-    times["full d=1000"] = _best(lambda: full_flow(mix, sch, X0, M, n_times=80), a.reps)
+    times["full d=1000"] = best_time(lambda: full_flow(mix, sch, X0, M, n_times=80), a.reps)
     for k, v in times.items():
         print(f"{k:>22}: {v:8.3f} s")
     print(f"ratio projection(1e6) / projection(1e3): {times['projection d=1000000'] / times['projection d=1000']:.2f}")

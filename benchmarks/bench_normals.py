@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 from numba import njit
 
 from flowphase.validation.simulator.rng import ZIG_F, ZIG_X, row_key, zig_fill, zig_normal
+from _timing import best_time  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 
 @njit(cache=True)
@@ -41,15 +41,6 @@ def _fill(Z, zx, zf):
         zig_fill(Z[r], row_key(1, 2, r, 7), zx, zf, hs, us, bad)
 
 
-def _best(f, reps):
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t0)
-    return min(out)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--d", type=int, default=5000)
@@ -64,9 +55,9 @@ def main(argv=None):
         Z2 = np.empty_like(Z)
         _loop(Z[:1], ZIG_X, ZIG_F)
         _fill(Z2[:1], ZIG_X, ZIG_F)
-        t_loop = _best(lambda: _loop(Z, ZIG_X, ZIG_F), a.reps)
-        t_fill = _best(lambda: _fill(Z2, ZIG_X, ZIG_F), a.reps)
-        t_np = _best(lambda: gen.standard_normal(out=Z2.reshape(-1)), a.reps)
+        t_loop = best_time(lambda: _loop(Z, ZIG_X, ZIG_F), a.reps)
+        t_fill = best_time(lambda: _fill(Z2, ZIG_X, ZIG_F), a.reps)
+        t_np = best_time(lambda: gen.standard_normal(out=Z2.reshape(-1)), a.reps)
         _fill(Z2, ZIG_X, ZIG_F)
         same = bool(np.array_equal(Z, Z2))
         ns = 1e9 / Z.size

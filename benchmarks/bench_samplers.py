@@ -27,15 +27,7 @@ from flowphase.theory.densities import (Beta, CosMap, Dilation, EDMLogNormal, Lo
 from flowphase.validation.pytorch.adaptive import LossAwareSampler, PhaseAwareSampler
 from flowphase.validation.pytorch.samplers import TimestepSampler
 from flowphase.validation.pytorch.shared_network import VelocityMLP
-
-
-def _best(f, reps):
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t0)
-    return min(out)
+from _timing import best_time  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 
 def _feed(s, steps, batch, gen):
@@ -58,7 +50,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     n = args.n
-    base = _best(lambda: torch.rand(n, generator=g), args.reps)
+    base = best_time(lambda: torch.rand(n, generator=g), args.reps)
     print(f"draw {n:,} times (best of {args.reps}, 1 thread); baseline torch.rand: {base * 1e3:.1f} ms")
     print(f"{'sampler':46s} {'ms':>8s} {'x rand':>7s} {'table law error':>16s}")
     samplers = [(d.spec, TimestepSampler(d)) for d in
@@ -78,7 +70,7 @@ def main(argv=None):
                  (f"PhaseAwareSampler (windows {[tuple(round(x, 3) for x in w) for w in pa.windows]})", pa)]
     worst = 0.0
     for name, s in samplers:
-        ms = _best(lambda: s(n, generator=g), args.reps)
+        ms = best_time(lambda: s(n, generator=g), args.reps)
         worst = max(worst, ms)
         err = getattr(s, "table_error", getattr(getattr(s, "_sampler", None), "table_error", float("nan")))
         print(f"{name[:46]:46s} {ms * 1e3:8.1f} {ms / base:7.2f} {err:16.2e}")

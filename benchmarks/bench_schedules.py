@@ -21,15 +21,7 @@ import tempfile
 import time
 
 import numpy as np
-
-
-def _best(fn, reps):
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_time  # noqa: E402 - benchmarks/ is on sys.path when run as a script
 
 
 def main(argv=None):
@@ -59,10 +51,11 @@ def main(argv=None):
     for f in (lambda: at.evaluate(prob, den, d, T=T), run_cli,
               lambda: generated_flow(bayes_field(pr, ts), pr, "euler", d=d)):
         f()                                                     # warm: numba compilation and imports
-    times = {"evaluate": _best(lambda: at.evaluate(prob, den, d, T=T), a.reps),
-             "cli evaluate": _best(run_cli, a.reps),
-             "baseline generated_flow": _best(lambda: generated_flow(bayes_field(pr, ts), pr, "euler", d=d), a.reps),
-             "evaluate 4-mode": _best(lambda: at.evaluate(at.KMode(m=10), den, d, T=T), a.reps)}
+    times = {"evaluate": best_time(lambda: at.evaluate(prob, den, d, T=T), a.reps),
+             "cli evaluate": best_time(run_cli, a.reps),
+             "baseline generated_flow": best_time(lambda: generated_flow(bayes_field(pr, ts), pr, "euler", d=d),
+                                                  a.reps),
+             "evaluate 4-mode": best_time(lambda: at.evaluate(at.KMode(m=10), den, d, T=T), a.reps)}
     ref = at.evaluate(prob, den, d, T=T).p_hat[0]
     base = generated_flow(bayes_field(pr, ts), pr, "euler", d=d).p_hat
     if not a.no_figure:
@@ -77,8 +70,8 @@ def main(argv=None):
     for spec in ("uniform", "logit-normal:0,1", "mode:1.29", "cosmap", "edm:-1.2,1.2", "shift:3", "dilation:2",
                  "phase-aware:logit-normal:0,1@0.004-0.023,0.5"):
         dd = parse_density(spec, d=d)
-        samp[spec] = (_best(lambda: dd.sample(10 ** 6, np.random.default_rng(1)), a.reps),
-                      _best(lambda: dd.quantile(u), 1))
+        samp[spec] = (best_time(lambda: dd.sample(10 ** 6, np.random.default_rng(1)), a.reps),
+                      best_time(lambda: dd.quantile(u), 1))
     for k, v in times.items():
         print(f"{k:>26}: {v:9.4f} s")
     print(f"p_hat evaluate {ref:.12f}  baseline {base:.12f}  (|diff| {abs(ref - base):.1e})")

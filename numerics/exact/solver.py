@@ -73,7 +73,8 @@ def _moment_rule_at(theta, prm, margin: float = 1.1):
     return moment_rule(margin * prm[0] * math.sqrt(r))
 
 
-#: placeholder rule passed to the kernel when it chooses its own (``rule=None``)
+#: the (nodes, weights) pair passed with ``rule=None``: the numba kernel takes arrays of one fixed type, and with its
+#: ``auto_rule`` flag set it ignores them and picks its own quadrature from the margin
 _NO_RULE = (np.zeros(3), np.zeros(3))
 
 
